@@ -1,0 +1,123 @@
+using System.CommandLine;
+using ActorVmm.Host.Backends;
+using ActorVmm.Host.Fleet;
+
+namespace ActorVmm.Host.Cli;
+
+/// <summary>
+/// actorvmm's command line (System.CommandLine), in kvmtool's vocabulary: <c>run</c>, <c>fleet</c>,
+/// and the control commands <c>list</c>, <c>stat</c>, <c>pause</c>, <c>resume</c>, <c>stop</c>.
+/// </summary>
+public static class CommandLineApp
+{
+    /// <summary>Parses and runs; every parse error is one line on stderr and exit code 2.</summary>
+    public static async Task<int> RunAsync(string[] args, IBackendCatalog catalog)
+    {
+        var root = Build(catalog);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"actorvmm: {parse.Errors[0].Message} (see 'actorvmm --help')");
+            return ExitCodes.Usage;
+        }
+
+        // Signals are handled by the commands themselves (a clean VM stop, the terminal restored).
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>Builds the command tree.</summary>
+    public static RootCommand Build(IBackendCatalog catalog)
+    {
+        var root = new RootCommand("actorvmm: an actor-based virtual machine monitor (KVM, or a software x86 emulator)");
+        root.Subcommands.Add(RunCommand(catalog));
+        root.Subcommands.Add(FleetCommand(catalog));
+        root.Subcommands.Add(ControlCommands.List());
+        foreach (string command in new[] { "stat", "pause", "resume", "stop" })
+        {
+            root.Subcommands.Add(ControlCommands.ForVm(command));
+        }
+
+        return root;
+    }
+
+    private static Command RunCommand(IBackendCatalog catalog)
+    {
+        var image = new Option<string>("--image") { Description = "Flat binary loaded at 0x10000 and started in real mode at 1000:0000 (default: the built-in demo guest)" };
+        var kernel = new Option<string>("--kernel", "-k") { Description = "Linux kernel (not supported yet)" };
+        var initrd = new Option<string>("--initrd", "-i") { Description = "Initial ramdisk (not supported yet)" };
+        var parameters = new Option<string>("--params", "-p") { Description = "Kernel command line (not supported yet)" };
+        var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM with a unit: 64M, 1G (a plain number is MiB)", DefaultValueFactory = _ => RunPlanner.DefaultMemory };
+        var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };
+        var name = new Option<string>("--name", "-n") { Description = "Guest name for logs and the control socket (default guest-PID)" };
+        var backend = new Option<string>("--backend") { Description = "auto (KVM when /dev/kvm opens, else the emulator), kvm or emulator", DefaultValueFactory = _ => "auto" };
+        var console = new Option<string>("--console") { Description = "serial (COM1 on this terminal) or none", DefaultValueFactory = _ => "serial" };
+        var consoleLog = new Option<string>("--console-log") { Description = "Also write the guest console to this file" };
+        var debugIoport = new Option<bool>("--debug-ioport") { Description = "Log unhandled port I/O" };
+        var debugMmio = new Option<bool>("--debug-mmio") { Description = "Log unhandled MMIO" };
+        var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
+        var (logLevel, logFile) = LoggingOptions();
+
+        var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
+        {
+            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
+        };
+        command.SetAction((parse, _) => RunCommandHandler.RunAsync(
+            new RunArguments
+            {
+                Image = parse.GetValue(image),
+                Kernel = parse.GetValue(kernel),
+                Initrd = parse.GetValue(initrd),
+                Params = parse.GetValue(parameters),
+                Memory = parse.GetValue(memory)!,
+                Cpus = parse.GetValue(cpus),
+                Name = parse.GetValue(name),
+                Backend = parse.GetValue(backend)!,
+                Console = parse.GetValue(console)!,
+                ConsoleLog = parse.GetValue(consoleLog),
+                DebugIoport = parse.GetValue(debugIoport),
+                DebugMmio = parse.GetValue(debugMmio),
+                Config = parse.GetValue(config),
+                LogLevel = parse.GetValue(logLevel)!,
+                LogFile = parse.GetValue(logFile),
+            },
+            catalog,
+            Console.Error));
+        return command;
+    }
+
+    private static Command FleetCommand(IBackendCatalog catalog)
+    {
+        var count = new Option<int>("--count") { Description = "Number of VMs", Required = true };
+        var image = new Option<string>("--image") { Description = "Flat binary each VM runs (default: a tiny guest that greets, makes port exits and exits)" };
+        var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM per VM", DefaultValueFactory = _ => FleetPlanner.DefaultMemory };
+        var backend = new Option<string>("--backend") { Description = "auto, kvm or emulator", DefaultValueFactory = _ => "auto" };
+        var hold = new Option<bool>("--hold") { Description = "Keep every VM alive (halted) until all have started, then measure and stop them (density benchmark)" };
+        var exits = new Option<int>("--exits") { Description = "Port exits each built-in fleet guest makes before it ends", DefaultValueFactory = _ => FleetPlanner.DefaultExits };
+        var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
+        var (logLevel, logFile) = LoggingOptions();
+        var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
+        {
+            count, image, memory, backend, hold, exits, logDir, logLevel, logFile,
+        };
+        command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
+            new FleetArguments
+            {
+                Count = parse.GetValue(count),
+                Image = parse.GetValue(image),
+                Memory = parse.GetValue(memory)!,
+                Backend = parse.GetValue(backend)!,
+                Hold = parse.GetValue(hold),
+                Exits = parse.GetValue(exits),
+                ConsoleDirectory = parse.GetValue(logDir),
+                LogLevel = parse.GetValue(logLevel)!,
+                LogFile = parse.GetValue(logFile),
+            },
+            catalog,
+            Console.Error));
+        return command;
+    }
+
+    private static (Option<string> Level, Option<string> File) LoggingOptions() =>
+        (new Option<string>("--log-level") { Description = "verbose, debug, information, warning, error or fatal (logs go to stderr)", DefaultValueFactory = _ => "warning" },
+         new Option<string>("--log-file") { Description = "Also write logs to this file" });
+}

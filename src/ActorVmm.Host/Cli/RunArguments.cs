@@ -1,0 +1,50 @@
+namespace ActorVmm.Host.Cli;
+
+/// <summary>The raw values of <c>actorvmm run</c>'s options, before validation.</summary>
+public sealed record RunArguments
+{
+    /// <summary>--image: a flat binary (null: the built-in demo guest).</summary>
+    public string? Image { get; init; }
+
+    /// <summary>-k/--kernel (Linux boot, not supported yet).</summary>
+    public string? Kernel { get; init; }
+
+    /// <summary>-i/--initrd (Linux boot, not supported yet).</summary>
+    public string? Initrd { get; init; }
+
+    /// <summary>-p/--params (Linux boot, not supported yet).</summary>
+    public string? Params { get; init; }
+
+    /// <summary>-m/--mem, e.g. "64M" or "1G" (a plain number is MiB).</summary>
+    public string Memory { get; init; } = RunPlanner.DefaultMemory;
+
+    /// <summary>-c/--cpus.</summary>
+    public int Cpus { get; init; } = 1;
+
+    /// <summary>--name (default "guest-PID", as lkvm names guests).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>--backend auto|kvm|emulator.</summary>
+    public string Backend { get; init; } = "auto";
+
+    /// <summary>--console serial|none.</summary>
+    public string Console { get; init; } = "serial";
+
+    /// <summary>--console-log FILE: a copy of the guest console.</summary>
+    public string? ConsoleLog { get; init; }
+
+    /// <summary>--debug-ioport: log unhandled port accesses.</summary>
+    public bool DebugIoport { get; init; }
+
+    /// <summary>--debug-mmio: log unhandled MMIO accesses.</summary>
+    public bool DebugMmio { get; init; }
+
+    /// <summary>--config FILE: extra HOCON layered over config/akka.hocon.</summary>
+    public string? Config { get; init; }
+
+    /// <summary>--log-level.</summary>
+    public string LogLevel { get; init; } = "warning";
+
+    /// <summary>--log-file.</summary>
+    public string? LogFile { get; init; }
+}

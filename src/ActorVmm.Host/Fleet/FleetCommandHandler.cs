@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using ActorVmm.Host.Backends;
+using ActorVmm.Host.Cli;
+using ActorVmm.Host.Hosting;
+using ActorVmm.Host.Logging;
+using ActorVmm.Host.Vms;
+using Serilog.Extensions.Logging;
+using Spectre.Console;
+
+namespace ActorVmm.Host.Fleet;
+
+/// <summary>
+/// <c>actorvmm fleet</c>: start N VMs in this process, show their status live, and print a summary
+/// with the density figures (starts/s, create-to-first-instruction, host memory per VM).
+/// </summary>
+public static class FleetCommandHandler
+{
+    private static readonly TimeSpan Refresh = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan SettleWait = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Runs the fleet; returns the process exit code (0 when every VM started and none failed).</summary>
+    public static async Task<int> RunAsync(FleetArguments args, IBackendCatalog catalog, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        FleetPlan plan;
+        (BackendKind Kind, string Reason) backend;
+        try
+        {
+            plan = FleetPlanner.Plan(args, Environment.ProcessId);
+            backend = BackendSelector.Select(plan.Backend, catalog);
+        }
+        catch (UsageException ex)
+        {
+            await error.WriteLineAsync($"actorvmm: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+
+        Directory.CreateDirectory(plan.ConsoleDirectory);
+        using var logger = HostLogging.Create(plan.Logging);
+        var log = logger.ForContext("SourceContext", "ActorVmm.Host.Fleet");
+        log.Information("Backend {Backend} chosen ({Reason})", backend.Kind.ToName(), backend.Reason);
+        using var signals = new StopSignals();
+        using var loggers = new SerilogLoggerFactory(logger);
+        var consoles = new List<ConsoleLogStream>();
+        await using var fleet = FleetFactory.Create(catalog, backend.Kind, loggers);
+        using var host = VmmHost.Build(logger, extraConfig: null, fleet, control: true);
+        await host.StartAsync();
+        try
+        {
+            var summary = await RunFleetAsync(plan, fleet, consoles, signals.Requested, error, backend.Kind.ToName());
+            AnsiConsole.Write(new FleetView().Render(fleet.Vms, plan.Count));
+            await Console.Out.WriteAsync(summary.Format(plan.ConsoleDirectory));
+            return summary.Started == plan.Count && summary.Failed == 0 ? ExitCodes.Success : ExitCodes.VmDied;
+        }
+        finally
+        {
+            await host.StopAsync();
+            await fleet.DisposeAsync();
+            foreach (var console in consoles)
+            {
+                await console.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<FleetSummary> RunFleetAsync(FleetPlan plan, IVmFleet fleet, List<ConsoleLogStream> consoles, Task stop, TextWriter error, string backend)
+    {
+        HostMemory.Settle();
+        long before = HostMemory.ResidentBytes();
+        long peak = before;
+        int failedLaunches = 0;
+        var wall = Stopwatch.StartNew();
+        var view = new FleetView();
+        var interactive = AnsiConsole.Profile.Capabilities.Interactive;
+
+        // Launch on a worker so the view can refresh while VMs start.
+        var launch = Task.Run(async () =>
+        {
+            for (int i = 0; i < plan.Count && !stop.IsCompleted; i++)
+            {
+                string name = $"vm{i:D4}";
+                var console = new ConsoleLogStream(Path.Combine(plan.ConsoleDirectory, name + ".log"));
+                consoles.Add(console);
+                try
+                {
+                    await fleet.LaunchAsync(new VmLaunchSpec(name, plan.MemorySize, 1, plan.Image, console), CancellationToken.None);
+                }
+                catch (VmLaunchException ex)
+                {
+                    failedLaunches++;
+                    await error.WriteLineAsync($"actorvmm: {ex.Message}");
+                }
+            }
+
+            return wall.Elapsed;
+        });
+
+        async Task<TimeSpan> WaitAsync(Action<IReadOnlyList<IVmHandle>> show)
+        {
+            var launchTime = await WaitUntilAsync(() => launch.IsCompleted, show);
+            var launched = await launch;
+            if (plan.Hold)
+            {
+                // Density mode: every VM stays alive (halted) until all reached their halt; then measure.
+                await WaitUntilAsync(() => fleet.Vms.All(v => v.TimeToFirstExit is not null || v.Completion.IsCompleted), show);
+                await WaitForQuietAsync(fleet, show);
+                HostMemory.Settle();
+                peak = Math.Max(peak, HostMemory.ResidentBytes());
+                await Task.WhenAll(fleet.Vms.Select(v => v.StopAsync()));
+            }
+            else
+            {
+                await WaitUntilAsync(() => fleet.Vms.All(v => v.Completion.IsCompleted), show);
+            }
+
+            show(fleet.Vms);
+            return launched;
+        }
+
+        async Task<bool> WaitUntilAsync(Func<bool> done, Action<IReadOnlyList<IVmHandle>> show)
+        {
+            while (!done())
+            {
+                if (stop.IsCompleted)
+                {
+                    await Task.WhenAll(fleet.Vms.Select(v => v.StopAsync()));
+                    return false;
+                }
+
+                peak = Math.Max(peak, HostMemory.ResidentBytes());
+                show(fleet.Vms);
+                await Task.WhenAny(Task.Delay(Refresh), stop);
+            }
+
+            return true;
+        }
+
+        TimeSpan launchTime;
+        if (interactive)
+        {
+            launchTime = TimeSpan.Zero;
+            await AnsiConsole.Live(view.Render([], plan.Count)).StartAsync(async live =>
+            {
+                launchTime = await WaitAsync(vms => live.UpdateTarget(view.Render(vms, plan.Count)));
+            });
+        }
+        else
+        {
+            int lastReported = -1;
+            launchTime = await WaitAsync(vms =>
+            {
+                int done = vms.Count(v => v.Completion.IsCompleted);
+                if (done != lastReported)
+                {
+                    lastReported = done;
+                    error.WriteLine($"actorvmm fleet: {vms.Count}/{plan.Count} launched, {done} finished");
+                }
+            });
+        }
+
+        wall.Stop();
+        var outcomes = fleet.Vms.Where(v => v.Completion.IsCompleted).Select(v => v.Completion.Result).ToList();
+        int died = outcomes.Count(o => o.IsFailure || (o.Kind == VmOutcomeKind.ExitPort && o.ExitStatus != 0));
+        var firstExits = fleet.Vms.Select(v => v.TimeToFirstExit).OfType<TimeSpan>().ToList();
+        return new FleetSummary(plan.Count, fleet.Vms.Count, failedLaunches + died, wall.Elapsed, launchTime, firstExits, before, peak, plan.MemorySize, backend);
+    }
+
+    /// <summary>Waits until the fleet's exit count stops moving (every VM halted).</summary>
+    private static async Task WaitForQuietAsync(IVmFleet fleet, Action<IReadOnlyList<IVmHandle>> show)
+    {
+        long previous = -1;
+        while (true)
+        {
+            long total = fleet.Vms.Sum(v => v.Counters.Exits);
+            if (total == previous)
+            {
+                return;
+            }
+
+            previous = total;
+            show(fleet.Vms);
+            await Task.Delay(SettleWait);
+        }
+    }
+}

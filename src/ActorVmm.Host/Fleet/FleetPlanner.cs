@@ -1,0 +1,57 @@
+using ActorVmm.Host.Backends;
+using ActorVmm.Host.Cli;
+
+namespace ActorVmm.Host.Fleet;
+
+/// <summary>A validated fleet run.</summary>
+/// <param name="Count">Number of VMs.</param>
+/// <param name="Image">The image every VM runs.</param>
+/// <param name="BuiltInGuest">True when <paramref name="Image"/> is the built-in fleet guest.</param>
+/// <param name="MemorySize">Guest RAM per VM.</param>
+/// <param name="Backend">Requested backend.</param>
+/// <param name="Hold">Density mode: hold VMs until all started.</param>
+/// <param name="ConsoleDirectory">Per-VM console logs go here.</param>
+/// <param name="Logging">Log settings.</param>
+public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong MemorySize, BackendKind Backend, bool Hold, string ConsoleDirectory, LogSettings Logging);
+
+/// <summary>Validates <c>actorvmm fleet</c>'s options: bad input is a <see cref="UsageException"/>.</summary>
+public static class FleetPlanner
+{
+    /// <summary>Default guest RAM per VM.</summary>
+    public const string DefaultMemory = "1M";
+
+    /// <summary>Default port exits of the built-in guest.</summary>
+    public const int DefaultExits = 1000;
+
+    /// <summary>Most VMs one fleet command starts (each has a vCPU thread).</summary>
+    public const int MaxCount = 10_000;
+
+    /// <summary>Validates and builds the plan.</summary>
+    public static FleetPlan Plan(FleetArguments args, int processId)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Count is < 1 or > MaxCount)
+        {
+            throw new UsageException($"invalid --count: {args.Count}; a fleet has between 1 and {MaxCount} VMs");
+        }
+
+        if (args.Exits is < 0 or > ushort.MaxValue)
+        {
+            throw new UsageException($"invalid --exits: {args.Exits}; between 0 and {ushort.MaxValue}");
+        }
+
+        var backend = RunPlanner.ParseBackend(args.Backend);
+        ulong memory = RunPlanner.ParseMemory(args.Memory);
+        var logging = new LogSettings(RunPlanner.ParseLogLevel(args.LogLevel), args.LogFile);
+        RunPlanner.CheckWritable("--log-file", args.LogFile);
+        byte[] image = args.Image is null ? FleetGuest.Build((ushort)args.Exits, args.Hold) : RunPlanner.ReadImage(args.Image);
+        RunPlanner.CheckFits(image, args.Image ?? "built-in fleet guest", memory);
+        string directory = args.ConsoleDirectory ?? Path.Combine(Path.GetTempPath(), $"actorvmm-fleet-{processId}");
+        if (File.Exists(directory))
+        {
+            throw new UsageException($"--console-dir '{directory}' is a file, not a directory");
+        }
+
+        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, args.Hold, directory, logging);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text;
+using ActorVmm.Host.Cli;
+
+namespace ActorVmm.Host.Fleet;
+
+/// <summary>What a fleet run measured.</summary>
+/// <param name="Requested">VMs asked for.</param>
+/// <param name="Started">VMs that were created and started.</param>
+/// <param name="Failed">VMs that could not start, died, or exited with a non-zero status.</param>
+/// <param name="WallTime">From the first launch to the end of the run.</param>
+/// <param name="LaunchTime">From the first launch to the last launch returning.</param>
+/// <param name="FirstExitTimes">Create-to-first-instruction times of the VMs that reached one.</param>
+/// <param name="ResidentBefore">RSS before the first launch.</param>
+/// <param name="ResidentPeak">Highest RSS seen while the VMs were alive.</param>
+/// <param name="GuestMemory">Guest RAM per VM.</param>
+/// <param name="Backend">The backend used.</param>
+public sealed record FleetSummary(
+    int Requested,
+    int Started,
+    int Failed,
+    TimeSpan WallTime,
+    TimeSpan LaunchTime,
+    IReadOnlyList<TimeSpan> FirstExitTimes,
+    long ResidentBefore,
+    long ResidentPeak,
+    ulong GuestMemory,
+    string Backend)
+{
+    /// <summary>VM starts per second over the launch phase.</summary>
+    public double StartsPerSecond => LaunchTime > TimeSpan.Zero ? Started / LaunchTime.TotalSeconds : 0;
+
+    /// <summary>Host memory per VM: RSS growth divided by the VMs started (guest pages the guest touched included).</summary>
+    public long HostBytesPerVm => Started > 0 ? Math.Max(0, ResidentPeak - ResidentBefore) / Started : 0;
+
+    /// <summary>A percentile of the create-to-first-instruction times (0 when none).</summary>
+    public TimeSpan FirstExitPercentile(double percentile)
+    {
+        if (FirstExitTimes.Count == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var sorted = FirstExitTimes.Order().ToList();
+        int index = (int)Math.Clamp(Math.Ceiling(percentile / 100 * sorted.Count) - 1, 0, sorted.Count - 1);
+        return sorted[index];
+    }
+
+    /// <summary>The summary as printed at the end of <c>actorvmm fleet</c>.</summary>
+    public string Format(string consoleDirectory)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("fleet summary");
+        text.AppendLine($"  backend: {Backend}");
+        text.AppendLine($"  VMs started: {Started} of {Requested}");
+        text.AppendLine($"  VMs failed: {Failed}");
+        text.AppendLine($"  wall time: {WallTime.TotalSeconds:F3} s");
+        text.AppendLine($"  VM starts/s: {StartsPerSecond:F0} ({Started} VMs launched in {LaunchTime.TotalMilliseconds:F1} ms)");
+        text.AppendLine($"  create-to-first-instruction: median {FirstExitPercentile(50).TotalMilliseconds:F3} ms, p99 {FirstExitPercentile(99).TotalMilliseconds:F3} ms ({FirstExitTimes.Count} VMs)");
+        text.AppendLine($"  host memory per VM: {HostBytesPerVm / 1024.0:F1} KiB (RSS {ResidentBefore / 1048576.0:F1} MiB -> {ResidentPeak / 1048576.0:F1} MiB; guest RAM {SizeParser.Format(GuestMemory)} per VM, resident only where touched)");
+        text.AppendLine($"  console logs: {consoleDirectory}");
+        return text.ToString();
+    }
+}
