@@ -6,8 +6,14 @@ public static class KvmProbe
     /// <summary>The KVM device node.</summary>
     public const string DevicePath = "/dev/kvm";
 
+    /// <summary>Environment variable that points the probe at another device node (tests, chroots).</summary>
+    public const string DeviceVariable = "ACTORVMM_KVM_DEVICE";
+
+    /// <summary>The device node probed: <see cref="DeviceVariable"/> when set, else <see cref="DevicePath"/>.</summary>
+    public static string ConfiguredPath => Environment.GetEnvironmentVariable(DeviceVariable) is { Length: > 0 } path ? path : DevicePath;
+
     /// <summary>Tries to open the KVM device; <paramref name="reason"/> says why not when it cannot.</summary>
-    public static bool IsAvailable(out string reason) => IsAvailable(DevicePath, out reason);
+    public static bool IsAvailable(out string reason) => IsAvailable(ConfiguredPath, out reason);
 
     /// <summary>Tries to open <paramref name="devicePath"/> read-write, as KVM_CREATE_VM would need.</summary>
     public static bool IsAvailable(string devicePath, out string reason)

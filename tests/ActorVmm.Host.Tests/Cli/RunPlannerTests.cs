@@ -1,0 +1,148 @@
+using ActorVmm.Host.Backends;
+using ActorVmm.Host.Cli;
+using ActorVmm.Host.Demo;
+using ActorVmm.TestGuests;
+using Serilog.Events;
+
+namespace ActorVmm.Host.Tests.Cli;
+
+public sealed class RunPlannerTests : IDisposable
+{
+    private const int ProcessId = 4242;
+    private const uint RootUid = 0;
+    private readonly string _dir = Directory.CreateTempSubdirectory("actorvmm-planner-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void No_image_plans_the_demo_guest_with_defaults_named_after_the_process()
+    {
+        var plan = RunPlanner.Plan(new RunArguments(), ProcessId);
+
+        Assert.Equal($"guest-{ProcessId}", plan.Name);
+        Assert.Equal(DemoGuest.Build(), plan.Image);
+        Assert.Equal(SizeParser.Parse(RunPlanner.DefaultMemory), plan.MemorySize);
+        Assert.Equal(1, plan.Cpus);
+        Assert.Equal(BackendKind.Auto, plan.Backend);
+        Assert.Equal(ConsoleMode.Serial, plan.Console);
+        Assert.Equal(LogEventLevel.Warning, plan.Logging.Level);
+    }
+
+    [Fact]
+    public void An_image_file_is_read_into_the_plan()
+    {
+        byte[] guest = Guests.SerialHello("planned", status: 7);
+        string path = Write("hello.bin", guest);
+
+        var plan = RunPlanner.Plan(new RunArguments { Image = path, Memory = "1M", Cpus = 2, Backend = "emulator", Console = "none", Name = "vm-a" }, ProcessId);
+
+        Assert.Equal(guest, plan.Image);
+        Assert.Equal(SizeParser.MiB, plan.MemorySize);
+        Assert.Equal(2, plan.Cpus);
+        Assert.Equal(BackendKind.Emulator, plan.Backend);
+        Assert.Equal(ConsoleMode.None, plan.Console);
+        Assert.Equal("vm-a", plan.Name);
+    }
+
+    [Fact]
+    public void Missing_image_is_bad_input() =>
+        AssertRejected(new RunArguments { Image = Path.Combine(_dir, "nope.bin") }, "does not exist");
+
+    [Fact]
+    public void Directory_as_image_is_bad_input() =>
+        AssertRejected(new RunArguments { Image = _dir }, "is a directory");
+
+    [Fact]
+    public void Empty_image_is_bad_input() =>
+        AssertRejected(new RunArguments { Image = Write("empty.bin", []) }, "is empty");
+
+    [Fact]
+    public void Unreadable_image_is_bad_input()
+    {
+        string path = Write("secret.bin", Guests.SerialHello());
+        File.SetUnixFileMode(path, UnixFileMode.None);
+        if (ActorVmm.Host.Interop.Libc.geteuid() == RootUid)
+        {
+            // root reads any file; the check is meaningful only for ordinary users.
+            Assert.Equal(Guests.SerialHello(), RunPlanner.ReadImage(path));
+            return;
+        }
+
+        AssertRejected(new RunArguments { Image = path }, "cannot be read");
+    }
+
+    [Fact]
+    public void Image_larger_than_memory_above_the_load_address_is_bad_input()
+    {
+        const int ImageSize = 128 * 1024;
+        AssertRejected(new RunArguments { Image = Write("big.bin", new byte[ImageSize]), Memory = "128K" }, "larger than guest memory allows");
+    }
+
+    [Theory]
+    [InlineData("12Q", "invalid --mem: '12Q' has an unknown size unit 'Q'")]
+    [InlineData("1000B", "not a whole number of 4 KiB pages")]
+    [InlineData("0", "zero size")]
+    public void Malformed_memory_is_bad_input(string memory, string message) =>
+        AssertRejected(new RunArguments { Memory = memory }, message);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65)]
+    [InlineData(-3)]
+    public void Cpu_counts_outside_one_to_max_are_bad_input(int cpus) =>
+        AssertRejected(new RunArguments { Cpus = cpus }, "invalid --cpus");
+
+    [Fact]
+    public void Unknown_backend_is_bad_input() =>
+        AssertRejected(new RunArguments { Backend = "qemu" }, "unknown backend 'qemu'");
+
+    [Fact]
+    public void Unknown_console_is_bad_input() =>
+        AssertRejected(new RunArguments { Console = "vga" }, "unknown console 'vga'");
+
+    [Fact]
+    public void Unknown_log_level_is_bad_input() =>
+        AssertRejected(new RunArguments { LogLevel = "loud" }, "unknown log level 'loud'");
+
+    [Theory]
+    [InlineData("has space")]
+    [InlineData(".hidden")]
+    [InlineData("a/b")]
+    [InlineData("")]
+    public void Names_outside_the_safe_alphabet_are_bad_input(string name) =>
+        AssertRejected(new RunArguments { Name = name }, "invalid --name");
+
+    [Fact]
+    public void Kernel_initrd_and_params_say_not_supported_yet()
+    {
+        AssertRejected(new RunArguments { Kernel = "bzImage" }, "--kernel is not supported yet");
+        AssertRejected(new RunArguments { Initrd = "initrd.img" }, "--initrd is not supported yet");
+        AssertRejected(new RunArguments { Params = "console=ttyS0" }, "--params is not supported yet");
+    }
+
+    [Fact]
+    public void Missing_config_file_is_bad_input() =>
+        AssertRejected(new RunArguments { Config = Path.Combine(_dir, "missing.hocon") }, "does not exist");
+
+    [Fact]
+    public void Malformed_hocon_is_bad_input() =>
+        AssertRejected(new RunArguments { Config = Write("bad.hocon", "akka { loglevel = ${no-such-setting} }"u8.ToArray()) }, "is not valid HOCON");
+
+    [Fact]
+    public void Console_log_in_a_missing_directory_is_bad_input() =>
+        AssertRejected(new RunArguments { ConsoleLog = Path.Combine(_dir, "no", "such", "console.log") }, "does not exist");
+
+    private string Write(string name, byte[] content)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    private static void AssertRejected(RunArguments args, string message)
+    {
+        var ex = Assert.Throws<UsageException>(() => RunPlanner.Plan(args, ProcessId));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+}

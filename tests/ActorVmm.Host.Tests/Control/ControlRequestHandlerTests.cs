@@ -1,0 +1,90 @@
+using ActorVmm.Host.Control;
+using ActorVmm.Host.Vms;
+
+namespace ActorVmm.Host.Tests.Control;
+
+public class ControlRequestHandlerTests
+{
+    private const int HostPid = 777;
+    private readonly FakeFleet _fleet = new();
+    private readonly ControlRequestHandler _handler;
+
+    public ControlRequestHandlerTests() => _handler = new ControlRequestHandler(_fleet, HostPid);
+
+    [Fact]
+    public async Task List_reports_every_vm_with_its_state_and_host()
+    {
+        _fleet.Add("a");
+        _fleet.Add("b");
+
+        var response = await Handle(new ControlRequest("list"));
+
+        Assert.True(response.Ok);
+        Assert.Equal(["a", "b"], response.Vms!.Select(v => v.Name));
+        Assert.All(response.Vms!, v =>
+        {
+            Assert.Equal("running", v.State);
+            Assert.Equal(HostPid, v.HostPid);
+            Assert.Equal(FakeVm.ExitCount, v.Exits);
+            Assert.Equal(FakeVm.Memory, v.MemoryBytes);
+        });
+    }
+
+    [Fact]
+    public async Task Pause_resume_and_stop_change_the_named_vm_only()
+    {
+        var a = _fleet.Add("a");
+        var b = _fleet.Add("b");
+
+        Assert.Equal("paused", (await Handle(new ControlRequest("pause", "a"))).Vms![0].State);
+        Assert.Equal(VmState.Paused, a.State);
+        Assert.Equal(VmState.Running, b.State);
+
+        Assert.Equal("running", (await Handle(new ControlRequest("resume", "a"))).Vms![0].State);
+        Assert.Equal("stopped", (await Handle(new ControlRequest("stop", "a"))).Vms![0].State);
+        Assert.True(a.Completion.IsCompleted);
+        Assert.False(b.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Pausing_an_ended_vm_is_refused()
+    {
+        var a = _fleet.Add("a");
+        await a.StopAsync();
+
+        var response = await Handle(new ControlRequest("pause", "a"));
+
+        Assert.False(response.Ok);
+        Assert.Contains("already ended", response.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not json", "malformed request")]
+    [InlineData("{\"command\":\"reboot\",\"name\":\"a\"}", "unknown command 'reboot'")]
+    [InlineData("{\"command\":\"stat\"}", "needs a VM name")]
+    [InlineData("{\"command\":\"stat\",\"name\":\"zz\"}", "no VM called 'zz'")]
+    [InlineData("[1,2]", "malformed request")]
+    public async Task Bad_requests_get_an_error_response(string line, string error)
+    {
+        _fleet.Add("a");
+
+        var response = await _handler.HandleAsync(line);
+
+        Assert.False(response.Ok);
+        Assert.Contains(error, response.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Requests_and_responses_are_single_camel_case_json_lines()
+    {
+        string request = ControlProtocol.Serialize(new ControlRequest("stat", "vm1"));
+        string response = ControlProtocol.Serialize(new ControlResponse(true, Vms: [new VmStatus("vm1", "running", "emulator", FakeVm.Memory, 1, FakeVm.ExitCount, 0, HostPid)]));
+
+        Assert.Equal("{\"command\":\"stat\",\"name\":\"vm1\"}", request);
+        Assert.DoesNotContain('\n', response);
+        Assert.StartsWith("{\"ok\":true,\"vms\":[{\"name\":\"vm1\",\"state\":\"running\"", response, StringComparison.Ordinal);
+        Assert.Equal(new ControlRequest("stat", "vm1"), ControlProtocol.ParseRequest(request));
+    }
+
+    private Task<ControlResponse> Handle(ControlRequest request) => _handler.HandleAsync(ControlProtocol.Serialize(request));
+}

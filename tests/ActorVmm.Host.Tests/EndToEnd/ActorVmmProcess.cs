@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ActorVmm.Host.Tests.EndToEnd;
+
+/// <summary>Runs the built program (<c>dotnet actorvmm.dll ...</c>) as a separate process with its own runtime directory.</summary>
+internal sealed class ActorVmmProcess : IDisposable
+{
+    /// <summary>The program, copied next to the tests by the project reference.</summary>
+    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "actorvmm.dll");
+
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _lock = new();
+
+    private ActorVmmProcess(Process process) => _process = process;
+
+    /// <summary>Everything the process wrote to stdout so far.</summary>
+    public string Stdout
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    /// <summary>Everything the process wrote to stderr so far.</summary>
+    public string Stderr
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts actorvmm with <paramref name="args"/>; control sockets go under <paramref name="runtimeDir"/>.</summary>
+    public static ActorVmmProcess Start(string runtimeDir, params string[] args) => Start(runtimeDir, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts actorvmm with extra environment variables.</summary>
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(ProgramPath);
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["XDG_RUNTIME_DIR"] = runtimeDir;
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        var process = new Process { StartInfo = info };
+        var runner = new ActorVmmProcess(process);
+        process.OutputDataReceived += (_, e) => runner.Append(runner._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => runner.Append(runner._stderr, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return runner;
+    }
+
+    /// <summary>Runs actorvmm to completion and returns its exit code.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, params string[] args) =>
+        RunAsync(runtimeDir, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs actorvmm to completion with extra environment variables.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        using var process = Start(runtimeDir, environment, args);
+        int code = await process.WaitForExitAsync(DefaultTimeout);
+        return (code, process.Stdout, process.Stderr);
+    }
+
+    /// <summary>Waits for the process to end (killing it after <paramref name="timeout"/>) and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"actorvmm did not exit within {timeout.TotalSeconds} s; stdout: {Stdout}; stderr: {Stderr}");
+        }
+
+        // The parameterless wait drains the redirected output.
+        await _process.WaitForExitAsync();
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends a POSIX signal (SIGINT for Ctrl-C) to the process.</summary>
+    public void Signal(int signal) => _ = Kill(_process.Id, signal);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    private void Append(StringBuilder target, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            target.AppendLine(line);
+        }
+    }
+}
