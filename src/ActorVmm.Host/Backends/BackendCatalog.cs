@@ -1,10 +1,13 @@
+using ActorVmm.Emulator;
 using ActorVmm.Kvm.Machine;
+using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Host.Backends;
 
 /// <summary>The backends compiled into this build, checked against this machine.</summary>
 public sealed class BackendCatalog : IBackendCatalog
 {
+
     /// <inheritdoc />
     public bool IsAvailable(BackendKind kind, out string reason)
     {
@@ -19,8 +22,9 @@ public sealed class BackendCatalog : IBackendCatalog
                 reason = "the KVM backend is not part of this build yet";
                 return false;
             case BackendKind.Emulator:
-                reason = "the emulator backend is not part of this build yet";
-                return false;
+                // The interpreter needs nothing from the machine.
+                reason = string.Empty;
+                return true;
             default:
                 reason = $"'{kind}' is not a concrete backend";
                 return false;
@@ -28,6 +32,9 @@ public sealed class BackendCatalog : IBackendCatalog
     }
 
     /// <inheritdoc />
-    public IHypervisor Create(BackendKind kind) =>
-        IsAvailable(kind, out string reason) ? throw new NotSupportedException(reason) : throw new InvalidOperationException(reason);
+    public IHypervisor Create(BackendKind kind, ILoggerFactory loggers) => kind switch
+    {
+        BackendKind.Emulator => new EmulatorHypervisor(loggers),
+        _ => throw new InvalidOperationException(IsAvailable(kind, out string reason) ? $"no factory for the {kind.ToName()} backend" : reason),
+    };
 }

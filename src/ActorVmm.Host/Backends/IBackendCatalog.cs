@@ -1,4 +1,5 @@
 using ActorVmm.Kvm.Machine;
+using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Host.Backends;
 
@@ -8,6 +9,6 @@ public interface IBackendCatalog
     /// <summary>True when <paramref name="kind"/> (KVM or emulator) can run here; otherwise <paramref name="reason"/> says why.</summary>
     bool IsAvailable(BackendKind kind, out string reason);
 
-    /// <summary>Creates the hypervisor for a concrete kind (not <see cref="BackendKind.Auto"/>).</summary>
-    IHypervisor Create(BackendKind kind);
+    /// <summary>Creates the hypervisor for a concrete kind (not <see cref="BackendKind.Auto"/>); it logs through <paramref name="loggers"/>.</summary>
+    IHypervisor Create(BackendKind kind, ILoggerFactory loggers);
 }

@@ -45,7 +45,11 @@ public static class RunCommandHandler
         using var terminal = plan.Console == ConsoleMode.Serial ? RawTerminal.EnterIfInteractive() : null;
         try
         {
-            await host.StartAsync();
+            if (await HostStarter.TryStartAsync(host, error) is { } failed)
+            {
+                return failed;
+            }
+
             IVmHandle vm;
             try
             {

@@ -44,7 +44,11 @@ public static class FleetCommandHandler
         var consoles = new List<ConsoleLogStream>();
         await using var fleet = FleetFactory.Create(catalog, backend.Kind, loggers);
         using var host = VmmHost.Build(logger, extraConfig: null, fleet, control: true);
-        await host.StartAsync();
+        if (await HostStarter.TryStartAsync(host, error) is { } failed)
+        {
+            return failed;
+        }
+
         try
         {
             var summary = await RunFleetAsync(plan, fleet, consoles, signals.Requested, error, backend.Kind.ToName());

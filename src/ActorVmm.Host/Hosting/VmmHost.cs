@@ -28,6 +28,7 @@ public static class VmmHost
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSerilog(logger, dispose: false);
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddSingleton(fleet);
         builder.Services.AddAkka(ActorSystemName, (akka, _) =>
         {
@@ -50,7 +51,7 @@ public static class VmmHost
         if (control)
         {
             builder.Services.AddSingleton(sp => new ControlServer(
-                ControlPaths.SocketFor(Environment.ProcessId),
+                Path.Combine(ControlPaths.EnsureDirectory(), Environment.ProcessId + ControlPaths.SocketExtension),
                 new ControlRequestHandler(sp.GetRequiredService<IVmFleet>(), Environment.ProcessId),
                 sp.GetRequiredService<ILogger<ControlServer>>()));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<ControlServer>());

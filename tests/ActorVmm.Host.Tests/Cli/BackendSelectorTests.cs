@@ -67,6 +67,6 @@ public class BackendSelectorTests
             return available;
         }
 
-        public IHypervisor Create(BackendKind kind) => throw new NotSupportedException("selection tests never create a hypervisor");
+        public IHypervisor Create(BackendKind kind, Microsoft.Extensions.Logging.ILoggerFactory loggers) => throw new NotSupportedException("selection tests never create a hypervisor");
     }
 }

@@ -130,6 +130,10 @@ internal sealed class MachineVm : IVmHandle, IDisposable
         {
             vcpu.Resume();
         }
+
+        // Report "running" only once the boot vCPU's thread has actually left its pause.
+        var boot = _vm.Vcpus[0];
+        SpinWait.SpinUntil(() => boot.State != VcpuRunState.Paused, StopWait);
     });
 
     public async Task StopAsync()

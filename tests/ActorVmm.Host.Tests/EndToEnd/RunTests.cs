@@ -1,0 +1,58 @@
+using ActorVmm.Host.Cli;
+using ActorVmm.Host.Tests.TestImages;
+using ActorVmm.TestGuests;
+
+namespace ActorVmm.Host.Tests.EndToEnd;
+
+/// <summary><c>actorvmm run</c> as a process, on the emulator.</summary>
+public sealed class RunTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("actorvmm-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(42)]
+    public async Task The_guest_exit_status_becomes_the_process_exit_code(byte status)
+    {
+        string image = await WriteImage("hello.bin", Guests.SerialHello("exit test\n", status));
+
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator");
+
+        Assert.True(status == code, $"exit code {code}, stderr: {stderr}");
+    }
+
+    [Fact]
+    public async Task A_vm_that_dies_exits_non_zero_with_one_clear_line()
+    {
+        string image = await WriteImage("crash.bin", HostGuests.Crasher());
+
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--name", "crashy");
+
+        Assert.Equal(ExitCodes.VmDied, code);
+        Assert.Contains("actorvmm: VM 'crashy' died:", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sigint_stops_a_running_guest_cleanly()
+    {
+        const int Sigint = 2;
+        string image = await WriteImage("spin.bin", HostGuests.Spinner());
+        using var process = ActorVmmProcess.Start(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--name", "spinner");
+        await ControlSocketTests.WaitForVmAsync(_dir, "spinner");
+
+        process.Signal(Sigint);
+
+        Assert.Equal(ExitCodes.Interrupted, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "actorvmm")));
+    }
+
+    private async Task<string> WriteImage(string name, byte[] content)
+    {
+        string path = Path.Combine(_dir, name);
+        await File.WriteAllBytesAsync(path, content);
+        return path;
+    }
+}
