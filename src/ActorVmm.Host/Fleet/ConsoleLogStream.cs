@@ -13,12 +13,10 @@ public sealed class ConsoleLogStream : Stream
     private readonly MemoryStream _buffer = new();
     private readonly Lock _lock = new();
 
-    /// <summary>Creates (truncates) the log file at <paramref name="path"/>.</summary>
-    public ConsoleLogStream(string path)
-    {
-        _path = path ?? throw new ArgumentNullException(nameof(path));
-        File.WriteAllBytes(path, []);
-    }
+    private bool _created;
+
+    /// <summary>A log at <paramref name="path"/>; the file is created (truncated) by the first flush, so starting a VM costs no file system call.</summary>
+    public ConsoleLogStream(string path) => _path = path ?? throw new ArgumentNullException(nameof(path));
 
     /// <summary>The log file.</summary>
     public string Path => _path;
@@ -86,16 +84,17 @@ public sealed class ConsoleLogStream : Stream
 
     private void FlushLocked()
     {
-        if (_buffer.Length == 0)
+        if (_buffer.Length == 0 && _created)
         {
             return;
         }
 
-        using (var file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read))
+        using (var file = new FileStream(_path, _created ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read))
         {
             _buffer.WriteTo(file);
         }
 
         _buffer.SetLength(0);
+        _created = true;
     }
 }
