@@ -15,15 +15,17 @@ namespace ActorVmm.Actors.Devices.I8042;
 /// </remarks>
 public sealed class I8042Controller
 {
-    private const int QueueCapacity = 16;
+    /// <summary>How many bytes each PS/2 device queue (and the controller's reply queue) holds.</summary>
+    public const int DeviceQueueCapacity = 16;
+
     private const int RamSize = 32;
 
     private readonly IInterruptLine _keyboardIrq;
     private readonly IInterruptLine _auxIrq;
     private readonly IVmPowerRequests _power;
     private readonly Queue<(byte Value, bool FromAux)> _controllerReplies = new();
-    private readonly Ps2ByteQueue _keyboardQueue = new(QueueCapacity);
-    private readonly Ps2ByteQueue _auxQueue = new(QueueCapacity);
+    private readonly Ps2ByteQueue _keyboardQueue = new(DeviceQueueCapacity);
+    private readonly Ps2ByteQueue _auxQueue = new(DeviceQueueCapacity);
     private readonly Ps2Keyboard _keyboard;
     private readonly Ps2Mouse _mouse;
     private readonly byte[] _ram = new byte[RamSize];
@@ -134,7 +136,7 @@ public sealed class I8042Controller
 
     private int EnqueueDeviceBytes(Ps2ByteQueue queue, ReadOnlySpan<byte> values)
     {
-        int accepted = Math.Min(values.Length, QueueCapacity - queue.Count);
+        int accepted = Math.Min(values.Length, DeviceQueueCapacity - queue.Count);
         for (int i = 0; i < accepted; i++)
         {
             queue.Enqueue(values[i]);
@@ -302,7 +304,7 @@ public sealed class I8042Controller
 
     private void Reply(byte value, bool fromAux)
     {
-        if (_controllerReplies.Count < QueueCapacity)
+        if (_controllerReplies.Count < DeviceQueueCapacity)
         {
             _controllerReplies.Enqueue((value, fromAux));
         }
