@@ -44,6 +44,40 @@ public sealed class Serial16550Tests
     }
 
     [Fact]
+    public void Linux_probe_replay_finds_nothing_on_an_empty_bus()
+    {
+        const byte EmptyBus = 0xFF;
+        var probe = new Linux8250Autoconfig(_ => EmptyBus, (_, _) => { });
+
+        Assert.Equal(Linux8250PortType.NotFound, probe.Run());
+    }
+
+    /// <summary>serial8250_do_startup's THRE test: IER.THRI off then on must re-raise THRE each time (else UART_BUG_THRE).</summary>
+    [Fact]
+    public void Re_enabling_the_THRE_interrupt_raises_it_again_as_Linux_startup_expects()
+    {
+        _uart.Write(IerOffset, IerThrEmptyBit);
+        byte first = _uart.Read(IirOffset);
+        _uart.Write(IerOffset, 0);
+        _uart.Write(IerOffset, IerThrEmptyBit);
+        byte second = _uart.Read(IirOffset);
+        _uart.Write(IerOffset, 0);
+
+        Assert.Equal(IirThrEmpty, first & IirIdMask);
+        Assert.Equal(IirThrEmpty, second & IirIdMask);
+    }
+
+    [Fact]
+    public void An_empty_RBR_reads_back_the_last_byte_received()
+    {
+        _uart.Enqueue(SampleByte);
+        _uart.Read(RbrOffset);
+
+        Assert.Equal(SampleByte, _uart.Read(RbrOffset));
+        Assert.Equal(0, _uart.Read(LsrOffset) & LsrDataReadyBit);
+    }
+
+    [Fact]
     public void THR_writes_reach_the_output_sink_immediately_in_order()
     {
         byte[] text = "hi\n"u8.ToArray();
