@@ -485,8 +485,8 @@ public sealed class Mc146818Rtc
     private void UpdateIrq()
     {
         byte enables = (byte)(_cmos[RegisterBIndex] & (RegisterBPieBit | RegisterBAieBit | RegisterBUieBit));
-        // PIE/AIE/UIE sit one bit above PF/AF/UF.
-        bool pending = ((_cmos[RegisterCIndex] << 1) & enables) != 0;
+        // PIE/AIE/UIE in register B sit at the same bit positions as PF/AF/UF in register C.
+        bool pending = (_cmos[RegisterCIndex] & enables) != 0;
         if (pending && !_irqAsserted)
         {
             _cmos[RegisterCIndex] |= RegisterCIrqfBit;
