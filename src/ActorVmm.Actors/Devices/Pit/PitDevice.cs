@@ -9,7 +9,7 @@ namespace ActorVmm.Actors.Devices.Pit;
 /// <see cref="ScheduleChanged"/> tells the actor (after the lock is released) that the guest
 /// reprogrammed channel 0 and the timer must be re-armed from <see cref="OnTimer"/>'s answer.
 /// </summary>
-public sealed class PitDevice : IDevice
+public sealed class PitDevice : IDevice, ITimedDevice
 {
     /// <summary>Counter and control ports on x86 (0x40–0x43).</summary>
     public const ulong DefaultCounterBase = 0x40;

@@ -9,7 +9,7 @@ namespace ActorVmm.Actors.Devices.Rtc;
 /// accesses (vCPU threads) and <see cref="OnTimer"/> (the device actor's timer) take the device's
 /// own lock; <see cref="ScheduleChanged"/> says the timer must be re-armed.
 /// </summary>
-public sealed class RtcDevice : IDevice
+public sealed class RtcDevice : IDevice, ITimedDevice
 {
     /// <summary>Index/data ports on x86.</summary>
     public const ulong DefaultPioBase = 0x70;
