@@ -43,10 +43,30 @@ public sealed class ConsoleSinkActor : ReceiveActor
     /// <inheritdoc />
     protected override void PreStart()
     {
-        _stream = _target.Open();
+        try
+        {
+            _stream = _target.Open();
 
-        // After a restart the bytes the failed incarnation had not written go out first.
-        Drain();
+            // After a restart the bytes the failed incarnation had not written go out first.
+            Drain();
+        }
+        catch (Exception ex)
+        {
+            throw new ConsoleSinkException(_target.Description, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception ex) when (ex is not ConsoleSinkException)
+        {
+            throw new ConsoleSinkException(_target.Description, ex);
+        }
     }
 
     /// <inheritdoc />
