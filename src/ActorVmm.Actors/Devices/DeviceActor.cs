@@ -6,7 +6,7 @@ namespace ActorVmm.Actors.Devices;
 /// <summary>
 /// The thin actor adapter around a device instance: it builds a fresh instance from the factory
 /// on every (re)start and announces it to the supervisor (which points the regions at it), does the
-/// device's slow-path work, and feeds host input from a backlog that outlives the instance.
+/// device's slow-path work, and queues host input where the instance can take it as the guest reads.
 /// Device-specific adapters derive from it and add receives for their own slow-path messages.
 /// Any exception it throws is wrapped in a <see cref="DeviceFaultException"/> naming the device.
 /// </summary>
@@ -26,7 +26,6 @@ public class DeviceActor : ReceiveActor, IWithTimers
         Setup = setup ?? throw new ArgumentNullException(nameof(setup));
         Receive<DeviceProtocol.HotPathFaulted>(OnHotPathFaulted);
         Receive<ConsoleProtocol.Input>(OnInput);
-        Receive<DeviceProtocol.InputSpaceAvailable>(_ => PumpInput());
     }
 
     /// <summary>Props for a device without slow-path work of its own.</summary>
@@ -50,7 +49,7 @@ public class DeviceActor : ReceiveActor, IWithTimers
         IDevice device;
         try
         {
-            device = Setup.Definition.Factory(new DeviceContext(DeviceName, Setup.Environment, Self));
+            device = Setup.Definition.Factory(new DeviceContext(DeviceName, Setup.Environment, Self, Setup.Input));
         }
         catch (Exception ex)
         {
@@ -60,7 +59,12 @@ public class DeviceActor : ReceiveActor, IWithTimers
         _device = device;
         Context.Parent.Tell(new DeviceProtocol.InstanceCreated(DeviceName, device, Self));
         OnInstanceCreated();
-        PumpInput();
+
+        // Input that arrived before the failure is still waiting: let the fresh instance signal it.
+        if (!Setup.Input.IsEmpty && device is IConsoleInputDevice receiver)
+        {
+            receiver.OnInputAvailable();
+        }
     }
 
     /// <summary>Called after a fresh instance was built (start timers here).</summary>
@@ -90,34 +94,14 @@ public class DeviceActor : ReceiveActor, IWithTimers
 
     private void OnInput(ConsoleProtocol.Input input)
     {
-        if (Device is not IConsoleInputDevice)
+        if (Device is not IConsoleInputDevice receiver)
         {
             Unhandled(input);
             return;
         }
 
-        foreach (byte b in input.Data.Span)
-        {
-            Setup.InputBacklog.Enqueue(b);
-        }
-
-        PumpInput();
-    }
-
-    /// <summary>Offers the backlog to the instance; bytes leave the backlog only once the instance took them.</summary>
-    private void PumpInput()
-    {
-        if (_device is not IConsoleInputDevice receiver || Setup.InputBacklog.Count == 0)
-        {
-            return;
-        }
-
-        byte[] pending = [.. Setup.InputBacklog];
-        int taken = receiver.Offer(pending);
-        for (int i = 0; i < Math.Clamp(taken, 0, pending.Length); i++)
-        {
-            Setup.InputBacklog.Dequeue();
-        }
+        Setup.Input.Add(input.Data.Span);
+        receiver.OnInputAvailable();
     }
 }
 

@@ -12,9 +12,10 @@ public sealed class DeviceContext
     private readonly IActorRef _actor;
 
     /// <summary>Creates a context for one incarnation of a device.</summary>
-    public DeviceContext(string deviceName, DeviceEnvironment environment, IActorRef actor)
+    public DeviceContext(string deviceName, DeviceEnvironment environment, IActorRef actor, GuestInputQueue input)
     {
         DeviceName = deviceName;
+        Input = input ?? throw new ArgumentNullException(nameof(input));
         Environment = environment ?? throw new ArgumentNullException(nameof(environment));
         _actor = actor ?? throw new ArgumentNullException(nameof(actor));
     }
@@ -24,6 +25,9 @@ public sealed class DeviceContext
 
     /// <summary>The VM's shared services.</summary>
     public DeviceEnvironment Environment { get; }
+
+    /// <summary>Host input waiting for the guest; outlives this instance (see <see cref="IConsoleInputDevice"/>).</summary>
+    public GuestInputQueue Input { get; }
 
     /// <summary>The clock.</summary>
     public TimeProvider Time => Environment.Time;

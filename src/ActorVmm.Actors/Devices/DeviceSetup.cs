@@ -2,8 +2,8 @@ namespace ActorVmm.Actors.Devices;
 
 /// <summary>
 /// What a device actor is built from. The supervisor creates one per device and hands the same
-/// object to every incarnation of the actor, so that <see cref="InputBacklog"/> (bytes accepted
-/// for the guest but not yet taken by the device) survives restarts.
+/// object to every incarnation of the actor, so that <see cref="Input"/> (bytes accepted for the
+/// guest but not yet read by it) survives restarts.
 /// </summary>
 public sealed class DeviceSetup
 {
@@ -20,6 +20,6 @@ public sealed class DeviceSetup
     /// <summary>The VM's services.</summary>
     public DeviceEnvironment Environment { get; }
 
-    /// <summary>Input bytes accepted for the device and not yet taken by its instance; only the device actor touches it.</summary>
-    public Queue<byte> InputBacklog { get; } = new();
+    /// <summary>Input bytes accepted for the device and not yet read by the guest.</summary>
+    public GuestInputQueue Input { get; } = new();
 }

@@ -1,12 +1,15 @@
 namespace ActorVmm.Actors.Devices;
 
 /// <summary>
-/// A device that receives host console input (a UART's receiver). Called only on the device's
-/// actor; the device takes what fits in its receiver and posts
-/// <see cref="DeviceProtocol.InputSpaceAvailable"/> to its actor when room frees up.
+/// A device that receives host console input (a UART's receiver). Input bytes wait in
+/// <see cref="DeviceContext.Input"/>, outside the instance; the device takes them when the guest
+/// reads its data register and uses the queue's state for its status bits.
 /// </summary>
 public interface IConsoleInputDevice
 {
-    /// <summary>Offers bytes in order; returns how many leading bytes were taken.</summary>
-    int Offer(ReadOnlySpan<byte> bytes);
+    /// <summary>
+    /// Called on the device's actor after bytes were added to <see cref="DeviceContext.Input"/>, and
+    /// on a fresh instance when bytes are already waiting: update status and raise the interrupt.
+    /// </summary>
+    void OnInputAvailable();
 }

@@ -82,7 +82,8 @@ public sealed class FlakyDeviceActor : DeviceActor<FlakyDevice>
 
 /// <summary>
 /// A minimal console device (until the real UART is merged): a write to its data port goes to the
-/// VM's console output; reads of the line status say the transmitter is empty.
+/// VM's console output; a read of it takes the next input byte; the line status says the
+/// transmitter is empty and whether input waits. Input lives in the context's queue, outside it.
 /// </summary>
 public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDevice, IConsoleInputDevice
 {
@@ -90,10 +91,10 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
     public const ulong LineStatusOffset = 5;
     public const byte TransmitterEmpty = 0x60;
     public const byte DataReady = 0x01;
-    public const int ReceiveCapacity = 4;
+    public const int InputIrq = 4;
 
-    private readonly Queue<byte> _received = new();
-    private readonly Lock _lock = new();
+    /// <summary>A write to the scratch register makes this test device throw on its hot path.</summary>
+    public const ulong CrashOffset = 7;
 
     public string Name => "console";
 
@@ -101,59 +102,38 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
 
     public void HandleTrap(int region, TrapAccess access)
     {
-        if (access.IsWrite && access.Offset == DataOffset)
-        {
-            context.Output.Write(access.Data[..1]);
-            return;
-        }
-
         if (access.IsWrite)
-        {
-            return;
-        }
-
-        lock (_lock)
         {
             if (access.Offset == DataOffset)
             {
-                bool had = _received.TryDequeue(out byte b);
-                access.SetValue(b);
-                if (had)
-                {
-                    context.Post(DeviceProtocol.InputSpaceAvailable.Instance);
-                }
+                context.Output.Write(access.Data[..1]);
             }
-            else if (access.Offset == LineStatusOffset)
+            else if (access.Offset == CrashOffset)
             {
-                access.SetValue(TransmitterEmpty | (_received.Count > 0 ? DataReady : 0u));
+                throw new InvalidOperationException("the test console was told to fail");
             }
-            else
-            {
-                access.SetValue(0);
-            }
-        }
-    }
 
-    public int Offer(ReadOnlySpan<byte> bytes)
-    {
-        lock (_lock)
+            return;
+        }
+
+        if (access.Offset == DataOffset)
         {
-            int taken = 0;
-            while (taken < bytes.Length && _received.Count < ReceiveCapacity)
-            {
-                _received.Enqueue(bytes[taken++]);
-            }
-
-            return taken;
+            access.SetValue(context.Input.TryTake(out byte b) ? b : 0u);
+        }
+        else if (access.Offset == LineStatusOffset)
+        {
+            access.SetValue(TransmitterEmpty | (context.Input.IsEmpty ? 0u : DataReady));
+        }
+        else
+        {
+            access.SetValue(0);
         }
     }
+
+    public void OnInputAvailable() => context.GetInterruptLine(InputIrq).Pulse();
 
     public void Reset()
     {
-        lock (_lock)
-        {
-            _received.Clear();
-        }
     }
 
     public static DeviceDefinition Definition(ushort port) => new("console", context => new TestConsoleDevice(context, port));
