@@ -17,6 +17,7 @@ public sealed class ConsoleSinkTests(ITestOutputHelper output) : ActorVmmTestKit
     public async Task Console_sink_that_crashes_mid_stream_loses_no_byte_and_keeps_their_order()
     {
         // Writes 3, 50 and 51 fail; 51 is the retry of 50's bytes in the restarted sink's PreStart.
+        // A flush after every message forces a write per message (bursts are otherwise coalesced).
         var stream = new FailingStream(new HashSet<int> { 3, 50, 51 });
         var buffer = new ConsoleSinkBuffer();
         var target = new ConsoleTarget("failing", () => stream);
@@ -26,7 +27,8 @@ public sealed class ConsoleSinkTests(ITestOutputHelper output) : ActorVmmTestKit
 
         for (int m = 0; m < Messages; m++)
         {
-            sink.Tell(new ConsoleProtocol.Output(expected.AsSpan(m * BytesPerMessage, BytesPerMessage).ToArray()));
+            sink.Tell(new ConsoleProtocol.Output(expected.AsSpan(m * BytesPerMessage, BytesPerMessage).ToArray()), ActorRefs.NoSender);
+            sink.Tell(ConsoleProtocol.Flush.Instance, ActorRefs.NoSender);
         }
 
         AwaitAssert(() =>

@@ -3,8 +3,8 @@ using Akka.Actor;
 namespace ActorVmm.Actors.Console;
 
 /// <summary>
-/// Writes a VM's guest console output to its target (stdout, a file, or nowhere) and flushes
-/// after every batch so the output appears promptly. Bytes are first appended to a
+/// Writes a VM's guest console output to its target (stdout, a file, or nowhere), one write and
+/// flush per burst of output messages, so the output appears promptly without a syscall per byte. Bytes are first appended to a
 /// <see cref="ConsoleSinkBuffer"/> that outlives the actor: when the target throws, the actor is
 /// restarted, reopens the target and writes the retained bytes first, so no accepted byte is lost
 /// or reordered. Runs on the blocking-I/O dispatcher because writes may block.
@@ -14,6 +14,7 @@ public sealed class ConsoleSinkActor : ReceiveActor
     private readonly ConsoleTarget _target;
     private readonly ConsoleSinkBuffer _buffer;
     private Stream? _stream;
+    private bool _drainScheduled;
 
     /// <summary>Creates the sink over a buffer shared by all its incarnations.</summary>
     public ConsoleSinkActor(ConsoleTarget target, ConsoleSinkBuffer buffer)
@@ -23,6 +24,17 @@ public sealed class ConsoleSinkActor : ReceiveActor
         Receive<ConsoleProtocol.Output>(output =>
         {
             _buffer.Append(output.Data);
+
+            // Coalesce a burst: outputs already queued are appended before the one drain this schedules.
+            if (!_drainScheduled)
+            {
+                _drainScheduled = true;
+                Self.Tell(DrainNow.Instance);
+            }
+        });
+        Receive<DrainNow>(_ =>
+        {
+            _drainScheduled = false;
             Drain();
         });
         Receive<ConsoleProtocol.Flush>(_ =>
@@ -89,6 +101,11 @@ public sealed class ConsoleSinkActor : ReceiveActor
         }
 
         _stream = null;
+    }
+
+    private sealed record DrainNow
+    {
+        public static DrainNow Instance { get; } = new();
     }
 
     private void Drain()
