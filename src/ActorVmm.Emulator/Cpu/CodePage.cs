@@ -1,0 +1,58 @@
+using Iced.Intel;
+
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>Decoded instructions of one guest-physical page, indexed by their offset in the page.</summary>
+internal sealed class CodePage
+{
+    /// <summary>Bytes per page.</summary>
+    public const int Size = 4096;
+
+    /// <summary>1 + index into <see cref="Items"/> for each page offset, 0 when not decoded yet.</summary>
+    public readonly ushort[] Map = new ushort[Size];
+
+    public CodePage(int physicalPage) => PhysicalPage = physicalPage;
+
+    /// <summary>The guest-physical page number.</summary>
+    public int PhysicalPage { get; }
+
+    /// <summary>The decoded instructions.</summary>
+    public Instruction[] Items { get; private set; } = new Instruction[32];
+
+    /// <summary>Number of used entries in <see cref="Items"/>.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Decoder bitness the entries were decoded with.</summary>
+    public int Bitness { get; set; }
+
+    /// <summary>The tracker generation the entries are valid for.</summary>
+    public int Generation { get; set; }
+
+    /// <summary>Drops every entry.</summary>
+    public void Clear(int bitness, int generation)
+    {
+        if (Count != 0)
+        {
+            Array.Clear(Map);
+            Count = 0;
+        }
+
+        Bitness = bitness;
+        Generation = generation;
+    }
+
+    /// <summary>Adds a decoded instruction at <paramref name="offset"/> and returns its index.</summary>
+    public int Add(int offset, in Instruction instruction)
+    {
+        if (Count == Items.Length)
+        {
+            var bigger = new Instruction[Items.Length * 2];
+            Array.Copy(Items, bigger, Count);
+            Items = bigger;
+        }
+
+        Items[Count] = instruction;
+        Map[offset] = (ushort)(Count + 1);
+        return Count++;
+    }
+}

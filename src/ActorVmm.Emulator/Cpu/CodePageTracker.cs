@@ -1,0 +1,80 @@
+using ActorVmm.Kvm.Memory;
+
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>
+/// Shared by all vCPUs of a VM: a generation number per guest-physical page that holds decoded
+/// code. Any write to such a page (by a guest store or by a device through <see cref="GuestMemory"/>)
+/// bumps the generation, and each vCPU's decoded-instruction cache drops pages whose generation moved.
+/// Pages above <see cref="PageCount"/> are never cached.
+/// </summary>
+internal sealed class CodePageTracker : IGuestMemoryWriteObserver
+{
+    /// <summary>The highest tracked guest RAM (pages above it are decoded every time).</summary>
+    public const ulong MaxTrackedBytes = 64UL << 30;
+
+    private readonly int[] _generation;
+    private readonly byte[] _isCode;
+
+    public CodePageTracker(GuestMemory memory)
+    {
+        ulong end = 0;
+        foreach (var region in memory.Regions)
+        {
+            end = Math.Max(end, region.GuestPhysicalAddress + region.Size);
+        }
+
+        PageCount = (int)(Math.Min(end, MaxTrackedBytes) >> 12);
+        _generation = new int[PageCount];
+        _isCode = new byte[PageCount];
+    }
+
+    /// <summary>Number of tracked 4 KiB pages from guest-physical 0.</summary>
+    public int PageCount { get; }
+
+    /// <summary>Current generation of a tracked page.</summary>
+    public int Generation(int page) => Volatile.Read(ref _generation[page]);
+
+    /// <summary>Marks a page as holding decoded code, then returns its generation (in that order, so a racing write is seen).</summary>
+    public int MarkCode(int page)
+    {
+        Volatile.Write(ref _isCode[page], 1);
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref _generation[page]);
+    }
+
+    /// <summary>A guest store to [address, address + length) (length ≤ 8) happened.</summary>
+    public void OnGuestWrite(ulong address, int length)
+    {
+        ulong first = address >> 12;
+        if (first < (ulong)PageCount && _isCode[first] != 0)
+        {
+            Interlocked.Increment(ref _generation[first]);
+        }
+
+        ulong last = (address + (ulong)length - 1) >> 12;
+        if (last != first && last < (ulong)PageCount && _isCode[last] != 0)
+        {
+            Interlocked.Increment(ref _generation[last]);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnHostWrite(ulong address, ulong length)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        ulong first = address >> 12;
+        ulong last = (address + length - 1) >> 12;
+        for (ulong page = first; page <= last && page < (ulong)PageCount; page++)
+        {
+            if (_isCode[page] != 0)
+            {
+                Interlocked.Increment(ref _generation[page]);
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using Iced.Intel;
+
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>Instruction fetch through the per-page decoded-instruction cache.</summary>
+internal sealed partial class X86Core
+{
+    private const int MaxInstructionLength = 15;
+
+    private readonly PointerCodeReader _reader = new();
+    private readonly Decoder[] _decoders;
+    private readonly Dictionary<int, CodePage> _pages = [];
+    private readonly byte[] _fetchBuffer = new byte[MaxInstructionLength];
+    private CodePage? _fetchPage;
+    private ulong _fetchLinearPage = ulong.MaxValue;
+    private Instruction _uncached;
+
+    /// <summary>Forgets the page the fast fetch path points at (paging or mode changed).</summary>
+    private void ResetFetchPage() => _fetchLinearPage = ulong.MaxValue;
+
+    private ref Instruction Fetch()
+    {
+        ulong linear = CodeLinear(Rip);
+        var page = _fetchPage;
+        if ((linear >> 12) == _fetchLinearPage && page!.Generation == _code.Generation(page.PhysicalPage))
+        {
+            int index = page.Map[linear & 0xFFF];
+            if (index != 0)
+            {
+                return ref page.Items[index - 1];
+            }
+
+            return ref DecodeInto(page, linear);
+        }
+
+        return ref SlowFetch(linear);
+    }
+
+    private ulong CodeLinear(ulong ip) => _bitness == 64 ? ip : (Seg[CS].Base + ip) & 0xFFFF_FFFF;
+
+    private ref Instruction SlowFetch(ulong linear)
+    {
+        ulong physical = Translate(linear, AccessKind.Fetch);
+        if (!_memory.TryTranslate(physical & ~0xFFFUL, CodePage.Size, out _))
+        {
+            throw new EmulationException($"Instruction fetch from guest-physical 0x{physical:X} (linear 0x{linear:X}), which is not RAM");
+        }
+
+        ulong pageNumber = physical >> 12;
+        if (pageNumber >= (ulong)_code.PageCount)
+        {
+            return ref DecodeUncached(linear);
+        }
+
+        int pageIndex = (int)pageNumber;
+        if (!_pages.TryGetValue(pageIndex, out var page))
+        {
+            page = new CodePage(pageIndex);
+            _pages.Add(pageIndex, page);
+            page.Clear(_bitness, _code.MarkCode(pageIndex));
+        }
+        else if (page.Bitness != _bitness || page.Generation != _code.Generation(pageIndex))
+        {
+            page.Clear(_bitness, _code.MarkCode(pageIndex));
+        }
+
+        _fetchPage = page;
+        _fetchLinearPage = linear >> 12;
+        int index = page.Map[linear & 0xFFF];
+        return ref index != 0 ? ref page.Items[index - 1] : ref DecodeInto(page, linear);
+    }
+
+    private unsafe ref Instruction DecodeInto(CodePage page, ulong linear)
+    {
+        int offset = (int)(linear & 0xFFF);
+        if (!_memory.TryTranslate(((ulong)page.PhysicalPage << 12) + (ulong)offset, (ulong)(CodePage.Size - offset), out nint host))
+        {
+            throw new EmulationException($"Code page 0x{page.PhysicalPage:X} is no longer RAM");
+        }
+
+        // Safe: TryTranslate proved [host, host + (4096 - offset)) lies inside a mapped RAM slot.
+        _reader.Reset((byte*)host, CodePage.Size - offset);
+        var decoder = DecoderForMode();
+        decoder.IP = Rip;
+        decoder.Decode(out var instruction);
+        if (instruction.IsInvalid && decoder.LastError == DecoderError.NoMoreBytes)
+        {
+            // The instruction crosses into the next page, which may map elsewhere: decode it each time.
+            return ref DecodeUncached(linear);
+        }
+
+        int index = page.Add(offset, instruction);
+        return ref page.Items[index];
+    }
+
+    private unsafe ref Instruction DecodeUncached(ulong linear)
+    {
+        int count = 0;
+        for (; count < MaxInstructionLength; count++)
+        {
+            ulong physical = Translate(CodeLinear(Rip + (ulong)count), AccessKind.Fetch);
+            if (!_memory.TryTranslate(physical, 1, out nint host))
+            {
+                break;
+            }
+
+            // Safe: TryTranslate proved the byte is mapped RAM.
+            _fetchBuffer[count] = *(byte*)host;
+        }
+
+        if (count == 0)
+        {
+            throw new EmulationException($"Instruction fetch at linear 0x{linear:X} is outside RAM");
+        }
+
+        fixed (byte* buffer = _fetchBuffer)
+        {
+            // Safe: the buffer is pinned for the decode and holds count valid bytes.
+            _reader.Reset(buffer, count);
+            var decoder = DecoderForMode();
+            decoder.IP = Rip;
+            decoder.Decode(out _uncached);
+        }
+
+        if (_uncached.IsInvalid && count < MaxInstructionLength)
+        {
+            throw new EmulationException($"Instruction at linear 0x{linear:X} runs past the end of RAM");
+        }
+
+        return ref _uncached;
+    }
+
+    private Decoder DecoderForMode() => _decoders[_bitness == 16 ? 0 : _bitness == 32 ? 1 : 2];
+}

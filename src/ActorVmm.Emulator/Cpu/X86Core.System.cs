@@ -1,0 +1,396 @@
+using Iced.Intel;
+
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>Segments and descriptors, control registers, MSRs, CPUID and system-table instructions.</summary>
+internal sealed partial class X86Core
+{
+    internal const uint MsrTsc = 0x10;
+    internal const uint MsrApicBase = 0x1B;
+    internal const uint MsrPat = 0x277;
+    internal const uint MsrEfer = 0xC000_0080;
+    internal const uint MsrStar = 0xC000_0081;
+    internal const uint MsrLstar = 0xC000_0082;
+    internal const uint MsrCstar = 0xC000_0083;
+    internal const uint MsrFmask = 0xC000_0084;
+    internal const uint MsrFsBase = 0xC000_0100;
+    internal const uint MsrGsBase = 0xC000_0101;
+    internal const uint MsrKernelGsBase = 0xC000_0102;
+
+    /// <summary>Real-mode data/code segment attributes: present, accessed read/write (or execute/read for CS).</summary>
+    private const uint RealDataAttributes = 0x93;
+    private const uint RealCodeAttributes = 0x9B;
+    private const ulong DescriptorPresent = 1UL << 47;
+    private const ulong EferWritable = (1UL << 0) | EferLME | (1UL << 11);
+
+    private readonly Dictionary<uint, ulong> _msrs = [];
+
+    private void ResetToRealMode()
+    {
+        Array.Clear(Gpr);
+        for (int s = 0; s < Seg.Length; s++)
+        {
+            Seg[s] = new Segment { Selector = 0, Base = 0, Limit = 0xFFFF, Attributes = s == CS ? RealCodeAttributes : RealDataAttributes };
+        }
+
+        Rip = 0;
+        Flags = RFlags.Reserved1;
+        Cr0 = 0x10;
+        Cr2 = Cr3 = Cr4 = Efer = 0;
+        IdtBase = 0;
+        IdtLimit = 0x3FF;
+        GdtBase = 0;
+        GdtLimit = 0xFFFF;
+        _halted = false;
+        _pendingExit = null;
+        FlushTlb();
+        UpdateMode();
+    }
+
+    /// <summary>Puts the core in flat 32-bit protected mode or 64-bit long mode (identity paging not needed: paging stays off in 32-bit mode). Used by tests.</summary>
+    internal void SetFlatMode(int bitness)
+    {
+        ResetToRealMode();
+        Cr0 = Cr0PE | 0x10;
+        uint code = bitness == 64 ? 0xA09Bu : 0xC09Bu;
+        for (int s = 0; s < Seg.Length; s++)
+        {
+            Seg[s] = new Segment { Selector = (ushort)(s == CS ? 0x08 : 0x10), Base = 0, Limit = 0xFFFF_FFFF, Attributes = s == CS ? code : 0xC093u };
+        }
+
+        if (bitness == 64)
+        {
+            Efer = EferLME | EferLMA;
+            Cr4 = Cr4PAE;
+            Cr0 |= Cr0PG;
+        }
+
+        FlushTlb();
+        UpdateMode();
+    }
+
+    /// <summary>Recomputes code bitness and the IP/SP masks after CS, SS, CR0 or EFER changed.</summary>
+    private void UpdateMode()
+    {
+        if ((Cr0 & Cr0PE) == 0)
+        {
+            _bitness = 16;
+        }
+        else if ((Efer & EferLMA) != 0 && Seg[CS].Long)
+        {
+            _bitness = 64;
+        }
+        else
+        {
+            _bitness = Seg[CS].Big ? 32 : 16;
+        }
+
+        _ipMask = _bitness switch { 64 => ulong.MaxValue, 32 => 0xFFFF_FFFF, _ => 0xFFFF };
+        _spMask = _bitness == 64 ? ulong.MaxValue : (Cr0 & Cr0PE) != 0 && Seg[SS].Big ? 0xFFFF_FFFF : 0xFFFF;
+        ResetFetchPage();
+    }
+
+    private void LoadRealSegment(int segment, ushort selector)
+    {
+        Seg[segment].Selector = selector;
+        Seg[segment].Base = (ulong)selector << 4;
+    }
+
+    /// <summary>Loads a segment register: real-mode arithmetic, or a GDT descriptor in protected mode.</summary>
+    internal void LoadSegment(int segment, ushort selector)
+    {
+        if ((Cr0 & Cr0PE) == 0)
+        {
+            LoadRealSegment(segment, selector);
+            if (segment is CS or SS)
+            {
+                UpdateMode();
+            }
+
+            return;
+        }
+
+        if ((selector & 0xFFFC) == 0)
+        {
+            if (segment == CS || (segment == SS && _bitness != 64))
+            {
+                throw new GuestFault(ExceptionVector.GP, 0);
+            }
+
+            Seg[segment] = new Segment { Selector = selector };
+            return;
+        }
+
+        ulong descriptor = ReadDescriptor(selector);
+        if ((descriptor & DescriptorPresent) == 0)
+        {
+            throw new GuestFault(segment == SS ? ExceptionVector.SS : ExceptionVector.NP, (uint)(selector & 0xFFFC));
+        }
+
+        bool isCode = (descriptor & (1UL << 43)) != 0;
+        bool isSystem = (descriptor & (1UL << 44)) == 0;
+        if (isSystem || (segment == CS && !isCode))
+        {
+            throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+
+        uint limit = (uint)((descriptor & 0xFFFF) | ((descriptor >> 32) & 0xF_0000));
+        uint attributes = (uint)((descriptor >> 40) & 0xF0FF);
+        if ((attributes & (1u << 15)) != 0)
+        {
+            limit = (limit << 12) | 0xFFF;
+        }
+
+        Seg[segment] = new Segment
+        {
+            Selector = selector,
+            Base = ((descriptor >> 16) & 0xFF_FFFF) | (((descriptor >> 56) & 0xFF) << 24),
+            Limit = limit,
+            Attributes = attributes,
+        };
+
+        if (segment is CS or SS)
+        {
+            UpdateMode();
+        }
+    }
+
+    private ulong ReadDescriptor(ushort selector)
+    {
+        if ((selector & 4) != 0)
+        {
+            // No LDT support: the guest gets #GP as if the LDT were empty.
+            throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+
+        uint index = (uint)(selector & ~7);
+        if (index + 7 > GdtLimit)
+        {
+            throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+
+        return ReadLinear(GdtBase + index, 8);
+    }
+
+    private ulong ReadControlRegister(Register register) => register switch
+    {
+        Register.CR0 => Cr0,
+        Register.CR2 => Cr2,
+        Register.CR3 => Cr3,
+        Register.CR4 => Cr4,
+        Register.CR8 => 0,
+        _ => throw new GuestFault(ExceptionVector.UD),
+    };
+
+    private void WriteControlRegister(Register register, ulong value)
+    {
+        switch (register)
+        {
+            case Register.CR0:
+                Cr0 = value | 0x10;
+                if ((Cr0 & Cr0PG) != 0 && (Efer & EferLME) != 0)
+                {
+                    Efer |= EferLMA;
+                }
+                else if ((Cr0 & Cr0PG) == 0)
+                {
+                    Efer &= ~EferLMA;
+                }
+
+                FlushTlb();
+                UpdateMode();
+                break;
+            case Register.CR2:
+                Cr2 = value;
+                break;
+            case Register.CR3:
+                Cr3 = value;
+                FlushTlb();
+                break;
+            case Register.CR4:
+                Cr4 = value;
+                FlushTlb();
+                break;
+            case Register.CR8:
+                break;
+            default:
+                throw new GuestFault(ExceptionVector.UD);
+        }
+    }
+
+    private bool TryExecuteSystem(ref Instruction ins)
+    {
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
+            {
+                ulong linear = MemoryLinear(ins);
+                uint limit = (uint)ReadLinear(linear, 2);
+                ulong tableBase = _bitness == 64 ? ReadLinear(linear + 2, 8) : ReadLinear(linear + 2, 4);
+                if (_bitness != 64 && ins.Code is Code.Lgdt_m1632_16 or Code.Lidt_m1632_16)
+                {
+                    tableBase &= 0xFF_FFFF;
+                }
+
+                if (ins.Mnemonic == Mnemonic.Lgdt)
+                {
+                    GdtBase = tableBase;
+                    GdtLimit = limit;
+                }
+                else
+                {
+                    IdtBase = tableBase;
+                    IdtLimit = limit;
+                }
+
+                return true;
+            }
+
+            case Mnemonic.Sgdt:
+            case Mnemonic.Sidt:
+            {
+                ulong linear = MemoryLinear(ins);
+                bool gdt = ins.Mnemonic == Mnemonic.Sgdt;
+                WriteLinear(linear, 2, gdt ? GdtLimit : IdtLimit);
+                WriteLinear(linear + 2, _bitness == 64 ? 8 : 4, gdt ? GdtBase : IdtBase);
+                return true;
+            }
+
+            case Mnemonic.Lldt:
+            case Mnemonic.Ltr:
+                // Ring 0 only, no task switching and no LDT: the selector is accepted and not used.
+                _ = ReadOperand(ins, 0, 2);
+                return true;
+
+            case Mnemonic.Smsw:
+                WriteOp0(ins, Op0Size(ins), Cr0 & SizeMask[Op0Size(ins)]);
+                return true;
+            case Mnemonic.Lmsw:
+            {
+                ulong low = ReadOperand(ins, 0, 2) & 0xF;
+                // LMSW can set PE but never clear it.
+                WriteControlRegister(Register.CR0, (Cr0 & ~0xEUL) | low | (Cr0 & Cr0PE));
+                return true;
+            }
+
+            case Mnemonic.Clts:
+                Cr0 &= ~8UL;
+                return true;
+
+            case Mnemonic.Invlpg:
+                InvalidatePage(MemoryLinear(ins));
+                return true;
+
+            case Mnemonic.Cpuid:
+                ExecuteCpuid();
+                return true;
+
+            case Mnemonic.Rdtsc:
+                WriteGpr(RAX, 4, (ulong)_retired);
+                WriteGpr(RDX, 4, (ulong)_retired >> 32);
+                return true;
+
+            case Mnemonic.Rdmsr:
+            {
+                ulong value = ReadMsr((uint)Gpr[RCX]);
+                WriteGpr(RAX, 4, value);
+                WriteGpr(RDX, 4, value >> 32);
+                return true;
+            }
+
+            case Mnemonic.Wrmsr:
+                WriteMsr((uint)Gpr[RCX], ((Gpr[RDX] & 0xFFFF_FFFF) << 32) | (Gpr[RAX] & 0xFFFF_FFFF));
+                return true;
+
+            case Mnemonic.Swapgs:
+                (Seg[GS].Base, KernelGsBase) = (KernelGsBase, Seg[GS].Base);
+                return true;
+
+            case Mnemonic.Les:
+            case Mnemonic.Lds:
+            case Mnemonic.Lss:
+            case Mnemonic.Lfs:
+            case Mnemonic.Lgs:
+            {
+                int size = RegisterTable.Size[(int)ins.Op0Register];
+                ulong linear = MemoryLinear(ins);
+                ulong offset = ReadLinear(linear, size);
+                ushort selector = (ushort)ReadLinear(linear + (ulong)size, 2);
+                int segment = ins.Mnemonic switch
+                {
+                    Mnemonic.Les => ES,
+                    Mnemonic.Lds => DS,
+                    Mnemonic.Lss => SS,
+                    Mnemonic.Lfs => FS,
+                    _ => GS,
+                };
+                LoadSegment(segment, selector);
+                WriteReg(ins.Op0Register, offset);
+                return true;
+            }
+
+            default:
+                return false;
+        }
+    }
+
+    private void ExecuteCpuid()
+    {
+        uint leaf = (uint)Gpr[RAX];
+        (uint a, uint b, uint c, uint d) = leaf switch
+        {
+            // Vendor "ActorVmm-EMU" in EBX, EDX, ECX.
+            0 => (1u, 0x6F74_6341u, 0x554D_452Du, 0x6D6D_5672u),
+            // Family 6; features: PSE, TSC, MSR, PAE, CX8, CMOV.
+            1 => (0x0000_0600u, (uint)Id << 24, 0u, (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15)),
+            0x8000_0000 => (0x8000_0001u, 0u, 0u, 0u),
+            // Long mode.
+            0x8000_0001 => (0u, 0u, 0u, 1u << 29),
+            _ => (0u, 0u, 0u, 0u),
+        };
+        WriteGpr(RAX, 4, a);
+        WriteGpr(RBX, 4, b);
+        WriteGpr(RCX, 4, c);
+        WriteGpr(RDX, 4, d);
+    }
+
+    private ulong ReadMsr(uint msr) => msr switch
+    {
+        MsrTsc => (ulong)_retired,
+        MsrEfer => Efer,
+        MsrFsBase => Seg[FS].Base,
+        MsrGsBase => Seg[GS].Base,
+        MsrKernelGsBase => KernelGsBase,
+        MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask => _msrs.GetValueOrDefault(msr),
+        _ => throw new GuestFault(ExceptionVector.GP, 0),
+    };
+
+    private void WriteMsr(uint msr, ulong value)
+    {
+        switch (msr)
+        {
+            case MsrTsc:
+                _retired = (long)value;
+                break;
+            case MsrEfer:
+                Efer = (value & EferWritable) | (Efer & EferLMA);
+                UpdateMode();
+                break;
+            case MsrFsBase:
+                Seg[FS].Base = value;
+                break;
+            case MsrGsBase:
+                Seg[GS].Base = value;
+                break;
+            case MsrKernelGsBase:
+                KernelGsBase = value;
+                break;
+            case MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask:
+                _msrs[msr] = value;
+                break;
+            default:
+                throw new GuestFault(ExceptionVector.GP, 0);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using ActorVmm.Emulator.Cpu;
+using ActorVmm.Kvm.Machine;
+using ActorVmm.Kvm.Memory;
+using ActorVmm.Kvm.Traps;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ActorVmm.Emulator;
+
+/// <summary>
+/// A VM on the software backend: guest RAM, the trap table and dispatcher, and one interpreter
+/// core per vCPU, each on its own <see cref="VcpuThread"/>. There is no in-kernel irqchip: the
+/// userspace 8259 pair is attached with <see cref="AttachInterruptController"/>.
+/// </summary>
+public sealed class EmulatorVm : IVirtualMachine
+{
+    /// <summary>Highest ISA/GSI line number served by <see cref="GetInterruptLine"/>.</summary>
+    public const int MaxIrq = 23;
+
+    private readonly EmulatorMachine _machine;
+    private readonly VcpuThread[] _vcpus;
+    private readonly X86Core[] _cores;
+    private readonly EmulatorInterruptLine[] _lines = new EmulatorInterruptLine[MaxIrq + 1];
+    private readonly ILogger _logger;
+    private long _droppedIrqChanges;
+    private int _disposed;
+
+    /// <summary>Creates the VM (vCPUs not started).</summary>
+    public EmulatorVm(VmSpec spec, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _logger = loggerFactory.CreateLogger<EmulatorVm>();
+        Name = spec.Name;
+        Memory = GuestMemory.Create(spec.MemorySize);
+        Traps = new TrapTable(spec.VcpuCount);
+        Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
+        _machine = new EmulatorMachine(Memory, Dispatcher);
+        Memory.WriteObserver = _machine.Code;
+        _cores = new X86Core[spec.VcpuCount];
+        _vcpus = new VcpuThread[spec.VcpuCount];
+        var vcpuLogger = loggerFactory.CreateLogger<VcpuThread>();
+        for (int i = 0; i < spec.VcpuCount; i++)
+        {
+            _cores[i] = new X86Core(i, _machine);
+            _vcpus[i] = new VcpuThread(_cores[i], spec.Name, vcpuLogger);
+        }
+
+        for (int irq = 0; irq <= MaxIrq; irq++)
+        {
+            _lines[irq] = new EmulatorInterruptLine(this, irq);
+        }
+
+        _logger.LogInformation("Created emulated VM {Vm} with {Memory} bytes of RAM and {Vcpus} vCPUs", Name, spec.MemorySize, spec.VcpuCount);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public string Backend => EmulatorHypervisor.BackendName;
+
+    /// <inheritdoc />
+    public GuestMemory Memory { get; }
+
+    /// <inheritdoc />
+    public TrapTable Traps { get; }
+
+    /// <inheritdoc />
+    public TrapDispatcher Dispatcher { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<IVcpu> Vcpus => _vcpus;
+
+    /// <inheritdoc />
+    public bool HasInKernelIrqchip => false;
+
+    /// <summary>IRQ level changes dropped because no interrupt controller was attached yet.</summary>
+    public long DroppedIrqChanges => Interlocked.Read(ref _droppedIrqChanges);
+
+    /// <summary>Instructions retired by each vCPU so far.</summary>
+    public long InstructionsRetired(int vcpu) => _cores[vcpu].InstructionsRetired;
+
+    internal X86Core Core(int vcpu) => _cores[vcpu];
+
+    /// <inheritdoc />
+    public IInterruptLine GetInterruptLine(int irq)
+    {
+        if (irq is < 0 or > MaxIrq)
+        {
+            throw new ArgumentOutOfRangeException(nameof(irq), irq, $"IRQ lines are numbered 0..{MaxIrq}");
+        }
+
+        return _lines[irq];
+    }
+
+    /// <inheritdoc />
+    public void AttachInterruptController(IInterruptController controller)
+    {
+        ArgumentNullException.ThrowIfNull(controller);
+        if (_machine.Controller is not null)
+        {
+            throw new InvalidOperationException($"VM {Name} already has an interrupt controller");
+        }
+
+        controller.InterruptRequested += OnInterruptRequested;
+        _machine.Controller = controller;
+    }
+
+    internal void SetIrqLevel(int irq, bool asserted)
+    {
+        var controller = _machine.Controller;
+        if (controller is null)
+        {
+            Interlocked.Increment(ref _droppedIrqChanges);
+            return;
+        }
+
+        controller.SetIrqLevel(irq, asserted);
+    }
+
+    // The 8259's INTR output goes to the boot vCPU only (no APIC bus).
+    private void OnInterruptRequested() => _vcpus[0].Wake();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var vcpu in _vcpus)
+        {
+            vcpu.Dispose();
+        }
+
+        var controller = _machine.Controller;
+        if (controller is not null)
+        {
+            controller.InterruptRequested -= OnInterruptRequested;
+        }
+
+        Memory.Dispose();
+    }
+}
