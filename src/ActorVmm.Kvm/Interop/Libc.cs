@@ -49,8 +49,10 @@ internal static partial class Libc
     [LibraryImport(LibName, EntryPoint = "mprotect", SetLastError = true)]
     public static partial int mprotect(nint addr, nuint length, int prot);
 
+    // open and eventfd return a C int: they are declared as int (not SafeHandle, which would
+    // read the whole 64-bit register and turn -1 into 0xFFFFFFFF) and wrapped by the caller.
     [LibraryImport(LibName, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial SafeFdHandle open(string pathname, int flags);
+    public static partial int open(string pathname, int flags);
 
     [LibraryImport(LibName, EntryPoint = "close", SetLastError = true)]
     public static partial int close(int fd);
@@ -63,7 +65,13 @@ internal static partial class Libc
     public static partial int ioctl(SafeFdHandle fd, nuint request, nint arg);
 
     [LibraryImport(LibName, EntryPoint = "eventfd", SetLastError = true)]
-    public static partial SafeFdHandle eventfd(uint initval, int flags);
+    public static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport(LibName, EntryPoint = "read", SetLastError = true)]
+    public static partial nint read(SafeFdHandle fd, ref ulong buf, nuint count);
+
+    [LibraryImport(LibName, EntryPoint = "write", SetLastError = true)]
+    public static partial nint write(SafeFdHandle fd, in ulong buf, nuint count);
 
     [LibraryImport(LibName, EntryPoint = "pthread_self")]
     public static partial nuint pthread_self();

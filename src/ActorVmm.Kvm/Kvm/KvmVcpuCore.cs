@@ -10,7 +10,7 @@ namespace ActorVmm.Kvm.Kvm;
 /// A KVM vCPU: the KVM_RUN loop. Port I/O (including string I/O with count &gt; 1) and MMIO exits
 /// are dispatched through the trap table right here on the vCPU thread, with read data left in
 /// kvm_run for the kernel to complete on the next KVM_RUN; the coalesced ring is drained before
-/// each MMIO exit and after every exit. Everything else becomes a <see cref="VcpuExit"/>.
+/// each MMIO and port I/O exit is handled and after every exit. Everything else becomes a <see cref="VcpuExit"/>.
 /// </summary>
 internal sealed unsafe class KvmVcpuCore : IVcpuCore
 {
@@ -100,9 +100,11 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
         switch (reason)
         {
             case KVM_EXIT_IO:
+                // Writes the guest made before this access must reach devices before it does:
+                // a coalesced MMIO write followed by a port write is seen in program order.
+                DrainRing();
                 return HandleIo();
             case KVM_EXIT_MMIO:
-                // Writes batched before this exit must reach devices before it does.
                 DrainRing();
                 return HandleMmio();
             case KVM_EXIT_HLT:

@@ -259,6 +259,18 @@ public sealed unsafe class KvmRunLoopTests : IDisposable
     }
 
     [Fact]
+    public void Coalesced_writes_reach_devices_before_the_port_io_exit_that_follows_them()
+    {
+        _kernel.PushCoalesced(CoalescedBase, [9], pio: false);
+        _kernel.EnqueueIo(KVM_EXIT_IO_OUT, 1, Com1, 1, "B"u8);
+        _kernel.EnqueueExit(KVM_EXIT_HLT);
+
+        _core.Run();
+
+        Assert.Equal([CoalescedBase, Com1], _bus.Accesses.Select(a => a.Address));
+    }
+
+    [Fact]
     public void Coalesced_ring_is_drained_after_every_exit_including_port_io()
     {
         _kernel.EnqueueIo(KVM_EXIT_IO_OUT, 1, Com1, 1, "A"u8);
