@@ -12,6 +12,6 @@ public static class FleetFactory
     public static IVmFleet Create(IBackendCatalog catalog, BackendKind backend, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new MachineVmFleet(catalog.Create(backend, loggers), new LegacyDeviceSet(), loggers);
+        return new MachineVmFleet(catalog.Create(backend, loggers), new LegacyDeviceSet(loggers), loggers);
     }
 }

@@ -10,7 +10,7 @@ namespace ActorVmm.Host.Vms.Machine;
 /// One VM run directly on the machine layer: guest RAM with the image loaded, the devices' regions
 /// in the trap table, the host-owned exit port, and the boot vCPU's thread.
 /// </summary>
-internal sealed class MachineVm : IVmHandle, IDisposable
+internal sealed class MachineVm : IVmHandle, IVmPowerRequests, IDisposable
 {
     /// <summary>The exit port (guest-conventions.md): a write of v stops the VM with status v.</summary>
     public const ushort ExitPort = 0xF4;
@@ -26,6 +26,7 @@ internal sealed class MachineVm : IVmHandle, IDisposable
     private readonly TaskCompletionSource<VmOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _firstExitTimestamp;
     private int _exitStatus = -1;
+    private PowerRequestSource? _resetSource;
     private volatile bool _paused;
     private volatile bool _stopRequested;
 
@@ -149,6 +150,20 @@ internal sealed class MachineVm : IVmHandle, IDisposable
         _vm.Dispose();
     }
 
+    /// <summary>A device's exit request (the legacy block's exit port): the first status wins, then the vCPUs stop.</summary>
+    public void RequestStop(int exitStatus, PowerRequestSource source)
+    {
+        Interlocked.CompareExchange(ref _exitStatus, exitStatus & 0xFF, -1);
+        StopVcpus(TimeSpan.Zero);
+    }
+
+    /// <summary>A device's reset request (i8042 pulse, port 0x92): actorvmm does not reboot guests, so the VM ends.</summary>
+    public void RequestReset(PowerRequestSource source)
+    {
+        _resetSource = source;
+        StopVcpus(TimeSpan.Zero);
+    }
+
     private void RegisterIfFree(ushort port, string name, TrapHandler handler)
     {
         if (_vm.Traps.Lookup(TrapBus.Pio, port, 1) is null)
@@ -195,6 +210,8 @@ internal sealed class MachineVm : IVmHandle, IDisposable
         int status = Volatile.Read(ref _exitStatus);
         var outcome = status >= 0
             ? new VmOutcome(VmOutcomeKind.ExitPort, status, $"guest exited with status {status}")
+            : _resetSource is { } source
+            ? new VmOutcome(VmOutcomeKind.Reset, 0, $"guest asked for a reset ({source}); actorvmm does not reboot guests")
             : exit.Reason switch
             {
                 VcpuExitReason.Stopped => _stopRequested ? VmOutcome.Stopped : new VmOutcome(VmOutcomeKind.Stopped, 0, "stopped"),

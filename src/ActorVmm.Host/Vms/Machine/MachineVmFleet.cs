@@ -66,7 +66,7 @@ public sealed class MachineVmFleet : IVmFleet
 
         try
         {
-            handle.Start(spec, _devices.Create(vm, spec.Console));
+            handle.Start(spec, _devices.Create(vm, spec.Console, handle));
         }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException or InvalidOperationException)
         {
