@@ -1,9 +1,9 @@
+using System.Net.Sockets;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Terminal;
 using ActorVmm.Host.Vms;
-using Serilog.Extensions.Logging;
 
 namespace ActorVmm.Host.Cli;
 
@@ -39,22 +39,25 @@ public static class RunCommandHandler
         await using var stdout = Console.OpenStandardOutput();
         Stream[] sinks = [.. new[] { plan.Console == ConsoleMode.Serial ? stdout : null, consoleLog }.OfType<Stream>()];
         await using var console = sinks.Length == 0 ? null : new TeeStream(sinks);
-        using var loggers = new SerilogLoggerFactory(logger);
-        await using var fleet = FleetFactory.Create(catalog, backend.Kind, loggers);
-        using var host = VmmHost.Build(logger, plan.ConfigFile, fleet, control: true);
-        using var terminal = plan.Console == ConsoleMode.Serial ? RawTerminal.EnterIfInteractive() : null;
+        VmRuntime runtime;
         try
         {
-            if (await HostStarter.TryStartAsync(host, error) is { } failed)
-            {
-                return failed;
-            }
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.Runner, plan.ConfigFile);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"actorvmm: cannot start the host: {ex.Message}");
+            return ExitCodes.Unavailable;
+        }
 
+        await using (runtime)
+        {
+            using var terminal = plan.Console == ConsoleMode.Serial ? RawTerminal.EnterIfInteractive() : null;
             IVmHandle vm;
             try
             {
                 var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
-                vm = await fleet.LaunchAsync(spec, CancellationToken.None);
+                vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)
             {
@@ -63,7 +66,7 @@ public static class RunCommandHandler
                 return ExitCodes.VmDied;
             }
 
-            log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend}", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, vm.Backend);
+            log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend} ({Runner} runner)", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName(), plan.Runner);
             var ended = await Task.WhenAny(vm.Completion, signals.Requested);
             bool interrupted = ended != vm.Completion;
             if (interrupted)
@@ -75,11 +78,6 @@ public static class RunCommandHandler
             var outcome = await vm.Completion;
             terminal?.Dispose();
             return await ReportAsync(outcome, interrupted, plan.Name, error);
-        }
-        finally
-        {
-            terminal?.Dispose();
-            await host.StopAsync();
         }
     }
 

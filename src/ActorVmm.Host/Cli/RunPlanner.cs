@@ -28,6 +28,7 @@ public static class RunPlanner
         RejectLinuxBoot(args);
         var backend = ParseBackend(args.Backend);
         var console = ParseConsole(args.Console);
+        var runner = Hosting.RunnerKinds.Parse(args.Runner);
         ulong memory = ParseMemory(args.Memory);
         int cpus = ParseCpus(args.Cpus);
         var logging = new LogSettings(ParseLogLevel(args.LogLevel), args.LogFile);
@@ -52,6 +53,7 @@ public static class RunPlanner
             DebugIoport = args.DebugIoport,
             DebugMmio = args.DebugMmio,
             ConfigFile = args.Config,
+            Runner = runner,
         };
     }
 

@@ -26,7 +26,9 @@ public sealed class ControlRequestHandler
 
         if (request.Command == "list")
         {
-            return new ControlResponse(true, Vms: [.. _fleet.Vms.Select(Describe)]);
+            var all = _fleet.Vms;
+            await Task.WhenAll(all.Select(v => v.RefreshAsync()));
+            return new ControlResponse(true, Vms: [.. all.Select(Describe)]);
         }
 
         if (!ControlProtocol.Commands.Contains(request.Command))
@@ -62,6 +64,7 @@ public sealed class ControlRequestHandler
                 break;
         }
 
+        await vm.RefreshAsync();
         return new ControlResponse(true, Vms: [Describe(vm)]);
     }
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Vms;
-using Serilog.Extensions.Logging;
 using Spectre.Console;
 
 namespace ActorVmm.Host.Fleet;
@@ -40,26 +40,30 @@ public static class FleetCommandHandler
         var log = logger.ForContext("SourceContext", "ActorVmm.Host.Fleet");
         log.Information("Backend {Backend} chosen ({Reason})", backend.Kind.ToName(), backend.Reason);
         using var signals = new StopSignals();
-        using var loggers = new SerilogLoggerFactory(logger);
         var consoles = new List<ConsoleLogStream>();
-        await using var fleet = FleetFactory.Create(catalog, backend.Kind, loggers);
-        using var host = VmmHost.Build(logger, extraConfig: null, fleet, control: true);
-        if (await HostStarter.TryStartAsync(host, error) is { } failed)
+        VmRuntime runtime;
+        try
         {
-            return failed;
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.Runner, extraConfig: null);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"actorvmm: cannot start the host: {ex.Message}");
+            return ExitCodes.Unavailable;
         }
 
         try
         {
-            var summary = await RunFleetAsync(plan, fleet, consoles, signals.Requested, error, backend.Kind.ToName());
+            var fleet = runtime.Fleet;
+            var summary = await RunFleetAsync(plan, fleet, consoles, signals.Requested, error, $"{backend.Kind.ToName()}, {plan.Runner.ToString().ToLowerInvariant()} runner");
+            await Task.WhenAll(fleet.Vms.Select(v => v.RefreshAsync()));
             AnsiConsole.Write(new FleetView().Render(fleet.Vms, plan.Count));
             await Console.Out.WriteAsync(summary.Format(plan.ConsoleDirectory));
             return summary.Started == plan.Count && summary.Failed == 0 ? ExitCodes.Success : ExitCodes.VmDied;
         }
         finally
         {
-            await host.StopAsync();
-            await fleet.DisposeAsync();
+            await runtime.DisposeAsync();
             foreach (var console in consoles)
             {
                 await console.DisposeAsync();
@@ -139,7 +143,9 @@ public static class FleetCommandHandler
                 }
 
                 peak = Math.Max(peak, HostMemory.ResidentBytes());
-                show(fleet.Vms);
+                var vms = fleet.Vms;
+                await Task.WhenAll(vms.Take(FleetView.MaxRows).Select(v => v.RefreshAsync()));
+                show(vms);
                 await Task.WhenAny(Task.Delay(Refresh), stop);
             }
 

@@ -1,19 +1,17 @@
+using ActorVmm.Actors.Hosting;
+using ActorVmm.Kvm.Machine;
 using Akka.Configuration;
 using Akka.Hosting;
-using Akka.Logger.Serilog;
-using ActorVmm.Host.Control;
-using ActorVmm.Host.Vms;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Serilog;
 
 namespace ActorVmm.Host.Hosting;
 
 /// <summary>
-/// Builds the generic host every VM-running command uses: Serilog as the logging provider, the
-/// actor system (config/akka.hocon plus --config, logging through Serilog), the VM fleet, and the
-/// control socket.
+/// Builds the generic host every VM-running command uses: Serilog as the logging provider and the
+/// actor system with ActorVmm's configuration (config/akka.hocon, then --config over it), Akka's own
+/// logs routed through Microsoft.Extensions.Logging into Serilog, and the host's VmManager.
 /// </summary>
 public static class VmmHost
 {
@@ -23,41 +21,34 @@ public static class VmmHost
     /// <summary>The base HOCON shipped next to the program.</summary>
     public static string BaseConfigPath => Path.Combine(AppContext.BaseDirectory, "config", "akka.hocon");
 
-    /// <summary>Builds (does not start) the host; <paramref name="fleet"/> stays owned by the caller.</summary>
-    public static IHost Build(Serilog.ILogger logger, string? extraConfig, IVmFleet fleet, bool control)
+    /// <summary>Builds (does not start) the host; <paramref name="hypervisor"/> stays owned by the caller.</summary>
+    public static IHost Build(Serilog.ILogger logger, string? extraConfig, IHypervisor hypervisor)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSerilog(logger, dispose: false);
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
-        builder.Services.AddSingleton(fleet);
-        builder.Services.AddAkka(ActorSystemName, (akka, _) =>
-        {
-            if (extraConfig is not null)
-            {
-                akka.AddHocon(ConfigurationFactory.ParseString(File.ReadAllText(extraConfig)), HoconAddMode.Prepend);
-            }
+        builder.Services.AddSingleton(hypervisor);
+        builder.Services.AddAkka(ActorSystemName, (akka, _) => akka.AddActorVmm(LoadConfig(extraConfig)));
+        return builder.Build();
+    }
 
-            if (File.Exists(BaseConfigPath))
-            {
-                akka.AddHocon(ConfigurationFactory.ParseString(File.ReadAllText(BaseConfigPath)), HoconAddMode.Append);
-            }
+    /// <summary>
+    /// Settings the host owns whatever --config says: the commands catch SIGINT/SIGTERM and stop their
+    /// VMs before the actor system, so Akka must not run its coordinated shutdown from the CLR's
+    /// termination hook (it would take the VM actors away while their vCPUs are being stopped).
+    /// </summary>
+    public const string HostOwnedHocon = "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
 
-            akka.ConfigureLoggers(loggers =>
-            {
-                loggers.ClearLoggers();
-                loggers.AddLogger<SerilogLogger>();
-            });
-        });
-        if (control)
+    /// <summary>config/akka.hocon as shipped (embedded copy when the file is missing), with <paramref name="extraConfig"/> layered over it.</summary>
+    public static Config LoadConfig(string? extraConfig)
+    {
+        var config = File.Exists(BaseConfigPath) ? ActorVmmConfig.LoadFile(BaseConfigPath) : ActorVmmConfig.Load();
+        if (extraConfig is not null)
         {
-            builder.Services.AddSingleton(sp => new ControlServer(
-                Path.Combine(ControlPaths.EnsureDirectory(), Environment.ProcessId + ControlPaths.SocketExtension),
-                new ControlRequestHandler(sp.GetRequiredService<IVmFleet>(), Environment.ProcessId),
-                sp.GetRequiredService<ILogger<ControlServer>>()));
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<ControlServer>());
+            config = ConfigurationFactory.ParseString(File.ReadAllText(extraConfig)).WithFallback(config);
         }
 
-        return builder.Build();
+        return ConfigurationFactory.ParseString(HostOwnedHocon).WithFallback(config);
     }
 
     /// <summary>Checks that an extra HOCON file parses, so a bad --config is bad input (exit 2), not a crash.</summary>
@@ -65,7 +56,7 @@ public static class VmmHost
     {
         try
         {
-            ConfigurationFactory.ParseString(File.ReadAllText(path));
+            ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(ActorVmmConfig.Load());
             return null;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

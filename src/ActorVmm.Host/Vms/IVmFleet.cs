@@ -35,8 +35,11 @@ public interface IVmHandle
     /// <summary>Current state.</summary>
     VmState State { get; }
 
-    /// <summary>Counters for status tables: exits handled, restarts of devices or the VM.</summary>
+    /// <summary>Counters for status tables as of the last <see cref="RefreshAsync"/> (or live, where reading them is free).</summary>
     VmCounters Counters { get; }
+
+    /// <summary>Brings <see cref="Counters"/> up to date (asks the VM where its counters live elsewhere).</summary>
+    Task RefreshAsync();
 
     /// <summary>Time from the start of creation to the guest's first trapped access, once it happened.</summary>
     TimeSpan? TimeToFirstExit { get; }

@@ -48,6 +48,8 @@ internal sealed class FakeVm(string name) : IVmHandle
 
     public Task<VmOutcome> Completion => _completion.Task;
 
+    public Task RefreshAsync() => Task.CompletedTask;
+
     public Task PauseAsync()
     {
         State = VmState.Paused;

@@ -115,6 +115,8 @@ internal sealed class MachineVm : IVmHandle, IVmPowerRequests, IDisposable
         boot.Start();
     }
 
+    public Task RefreshAsync() => Task.CompletedTask;
+
     public Task PauseAsync() => Task.Run(() =>
     {
         _paused = true;

@@ -1,0 +1,91 @@
+using ActorVmm.Actors.Vm;
+using ActorVmm.Host.Backends;
+using ActorVmm.Host.Control;
+using ActorVmm.Host.Vms;
+using ActorVmm.Host.Vms.Actors;
+using ActorVmm.Host.Vms.Machine;
+using ActorVmm.Kvm.Machine;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Logging;
+
+namespace ActorVmm.Host.Hosting;
+
+/// <summary>
+/// Everything a VM-running command holds: the backend, the generic host with the actor system, the
+/// fleet (actor or machine runner) and the control socket. Disposal stops them in reverse order:
+/// control socket, VMs, host, backend.
+/// </summary>
+public sealed class VmRuntime : IAsyncDisposable
+{
+    private readonly SerilogLoggerFactory _loggers;
+    private readonly IHypervisor _hypervisor;
+    private readonly IHost _host;
+    private ControlServer? _control;
+    private IVmFleet? _fleet;
+
+    private VmRuntime(SerilogLoggerFactory loggers, IHypervisor hypervisor, IHost host)
+    {
+        _loggers = loggers;
+        _hypervisor = hypervisor;
+        _host = host;
+    }
+
+    /// <summary>The VMs.</summary>
+    public IVmFleet Fleet => _fleet ?? throw new InvalidOperationException("the runtime is not started");
+
+    /// <summary>Starts the backend, the host and the control socket.</summary>
+    /// <exception cref="IOException">The control socket cannot be created.</exception>
+    public static async Task<VmRuntime> StartAsync(Serilog.ILogger logger, IBackendCatalog catalog, BackendKind backend, RunnerKind runner, string? extraConfig)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var loggers = new SerilogLoggerFactory(logger);
+        var hypervisor = catalog.Create(backend, loggers);
+        var host = VmmHost.Build(logger, extraConfig, hypervisor);
+        var runtime = new VmRuntime(loggers, hypervisor, host);
+        try
+        {
+            await host.StartAsync();
+            if (runner == RunnerKind.Actors)
+            {
+                var manager = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VmManager>();
+                runtime._fleet = new ActorVmFleet(manager, inKernelIrqchip: backend == BackendKind.Kvm);
+            }
+            else
+            {
+                runtime._fleet = new MachineVmFleet(hypervisor, new LegacyDeviceSet(loggers), loggers);
+            }
+
+            string socket = Path.Combine(ControlPaths.EnsureDirectory(), Environment.ProcessId + ControlPaths.SocketExtension);
+            runtime._control = new ControlServer(socket, new ControlRequestHandler(runtime._fleet, Environment.ProcessId), loggers.CreateLogger<ControlServer>());
+            await runtime._control.StartAsync(CancellationToken.None);
+            return runtime;
+        }
+        catch
+        {
+            await runtime.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_control is not null)
+        {
+            await _control.DisposeAsync();
+        }
+
+        if (_fleet is not null)
+        {
+            await _fleet.DisposeAsync();
+        }
+
+        await _host.StopAsync();
+        _host.Dispose();
+        _hypervisor.Dispose();
+        _loggers.Dispose();
+    }
+}
