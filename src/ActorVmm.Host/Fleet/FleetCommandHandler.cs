@@ -81,21 +81,21 @@ public static class FleetCommandHandler
         var view = new FleetView();
         var interactive = AnsiConsole.Profile.Capabilities.Interactive;
 
-        // Launch on a worker so the view can refresh while VMs start. The first launch pays for JIT
-        // compilation of the whole start path, so the rate is measured from its end (FirstLaunch).
-        TimeSpan firstLaunch = TimeSpan.Zero;
+        // Launch on a worker so the view can refresh while VMs start. Each VM's launch offset is kept
+        // so that its first instruction can be placed on the fleet's time line.
+        var launchedAt = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
         var launch = Task.Run(async () =>
         {
             for (int i = 0; i < plan.Count && !stop.IsCompleted; i++)
             {
-                if (i == 1)
-                {
-                    firstLaunch = wall.Elapsed;
-                }
-
                 string name = $"vm{i:D4}";
                 var console = new ConsoleLogStream(Path.Combine(plan.ConsoleDirectory, name + ".log"));
                 consoles.Add(console);
+                lock (launchedAt)
+                {
+                    launchedAt[name] = wall.Elapsed;
+                }
+
                 try
                 {
                     await fleet.LaunchAsync(new VmLaunchSpec(name, plan.MemorySize, 1, plan.Image, console), CancellationToken.None);
@@ -179,9 +179,10 @@ public static class FleetCommandHandler
         var outcomes = fleet.Vms.Where(v => v.Completion.IsCompleted).Select(v => v.Completion.Result).ToList();
         int died = outcomes.Count(o => o.IsFailure || (o.Kind == VmOutcomeKind.ExitPort && o.ExitStatus != 0));
         var firstExits = fleet.Vms.Select(v => v.TimeToFirstExit).OfType<TimeSpan>().ToList();
+        var running = fleet.Vms.Where(v => v.TimeToFirstExit is not null).Select(v => launchedAt[v.Name] + v.TimeToFirstExit!.Value).Order().ToList();
         return new FleetSummary(plan.Count, fleet.Vms.Count, failedLaunches + died, wall.Elapsed, launchTime, firstExits, before, peak, plan.MemorySize, backend)
         {
-            FirstLaunch = firstLaunch,
+            FirstInstructions = running,
         };
     }
 
