@@ -77,6 +77,8 @@ public static class FleetCommandHandler
         long before = HostMemory.ResidentBytes();
         long peak = before;
         int failedLaunches = 0;
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        TimeSpan cpuAtAllRunning = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
         var view = new FleetView();
         var interactive = AnsiConsole.Profile.Capabilities.Interactive;
@@ -118,6 +120,7 @@ public static class FleetCommandHandler
             {
                 // Density mode: every VM stays alive (halted) until all reached their halt; then measure.
                 await WaitUntilAsync(() => fleet.Vms.All(v => v.TimeToFirstExit is not null || v.Completion.IsCompleted), show);
+                cpuAtAllRunning = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
                 await WaitForQuietAsync(fleet, show);
                 HostMemory.Settle();
                 peak = Math.Max(peak, HostMemory.ResidentBytes());
@@ -183,6 +186,7 @@ public static class FleetCommandHandler
         return new FleetSummary(plan.Count, fleet.Vms.Count, failedLaunches + died, wall.Elapsed, launchTime, firstExits, before, peak, plan.MemorySize, backend)
         {
             FirstInstructions = running,
+            CpuToAllRunning = cpuAtAllRunning,
         };
     }
 
