@@ -86,6 +86,36 @@ public sealed class RealKvmTests
     }
 
     [KvmFact]
+    public void Unregistering_a_coalesced_region_removes_its_kernel_zone_so_writes_trap_again()
+    {
+        byte[] image = GuestAssembler.Assemble16(asm =>
+        {
+            asm.mov(ax, IoGuests.MmioSegment);
+            asm.mov(es, ax);
+            for (int i = 0; i < CoalescedWrites; i++)
+            {
+                asm.mov(__byte_ptr.es[i], (byte)(i + 1));
+            }
+
+            GuestAssembler.EmitExit(asm, 0);
+        });
+        using var kvm = new KvmHypervisor();
+        using var vm = kvm.CreateVm(new VmSpec("uncoalesced", RamSize));
+        var writes = new List<ulong>();
+        var coalesced = vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => { }, TrapFlags.Coalesce, "coalesced");
+        Assert.True(vm.Traps.Unregister(coalesced));
+        vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, a => writes.Add(a.Value), name: "plain");
+        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
+
+        var exit = RunToCompletion(vm, FlatBinaryLoader.Load(vm.Memory, image));
+
+        Assert.Equal(VcpuExitReason.Stopped, exit.Reason);
+        Assert.Equal(Enumerable.Range(1, CoalescedWrites).Select(i => (ulong)i), writes);
+        var core = Assert.IsType<KvmVcpuCore>(((VcpuThread)vm.Vcpus[0]).Core);
+        Assert.Equal(0, core.CoalescedWrites);
+    }
+
+    [KvmFact]
     public void Ioeventfd_write_signals_the_eventfd_without_a_trap()
     {
         byte[] image = GuestAssembler.Assemble16(asm =>
