@@ -2,7 +2,6 @@ using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Pit;
 using ActorVmm.Actors.Tests.Devices.Support;
 using Akka.TestKit.Xunit2;
-using Xunit;
 
 namespace ActorVmm.Actors.Tests.Devices;
 

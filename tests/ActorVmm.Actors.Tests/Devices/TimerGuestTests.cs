@@ -4,7 +4,6 @@ using ActorVmm.Actors.Devices.Rtc;
 using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.TestGuests;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace ActorVmm.Actors.Tests.Devices;
 

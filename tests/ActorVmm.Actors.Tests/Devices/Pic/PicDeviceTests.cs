@@ -2,7 +2,6 @@ using ActorVmm.Actors.Devices.Pic;
 using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.Kvm.Traps;
 using FsCheck.Xunit;
-using Xunit;
 
 namespace ActorVmm.Actors.Tests.Devices.Pic;
 

@@ -1,5 +1,4 @@
 using ActorVmm.Actors.Devices.Pic;
-using Xunit;
 
 namespace ActorVmm.Actors.Tests.Devices.Pic;
 

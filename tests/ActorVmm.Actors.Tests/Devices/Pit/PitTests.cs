@@ -3,7 +3,6 @@ using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.Kvm.Traps;
 using FsCheck.Xunit;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace ActorVmm.Actors.Tests.Devices.Pit;
 

@@ -2,7 +2,6 @@ using ActorVmm.Actors.Devices.Rtc;
 using ActorVmm.Kvm.Machine.MemoryMaps;
 using ActorVmm.Kvm.Traps;
 using FsCheck.Xunit;
-using Xunit;
 using static ActorVmm.Actors.Devices.Rtc.Mc146818Rtc;
 
 namespace ActorVmm.Actors.Tests.Devices.Rtc;

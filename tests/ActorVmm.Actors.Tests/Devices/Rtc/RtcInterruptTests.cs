@@ -1,5 +1,4 @@
 using ActorVmm.Actors.Devices.Rtc;
-using Xunit;
 using static ActorVmm.Actors.Devices.Rtc.Mc146818Rtc;
 
 namespace ActorVmm.Actors.Tests.Devices.Rtc;
