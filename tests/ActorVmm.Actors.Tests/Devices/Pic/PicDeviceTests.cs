@@ -161,4 +161,16 @@ public sealed class PicDeviceTests
             pic.TryAcknowledge(out _);
         }
     }
+
+    [Fact]
+    public void Supervisor_definition_reuses_the_attached_controller_reset_to_power_on()
+    {
+        var (pic, _) = Initialised();
+        var definition = ActorVmm.Actors.Devices.TimerDeviceDefinitions.Pic(pic);
+
+        var instance = definition.Factory(null!);
+
+        Assert.Same(pic, instance);
+        Assert.True(pic.Inspect(p => p.Master.VectorBase == 0 && p.Master.Imr == 0 && !p.Master.Initializing));
+    }
 }
