@@ -150,12 +150,20 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             vm.Vcpus[0].SetEntryState(entry);
         }
 
+        InterruptControllerSlot? controllerSlot = null;
+        if (!vm.HasInKernelIrqchip)
+        {
+            controllerSlot = new InterruptControllerSlot();
+            vm.AttachInterruptController(controllerSlot);
+        }
+
         var environment = new DeviceEnvironment(
             _definition.Name,
             vm.GetInterruptLine,
             _time,
             new ActorGuestOutput(_sink),
-            new ActorPowerControl(Self, _generation));
+            new ActorPowerControl(Self, _generation),
+            controllerSlot);
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
 
         var devices = _definition.WithExitPort ? [ExitPortDevice.Definition, .. _definition.Devices] : _definition.Devices;
