@@ -3,7 +3,6 @@ using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using Akka.Actor;
 using Microsoft.Extensions.Logging.Abstractions;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

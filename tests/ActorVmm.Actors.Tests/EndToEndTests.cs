@@ -4,7 +4,6 @@ using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Emulator;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

@@ -3,7 +3,6 @@ using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

@@ -5,7 +5,6 @@ using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

@@ -63,6 +63,10 @@ internal sealed class EmulatorHarness : IDisposable
         return vcpu.Completion.Result;
     }
 
+    /// <summary>Waits for a vCPU's final exit; null when it has not ended within <paramref name="timeout"/>.</summary>
+    public static VcpuExit? WaitForExit(IVcpu vcpu, TimeSpan timeout) =>
+        vcpu.Completion.Wait(timeout) ? vcpu.Completion.Result : null;
+
     private void OnExitPort(TrapAccess access)
     {
         if (!access.IsWrite)

@@ -53,4 +53,60 @@ public static class GuestAssembler
         asm.hlt();
         asm.jmp(halt);
     }
+    /// <summary>
+    /// Assembles code that needs label addresses as immediates (IVT/IDT entries): <paramref name="build"/> runs twice,
+    /// first with every address reading 0, then with the addresses found; it returns the labels it wants resolved
+    /// (created with a name). Instructions must not change size with the values (use fixed-size immediates).
+    /// </summary>
+    public static byte[] AssembleWithLabels(int bitness, ulong origin, Func<Assembler, Func<string, ulong>, Label[]> build, out IReadOnlyDictionary<string, ulong> labels)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        var found = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        byte[] first = AssemblePass(bitness, origin, build, _ => 0, found);
+        var resolved = new Dictionary<string, ulong>(found, StringComparer.Ordinal);
+        var second = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        byte[] code = AssemblePass(bitness, origin, build, name => resolved.TryGetValue(name, out ulong a) ? a : throw new InvalidOperationException($"Label '{name}' was not returned by the builder"), second);
+        if (code.Length != first.Length || second.Any(kv => resolved[kv.Key] != kv.Value))
+        {
+            throw new InvalidOperationException("Label addresses moved between passes; use fixed-size immediates for label addresses");
+        }
+
+        labels = resolved;
+        return code;
+    }
+
+    /// <summary>16-bit flat binary with label addresses (offsets inside CS) and optional data at <see cref="DataOffset"/>.</summary>
+    public static byte[] Assemble16WithLabels(Func<Assembler, Func<string, ushort>, Label[]> build, byte[]? data = null)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        byte[] code = AssembleWithLabels(16, 0, (asm, address) => build(asm, name => (ushort)address(name)), out _);
+        if (data is null)
+        {
+            return code;
+        }
+
+        if (code.Length > DataOffset)
+        {
+            throw new InvalidOperationException($"Guest code is {code.Length} bytes, more than the {DataOffset} reserved before its data");
+        }
+
+        byte[] image = new byte[DataOffset + data.Length];
+        code.CopyTo(image, 0);
+        data.CopyTo(image, DataOffset);
+        return image;
+    }
+
+    private static byte[] AssemblePass(int bitness, ulong origin, Func<Assembler, Func<string, ulong>, Label[]> build, Func<string, ulong> address, Dictionary<string, ulong> found)
+    {
+        var asm = new Assembler(bitness);
+        Label[] wanted = build(asm, address);
+        using var stream = new MemoryStream();
+        var result = asm.Assemble(new StreamCodeWriter(stream), origin, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        foreach (var label in wanted)
+        {
+            found[label.Name ?? throw new InvalidOperationException("Resolved labels need a name")] = result.GetLabelRIP(label);
+        }
+
+        return stream.ToArray();
+    }
 }

@@ -47,7 +47,11 @@ internal sealed partial class X86Core
         UpdateMode();
     }
 
-    /// <summary>Puts the core in flat 32-bit protected mode or 64-bit long mode (identity paging not needed: paging stays off in 32-bit mode). Used by tests.</summary>
+    /// <summary>
+    /// Puts the core in flat 32-bit protected mode or 64-bit mode for tests. The 64-bit state is a test-only
+    /// shortcut: EFER.LMA and a long code segment without CR0.PG, so linear addresses map one-to-one to RAM
+    /// without page tables (hardware would require paging; guests reach long mode the real way).
+    /// </summary>
     internal void SetFlatMode(int bitness)
     {
         ResetToRealMode();
@@ -62,7 +66,6 @@ internal sealed partial class X86Core
         {
             Efer = EferLME | EferLMA;
             Cr4 = Cr4PAE;
-            Cr0 |= Cr0PG;
         }
 
         FlushTlb();
