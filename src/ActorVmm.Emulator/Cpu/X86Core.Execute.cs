@@ -518,12 +518,8 @@ internal sealed partial class X86Core
 
             case Mnemonic.Xlatb:
             {
-                ulong offset = ins.Op0Kind switch
-                {
-                    OpKind.MemorySegRBX => Gpr[RBX] + (byte)Gpr[RAX],
-                    OpKind.MemorySegEBX => (Gpr[RBX] + (byte)Gpr[RAX]) & 0xFFFF_FFFFUL,
-                    _ => (Gpr[RBX] + (byte)Gpr[RAX]) & 0xFFFFUL,
-                };
+                // Iced describes XLAT as [rBX + AL]; the base register's size is the address size.
+                ulong offset = (Gpr[RBX] + (byte)Gpr[RAX]) & SizeMask[RegisterTable.Size[(int)ins.MemoryBase]];
                 WriteGpr(RAX, 1, ReadLinear(SegmentBase(ins.MemorySegment) + offset, 1));
                 return;
             }
