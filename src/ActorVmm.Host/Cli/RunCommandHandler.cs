@@ -66,6 +66,11 @@ public static class RunCommandHandler
                 return ExitCodes.VmDied;
             }
 
+            if (plan.Console == ConsoleMode.Serial)
+            {
+                ConsoleInputPump.Start(vm);
+            }
+
             log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend} ({Runner} runner)", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName(), plan.Runner);
             var ended = await Task.WhenAny(vm.Completion, signals.Requested);
             bool interrupted = ended != vm.Completion;

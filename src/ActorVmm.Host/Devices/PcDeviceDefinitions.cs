@@ -23,7 +23,7 @@ public static class PcDeviceDefinitions
         ArgumentNullException.ThrowIfNull(probe);
         var definitions = new List<DeviceDefinition>
         {
-            new(SerialPortSpec.Com1.Name, c => new SerialDevice(SerialPortSpec.Com1, c.GetInterruptLine(SerialPortSpec.Com1.Irq), new GuestOutputSerial(c.Output))),
+            new(SerialPortSpec.Com1.Name, c => new Com1ConsoleDevice(c)),
             new("i8042", c => new I8042Device(c.GetInterruptLine(PcDevices.KeyboardIrq), c.GetInterruptLine(PcDevices.AuxIrq), new PowerRequests(c.Power))),
             new("rtc", c => new RtcDevice(c.Time, c.GetInterruptLine(RtcDevice.Irq), CmosMemorySize.None)),
             new("legacy", c => probe.Wrap(new LegacyPortsDevice(LegacyPortOptions.Default, new PowerRequests(c.Power), c.Time))),
@@ -37,12 +37,6 @@ public static class PcDeviceDefinitions
         }
 
         return definitions;
-    }
-
-    /// <summary>UART transmitter bytes into the VM's console sink (hot-path safe: the sink copies).</summary>
-    private sealed class GuestOutputSerial(IGuestOutput output) : ISerialOutput
-    {
-        public void Write(byte value) => output.Write([value]);
     }
 
     /// <summary>The devices' power requests as the VM actor's power control.</summary>

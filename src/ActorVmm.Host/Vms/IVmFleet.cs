@@ -47,6 +47,9 @@ public interface IVmHandle
     /// <summary>Completes once the VM has ended, with how it ended. Never faults.</summary>
     Task<VmOutcome> Completion { get; }
 
+    /// <summary>Sends host console input (typed keys) to the guest's COM1 receiver; never blocks.</summary>
+    void SendConsoleInput(ReadOnlyMemory<byte> bytes);
+
     /// <summary>Pauses every vCPU; returns once they are paused.</summary>
     Task PauseAsync();
 

@@ -50,6 +50,8 @@ internal sealed class FakeVm(string name) : IVmHandle
 
     public Task RefreshAsync() => Task.CompletedTask;
 
+    public void SendConsoleInput(ReadOnlyMemory<byte> bytes) => throw new NotSupportedException("protocol tests send no console input");
+
     public Task PauseAsync()
     {
         State = VmState.Paused;

@@ -108,6 +108,13 @@ internal sealed class ActorVmmProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Writes bytes to the process's stdin and flushes.</summary>
+    public async Task WriteStdinAsync(byte[] bytes)
+    {
+        await _process.StandardInput.BaseStream.WriteAsync(bytes);
+        await _process.StandardInput.BaseStream.FlushAsync();
+    }
+
     /// <summary>Sends a POSIX signal (SIGINT for Ctrl-C) to the process.</summary>
     public void Signal(int signal) => _ = Kill(_process.Id, signal);
 

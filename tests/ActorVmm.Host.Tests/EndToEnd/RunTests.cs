@@ -49,6 +49,20 @@ public sealed class RunTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "actorvmm")));
     }
 
+    [Theory]
+    [InlineData("actors")]
+    [InlineData("machine")]
+    public async Task Console_input_reaches_the_guest_uart(string runner)
+    {
+        const byte Typed = (byte)'A';
+        string image = await WriteImage("typed.bin", HostGuests.ExitWithTypedByte());
+        using var process = ActorVmmProcess.Start(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--runner", runner);
+
+        await process.WriteStdinAsync([Typed]);
+
+        Assert.Equal(Typed, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     private async Task<string> WriteImage(string name, byte[] content)
     {
         string path = Path.Combine(_dir, name);

@@ -17,6 +17,24 @@ internal static class HostGuests
             asm.jmp(loop);
         });
 
+    /// <summary>Waits for one byte on COM1 (polling LSR.DR like a driver) and exits with it as its status.</summary>
+    public static byte[] ExitWithTypedByte() =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            const ushort Lsr = Guests.Com1 + 5;
+            const byte DataReady = 0b0000_0001;
+            var wait = asm.CreateLabel();
+            asm.mov(dx, Lsr);
+            asm.Label(ref wait);
+            asm.@in(al, dx);
+            asm.test(al, DataReady);
+            asm.jz(wait);
+            asm.mov(dx, Guests.Com1);
+            asm.@in(al, dx);
+            asm.@out((byte)GuestAssembler.ExitPort, al);
+            asm.hlt();
+        });
+
     /// <summary>A guest that executes an undefined instruction (UD2) with no IDT: the VM dies.</summary>
     public static byte[] Crasher() => GuestAssembler.Assemble16(asm => asm.ud2());
 }

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Devices.Serial;
+using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
@@ -65,6 +68,9 @@ internal sealed class ActorVm : IVmHandle
             // A VM too busy to answer keeps its last counters.
         }
     }
+
+    public void SendConsoleInput(ReadOnlyMemory<byte> bytes) =>
+        _manager.Tell(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, new ConsoleProtocol.Input(bytes.ToArray()))));
 
     public Task PauseAsync() => CommandAsync(VmProtocol.Pause.Instance, paused: true);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ActorVmm.Actors.Devices;
+using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,7 @@ internal sealed class MachineVm : IVmHandle, IVmPowerRequests, IDisposable
     private long _firstExitTimestamp;
     private int _exitStatus = -1;
     private PowerRequestSource? _resetSource;
+    private SerialDevice? _com1;
     private volatile bool _paused;
     private volatile bool _stopRequested;
 
@@ -91,6 +93,7 @@ internal sealed class MachineVm : IVmHandle, IVmPowerRequests, IDisposable
         _vm.Dispatcher.Faulted += fault => _logger.LogError(fault.Exception,
             "Device region {Region} faulted on {Bus} at {Address:X} and was quarantined", fault.Region.Name, fault.Region.Bus, fault.Address);
 
+        _com1 = devices.OfType<SerialDevice>().FirstOrDefault();
         foreach (var device in devices)
         {
             for (int i = 0; i < device.Regions.Count; i++)
@@ -116,6 +119,9 @@ internal sealed class MachineVm : IVmHandle, IVmPowerRequests, IDisposable
     }
 
     public Task RefreshAsync() => Task.CompletedTask;
+
+    /// <summary>Typed bytes go into COM1's receive FIFO; what does not fit is dropped (no flow control in this runner).</summary>
+    public void SendConsoleInput(ReadOnlyMemory<byte> bytes) => _com1?.EnqueueInput(bytes.Span);
 
     public Task PauseAsync() => Task.Run(() =>
     {
