@@ -23,9 +23,18 @@ public sealed class ControlServer : IHostedService, IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
 
-    /// <summary>Creates a server at <paramref name="socketPath"/>.</summary>
+    private readonly uint _allowedUid;
+
+    /// <summary>Creates a server at <paramref name="socketPath"/> that serves only the process's own user.</summary>
     public ControlServer(string socketPath, ControlRequestHandler handler, ILogger<ControlServer> logger)
+        : this(socketPath, handler, logger, Libc.geteuid())
     {
+    }
+
+    /// <summary>Creates a server that serves only <paramref name="allowedUid"/> (tests use another uid to see the refusal).</summary>
+    internal ControlServer(string socketPath, ControlRequestHandler handler, ILogger<ControlServer> logger, uint allowedUid)
+    {
+        _allowedUid = allowedUid;
         SocketPath = socketPath ?? throw new ArgumentNullException(nameof(socketPath));
         _handler = handler ?? throw new ArgumentNullException(nameof(handler));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
@@ -143,10 +152,9 @@ public sealed class ControlServer : IHostedService, IAsyncDisposable
             try
             {
                 var peer = PeerCredentials(client);
-                uint self = Libc.geteuid();
-                if (peer.uid != self)
+                if (peer.uid != _allowedUid)
                 {
-                    _logger.LogWarning("Control connection from user {PeerUid} (pid {PeerPid}) refused: host runs as user {Uid}", peer.uid, peer.pid, self);
+                    _logger.LogWarning("Control connection from user {PeerUid} (pid {PeerPid}) refused: the host serves user {Uid}", peer.uid, peer.pid, _allowedUid);
                     await writer.WriteLineAsync(ControlProtocol.Serialize(ControlResponse.Failure("permission denied: the host belongs to another user")));
                     return;
                 }

@@ -75,6 +75,22 @@ public sealed class ControlServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_peer_whose_uid_differs_from_the_hosts_is_refused_before_any_request()
+    {
+        const uint SomeoneElse = 4_000_000;
+        var vm = _fleet.Add("private");
+        string path = Path.Combine(_dir, "other-user" + ControlPaths.SocketExtension);
+        await using var server = new ControlServer(path, new ControlRequestHandler(_fleet, HostPid), NullLogger<ControlServer>.Instance, allowedUid: SomeoneElse);
+        await server.StartAsync(CancellationToken.None);
+
+        var response = await ControlClient.SendAsync(path, new ControlRequest("stop", "private"), CancellationToken.None);
+
+        Assert.False(response.Ok);
+        Assert.Contains("permission denied", response.Error, StringComparison.Ordinal);
+        Assert.False(vm.Completion.IsCompleted);
+    }
+
+    [Fact]
     public async Task Stopping_the_server_removes_its_socket_file()
     {
         await _server.StopAsync(CancellationToken.None);
