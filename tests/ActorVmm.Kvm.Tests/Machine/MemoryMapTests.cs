@@ -3,7 +3,6 @@ using ActorVmm.Kvm.Traps;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Xunit;
 
 namespace ActorVmm.Kvm.Tests.Machine;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using ActorVmm.Kvm.Traps;
-using Xunit;
 
 namespace ActorVmm.Kvm.Tests.Traps;
 

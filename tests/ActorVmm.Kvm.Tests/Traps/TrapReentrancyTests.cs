@@ -1,5 +1,4 @@
 using ActorVmm.Kvm.Traps;
-using Xunit;
 
 namespace ActorVmm.Kvm.Tests.Traps;
 
