@@ -1,0 +1,63 @@
+using ActorVmm.Kvm.Machine;
+using Akka.Actor;
+
+namespace ActorVmm.Actors.Devices;
+
+/// <summary>
+/// What a device instance is given when it is created: its interrupt lines, a clock, the output
+/// sink, the power control, and a way to hand slow-path work to its own actor without blocking.
+/// </summary>
+public sealed class DeviceContext
+{
+    private readonly IActorRef _actor;
+
+    /// <summary>Creates a context for one incarnation of a device.</summary>
+    public DeviceContext(string deviceName, DeviceEnvironment environment, IActorRef actor, GuestInputQueue input)
+    {
+        DeviceName = deviceName;
+        Input = input ?? throw new ArgumentNullException(nameof(input));
+        Environment = environment ?? throw new ArgumentNullException(nameof(environment));
+        _actor = actor ?? throw new ArgumentNullException(nameof(actor));
+    }
+
+    /// <summary>The device's name.</summary>
+    public string DeviceName { get; }
+
+    /// <summary>The VM's shared services.</summary>
+    public DeviceEnvironment Environment { get; }
+
+    /// <summary>Host input waiting for the guest; outlives this instance (see <see cref="IConsoleInputDevice"/>).</summary>
+    public GuestInputQueue Input { get; }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider Time => Environment.Time;
+
+    /// <summary>Guest console output (hot-path safe: never blocks).</summary>
+    public IGuestOutput Output => Environment.Output;
+
+    /// <summary>VM exit / shutdown / reset requests (hot-path safe: never blocks).</summary>
+    public IGuestPowerControl Power => Environment.Power;
+
+    /// <summary>The interrupt line for an IRQ number.</summary>
+    public IInterruptLine GetInterruptLine(int irq) => Environment.InterruptLines(irq);
+
+    /// <summary>
+    /// Plugs a userspace interrupt controller (the 8259 pair) into the VM; every incarnation of the
+    /// PIC device calls it. False when the backend has an in-kernel irqchip (the device is then unused).
+    /// </summary>
+    public bool AttachInterruptController(IInterruptController controller)
+    {
+        if (Environment.InterruptController is not { } slot)
+        {
+            return false;
+        }
+
+        slot.Attach(controller);
+        return true;
+    }
+
+    /// <summary>
+    /// Hands slow-path work to the device's actor. Safe from vCPU threads: a Tell never blocks.
+    /// </summary>
+    public void Post(object message) => _actor.Tell(message, ActorRefs.NoSender);
+}

@@ -1,0 +1,138 @@
+using ActorVmm.Actors.Devices;
+using ActorVmm.Kvm.Traps;
+
+namespace ActorVmm.Actors.Supervision;
+
+/// <summary>Messages of a VM's device supervisor, the only writer of the VM's trap table.</summary>
+public static class SupervisorProtocol
+{
+    /// <summary>Creates a device actor, builds its instance and registers its declared regions. Answered with <see cref="DeviceAdded"/> or <see cref="DeviceRejected"/>.</summary>
+    /// <param name="Definition">The device.</param>
+    public sealed record AddDevice(DeviceDefinition Definition);
+
+    /// <summary>The device runs and its regions are registered.</summary>
+    /// <param name="Name">The device.</param>
+    /// <param name="Regions">Its regions as registered.</param>
+    public sealed record DeviceAdded(string Name, IReadOnlyList<RegionStatus> Regions);
+
+    /// <summary>The device was not added; nothing of it stays registered.</summary>
+    /// <param name="Name">The device.</param>
+    /// <param name="Reason">Why, in words.</param>
+    /// <param name="ConflictsWith">The region it overlaps (name, bus, range), when that was the reason.</param>
+    public sealed record DeviceRejected(string Name, string Reason, string? ConflictsWith = null);
+
+    /// <summary>Stops a device and unregisters its regions. Answered with <see cref="DeviceRemoved"/> or <see cref="DeviceNotFound"/>.</summary>
+    /// <param name="Name">The device.</param>
+    public sealed record RemoveDevice(string Name);
+
+    /// <summary>The device is stopped and its regions are gone.</summary>
+    /// <param name="Name">The device.</param>
+    public sealed record DeviceRemoved(string Name);
+
+    /// <summary>No device by that name, or it has failed for good and takes no messages.</summary>
+    /// <param name="Name">The name asked for.</param>
+    /// <param name="Reason">Why, in words.</param>
+    public sealed record DeviceNotFound(string Name, string Reason);
+
+    /// <summary>Forwards a message to a device actor (console input, device commands), keeping the sender.</summary>
+    /// <param name="Name">The device.</param>
+    /// <param name="Message">The message.</param>
+    public sealed record SendToDevice(string Name, object Message);
+
+    /// <summary>Registers a region for an actor that is not a supervised device. Answered with <see cref="RegionRegistered"/> or <see cref="RegionRejected"/>.</summary>
+    /// <param name="Owner">Owner name, used as the region's name in logs and conflicts.</param>
+    /// <param name="Region">Bus, base, length, flags.</param>
+    /// <param name="Handler">The hot-path handler.</param>
+    public sealed record RegisterRegion(string Owner, DeviceRegion Region, TrapHandler Handler);
+
+    /// <summary>The region is registered.</summary>
+    /// <param name="Handle">Its handle, for move and unregister.</param>
+    /// <param name="Region">Its description.</param>
+    public sealed record RegionRegistered(RegionHandle Handle, string Region);
+
+    /// <summary>Moves a region (PCI BAR reprogramming). Answered with <see cref="RegionMoved"/> or <see cref="RegionRejected"/>.</summary>
+    /// <param name="Handle">The region.</param>
+    /// <param name="NewBase">Its new base on the same bus.</param>
+    public sealed record MoveRegion(RegionHandle Handle, ulong NewBase);
+
+    /// <summary>The region moved.</summary>
+    /// <param name="Handle">The region.</param>
+    /// <param name="Region">Its new description.</param>
+    public sealed record RegionMoved(RegionHandle Handle, string Region);
+
+    /// <summary>Unregisters a region registered with <see cref="RegisterRegion"/>. Answered with <see cref="RegionUnregistered"/> or <see cref="RegionRejected"/>.</summary>
+    /// <param name="Handle">The region.</param>
+    public sealed record UnregisterRegion(RegionHandle Handle);
+
+    /// <summary>The region is gone.</summary>
+    /// <param name="Handle">The region.</param>
+    public sealed record RegionUnregistered(RegionHandle Handle);
+
+    /// <summary>A register, move or unregister request was refused; the table is unchanged.</summary>
+    /// <param name="Reason">Why, in words.</param>
+    /// <param name="ConflictsWith">The region it overlaps (name, bus, range), when that was the reason.</param>
+    public sealed record RegionRejected(string Reason, string? ConflictsWith = null);
+
+    /// <summary>Asks for every device's state and counters. Answered with <see cref="DeviceReport"/>.</summary>
+    public sealed record GetDevices
+    {
+        /// <summary>The single instance.</summary>
+        public static GetDevices Instance { get; } = new();
+    }
+
+    /// <summary>The devices of the VM.</summary>
+    /// <param name="Devices">Each device with its regions.</param>
+    /// <param name="Restarts">Device restarts so far.</param>
+    /// <param name="Quarantines">Devices quarantined for good so far.</param>
+    public sealed record DeviceReport(IReadOnlyList<DeviceStatus> Devices, long Restarts, long Quarantines);
+
+    /// <summary>One device's state.</summary>
+    /// <param name="Name">The device.</param>
+    /// <param name="State">Its lifecycle state.</param>
+    /// <param name="Restarts">Its restarts so far.</param>
+    /// <param name="Regions">Its regions with their counters.</param>
+    /// <param name="LastFailure">The last failure, in words, or null.</param>
+    public sealed record DeviceStatus(string Name, DeviceState State, int Restarts, IReadOnlyList<RegionStatus> Regions, string? LastFailure);
+
+    /// <summary>One region's state.</summary>
+    /// <param name="Handle">Its handle.</param>
+    /// <param name="Description">Name, bus and range.</param>
+    /// <param name="Bus">The bus.</param>
+    /// <param name="Base">The base.</param>
+    /// <param name="Length">The length.</param>
+    /// <param name="Quarantined">True while it answers as an empty bus.</param>
+    /// <param name="Counters">Reads, writes and dropped accesses.</param>
+    public sealed record RegionStatus(RegionHandle Handle, string Description, TrapBus Bus, ulong Base, ulong Length, bool Quarantined, RegionCounterSnapshot Counters);
+
+    /// <summary>A trap handler threw on a vCPU thread (raised by the dispatcher, turned into this message without blocking).</summary>
+    /// <param name="Fault">What the dispatcher caught.</param>
+    public sealed record HotPathFaulted(TrapFault Fault);
+
+    /// <summary>Published on the event stream when a device runs again on a fresh instance.</summary>
+    /// <param name="VmName">The VM.</param>
+    /// <param name="DeviceName">The device.</param>
+    /// <param name="Restarts">Its restarts so far.</param>
+    public sealed record DeviceRestarted(string VmName, string DeviceName, int Restarts);
+
+    /// <summary>Published on the event stream when a device is marked failed and its regions stay quarantined.</summary>
+    /// <param name="VmName">The VM.</param>
+    /// <param name="DeviceName">The device.</param>
+    /// <param name="Reason">The last failure.</param>
+    public sealed record DeviceFailed(string VmName, string DeviceName, string Reason);
+}
+
+/// <summary>A supervised device's lifecycle.</summary>
+public enum DeviceState
+{
+    /// <summary>Its actor is building the first instance.</summary>
+    Starting = 0,
+
+    /// <summary>Its regions point at a live instance.</summary>
+    Running = 1,
+
+    /// <summary>It failed; its regions are quarantined until the fresh instance is ready.</summary>
+    Restarting = 2,
+
+    /// <summary>It failed past its restart limit; its regions stay quarantined while the VM runs on.</summary>
+    Failed = 3,
+}

@@ -1,0 +1,104 @@
+using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Devices;
+using ActorVmm.Kvm.Machine;
+
+namespace ActorVmm.Actors.Vm;
+
+/// <summary>What a VM is made of: backend spec, guest image, devices, console and reset policy.</summary>
+/// <param name="Name">VM name (also the VM actor's name).</param>
+/// <param name="MemorySize">Guest RAM in bytes, a whole number of 4 KiB pages.</param>
+/// <param name="VcpuCount">Number of vCPUs.</param>
+/// <param name="Image">A flat binary loaded at 0x10000 with the real-mode entry state, or null for none.</param>
+/// <param name="Devices">The devices besides the built-in exit port.</param>
+/// <param name="Console">Where guest console output goes.</param>
+/// <param name="OnReset">What a guest reset request does.</param>
+/// <param name="WithExitPort">Whether the exit port device (0xF4) is added.</param>
+public sealed record VmDefinition(
+    string Name,
+    ulong MemorySize,
+    int VcpuCount,
+    byte[]? Image,
+    IReadOnlyList<DeviceDefinition> Devices,
+    ConsoleTarget Console,
+    ResetAction OnReset = ResetAction.Stop,
+    bool WithExitPort = true)
+{
+    /// <summary>The backend spec.</summary>
+    public VmSpec Spec => new(Name, MemorySize, VcpuCount);
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a clear message when the definition is unusable.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Name) || !Akka.Actor.ActorPath.IsValidPathElement(Name))
+        {
+            throw new ArgumentException($"'{Name}' is not a valid VM name (use letters, digits and '-', not starting with '$')");
+        }
+
+        Spec.Validate();
+        foreach (var device in Devices)
+        {
+            device.Validate();
+        }
+    }
+}
+
+/// <summary>What a guest reset request (vCPU reset exit, i8042 pulse, port 0x92) does.</summary>
+public enum ResetAction
+{
+    /// <summary>Stop the VM (like QEMU's -no-reboot).</summary>
+    Stop = 0,
+
+    /// <summary>Recreate the backend VM and devices, reload the image and start again.</summary>
+    Reboot = 1,
+}
+
+/// <summary>A VM's lifecycle: Created → Running ⇄ Paused → Stopped.</summary>
+public enum VmState
+{
+    /// <summary>Built (devices being added or added); vCPUs not started.</summary>
+    Created = 0,
+
+    /// <summary>vCPUs running.</summary>
+    Running = 1,
+
+    /// <summary>vCPUs paused by the host.</summary>
+    Paused = 2,
+
+    /// <summary>Ended; final.</summary>
+    Stopped = 3,
+}
+
+/// <summary>Why a VM stopped.</summary>
+public enum VmExitReason
+{
+    /// <summary>The guest wrote its status to the exit port.</summary>
+    ExitPort = 0,
+
+    /// <summary>The guest powered off or triple-faulted.</summary>
+    Shutdown = 1,
+
+    /// <summary>The guest asked for a reset and the VM is configured to stop on reset.</summary>
+    Reset = 2,
+
+    /// <summary>The backend could not go on.</summary>
+    InternalError = 3,
+
+    /// <summary>The host stopped it.</summary>
+    HostStop = 4,
+
+    /// <summary>The VM actor itself failed (reported by the manager).</summary>
+    Failed = 5,
+}
+
+/// <summary>How a VM ended.</summary>
+/// <param name="Reason">Why.</param>
+/// <param name="ExitCode">The process exit status it maps to.</param>
+/// <param name="Message">Detail, in words.</param>
+public sealed record VmExit(VmExitReason Reason, int ExitCode, string? Message = null)
+{
+    /// <summary>Exit status for a clean guest power-off, reset-stop or host stop.</summary>
+    public const int Success = 0;
+
+    /// <summary>Exit status when the backend failed (sysexits' EX_SOFTWARE).</summary>
+    public const int SoftwareError = 70;
+}

@@ -1,0 +1,70 @@
+namespace ActorVmm.Kvm.Interop;
+
+/// <summary>struct kvm_userspace_memory_region (KVM_SET_USER_MEMORY_REGION).</summary>
+[CStruct]
+internal struct kvm_userspace_memory_region
+{
+    public uint slot;
+    public uint flags;
+    public ulong guest_phys_addr;
+    public ulong memory_size;
+    public ulong userspace_addr;
+}
+
+/// <summary>struct kvm_irq_level (KVM_IRQ_LINE); <c>irq</c> shares its union with <c>status</c>.</summary>
+[CStruct]
+internal struct kvm_irq_level
+{
+    public uint irq;
+    public uint level;
+}
+
+/// <summary>struct kvm_pit_config (KVM_CREATE_PIT2).</summary>
+[CStruct]
+internal unsafe struct kvm_pit_config
+{
+    public uint flags;
+    public fixed uint pad[15];
+}
+
+/// <summary>struct kvm_coalesced_mmio_zone (KVM_REGISTER_COALESCED_MMIO); <c>pio</c> shares its union with <c>pad</c>.</summary>
+[CStruct]
+internal struct kvm_coalesced_mmio_zone
+{
+    public ulong addr;
+    public uint size;
+    public uint pio;
+}
+
+/// <summary>struct kvm_irqfd (KVM_IRQFD).</summary>
+[CStruct]
+internal unsafe struct kvm_irqfd
+{
+    public uint fd;
+    public uint gsi;
+    public uint flags;
+    public uint resamplefd;
+    public fixed byte pad[16];
+}
+
+/// <summary>struct kvm_ioeventfd (KVM_IOEVENTFD).</summary>
+[CStruct]
+internal unsafe struct kvm_ioeventfd
+{
+    public ulong datamatch;
+    public ulong addr;
+    public uint len;
+    public int fd;
+    public uint flags;
+    public fixed byte pad[36];
+}
+
+/// <summary>struct kvm_enable_cap (KVM_ENABLE_CAP).</summary>
+[CStruct]
+internal unsafe struct kvm_enable_cap
+{
+    public uint cap;
+    public uint flags;
+    public fixed ulong args[4];
+    public fixed byte pad[64];
+}

@@ -1,0 +1,14 @@
+namespace ActorVmm.Kvm.Interop;
+
+/// <summary>
+/// glibc's struct sigaction on x86-64 (not the kernel's): handler, 1024-bit sa_mask, flags,
+/// restorer. glibc's sigaction() fills sa_restorer itself.
+/// </summary>
+[CStruct("sigaction")]
+internal unsafe struct sigaction_t
+{
+    public nint sa_handler;
+    public fixed ulong sa_mask[16];
+    public int sa_flags;
+    public nint sa_restorer;
+}

@@ -1,0 +1,140 @@
+using ActorVmm.Actors.Devices;
+using ActorVmm.Kvm.Traps;
+using Akka.Actor;
+
+namespace ActorVmm.Actors.Tests.Fakes;
+
+/// <summary>Counts instances a factory built, shared across incarnations.</summary>
+public sealed class InstanceLog
+{
+    private int _created;
+
+    public int Created => Volatile.Read(ref _created);
+
+    public int Next() => Interlocked.Increment(ref _created);
+}
+
+/// <summary>
+/// A one-port test device: reads return its incarnation number; writing <see cref="ThrowValue"/>
+/// throws on the hot path; any other write is remembered.
+/// </summary>
+public sealed class FlakyDevice : IDevice
+{
+    public const byte ThrowValue = 0xEE;
+
+    public FlakyDevice(string name, ushort port, InstanceLog log)
+    {
+        Name = name;
+        Incarnation = log.Next();
+        Regions = [new DeviceRegion(TrapBus.Pio, port, 1)];
+    }
+
+    public string Name { get; }
+
+    public int Incarnation { get; }
+
+    public int LastWritten { get; private set; } = -1;
+
+    public IReadOnlyList<DeviceRegion> Regions { get; }
+
+    public void HandleTrap(int region, TrapAccess access)
+    {
+        if (!access.IsWrite)
+        {
+            access.SetValue((ulong)Incarnation);
+            return;
+        }
+
+        if (access.Value == ThrowValue)
+        {
+            throw new InvalidOperationException($"{Name} was told to fail on its hot path");
+        }
+
+        LastWritten = (int)access.Value;
+    }
+
+    public void Reset() => LastWritten = -1;
+
+    public static DeviceDefinition Definition(string name, ushort port, InstanceLog log) =>
+        new(name, _ => new FlakyDevice(name, port, log), setup => Props.Create(() => new FlakyDeviceActor(setup)));
+}
+
+/// <summary>The flaky device's adapter: <see cref="Explode"/> fails its slow path.</summary>
+public sealed class FlakyDeviceActor : DeviceActor<FlakyDevice>
+{
+    public FlakyDeviceActor(DeviceSetup setup)
+        : base(setup)
+    {
+        Receive<Explode>(_ => throw new InvalidOperationException($"{DeviceName} was told to fail on its slow path"));
+        Receive<WhoAreYou>(_ => Sender.Tell(TypedDevice.Incarnation));
+    }
+
+    public sealed record Explode
+    {
+        public static Explode Instance { get; } = new();
+    }
+
+    public sealed record WhoAreYou
+    {
+        public static WhoAreYou Instance { get; } = new();
+    }
+}
+
+/// <summary>
+/// A minimal console device (until the real UART is merged): a write to its data port goes to the
+/// VM's console output; a read of it takes the next input byte; the line status says the
+/// transmitter is empty and whether input waits. Input lives in the context's queue, outside it.
+/// </summary>
+public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDevice, IConsoleInputDevice
+{
+    public const ulong DataOffset = 0;
+    public const ulong LineStatusOffset = 5;
+    public const byte TransmitterEmpty = 0x60;
+    public const byte DataReady = 0x01;
+    public const int InputIrq = 4;
+
+    /// <summary>A write to the scratch register makes this test device throw on its hot path.</summary>
+    public const ulong CrashOffset = 7;
+
+    public string Name => "console";
+
+    public IReadOnlyList<DeviceRegion> Regions { get; } = [new DeviceRegion(TrapBus.Pio, port, 8)];
+
+    public void HandleTrap(int region, TrapAccess access)
+    {
+        if (access.IsWrite)
+        {
+            if (access.Offset == DataOffset)
+            {
+                context.Output.Write(access.Data[..1]);
+            }
+            else if (access.Offset == CrashOffset)
+            {
+                throw new InvalidOperationException("the test console was told to fail");
+            }
+
+            return;
+        }
+
+        if (access.Offset == DataOffset)
+        {
+            access.SetValue(context.Input.TryTake(out byte b) ? b : 0u);
+        }
+        else if (access.Offset == LineStatusOffset)
+        {
+            access.SetValue(TransmitterEmpty | (context.Input.IsEmpty ? 0u : DataReady));
+        }
+        else
+        {
+            access.SetValue(0);
+        }
+    }
+
+    public void OnInputAvailable() => context.GetInterruptLine(InputIrq).Pulse();
+
+    public void Reset()
+    {
+    }
+
+    public static DeviceDefinition Definition(ushort port) => new("console", context => new TestConsoleDevice(context, port));
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using ActorVmm.Kvm.Interop;
+
+namespace ActorVmm.Kvm.Tests.Interop;
+
+public sealed class HeaderCheckTests
+{
+    private static readonly TimeSpan CompileTimeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public void Every_declared_struct_layout_constant_and_ioctl_number_matches_the_kernel_headers()
+    {
+        var fromC = CompileAndRun(CHeaderTable.GenerateCProgram());
+        var mismatches = new List<string>();
+        foreach (var entry in CHeaderTable.Entries)
+        {
+            if (!fromC.TryGetValue(entry.Key, out long cValue))
+            {
+                mismatches.Add($"{entry.Key}: not printed by the C program");
+            }
+            else if (cValue != entry.CSharpValue)
+            {
+                mismatches.Add($"{entry.Key}: C says {cValue} (0x{cValue:X}), C# says {entry.CSharpValue} (0x{entry.CSharpValue:X})");
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, "Interop declarations differ from the headers:\n" + string.Join('\n', mismatches));
+    }
+
+    [Theory]
+    [InlineData("sizeof(struct kvm_run)")]
+    [InlineData("offsetof(struct kvm_run, io.data_offset)")]
+    [InlineData("offsetof(struct kvm_run, mmio.is_write)")]
+    [InlineData("offsetof(struct kvm_run, immediate_exit)")]
+    [InlineData("offsetof(struct kvm_run, system_event.flags)")]
+    [InlineData("sizeof(struct kvm_sregs)")]
+    [InlineData("sizeof(struct sigaction)")]
+    [InlineData(nameof(KvmIoctls.KVM_RUN))]
+    [InlineData(nameof(KvmIoctls.KVM_SET_USER_MEMORY_REGION))]
+    [InlineData(nameof(KvmIoctls.KVM_GET_SUPPORTED_CPUID))]
+    [InlineData(nameof(KvmConstants.KVM_CAP_COALESCED_PIO))]
+    [InlineData(nameof(KvmConstants.KVM_EXIT_SYSTEM_EVENT))]
+    public void The_table_covers_the_members_the_run_loop_depends_on(string key)
+    {
+        Assert.Contains(CHeaderTable.Entries, e => e.Key == key);
+    }
+
+    [Fact]
+    public void The_table_covers_every_struct_the_issue_lists()
+    {
+        string[] required =
+        [
+            "kvm_userspace_memory_region", "kvm_run", "kvm_regs", "kvm_sregs", "kvm_segment", "kvm_dtable", "kvm_fpu",
+            "kvm_cpuid2", "kvm_cpuid_entry2", "kvm_msrs", "kvm_msr_entry", "kvm_irq_level", "kvm_pit_config",
+            "kvm_coalesced_mmio_zone", "kvm_coalesced_mmio", "kvm_coalesced_mmio_ring", "kvm_irqfd", "kvm_ioeventfd", "kvm_enable_cap",
+        ];
+        var missing = required.Where(s => !CHeaderTable.Entries.Any(e => e.Key == $"sizeof(struct {s})")).ToArray();
+        Assert.Empty(missing);
+    }
+
+    private static Dictionary<string, long> CompileAndRun(string source)
+    {
+        string dir = Directory.CreateTempSubdirectory("kvm-header-check-").FullName;
+        try
+        {
+            string c = Path.Combine(dir, "check.c");
+            string exe = Path.Combine(dir, "check");
+            File.WriteAllText(c, source);
+            Run("gcc", ["-std=gnu11", "-Wall", "-Werror", "-o", exe, c], out _);
+            Run(exe, [], out string output);
+            var values = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                int space = line.LastIndexOf(' ');
+                values[line[..space]] = long.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+            }
+
+            return values;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void Run(string file, string[] args, out string stdout)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {file}");
+        var stderr = process.StandardError.ReadToEndAsync();
+        stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(CompileTimeout))
+        {
+            process.Kill();
+            throw new TimeoutException($"{file} did not finish in {CompileTimeout}");
+        }
+
+        Assert.True(process.ExitCode == 0, $"{file} failed with exit code {process.ExitCode}:\n{stderr.Result}");
+    }
+}

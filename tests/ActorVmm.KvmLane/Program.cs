@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using ActorVmm.Emulator;
+using ActorVmm.Kvm.Kvm;
+using ActorVmm.Kvm.Machine;
+using ActorVmm.KvmLane;
+
+// Usage: ActorVmm.KvmLane [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR]
+//        ActorVmm.KvmLane --save-guests DIR
+// Prints, per guest: "TRAP <guest> <access>" lines, then "END <guest> exit=… status=…", and
+// "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared). Exit code 0 when every guest ended through the
+// exit port with status 0, 1 otherwise, 2 on bad arguments or an unavailable backend.
+string backend = "kvm";
+int timeoutSeconds = 60;
+string? guestsDir = null;
+string? saveDir = null;
+for (int i = 0; i < args.Length; i++)
+{
+    bool hasValue = i + 1 < args.Length;
+    switch (args[i])
+    {
+        case "--backend" when hasValue:
+            backend = args[++i];
+            break;
+        case "--guests-dir" when hasValue:
+            guestsDir = args[++i];
+            break;
+        case "--save-guests" when hasValue:
+            saveDir = args[++i];
+            break;
+        case "--timeout-seconds" when hasValue && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out int seconds):
+            timeoutSeconds = seconds;
+            i++;
+            break;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR] | --save-guests DIR");
+            return 2;
+    }
+}
+
+if (saveDir is not null)
+{
+    GuestFiles.Save(saveDir, LaneGuests.All);
+    return 0;
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TIME startup {backend} {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds:F0} ms"));
+IReadOnlyList<LaneGuest> guests;
+IHypervisor hypervisor;
+try
+{
+    guests = guestsDir is null ? LaneGuests.All : GuestFiles.Load(guestsDir);
+    hypervisor = backend switch
+    {
+        "kvm" => new KvmHypervisor(),
+        "emulator" => new EmulatorHypervisor(),
+        _ => throw new ArgumentException($"unknown backend '{backend}' (kvm or emulator)"),
+    };
+}
+catch (Exception ex) when (ex is KvmUnavailableException or ArgumentException or InvalidDataException)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+using (hypervisor)
+{
+    bool allSucceeded = true;
+    foreach (var guest in guests)
+    {
+        var trace = GuestTraceRunner.Run(hypervisor, guest, TimeSpan.FromSeconds(timeoutSeconds));
+        foreach (string line in trace.Traps)
+        {
+            Console.WriteLine($"TRAP {guest.Name} {line}");
+        }
+
+        Console.WriteLine($"END {guest.Name} {trace.Summary}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TIME {guest.Name} {backend} {trace.Elapsed.TotalMilliseconds:F1} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COALESCED {guest.Name} {trace.CoalescedWrites}"));
+        if (trace.Exit?.Reason == VcpuExitReason.InternalError)
+        {
+            Console.WriteLine($"ERROR {guest.Name} {trace.Exit.Message} {trace.Exit.Diagnostics}");
+        }
+
+        allSucceeded &= trace.Succeeded;
+    }
+
+    return allSucceeded ? 0 : 1;
+}

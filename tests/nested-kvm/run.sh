@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Nested-KVM lane (see ../../../shared/design/nested-kvm.md and docs/kvm.md):
+# boots Debian's kernel under QEMU TCG with -cpu max (emulated AMD SVM), loads kvm-amd there,
+# runs the lane guests on that real /dev/kvm with the host's .NET over a read-only 9p share of
+# the host root, brings the trap sequences back over the serial console and compares them with
+# the same guests' trap sequences from the emulator backend on the host. Non-zero on mismatch.
+#
+# Installs only qemu-system-x86, busybox-static and cpio (if missing). The kernel package is
+# fetched with apt-get download and unpacked under .cache/ (gitignored), never installed.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cache="$here/.cache"
+work="$cache/run"
+mkdir -p "$cache"
+rm -rf "$work" && mkdir -p "$work"
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+seconds() { printf '%d.%d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
+lane_start=$(now_ms)
+phase_start=$lane_start
+timings=()
+phase() { # phase NAME: records the time since the previous phase
+  local now; now=$(now_ms)
+  timings+=("$(printf '%-22s %6s s' "$1" "$(seconds $(( now - phase_start )))")")
+  phase_start=$now
+}
+print_timings() {
+  echo "nested-kvm: timings"
+  for t in "${timings[@]}"; do echo "  $t"; done
+  printf '  %-22s %6s s\n' total "$(seconds $(( $(now_ms) - lane_start )))"
+}
+fail() { echo "nested-kvm: FAIL: $*" >&2; print_timings; exit 1; }
+
+# 1. Host tools.
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+if ((${#need[@]})); then
+  echo "nested-kvm: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+fi
+phase "host packages"
+
+# 2. Kernel and modules from the Debian package linux-image-amd64 depends on (cached).
+kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[[ -n "$kpkg" ]] || fail "cannot resolve the kernel package of linux-image-amd64"
+if [[ ! -d "$cache/$kpkg" ]]; then
+  echo "nested-kvm: fetching $kpkg"
+  rm -f "$cache"/linux-image-*.deb
+  (cd "$cache" && apt-get download -qq "$kpkg" >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq "$kpkg"; })
+  dpkg-deb -x "$cache"/"$kpkg"_*.deb "$cache/$kpkg.tmp" && mv "$cache/$kpkg.tmp" "$cache/$kpkg"
+  rm -f "$cache"/"$kpkg"_*.deb
+fi
+kroot="$cache/$kpkg"
+vmlinuz=$(ls "$kroot"/boot/vmlinuz-* | head -1)
+kver=$(ls "$kroot/lib/modules" | head -1)
+phase "kernel package"
+
+# 3. The lane program, built on the host (inside the guest builds are ~20x slower). The output
+# lives in the repository, outside /tmp, which the guest covers with a tmpfs.
+dotnet build "$repo/tests/ActorVmm.KvmLane" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+lane_dll="$repo/tests/ActorVmm.KvmLane/bin/Release/net10.0/ActorVmm.KvmLane.dll"
+[[ -f "$lane_dll" ]] || fail "lane program not built at $lane_dll"
+dotnet_bin=$(readlink -f "$(command -v dotnet)")
+# Guest images are assembled here, so the nested run never JIT-compiles the Iced assembler.
+dotnet "$lane_dll" --save-guests "$work/guests"
+phase "build lane program"
+
+# 4. Initramfs: static busybox, the KVM and 9p modules in dependency order, and /init.
+modules=(irqbypass ccp kvm kvm-amd virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio virtio_pci 9pnet 9pnet_virtio netfs fscache 9p)
+root="$work/initramfs"
+mkdir -p "$root"/{bin,dev,proc,sys,host,modules}
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+for m in "${modules[@]}"; do
+  ko=$(find "$kroot/lib/modules/$kver/kernel" \( -name "$m.ko" -o -name "${m//_/-}.ko" -o -name "${m//-/_}.ko" \) | head -1)
+  [[ -n "$ko" ]] || fail "module $m not found in $kpkg"
+  cp "$ko" "$root/modules/$m.ko"
+done
+cat > "$root/init" <<INIT
+#!/bin/sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in ${modules[*]}; do insmod /modules/\$m.ko || echo "LANE-WARN insmod \$m failed"; done
+[ -e /dev/kvm ] && echo "LANE-KVM /dev/kvm present" || echo "LANE-KVM /dev/kvm missing"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host || { echo "LANE-EXIT 97"; poweroff -f; }
+mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev; mount -t tmpfs tmp /host/tmp
+t0=\$(date +%s)
+chroot /host /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
+  "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 120 --guests-dir "$work/guests"
+echo "LANE-EXIT \$? after \$((\$(date +%s) - t0)) s"
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 > "$work/initramfs.gz")
+phase "initramfs"
+
+# 5. Boot it: TCG, -cpu max exposes SVM; the host root is shared read-only over 9p.
+serial="$work/serial.log"
+timeout 480 qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
+  -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+  </dev/null >"$serial" 2>&1 || echo "nested-kvm: qemu exited with $?"
+# Strip carriage returns and the terminal escapes SeaBIOS and the kernel print before our lines.
+tr -d '\r' < "$serial" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$work/serial.txt"
+phase "boot + run on KVM"
+grep -E '^(LANE-|ERROR )' "$work/serial.txt" || true
+grep -E '^TIME ' "$work/serial.txt" | sed 's/^/  nested /' || true
+
+# 6. The same guests on the emulator, on the host.
+dotnet "$lane_dll" --backend emulator --guests-dir "$work/guests" > "$work/emulator.txt" || fail "the emulator run failed (exit $?)"
+phase "emulator on host"
+
+# 7. Compare trap sequences and end states (TIME lines are not compared).
+grep -E '^(TRAP|END) ' "$work/serial.txt" > "$work/kvm.trace" || true
+grep -E '^(TRAP|END) ' "$work/emulator.txt" > "$work/emulator.trace"
+grep -q '^LANE-EXIT 0 ' "$work/serial.txt" || { tail -n 30 "$work/serial.txt" >&2; fail "the lane program did not finish cleanly on nested KVM (see $serial)"; }
+if ! diff -u "$work/emulator.trace" "$work/kvm.trace" > "$work/trace.diff"; then
+  head -n 60 "$work/trace.diff" >&2
+  fail "trap sequences differ between the emulator and nested KVM (full diff: $work/trace.diff)"
+fi
+# The coalesced guest's writes must really have gone through KVM's ring, not trapped one by one.
+coalesced=$(awk '$1 == "COALESCED" && $2 == "coalesced-mmio" {print $3}' "$work/serial.txt")
+[[ "${coalesced:-0}" -gt 0 ]] || fail "no writes were replayed from the coalesced MMIO ring on nested KVM"
+echo "nested-kvm: $coalesced writes replayed from KVM's coalesced MMIO ring"
+phase "compare"
+echo "nested-kvm: OK: $(grep -c '^END ' "$work/kvm.trace") guests, $(grep -c '^TRAP ' "$work/kvm.trace") traps identical on nested KVM and the emulator"
+print_timings
