@@ -24,7 +24,7 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     private readonly kvm_run* _run;
 
     /// <summary>Wraps a vCPU; sets its CPUID (when given) and, with an in-kernel irqchip, routes LINT0/LINT1.</summary>
-    public KvmVcpuCore(int id, IKvmVcpuKernel kernel, GuestMemory memory, TrapDispatcher dispatcher, IReadOnlyList<kvm_cpuid_entry2>? supportedCpuid, bool hasIrqchip)
+    public KvmVcpuCore(int id, IKvmVcpuKernel kernel, GuestMemory memory, TrapDispatcher dispatcher, IReadOnlyList<kvm_cpuid_entry2>? supportedCpuid, bool hasIrqchip, Lock? ringDrainLock = null)
     {
         Id = id;
         _kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
@@ -33,7 +33,7 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
         _run = (kvm_run*)kernel.RunPage;
         if (kernel.CoalescedRing != 0)
         {
-            _ring = new CoalescedRing(kernel.CoalescedRing, kernel.CoalescedRingSize);
+            _ring = new CoalescedRing(kernel.CoalescedRing, kernel.CoalescedRingSize, ringDrainLock);
         }
 
         if (supportedCpuid is not null)
