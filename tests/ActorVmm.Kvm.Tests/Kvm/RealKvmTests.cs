@@ -116,6 +116,29 @@ public sealed class RealKvmTests
     }
 
     [KvmFact]
+    public void Second_vcpu_waiting_for_startup_ipi_inside_KVM_RUN_stops_promptly_while_the_boot_vcpu_runs_its_guest()
+    {
+        const int Vcpus = 2;
+        const string Text = "ap";
+        const int ExitPortWrites = 1;
+        using var kvm = new KvmHypervisor();
+        using var vm = kvm.CreateVm(new VmSpec("two-vcpus", RamSize, Vcpus));
+        var recorder = TrapRecorder.Attach(vm, RamSize);
+        var entry = FlatBinaryLoader.Load(vm.Memory, Guests.SerialHello(Text));
+        var ap = vm.Vcpus[1];
+        ap.SetEntryState(entry);
+        ap.Start();
+
+        var exit = RunToCompletion(vm, entry);
+        Assert.True(ap.Stop(Timeout), "the application processor did not leave KVM_RUN");
+
+        Assert.Equal(VcpuExitReason.Stopped, exit.Reason);
+        Assert.Equal(VcpuExitReason.Stopped, ap.Completion.Result.Reason);
+        Assert.Equal(0, recorder.ExitStatus);
+        Assert.Equal(Text.Length + ExitPortWrites, recorder.Lines.Count);
+    }
+
+    [KvmFact]
     public void Ioeventfd_write_signals_the_eventfd_without_a_trap()
     {
         byte[] image = GuestAssembler.Assemble16(asm =>
