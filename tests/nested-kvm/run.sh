@@ -89,7 +89,10 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in ${modules[*]}; do insmod /modules/\$m.ko || echo "LANE-WARN insmod \$m failed"; done
 [ -e /dev/kvm ] && echo "LANE-KVM /dev/kvm present" || echo "LANE-KVM /dev/kvm missing"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host || { echo "LANE-EXIT 97"; poweroff -f; }
+# The tmpfs on /tmp would hide a checkout that lives under /tmp: keep it visible with a bind mount.
+case "$repo" in /tmp/*) mkdir -p /keep && mount -o bind "/host$repo" /keep ;; esac
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev; mount -t tmpfs tmp /host/tmp
+case "$repo" in /tmp/*) mkdir -p "/host$repo" && mount -o bind /keep "/host$repo" ;; esac
 t0=\$(date +%s)
 chroot /host /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
   "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 120 --guests-dir "$work/guests"
