@@ -1,6 +1,5 @@
 using ActorVmm.Actors.Devices;
 using ActorVmm.Kvm.Machine;
-using Xunit;
 
 namespace ActorVmm.Actors.Tests;
 

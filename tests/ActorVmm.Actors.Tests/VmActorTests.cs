@@ -3,7 +3,6 @@ using ActorVmm.Actors.Devices.ExitPort;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Kvm.Machine;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

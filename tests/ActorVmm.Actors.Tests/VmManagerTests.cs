@@ -4,7 +4,6 @@ using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Emulator;
 using ActorVmm.Kvm.Machine;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;
