@@ -12,7 +12,7 @@ namespace ActorVmm.Actors.Vm;
 /// <param name="Devices">The devices besides the built-in exit port.</param>
 /// <param name="Console">Where guest console output goes.</param>
 /// <param name="OnReset">What a guest reset request does.</param>
-/// <param name="WithExitPort">Whether the exit port device (0xF4) is added.</param>
+/// <param name="WithExitPort">Whether the built-in exit port device (0xF4) is added; false when <c>LegacyPortsDevice</c> (which serves 0xF4 itself) is in <paramref name="Devices"/>.</param>
 public sealed record VmDefinition(
     string Name,
     ulong MemorySize,

@@ -17,10 +17,10 @@ public sealed class ExitPortDevice : IDevice
     /// <summary>Reads return the empty-bus value.</summary>
     public const ulong EmptyBusValue = ulong.MaxValue;
 
-    private readonly IGuestPowerControl _power;
+    private readonly IVmPowerRequests _power;
 
     /// <summary>Creates the device.</summary>
-    public ExitPortDevice(IGuestPowerControl power) => _power = power ?? throw new ArgumentNullException(nameof(power));
+    public ExitPortDevice(IVmPowerRequests power) => _power = power ?? throw new ArgumentNullException(nameof(power));
 
     /// <summary>The device name used by VMs.</summary>
     public static string DeviceName => "exit-port";
@@ -39,7 +39,7 @@ public sealed class ExitPortDevice : IDevice
     {
         if (access.IsWrite)
         {
-            _power.RequestExit((int)(access.Value & StatusMask));
+            _power.RequestStop((int)(access.Value & StatusMask), PowerRequestSource.ExitPort);
         }
         else
         {

@@ -59,7 +59,7 @@ public sealed class ActorVmFleet : IVmFleet
             spec.MemorySize,
             spec.VcpuCount,
             spec.Image.ToArray(),
-            PcDeviceDefinitions.Create(_inKernelIrqchip, probe),
+            PcDeviceDefinitions.Create(_inKernelIrqchip, spec.MemorySize, probe),
             console,
             ResetAction.Stop,
             WithExitPort: false);
