@@ -1,4 +1,5 @@
 using ActorVmm.Emulator;
+using ActorVmm.Kvm.Kvm;
 using ActorVmm.Kvm.Machine;
 using Microsoft.Extensions.Logging;
 
@@ -14,13 +15,9 @@ public sealed class BackendCatalog : IBackendCatalog
         switch (kind)
         {
             case BackendKind.Kvm:
-                if (!KvmProbe.IsAvailable(out reason))
-                {
-                    return false;
-                }
-
-                reason = "the KVM backend is not part of this build yet";
-                return false;
+                // The cheap node check first (it honours ACTORVMM_KVM_DEVICE), then the backend's own
+                // checks: API version and the capabilities it needs.
+                return KvmProbe.IsAvailable(out reason) && KvmHypervisor.IsAvailable(out reason);
             case BackendKind.Emulator:
                 // The interpreter needs nothing from the machine.
                 reason = string.Empty;
@@ -35,6 +32,7 @@ public sealed class BackendCatalog : IBackendCatalog
     public IHypervisor Create(BackendKind kind, ILoggerFactory loggers) => kind switch
     {
         BackendKind.Emulator => new EmulatorHypervisor(loggers),
+        BackendKind.Kvm => new KvmHypervisor(loggers),
         _ => throw new InvalidOperationException(IsAvailable(kind, out string reason) ? $"no factory for the {kind.ToName()} backend" : reason),
     };
 }

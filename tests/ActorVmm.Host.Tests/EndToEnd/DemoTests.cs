@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 using ActorVmm.Host.Demo;
 
@@ -27,6 +28,19 @@ public sealed partial class DemoTests : IDisposable
         Assert.Contains("i8042 self-test: passed (0x55)", stdout, StringComparison.Ordinal);
         Assert.Contains($"{DemoGuest.DevicesPrefix} com1 rtc i8042 pic pit", stdout, StringComparison.Ordinal);
         Assert.Equal(string.Empty, stderr);
+    }
+
+    [Fact]
+    public async Task Demo_boots_on_the_backend_auto_picks_and_logs_the_choice()
+    {
+        string expected = new BackendCatalog().IsAvailable(BackendKind.Kvm, out _) ? "kvm" : "emulator";
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--log-level", "information");
+
+        Assert.True(code == ExitCodes.Success, $"exit {code}: {stderr}");
+        Assert.Contains(DemoGuest.Banner, stdout, StringComparison.Ordinal);
+        Assert.Contains($"{DemoGuest.DevicesPrefix} com1 rtc i8042 pic pit", stdout, StringComparison.Ordinal);
+        Assert.Contains($"Backend {expected} chosen (auto:", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
