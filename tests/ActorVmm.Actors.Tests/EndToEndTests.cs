@@ -1,5 +1,6 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Hosting;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
@@ -29,7 +30,8 @@ public sealed class EndToEndTests(ITestOutputHelper output) : ActorVmmTestKit(ou
             1,
             ActorGuests.PrintUntilSwitched(pokeFlaky: true),
             [TestConsoleDevice.Definition(ActorGuests.ConsolePort), FlakyDevice.Definition("flaky", ActorGuests.FlakyPort, instances), stopSwitch.Definition(ActorGuests.SwitchPort)],
-            new ConsoleTarget("memory", () => console));
+            new ConsoleTarget("memory", () => console),
+            Platform: NoPlatform.Instance);
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceFailed));
         using var hypervisor = new EmulatorHypervisor();
         var vm = Sys.ActorOf(VmActor.Props(definition, hypervisor), definition.Name);

@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.ExitPort;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
@@ -149,7 +150,10 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             new ActorPowerControl(Self, _generation));
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
 
-        var devices = _definition.WithExitPort ? [ExitPortDevice.Definition, .. _definition.Devices] : _definition.Devices;
+        var platformDevices = _definition.EffectivePlatform.CreateDevices(new PlatformContext(vm, _time, _loggerFactory));
+        IReadOnlyList<DeviceDefinition> devices = _definition.WithExitPort
+            ? [ExitPortDevice.Definition, .. platformDevices, .. _definition.Devices]
+            : [.. platformDevices, .. _definition.Devices];
         _pendingDevices = devices.Count;
         foreach (var device in devices)
         {

@@ -1,5 +1,4 @@
 using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Kvm.Machine;
 
 namespace ActorVmm.Actors.Tests.Devices;
@@ -27,23 +26,23 @@ internal sealed class RecordingInterruptLine(int irq = 0) : IInterruptLine
 }
 
 /// <summary>Collects transmitted bytes.</summary>
-internal sealed class RecordingSerialOutput : ISerialOutput
+internal sealed class RecordingSerialOutput : IGuestOutput
 {
     public List<byte> Bytes { get; } = [];
 
-    public void Write(byte value) => Bytes.Add(value);
+    public void Write(ReadOnlySpan<byte> bytes) => Bytes.AddRange(bytes);
 }
 
 /// <summary>Records reset and stop requests.</summary>
-internal sealed class RecordingPowerRequests : IVmPowerRequests
+internal sealed class RecordingPowerRequests : IGuestPowerControl
 {
-    public List<PowerRequestSource> Resets { get; } = [];
+    public int Resets { get; private set; }
 
-    public List<(int Status, PowerRequestSource Source)> Stops { get; } = [];
+    public List<int> Exits { get; } = [];
 
-    public void RequestReset(PowerRequestSource source) => Resets.Add(source);
+    public void RequestReset() => Resets++;
 
-    public void RequestStop(int exitStatus, PowerRequestSource source) => Stops.Add((exitStatus, source));
+    public void RequestExit(int status) => Exits.Add(status);
 }
 
 /// <summary>A clock that moves only when told.</summary>

@@ -1,7 +1,6 @@
-using System.Collections.Concurrent;
 using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Legacy;
-using ActorVmm.Actors.Devices.Serial;
+using ActorVmm.Actors.Devices.ExitPort;
 using ActorVmm.Emulator;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
@@ -12,7 +11,7 @@ namespace ActorVmm.Actors.Tests.Devices;
 /// A VM on the emulator with a flat binary loaded and the legacy ports registered (so the exit port works);
 /// devices are registered straight into the VM's trap table, as the supervisor will. Power requests stop the vCPU.
 /// </summary>
-internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
+internal sealed class EmulatedDevicesVm : IDisposable, IGuestPowerControl
 {
     public const ulong Memory = 512 * 1024;
     public static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(30);
@@ -25,6 +24,7 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
         Vm = (EmulatorVm)Hypervisor.CreateVm(new VmSpec("devices", Memory, 1));
         Vm.Vcpus[0].SetEntryState(FlatBinaryLoader.Load(Vm.Memory, image));
         Register(new LegacyPortsDevice(LegacyPortOptions.Default, this, TimeProvider.System));
+        Register(new ExitPortDevice(this));
     }
 
     public EmulatorHypervisor Hypervisor { get; }
@@ -34,7 +34,10 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
     /// <summary>The exit status the guest wrote, or -1.</summary>
     public int ExitStatus => Volatile.Read(ref _exitStatus);
 
-    public ConcurrentQueue<PowerRequestSource> Resets { get; } = new();
+    private int _resets;
+
+    /// <summary>How many reset requests the devices made.</summary>
+    public int Resets => Volatile.Read(ref _resets);
 
     public void Register(IDevice device)
     {
@@ -74,15 +77,15 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
         return WaitForCompletion();
     }
 
-    public void RequestReset(PowerRequestSource source)
+    public void RequestReset()
     {
-        Resets.Enqueue(source);
+        Interlocked.Increment(ref _resets);
         StopAll();
     }
 
-    public void RequestStop(int exitStatus, PowerRequestSource source)
+    public void RequestExit(int status)
     {
-        Volatile.Write(ref _exitStatus, exitStatus);
+        Volatile.Write(ref _exitStatus, status);
         StopAll();
     }
 
@@ -102,16 +105,16 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
 }
 
 /// <summary>A serial sink the test thread can read while a vCPU writes it.</summary>
-internal sealed class ConcurrentSerialOutput : ISerialOutput
+internal sealed class ConcurrentSerialOutput : IGuestOutput
 {
     private readonly Lock _lock = new();
     private readonly List<byte> _bytes = [];
 
-    public void Write(byte value)
+    public void Write(ReadOnlySpan<byte> bytes)
     {
         lock (_lock)
         {
-            _bytes.Add(value);
+            _bytes.AddRange(bytes);
         }
     }
 
