@@ -69,7 +69,17 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         Receive<VmProtocol.Stop>(_ =>
         {
             Reply(_state == VmState.Stopped ? Rejected("the VM has already stopped") : Accepted());
-            BeginStop(new VmExit(VmExitReason.HostStop, VmExit.Success, "stopped by the host"));
+            var hostStop = new VmExit(VmExitReason.HostStop, VmExit.Success, "stopped by the host");
+            if (_rebooting)
+            {
+                // A stop that arrives while a reboot is under way ends the VM instead of the reboot.
+                _rebooting = false;
+                _stopping = hostStop;
+            }
+            else
+            {
+                BeginStop(hostStop);
+            }
         });
         Receive<VmProtocol.GuestPowerRequest>(OnGuestPowerRequest);
         Receive<VmProtocol.VcpuEnded>(OnVcpuEnded);
@@ -188,7 +198,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void DevicesMaybeReady()
     {
-        if (_pendingDevices == 0 && _startRequested && _state == VmState.Created)
+        if (_pendingDevices == 0 && _startRequested && _state == VmState.Created && _stopping is null)
         {
             _startRequested = false;
             StartVcpus();
@@ -318,6 +328,12 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void OnGuestReset(string why)
     {
+        if (_stopping is not null)
+        {
+            // Already ending (a host stop, or an earlier request): a late reset must not turn it into a reboot.
+            return;
+        }
+
         if (_definition.OnReset == ResetAction.Reboot)
         {
             _logger.LogInformation("VM {Vm} reboots: {Reason}", _definition.Name, why);
