@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ActorVmm.Kvm.Kvm;
 using ActorVmm.Kvm.Machine;
 
 namespace ActorVmm.KvmLane;
@@ -9,7 +10,8 @@ namespace ActorVmm.KvmLane;
 /// <param name="Exit">How the vCPU ended (null on timeout).</param>
 /// <param name="ExitStatus">Value written to the exit port, if any.</param>
 /// <param name="Elapsed">Wall time from start to the end of the vCPU.</param>
-public sealed record GuestTrace(string Guest, IReadOnlyList<string> Traps, VcpuExit? Exit, int? ExitStatus, TimeSpan Elapsed)
+/// <param name="CoalescedWrites">Writes replayed from KVM's coalesced ring (0 on the emulator).</param>
+public sealed record GuestTrace(string Guest, IReadOnlyList<string> Traps, VcpuExit? Exit, int? ExitStatus, TimeSpan Elapsed, long CoalescedWrites)
 {
     /// <summary>True when the guest ended through the exit port with status 0.</summary>
     public bool Succeeded => Exit?.Reason == VcpuExitReason.Stopped && ExitStatus == 0;
@@ -43,6 +45,7 @@ public static class GuestTraceRunner
             vcpu.Stop(timeout);
         }
 
-        return new GuestTrace(guest.Name, recorder.Lines, exit, recorder.ExitStatus, clock.Elapsed);
+        long coalesced = vcpu is VcpuThread { Core: KvmVcpuCore core } ? core.CoalescedWrites : 0;
+        return new GuestTrace(guest.Name, recorder.Lines, exit, recorder.ExitStatus, clock.Elapsed, coalesced);
     }
 }

@@ -8,7 +8,7 @@ using ActorVmm.KvmLane;
 // Usage: ActorVmm.KvmLane [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR]
 //        ActorVmm.KvmLane --save-guests DIR
 // Prints, per guest: "TRAP <guest> <access>" lines, then "END <guest> exit=… status=…", and
-// "TIME …" lines (timings are not compared). Exit code 0 when every guest ended through the
+// "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared). Exit code 0 when every guest ended through the
 // exit port with status 0, 1 otherwise, 2 on bad arguments or an unavailable backend.
 string backend = "kvm";
 int timeoutSeconds = 60;
@@ -76,6 +76,7 @@ using (hypervisor)
 
         Console.WriteLine($"END {guest.Name} {trace.Summary}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TIME {guest.Name} {backend} {trace.Elapsed.TotalMilliseconds:F1} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COALESCED {guest.Name} {trace.CoalescedWrites}"));
         if (trace.Exit?.Reason == VcpuExitReason.InternalError)
         {
             Console.WriteLine($"ERROR {guest.Name} {trace.Exit.Message} {trace.Exit.Diagnostics}");

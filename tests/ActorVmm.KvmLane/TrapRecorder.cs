@@ -18,6 +18,16 @@ public sealed class TrapRecorder
     /// <summary>Upper end (exclusive) of the recorded MMIO window: the 32-bit MMIO hole's start.</summary>
     public const ulong MmioWindowEnd = 0xC000_0000;
 
+    /// <summary>
+    /// A part of the MMIO window registered with <see cref="TrapFlags.Coalesce"/>: on KVM its writes
+    /// are batched in the kernel's ring, on the emulator they trap at once. Identical traces prove
+    /// the ring is replayed in program order.
+    /// </summary>
+    public const ulong CoalescedWindowBase = 0xB_0000;
+
+    /// <summary>Size of the coalesced part of the window.</summary>
+    public const ulong CoalescedWindowLength = 0x1_0000;
+
     private readonly IVirtualMachine _vm;
     private readonly List<string> _lines = [];
 
@@ -44,7 +54,15 @@ public sealed class TrapRecorder
         ArgumentNullException.ThrowIfNull(vm);
         var recorder = new TrapRecorder(vm);
         vm.Traps.Register(TrapBus.Pio, 0, TrapTable.MaxPort + 1, recorder.OnAccess, name: "lane-pio");
-        vm.Traps.Register(TrapBus.Mmio, ramEnd, MmioWindowEnd - ramEnd, recorder.OnAccess, name: "lane-mmio");
+        if (ramEnd >= CoalescedWindowBase)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ramEnd), ramEnd, $"Guest RAM must end below the coalesced window at 0x{CoalescedWindowBase:X}");
+        }
+
+        ulong coalescedEnd = CoalescedWindowBase + CoalescedWindowLength;
+        vm.Traps.Register(TrapBus.Mmio, ramEnd, CoalescedWindowBase - ramEnd, recorder.OnAccess, name: "lane-mmio-low");
+        vm.Traps.Register(TrapBus.Mmio, CoalescedWindowBase, CoalescedWindowLength, recorder.OnAccess, TrapFlags.Coalesce, "lane-mmio-coalesced");
+        vm.Traps.Register(TrapBus.Mmio, coalescedEnd, MmioWindowEnd - coalescedEnd, recorder.OnAccess, name: "lane-mmio-high");
         return recorder;
     }
 

@@ -162,4 +162,33 @@ public static class IoGuests
             asm.Label(ref self);
             asm.call(self);
         });
+    /// <summary>Writes <paramref name="value"/> to <see cref="ResultPort"/> with an immediate MOV and OUT, then exits.</summary>
+    public static byte[] ReportConstant(byte value) =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            asm.mov(al, value);
+            asm.mov(dx, ResultPort);
+            asm.@out(dx, al);
+            GuestAssembler.EmitExit(asm, 0);
+        });
+
+    /// <summary>
+    /// Runs <c>mov al, before; out</c> once, then patches the MOV's immediate to <paramref name="after"/> in place and
+    /// runs the same (already decoded) instruction again: a decoded-instruction cache must see the store.
+    /// </summary>
+    public static byte[] SelfModifying(byte before, byte after) =>
+        GuestAssembler.Assemble16WithLabels((asm, address) =>
+        {
+            var patch = asm.CreateLabel("patch");
+            asm.mov(cx, 2);
+            asm.mov(dx, ResultPort);
+            asm.Label(ref patch);
+            asm.mov(al, before);
+            asm.@out(dx, al);
+            asm.mov(__byte_ptr[address("patch") + 1], after);
+            asm.dec(cx);
+            asm.jnz(patch);
+            GuestAssembler.EmitExit(asm, 0);
+            return [patch];
+        });
 }

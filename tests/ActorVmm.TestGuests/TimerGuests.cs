@@ -163,6 +163,41 @@ public static class TimerGuests
         data);
     }
 
+    /// <summary>
+    /// Drives the UART and the RTC through MMIO at 32-bit addresses (the arm64 platform layout puts
+    /// them at 16 MiB, out of reach of real-mode segments, so the guest uses 32-bit address-size
+    /// operands with ES = 0; the emulator does not enforce real-mode segment limits, real hardware or KVM
+    /// would need unreal mode): reads the RTC seconds register, reports it decoded on
+    /// <see cref="ReportPort"/>, writes <paramref name="text"/> to the UART's THR, then exits 0.
+    /// </summary>
+    public static byte[] RtcAndUartOverMmio(uint uartBase, uint rtcBase, string text) =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            var next = asm.CreateLabel();
+            var done = asm.CreateLabel();
+            asm.xor(ax, ax);
+            asm.mov(es, ax);
+
+            asm.mov(ebx, rtcBase);
+            asm.mov(__byte_ptr.es[ebx], RtcTimeRegisters[0]);
+            asm.mov(al, __byte_ptr.es[ebx + 1]);
+            EmitBcdToBinary(asm);
+            asm.mov(dx, ReportPort);
+            asm.@out(dx, al);
+
+            asm.mov(ebx, uartBase);
+            asm.mov(si, GuestAssembler.DataOffset);
+            asm.Label(ref next);
+            asm.lodsb();
+            asm.test(al, al);
+            asm.jz(done);
+            asm.mov(__byte_ptr.es[ebx], al);
+            asm.jmp(next);
+            asm.Label(ref done);
+            GuestAssembler.EmitExit(asm, 0);
+        },
+        System.Text.Encoding.ASCII.GetBytes(text + "\0"));
+
     private static void OutByte(Assembler asm, byte port, byte value)
     {
         asm.mov(al, value);

@@ -124,6 +124,10 @@ if ! diff -u "$work/emulator.trace" "$work/kvm.trace" > "$work/trace.diff"; then
   head -n 60 "$work/trace.diff" >&2
   fail "trap sequences differ between the emulator and nested KVM (full diff: $work/trace.diff)"
 fi
+# The coalesced guest's writes must really have gone through KVM's ring, not trapped one by one.
+coalesced=$(awk '$1 == "COALESCED" && $2 == "coalesced-mmio" {print $3}' "$work/serial.txt")
+[[ "${coalesced:-0}" -gt 0 ]] || fail "no writes were replayed from the coalesced MMIO ring on nested KVM"
+echo "nested-kvm: $coalesced writes replayed from KVM's coalesced MMIO ring"
 phase "compare"
 echo "nested-kvm: OK: $(grep -c '^END ' "$work/kvm.trace") guests, $(grep -c '^TRAP ' "$work/kvm.trace") traps identical on nested KVM and the emulator"
 print_timings

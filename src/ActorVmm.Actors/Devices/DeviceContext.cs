@@ -42,6 +42,21 @@ public sealed class DeviceContext
     public IInterruptLine GetInterruptLine(int irq) => Environment.InterruptLines(irq);
 
     /// <summary>
+    /// Plugs a userspace interrupt controller (the 8259 pair) into the VM; every incarnation of the
+    /// PIC device calls it. False when the backend has an in-kernel irqchip (the device is then unused).
+    /// </summary>
+    public bool AttachInterruptController(IInterruptController controller)
+    {
+        if (Environment.InterruptController is not { } slot)
+        {
+            return false;
+        }
+
+        slot.Attach(controller);
+        return true;
+    }
+
+    /// <summary>
     /// Hands slow-path work to the device's actor. Safe from vCPU threads: a Tell never blocks.
     /// </summary>
     public void Post(object message) => _actor.Tell(message, ActorRefs.NoSender);

@@ -11,9 +11,11 @@ namespace ActorVmm.Actors.Devices;
 /// <param name="Time">The clock devices use (a fake one in tests).</param>
 /// <param name="Output">Where guest console output goes (the VM's console sink).</param>
 /// <param name="Power">How a device asks for a VM exit, shutdown or reset.</param>
+/// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
 public sealed record DeviceEnvironment(
     string VmName,
     Func<int, IInterruptLine> InterruptLines,
     TimeProvider Time,
     IGuestOutput Output,
-    IGuestPowerControl Power);
+    IGuestPowerControl Power,
+    InterruptControllerSlot? InterruptController = null);

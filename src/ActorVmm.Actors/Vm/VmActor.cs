@@ -40,6 +40,11 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private readonly List<IActorRef> _exitWaiters = [];
     private readonly List<string> _deviceErrors = [];
     private IVirtualMachine? _vm;
+
+    // Kept after the backend VM is disposed so a stopped VM still reports its counters.
+    private TrapDispatcher? _dispatcher;
+    private IReadOnlyList<IVcpu> _vcpus = [];
+    private string _backend;
     private IActorRef _supervisor = ActorRefs.Nobody;
     private IActorRef _sink = ActorRefs.Nobody;
     private VmState _state = VmState.Created;
@@ -60,6 +65,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _logger = _loggerFactory.CreateLogger<VmActor>();
         _settings = settings;
         _time = time ?? TimeProvider.System;
+        _backend = hypervisor.Name;
 
         Receive<SupervisorProtocol.DeviceAdded>(OnDeviceAdded);
         Receive<SupervisorProtocol.DeviceRejected>(OnDeviceRejected);
@@ -146,10 +152,20 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _deviceErrors.Clear();
         var vm = _hypervisor.CreateVm(_definition.Spec);
         _vm = vm;
+        _dispatcher = vm.Dispatcher;
+        _vcpus = vm.Vcpus;
+        _backend = vm.Backend;
         if (_definition.Image is { } image)
         {
             var entry = FlatBinaryLoader.Load(vm.Memory, image);
             vm.Vcpus[0].SetEntryState(entry);
+        }
+
+        InterruptControllerSlot? controllerSlot = null;
+        if (!vm.HasInKernelIrqchip)
+        {
+            controllerSlot = new InterruptControllerSlot();
+            vm.AttachInterruptController(controllerSlot);
         }
 
         var environment = new DeviceEnvironment(
@@ -157,7 +173,8 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             vm.GetInterruptLine,
             _time,
             new ActorGuestOutput(_sink),
-            new ActorPowerControl(Self, _generation));
+            new ActorPowerControl(Self, _generation),
+            controllerSlot);
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
 
         var platformDevices = _definition.EffectivePlatform.CreateDevices(new PlatformContext(vm, _time, _loggerFactory));
@@ -421,11 +438,10 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void OnGetStatus()
     {
-        var vm = _vm;
-        var vcpus = vm?.Vcpus.Select(v => v.State).ToArray() ?? [.. Enumerable.Repeat(VcpuRunState.Stopped, _definition.VcpuCount)];
-        long unhandledPio = vm?.Dispatcher.Unhandled.Get(TrapBus.Pio) ?? 0;
-        long unhandledMmio = vm?.Dispatcher.Unhandled.Get(TrapBus.Mmio) ?? 0;
-        string backend = vm?.Backend ?? _hypervisor.Name;
+        var vcpus = _vcpus.Select(v => v.State).ToArray();
+        long unhandledPio = _dispatcher?.Unhandled.Get(TrapBus.Pio) ?? 0;
+        long unhandledMmio = _dispatcher?.Unhandled.Get(TrapBus.Mmio) ?? 0;
+        string backend = _backend;
         var state = _state;
         var exit = _exit;
         int reboots = _reboots;

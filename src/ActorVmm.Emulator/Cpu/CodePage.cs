@@ -17,7 +17,7 @@ internal sealed class CodePage
     public int PhysicalPage { get; }
 
     /// <summary>The decoded instructions.</summary>
-    public Instruction[] Items { get; private set; } = new Instruction[32];
+    public CachedInstruction[] Items { get; private set; } = new CachedInstruction[32];
 
     /// <summary>Number of used entries in <see cref="Items"/>.</summary>
     public int Count { get; private set; }
@@ -46,12 +46,12 @@ internal sealed class CodePage
     {
         if (Count == Items.Length)
         {
-            var bigger = new Instruction[Items.Length * 2];
+            var bigger = new CachedInstruction[Items.Length * 2];
             Array.Copy(Items, bigger, Count);
             Items = bigger;
         }
 
-        Items[Count] = instruction;
+        Items[Count] = CachedInstruction.From(instruction);
         Map[offset] = (ushort)(Count + 1);
         return Count++;
     }

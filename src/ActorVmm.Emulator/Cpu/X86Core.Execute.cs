@@ -177,7 +177,7 @@ internal sealed partial class X86Core
             case Mnemonic.Loope:
             case Mnemonic.Loopne:
             {
-                int size = ins.Op1Kind == OpKind.Register ? RegisterTable.Size[(int)ins.Op1Register] : _bitness / 8;
+                int size = LoopCounterSize(ins.Code);
                 ulong count = (ReadGprSized(RCX, size) - 1) & SizeMask[size];
                 WriteGpr(RCX, size, count);
                 bool zf = (Flags & RFlags.ZF) != 0;
@@ -518,11 +518,8 @@ internal sealed partial class X86Core
 
             case Mnemonic.Xlatb:
             {
-                ulong offset = ins.Op0Kind switch
-                {
-                    OpKind.MemorySegRSI => Gpr[RBX] + (byte)Gpr[RAX],
-                    _ => (Gpr[RBX] + (byte)Gpr[RAX]) & (_bitness == 16 ? 0xFFFFUL : 0xFFFF_FFFFUL),
-                };
+                // Iced describes XLAT as [rBX + AL]; the base register's size is the address size.
+                ulong offset = (Gpr[RBX] + (byte)Gpr[RAX]) & SizeMask[RegisterTable.Size[(int)ins.MemoryBase]];
                 WriteGpr(RAX, 1, ReadLinear(SegmentBase(ins.MemorySegment) + offset, 1));
                 return;
             }
@@ -694,6 +691,16 @@ internal sealed partial class X86Core
     }
 
     private static ulong BinaryPrimitivesReverse(ulong value) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(value);
+
+    /// <summary>The counter LOOP/LOOPE/LOOPNE decrement: CX, ECX or RCX, chosen by the address size.</summary>
+    private static int LoopCounterSize(Code code) => code switch
+    {
+        Code.Loop_rel8_16_CX or Code.Loop_rel8_32_CX or Code.Loope_rel8_16_CX or Code.Loope_rel8_32_CX
+            or Code.Loopne_rel8_16_CX or Code.Loopne_rel8_32_CX => 2,
+        Code.Loop_rel8_16_RCX or Code.Loop_rel8_64_RCX or Code.Loope_rel8_16_RCX or Code.Loope_rel8_64_RCX
+            or Code.Loopne_rel8_16_RCX or Code.Loopne_rel8_64_RCX => 8,
+        _ => 4,
+    };
 
     /// <summary>Stores a read-modify-write result: atomically under LOCK, plainly otherwise.</summary>
     private bool StoreRmw(in Instruction ins, ulong linear, int size, ulong old, ulong result)

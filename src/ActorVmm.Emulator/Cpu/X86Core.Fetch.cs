@@ -13,12 +13,12 @@ internal sealed partial class X86Core
     private readonly byte[] _fetchBuffer = new byte[MaxInstructionLength];
     private CodePage? _fetchPage;
     private ulong _fetchLinearPage = ulong.MaxValue;
-    private Instruction _uncached;
+    private CachedInstruction _uncached;
 
     /// <summary>Forgets the page the fast fetch path points at (paging or mode changed).</summary>
     private void ResetFetchPage() => _fetchLinearPage = ulong.MaxValue;
 
-    private ref Instruction Fetch()
+    private ref CachedInstruction Fetch()
     {
         ulong linear = CodeLinear(Rip);
         var page = _fetchPage;
@@ -38,7 +38,7 @@ internal sealed partial class X86Core
 
     private ulong CodeLinear(ulong ip) => _bitness == 64 ? ip : (Seg[CS].Base + ip) & 0xFFFF_FFFF;
 
-    private ref Instruction SlowFetch(ulong linear)
+    private ref CachedInstruction SlowFetch(ulong linear)
     {
         ulong physical = Translate(linear, AccessKind.Fetch);
         if (!_memory.TryTranslate(physical & ~0xFFFUL, CodePage.Size, out _))
@@ -70,7 +70,7 @@ internal sealed partial class X86Core
         return ref index != 0 ? ref page.Items[index - 1] : ref DecodeInto(page, linear);
     }
 
-    private unsafe ref Instruction DecodeInto(CodePage page, ulong linear)
+    private unsafe ref CachedInstruction DecodeInto(CodePage page, ulong linear)
     {
         int offset = (int)(linear & 0xFFF);
         if (!_memory.TryTranslate(((ulong)page.PhysicalPage << 12) + (ulong)offset, (ulong)(CodePage.Size - offset), out nint host))
@@ -93,7 +93,7 @@ internal sealed partial class X86Core
         return ref page.Items[index];
     }
 
-    private unsafe ref Instruction DecodeUncached(ulong linear)
+    private unsafe ref CachedInstruction DecodeUncached(ulong linear)
     {
         int count = 0;
         for (; count < MaxInstructionLength; count++)
@@ -119,10 +119,11 @@ internal sealed partial class X86Core
             _reader.Reset(buffer, count);
             var decoder = DecoderForMode();
             decoder.IP = Rip;
-            decoder.Decode(out _uncached);
+            decoder.Decode(out var instruction);
+            _uncached = CachedInstruction.From(instruction);
         }
 
-        if (_uncached.IsInvalid && count < MaxInstructionLength)
+        if (_uncached.Instruction.IsInvalid && count < MaxInstructionLength)
         {
             throw new EmulationException($"Instruction at linear 0x{linear:X} runs past the end of RAM");
         }

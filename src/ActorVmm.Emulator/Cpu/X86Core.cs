@@ -179,10 +179,13 @@ internal sealed partial class X86Core : IVcpuCore
     internal void Step()
     {
         _instrStart = Rip;
-        ref Instruction ins = ref Fetch();
-        Rip = (Rip + (uint)ins.Length) & _ipMask;
+        ref CachedInstruction cached = ref Fetch();
+        Rip = (Rip + cached.Length) & _ipMask;
         _retired++;
-        Execute(ref ins);
+        if (cached.Kind == FastKind.Generic || !ExecuteFast(ref cached))
+        {
+            Execute(ref cached.Instruction);
+        }
     }
 
     /// <summary>Executes one instruction for tests, delivering faults as the run loop would.</summary>

@@ -31,6 +31,10 @@ internal static class KvmRegisterSetup
     public const uint ApicDeliveryModeExtInt = 0x700; // 0b111 << 8
     public const uint ApicDeliveryModeNmi = 0x400; // 0b100 << 8
 
+    // IA32_MISC_ENABLE (Intel SDM vol. 4): bit 0 enables fast string operations, set for 64-bit boot as Firecracker does.
+    public const uint MsrIa32MiscEnable = 0x1A0;
+    public const ulong MiscEnableFastString = 0x1;
+
     // CPUID leaf 1 EBX bits 31-24: initial APIC id.
     public const uint CpuidLeafFeatures = 1;
     public const int CpuidApicIdShift = 24;
@@ -91,6 +95,7 @@ internal static class KvmRegisterSetup
             case LongModeEntry longMode:
                 LongModeEntry.WriteTables(memory);
                 ApplyLongMode(longMode, ref sregs, out regs);
+                SetBootMsrs(kernel);
                 break;
             default:
                 throw new NotSupportedException($"The KVM backend cannot start a vCPU from {entry?.GetType().Name ?? "null"}");
@@ -99,6 +104,17 @@ internal static class KvmRegisterSetup
         kernel.SetSregs(sregs);
         kernel.SetRegs(regs);
         kernel.SetFpu(new kvm_fpu { fcw = FpuControlWordDefault, mxcsr = MxcsrDefault });
+    }
+
+    /// <summary>MSRs a 64-bit kernel expects at entry (KVM_SET_MSRS); all must be accepted.</summary>
+    public static void SetBootMsrs(IKvmVcpuKernel kernel)
+    {
+        kvm_msr_entry[] msrs = [new() { index = MsrIa32MiscEnable, data = MiscEnableFastString }];
+        int set = kernel.SetMsrs(msrs);
+        if (set != msrs.Length)
+        {
+            throw new InvalidOperationException($"KVM_SET_MSRS accepted {set} of {msrs.Length} boot MSRs (IA32_MISC_ENABLE)");
+        }
     }
 
     /// <summary>CPUID for one vCPU: the supported table with leaf 1's initial APIC id set to the vCPU id.</summary>

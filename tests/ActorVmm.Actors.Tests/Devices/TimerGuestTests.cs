@@ -1,7 +1,10 @@
 using ActorVmm.Actors.Devices.Pic;
 using ActorVmm.Actors.Devices.Pit;
 using ActorVmm.Actors.Devices.Rtc;
+using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Actors.Tests.Devices.Support;
+using ActorVmm.Kvm.Machine.MemoryMaps;
+using ActorVmm.Kvm.Traps;
 using ActorVmm.TestGuests;
 using Microsoft.Extensions.Time.Testing;
 
@@ -74,5 +77,52 @@ public sealed class TimerGuestTests
         Assert.Equal(0, pic.Inspect(p => p.Master.Isr));
         ushort counted = BitConverter.ToUInt16(rig.Vm.Memory.GetSpan(GuestAssembler.LoadAddress + TimerGuests.TickCounterOffset, sizeof(ushort)));
         Assert.Equal(Ticks, counted);
+    }
+
+    private sealed class CollectingSerial : ISerialOutput
+    {
+        private readonly List<byte> _bytes = [];
+
+        public string Text
+        {
+            get
+            {
+                lock (_bytes)
+                {
+                    return System.Text.Encoding.ASCII.GetString([.. _bytes]);
+                }
+            }
+        }
+
+        public void Write(byte value)
+        {
+            lock (_bytes)
+            {
+                _bytes.Add(value);
+            }
+        }
+    }
+
+    [Fact]
+    public void Same_RTC_and_UART_code_serves_a_guest_at_the_arm64_platform_MMIO_addresses()
+    {
+        const string Text = "mmio uart";
+        const int UartIrq = 4;
+        var start = new DateTimeOffset(2026, 11, 25, 14, 37, 42, 500, TimeSpan.Zero);
+        var time = new FakeTimeProvider(start);
+        var uartOutput = new CollectingSerial();
+        using var rig = new EmulatorRig(TimerGuests.RtcAndUartOverMmio((uint)Arm64MemoryMap.UartBase, (uint)Arm64MemoryMap.RtcBase, Text));
+        var rtc = new RtcDevice(time, rig.Vm.GetInterruptLine(RtcDevice.Irq), CmosMemorySize.None, TrapBus.Mmio, Arm64MemoryMap.RtcBase);
+        var uart = new SerialDevice(SerialPortSpec.Mmio("uart", Arm64MemoryMap.UartBase, UartIrq), rig.Vm.GetInterruptLine(UartIrq), uartOutput);
+        rig.Attach(rtc);
+        rig.Attach(uart);
+        var report = rig.CapturePortWrites(TimerGuests.ReportPort);
+
+        rig.Run();
+
+        Assert.Equal(GuestSuccess, rig.ExitStatus);
+        Assert.Equal([(ulong)start.Second], report.ToArray());
+        Assert.Equal(Text, uartOutput.Text);
+        Assert.All(rtc.Regions.Concat(uart.Regions), r => Assert.Equal(TrapBus.Mmio, r.Bus));
     }
 }

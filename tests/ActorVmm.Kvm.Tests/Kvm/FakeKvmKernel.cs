@@ -183,7 +183,13 @@ internal sealed unsafe class FakeKvmKernel : IKvmVcpuKernel
 
     public void SetCpuid(ReadOnlySpan<kvm_cpuid_entry2> entries) => Cpuid = entries.ToArray();
 
-    public int SetMsrs(ReadOnlySpan<kvm_msr_entry> entries) => entries.Length;
+    public List<kvm_msr_entry> Msrs { get; } = [];
+
+    public int SetMsrs(ReadOnlySpan<kvm_msr_entry> entries)
+    {
+        Msrs.AddRange(entries.ToArray());
+        return entries.Length;
+    }
 
     public kvm_lapic_state GetLapic() => Lapic;
 

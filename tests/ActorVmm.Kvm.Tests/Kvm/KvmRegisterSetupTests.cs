@@ -73,6 +73,7 @@ public sealed unsafe class KvmRegisterSetupTests : IDisposable
         Assert.Equal(2 * TwoMiB, thirdPde & ~0xFFFUL);
         Assert.Equal(PageSize2MiBBit, thirdPde & PageSize2MiBBit);
         Assert.Equal(LongModeEntry.GdtEntries[1], _memory.Read<ulong>(LongModeEntry.GdtAddress + sizeof(ulong)));
+        Assert.Contains(_kernel.Msrs, m => m.index == MsrIa32MiscEnable && m.data == MiscEnableFastString);
     }
 
     [Fact]

@@ -86,6 +86,36 @@ public sealed class RealKvmTests
     }
 
     [KvmFact]
+    public void Unregistering_a_coalesced_region_removes_its_kernel_zone_so_writes_trap_again()
+    {
+        byte[] image = GuestAssembler.Assemble16(asm =>
+        {
+            asm.mov(ax, IoGuests.MmioSegment);
+            asm.mov(es, ax);
+            for (int i = 0; i < CoalescedWrites; i++)
+            {
+                asm.mov(__byte_ptr.es[i], (byte)(i + 1));
+            }
+
+            GuestAssembler.EmitExit(asm, 0);
+        });
+        using var kvm = new KvmHypervisor();
+        using var vm = kvm.CreateVm(new VmSpec("uncoalesced", RamSize));
+        var writes = new List<ulong>();
+        var coalesced = vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => { }, TrapFlags.Coalesce, "coalesced");
+        Assert.True(vm.Traps.Unregister(coalesced));
+        vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, a => writes.Add(a.Value), name: "plain");
+        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
+
+        var exit = RunToCompletion(vm, FlatBinaryLoader.Load(vm.Memory, image));
+
+        Assert.Equal(VcpuExitReason.Stopped, exit.Reason);
+        Assert.Equal(Enumerable.Range(1, CoalescedWrites).Select(i => (ulong)i), writes);
+        var core = Assert.IsType<KvmVcpuCore>(((VcpuThread)vm.Vcpus[0]).Core);
+        Assert.Equal(0, core.CoalescedWrites);
+    }
+
+    [KvmFact]
     public void Ioeventfd_write_signals_the_eventfd_without_a_trap()
     {
         byte[] image = GuestAssembler.Assemble16(asm =>
@@ -159,6 +189,92 @@ public sealed class RealKvmTests
         Assert.True(vcpu.Stop(Timeout), "the vCPU did not leave KVM_RUN");
 
         Assert.Equal(VcpuExitReason.Stopped, vcpu.Completion.Result.Reason);
+    }
+
+    [KvmFact]
+    public void Irq_line_pulse_reaches_the_guest_through_the_in_kernel_8259_and_LINT0_ExtINT()
+    {
+        const int Irq = 4;
+        const byte VectorBase = 0x20;
+        const byte ReadyMarker = 1;
+        const byte HandledMarker = 2;
+        byte[] image = InterruptGuest(Irq, VectorBase, ReadyMarker, HandledMarker);
+        using var kvm = new KvmHypervisor();
+        using var vm = kvm.CreateVm(new VmSpec("irq-line", RamSize));
+        var markers = new List<ulong>();
+        var line = vm.GetInterruptLine(Irq);
+        vm.Traps.Register(TrapBus.Pio, ResultPort, 1, a =>
+        {
+            markers.Add(a.Value);
+            if (a.Value == ReadyMarker)
+            {
+                line.Pulse();
+            }
+        }, name: "result");
+        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
+
+        var exit = RunToCompletion(vm, FlatBinaryLoader.Load(vm.Memory, image));
+
+        Assert.Equal(VcpuExitReason.Stopped, exit.Reason);
+        Assert.Equal([ReadyMarker, HandledMarker], markers);
+    }
+
+    /// <summary>
+    /// Installs an IVT handler for IRQ <paramref name="irq"/>, initialises the master 8259 with
+    /// vector base <paramref name="vectorBase"/> and only that IRQ unmasked, reports ready, then
+    /// waits in STI; HLT. The handler sends EOI, reports handled and exits.
+    /// </summary>
+    private static byte[] InterruptGuest(int irq, byte vectorBase, byte ready, byte handled)
+    {
+        const ushort PicCommand = 0x20;
+        const ushort PicData = 0x21;
+        const byte Icw1EdgeCascadeIcw4 = 0x11;
+        const byte Icw3SlaveOnIrq2 = 0x04;
+        const byte Icw4X86Mode = 0x01;
+        const byte NonSpecificEoi = 0x20;
+        ushort ivtEntry = (ushort)((vectorBase + irq) * 4);
+        ushort handlerOffset = 0;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var asm = new Assembler(16);
+            var handler = asm.CreateLabel();
+            var wait = asm.CreateLabel();
+            asm.cli();
+            asm.xor(ax, ax);
+            asm.mov(es, ax);
+            asm.mov(__word_ptr.es[ivtEntry], handlerOffset);
+            asm.mov(__word_ptr.es[ivtEntry + 2], (ushort)(FlatBinaryLoader.LoadAddress >> 4));
+            foreach (var (port, value) in new[] { (PicCommand, Icw1EdgeCascadeIcw4), (PicData, vectorBase), (PicData, Icw3SlaveOnIrq2), (PicData, Icw4X86Mode), (PicData, (byte)~(1 << irq)) })
+            {
+                asm.mov(al, value);
+                asm.@out((byte)port, al);
+            }
+
+            asm.mov(dx, ResultPort);
+            asm.mov(al, ready);
+            asm.@out(dx, al);
+            asm.sti();
+            asm.Label(ref wait);
+            asm.hlt();
+            asm.jmp(wait);
+            asm.Label(ref handler);
+            asm.mov(al, NonSpecificEoi);
+            asm.@out((byte)PicCommand, al);
+            asm.mov(dx, ResultPort);
+            asm.mov(al, handled);
+            asm.@out(dx, al);
+            GuestAssembler.EmitExit(asm, 0);
+            using var stream = new MemoryStream();
+            var result = asm.Assemble(new StreamCodeWriter(stream), 0, BlockEncoderOptions.ReturnNewInstructionOffsets);
+            if (pass == 1)
+            {
+                return stream.ToArray();
+            }
+
+            handlerOffset = (ushort)result.GetLabelRIP(handler);
+        }
+
+        throw new InvalidOperationException("unreachable");
     }
 
     private static VcpuExit RunToCompletion(IVirtualMachine vm, VcpuEntryState entry)

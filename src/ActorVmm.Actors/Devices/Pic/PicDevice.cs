@@ -25,10 +25,16 @@ public sealed class PicDevice : IDevice, IInterruptController
 
     private readonly Lock _lock = new();
     private readonly PicPair _pic = new();
+    private readonly ByteLanes.ByteReader[] _readers;
+    private readonly ByteLanes.ByteWriter[] _writers;
 
     /// <summary>Creates the pair at the given bases (x86 defaults) on <paramref name="bus"/>.</summary>
     public PicDevice(TrapBus bus = TrapBus.Pio, ulong masterBase = DefaultMasterBase, ulong slaveBase = DefaultSlaveBase, ulong elcrBase = DefaultElcrBase)
     {
+        // Delegates built once: the hot path allocates nothing.
+        _readers = [.. Enum.GetValues<PicBlock>().Select(block => (ByteLanes.ByteReader)(offset => _pic.Read(block, offset)))];
+        _writers = [.. Enum.GetValues<PicBlock>().Select(block => (ByteLanes.ByteWriter)((offset, value) => _pic.Write(block, offset, value)))];
+
         // Region index = (int)PicBlock, so HandleTrap can map it directly.
         Regions =
         [
@@ -124,13 +130,12 @@ public sealed class PicDevice : IDevice, IInterruptController
             return;
         }
 
-        var block = (PicBlock)region;
         bool before;
         bool after;
         lock (_lock)
         {
             before = _pic.Intr;
-            ByteLanes.Dispatch(access, BlockLength, offset => _pic.Read(block, offset), (offset, value) => _pic.Write(block, offset, value));
+            ByteLanes.Dispatch(access, BlockLength, _readers[region], _writers[region]);
             after = _pic.Intr;
         }
 

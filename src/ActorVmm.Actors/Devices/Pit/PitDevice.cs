@@ -26,11 +26,22 @@ public sealed class PitDevice : IDevice, ITimedDevice
 
     private readonly Lock _lock = new();
     private readonly Pit8254 _pit;
+    private readonly ByteLanes.ByteReader _readCounter;
+    private readonly ByteLanes.ByteWriter _writeCounter;
+    private readonly ByteLanes.ByteReader _readPortB;
+    private readonly ByteLanes.ByteWriter _writePortB;
+    private bool _rescheduled;
 
     /// <summary>Creates the timer at the given ports (x86 defaults) on <paramref name="bus"/>.</summary>
     public PitDevice(TimeProvider time, IInterruptLine irq0, TrapBus bus = TrapBus.Pio, ulong counterBase = DefaultCounterBase, ulong portBBase = DefaultPortBBase)
     {
         _pit = new Pit8254(time, irq0);
+
+        // Delegates built once: the hot path allocates nothing. They run under _lock.
+        _readCounter = _pit.Read;
+        _writeCounter = (offset, value) => _rescheduled |= _pit.Write(offset, value);
+        _readPortB = _ => _pit.ReadPortB();
+        _writePortB = (_, value) => _pit.WritePortB(value);
         Regions =
         [
             new DeviceRegion(bus, counterBase, Pit8254.BlockLength),
@@ -69,21 +80,24 @@ public sealed class PitDevice : IDevice, ITimedDevice
     /// <inheritdoc />
     public void HandleTrap(int region, TrapAccess access)
     {
-        bool rescheduled = false;
+        bool rescheduled;
         lock (_lock)
         {
+            _rescheduled = false;
             switch (region)
             {
                 case CounterRegion:
-                    ByteLanes.Dispatch(access, Pit8254.BlockLength, _pit.Read, (offset, value) => rescheduled |= _pit.Write(offset, value));
+                    ByteLanes.Dispatch(access, Pit8254.BlockLength, _readCounter, _writeCounter);
                     break;
                 case PortBRegion:
-                    ByteLanes.Dispatch(access, PortBLength, _ => _pit.ReadPortB(), (_, value) => _pit.WritePortB(value));
+                    ByteLanes.Dispatch(access, PortBLength, _readPortB, _writePortB);
                     break;
                 default:
                     ByteLanes.Dispatch(access, 0, static _ => ByteLanes.EmptyBus, static (_, _) => { });
                     break;
             }
+
+            rescheduled = _rescheduled;
         }
 
         if (rescheduled)

@@ -19,11 +19,18 @@ public sealed class RtcDevice : IDevice, ITimedDevice
 
     private readonly Lock _lock = new();
     private readonly Mc146818Rtc _rtc;
+    private readonly ByteLanes.ByteReader _read;
+    private readonly ByteLanes.ByteWriter _write;
+    private bool _rescheduled;
 
     /// <summary>Creates the clock at <paramref name="baseAddress"/> on <paramref name="bus"/> (x86 defaults).</summary>
     public RtcDevice(TimeProvider time, IInterruptLine irq, CmosMemorySize memory, TrapBus bus = TrapBus.Pio, ulong baseAddress = DefaultPioBase)
     {
         _rtc = new Mc146818Rtc(time, irq, memory);
+
+        // Delegates built once: the hot path allocates nothing. They run under _lock.
+        _read = _rtc.Read;
+        _write = (offset, value) => _rescheduled |= _rtc.Write(offset, value);
         Regions = [new DeviceRegion(bus, baseAddress, Mc146818Rtc.PortCount)];
     }
 
@@ -58,11 +65,13 @@ public sealed class RtcDevice : IDevice, ITimedDevice
     /// <inheritdoc />
     public void HandleTrap(int region, TrapAccess access)
     {
-        bool rescheduled = false;
+        bool rescheduled;
         lock (_lock)
         {
+            _rescheduled = false;
             int length = region == 0 ? Mc146818Rtc.PortCount : 0;
-            ByteLanes.Dispatch(access, length, _rtc.Read, (offset, value) => rescheduled |= _rtc.Write(offset, value));
+            ByteLanes.Dispatch(access, length, _read, _write);
+            rescheduled = _rescheduled;
         }
 
         if (rescheduled)

@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Devices.Pic;
 using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.Kvm.Traps;
+using FsCheck.Xunit;
 
 namespace ActorVmm.Actors.Tests.Devices.Pic;
 
@@ -135,5 +136,41 @@ public sealed class PicDeviceTests
         Assert.InRange(delivered, lines.Length, lines.Length * Rounds);
         Assert.Equal(0, pic.Inspect(p => p.Master.Isr));
         Assert.False(pic.HasPendingInterrupt);
+    }
+
+    [Property]
+    public void Any_guest_access_sequence_of_any_size_never_faults_the_device(byte[] script)
+    {
+        ushort[] ports = [MasterCommand, MasterData, SlaveCommand, SlaveData, ElcrMaster, ElcrMaster + 1];
+        int[] sizes = [1, 2, 4];
+        var (pic, bus) = Initialised();
+        for (int i = 0; i + 2 < script.Length; i += 3)
+        {
+            ushort port = ports[script[i] % ports.Length];
+            int size = sizes[script[i + 1] % sizes.Length];
+            if ((script[i + 1] & 0x80) != 0)
+            {
+                bus.Write(TrapBus.Pio, port, size, script[i + 2]);
+            }
+            else
+            {
+                bus.Read(TrapBus.Pio, port, size);
+            }
+
+            Assert.NotEqual(DispatchOutcome.Faulted, bus.LastOutcome);
+            pic.TryAcknowledge(out _);
+        }
+    }
+
+    [Fact]
+    public void Supervisor_definition_reuses_the_attached_controller_reset_to_power_on()
+    {
+        var (pic, _) = Initialised();
+        var definition = ActorVmm.Actors.Devices.TimerDeviceDefinitions.Pic(pic);
+
+        var instance = definition.Factory(null!);
+
+        Assert.Same(pic, instance);
+        Assert.True(pic.Inspect(p => p.Master.VectorBase == 0 && p.Master.Imr == 0 && !p.Master.Initializing));
     }
 }

@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Devices.Pit;
 using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.Kvm.Traps;
+using FsCheck.Xunit;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ActorVmm.Actors.Tests.Devices.Pit;
@@ -278,5 +279,30 @@ public sealed class PitTests
 
         Assert.Null(_pit.OnTimer());
         Assert.Equal(0, _bus.In8(PortB) & Pit8254.PortBGate2Bit);
+    }
+
+    [Property]
+    public void Any_guest_access_sequence_with_time_passing_never_faults_the_device(byte[] script)
+    {
+        ushort[] ports = [Channel0, Channel0 + 1, Channel2, Control, PortB];
+        int[] sizes = [1, 2, 4];
+        for (int i = 0; i + 2 < script.Length; i += 3)
+        {
+            ushort port = ports[script[i] % ports.Length];
+            int size = sizes[script[i + 1] % sizes.Length];
+            if ((script[i + 1] & 0x80) != 0)
+            {
+                _bus.Write(TrapBus.Pio, port, size, script[i + 2]);
+            }
+            else
+            {
+                _bus.Read(TrapBus.Pio, port, size);
+            }
+
+            Assert.NotEqual(DispatchOutcome.Faulted, _bus.LastOutcome);
+            _time.Advance(Clocks(script[i + 2]));
+            TimeSpan? due = _pit.OnTimer();
+            Assert.True(due is null || due.Value > TimeSpan.Zero);
+        }
     }
 }

@@ -1,7 +1,7 @@
 namespace ActorVmm.Actors.Devices;
 
-/// <summary>Messages of the <see cref="DeviceTimerActor"/>.</summary>
-public static class DeviceTimerProtocol
+/// <summary>Messages of the <see cref="TimedDeviceActor"/>.</summary>
+public static class TimedDeviceProtocol
 {
     /// <summary>The timer fired: deliver the device's due events and re-arm.</summary>
     public sealed record Tick

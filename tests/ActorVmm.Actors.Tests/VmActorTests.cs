@@ -1,0 +1,158 @@
+using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Devices.ExitPort;
+using ActorVmm.Actors.Tests.Fakes;
+using ActorVmm.Actors.Vm;
+using ActorVmm.Kvm.Machine;
+using Xunit.Abstractions;
+
+namespace ActorVmm.Actors.Tests;
+
+public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(output)
+{
+    private const ulong MemorySize = 64 * 1024;
+    private const byte GuestStatus = 42;
+    private const byte StatusAfterReboot = 5;
+
+    private static VmDefinition Define(string name, ResetAction onReset = ResetAction.Stop) =>
+        new(name, MemorySize, 1, null, [], ConsoleTarget.None, onReset);
+
+    [Fact]
+    public void Exit_port_write_stops_the_vm_with_the_written_status_as_exit_code()
+    {
+        using var hypervisor = new FakeHypervisor(_ => step =>
+        {
+            if (step.Step == 0)
+            {
+                step.Out(ExitPortDevice.Port, GuestStatus);
+            }
+
+            return VcpuExit.Halted;
+        });
+        var vm = Sys.ActorOf(VmActor.Props(Define("exit"), hypervisor));
+
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+
+        var exited = ExpectMsg<VmProtocol.Exited>(Patience);
+        Assert.Equal(VmExitReason.ExitPort, exited.Exit.Reason);
+        Assert.Equal(GuestStatus, exited.Exit.ExitCode);
+        Assert.True(Assert.Single(hypervisor.Created).Disposed);
+    }
+
+    [Fact]
+    public void Vm_goes_created_running_paused_running_stopped_and_rejects_commands_that_do_not_apply()
+    {
+        using var hypervisor = new FakeHypervisor(_ => _ => VcpuExit.Halted);
+        var vm = Sys.ActorOf(VmActor.Props(Define("life"), hypervisor));
+
+        vm.Tell(VmProtocol.Resume.Instance, TestActor);
+        Assert.Equal(VmState.Created, ExpectMsg<VmProtocol.CommandRejected>(Patience).State);
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        AwaitAssert(() => Assert.Equal(VmState.Running, Status(vm).State), Patience);
+        vm.Tell(VmProtocol.Pause.Instance, TestActor);
+        Assert.Equal(VmState.Paused, ExpectMsg<VmProtocol.CommandAccepted>(Patience).State);
+        Assert.Equal(VcpuRunState.Paused, Assert.Single(Status(vm).Vcpus));
+        vm.Tell(VmProtocol.Resume.Instance, TestActor);
+        Assert.Equal(VmState.Running, ExpectMsg<VmProtocol.CommandAccepted>(Patience).State);
+        vm.Tell(VmProtocol.Stop.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+
+        var exited = ExpectMsg<VmProtocol.Exited>(Patience);
+        Assert.Equal(VmExitReason.HostStop, exited.Exit.Reason);
+        Assert.Equal(VmExit.Success, exited.Exit.ExitCode);
+        vm.Tell(VmProtocol.Pause.Instance, TestActor);
+        Assert.Equal(VmState.Stopped, ExpectMsg<VmProtocol.CommandRejected>(Patience).State);
+    }
+
+    [Theory]
+    [InlineData(VcpuExitReason.Shutdown, VmExitReason.Shutdown, VmExit.Success)]
+    [InlineData(VcpuExitReason.Reset, VmExitReason.Reset, VmExit.Success)]
+    [InlineData(VcpuExitReason.InternalError, VmExitReason.InternalError, VmExit.SoftwareError)]
+    public void Guest_ending_vcpu_exit_stops_the_vm_with_the_matching_reason_and_exit_code(VcpuExitReason vcpuExit, VmExitReason expectedReason, int expectedCode)
+    {
+        using var hypervisor = new FakeHypervisor(_ => _ => new VcpuExit(vcpuExit, "scripted"));
+        var vm = Sys.ActorOf(VmActor.Props(Define("ending"), hypervisor));
+
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+
+        var exited = ExpectMsg<VmProtocol.Exited>(Patience);
+        Assert.Equal(expectedReason, exited.Exit.Reason);
+        Assert.Equal(expectedCode, exited.Exit.ExitCode);
+    }
+
+    [Fact]
+    public void Guest_reset_with_reboot_configured_recreates_the_vm_and_runs_the_guest_again()
+    {
+        int boots = 0;
+        using var hypervisor = new FakeHypervisor(_ =>
+        {
+            int boot = Interlocked.Increment(ref boots);
+            return step =>
+            {
+                if (boot == 1)
+                {
+                    return new VcpuExit(VcpuExitReason.Reset, "guest reset");
+                }
+
+                if (step.Step == 0)
+                {
+                    step.Out(ExitPortDevice.Port, StatusAfterReboot);
+                }
+
+                return VcpuExit.Halted;
+            };
+        });
+        var vm = Sys.ActorOf(VmActor.Props(Define("reboot", ResetAction.Reboot), hypervisor));
+
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+
+        var exited = ExpectMsg<VmProtocol.Exited>(Patience);
+        Assert.Equal(VmExitReason.ExitPort, exited.Exit.Reason);
+        Assert.Equal(StatusAfterReboot, exited.Exit.ExitCode);
+        Assert.Equal(1, Status(vm).Reboots);
+        Assert.Equal(2, hypervisor.Created.Count);
+    }
+
+    [Fact]
+    public void Status_reports_devices_with_their_trap_counters_and_unhandled_accesses()
+    {
+        const ushort UnclaimedPort = 0x300;
+        using var hypervisor = new FakeHypervisor(_ => step =>
+        {
+            if (step.Step == 0)
+            {
+                step.In(UnclaimedPort);
+                step.Out(ExitPortDevice.Port, GuestStatus);
+            }
+
+            return VcpuExit.Halted;
+        });
+        var vm = Sys.ActorOf(VmActor.Props(Define("status"), hypervisor));
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+        ExpectMsg<VmProtocol.Exited>(Patience);
+
+        var status = Status(vm);
+
+        var exitPort = Assert.Single(status.Devices.Devices);
+        Assert.Equal(ExitPortDevice.DeviceName, exitPort.Name);
+        Assert.Equal(1, Assert.Single(exitPort.Regions).Counters.Writes);
+        Assert.Equal(1, status.UnhandledPio);
+        Assert.Equal(VmState.Stopped, status.State);
+        Assert.Equal(GuestStatus, status.Exit?.ExitCode);
+    }
+
+    private VmProtocol.VmStatus Status(Akka.Actor.IActorRef vm)
+    {
+        vm.Tell(VmProtocol.GetStatus.Instance, TestActor);
+        return ExpectMsg<VmProtocol.VmStatus>(Patience);
+    }
+}
