@@ -20,7 +20,7 @@ public sealed class Arm64Platform : IPlatform
     public const int RtcIrq = 8;
 
     /// <summary>Device names.</summary>
-    public const string UartName = "uart", RtcName = "rtc";
+    public const string UartName = "uart", RtcName = TimerDeviceDefinitions.RtcName;
 
     /// <summary>The shared instance.</summary>
     public static Arm64Platform Default { get; } = new();
@@ -41,7 +41,7 @@ public sealed class Arm64Platform : IPlatform
         return
         [
             new(UartName, c => new SerialDevice(UartSpec, c.GetInterruptLine(UartIrq), c.Output, c.Input)),
-            new(RtcName, c => new RtcDevice(c.Time, c.GetInterruptLine(RtcIrq), cmos, TrapBus.Mmio, Arm64MemoryMap.RtcBase), TimedDeviceActor.Props),
+            TimerDeviceDefinitions.Rtc(cmos, TrapBus.Mmio, Arm64MemoryMap.RtcBase, RtcIrq),
         ];
     }
 }

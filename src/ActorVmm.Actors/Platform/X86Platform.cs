@@ -2,7 +2,6 @@ using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.I8042;
 using ActorVmm.Actors.Devices.Legacy;
 using ActorVmm.Actors.Devices.Pic;
-using ActorVmm.Actors.Devices.Pit;
 using ActorVmm.Actors.Devices.Rtc;
 using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Kvm.Machine.MemoryMaps;
@@ -25,7 +24,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
     public const int AuxIrq = 12;
 
     /// <summary>Device names, as the supervisor and <c>SendToDevice</c> know them.</summary>
-    public const string RtcName = "rtc", I8042Name = "i8042", LegacyName = "legacy", PicName = "pic", PitName = "pit";
+    public const string RtcName = TimerDeviceDefinitions.RtcName, I8042Name = "i8042", LegacyName = "legacy", PicName = TimerDeviceDefinitions.PicName, PitName = TimerDeviceDefinitions.PitName;
 
     /// <summary>The default machine.</summary>
     public static X86Platform Default { get; } = new(X86PlatformOptions.Default);
@@ -64,22 +63,20 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
             devices.Add(new(spec.Name, c => new SerialDevice(spec, c.GetInterruptLine(spec.Irq), output?.Invoke() ?? NullGuestOutput.Instance)));
         }
 
-        devices.Add(new(RtcName, c => new RtcDevice(c.Time, c.GetInterruptLine(RtcDevice.Irq), cmos), TimedDeviceActor.Props));
+        devices.Add(TimerDeviceDefinitions.Rtc(cmos));
         devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power)));
         devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart)));
 
         if (!vm.HasInKernelIrqchip)
         {
-            // The backend takes one controller for the VM's life; the slot follows PIC restarts.
-            var slot = new InterruptControllerSlot();
-            vm.AttachInterruptController(slot);
-            devices.Add(new(PicName, _ =>
+            // Every incarnation plugs itself into the VM's controller slot (the backend takes one controller for its life).
+            devices.Add(new(PicName, c =>
             {
                 var pic = new PicDevice();
-                slot.Connect(pic);
+                c.AttachInterruptController(pic);
                 return pic;
             }));
-            devices.Add(new(PitName, c => new PitDevice(c.Time, c.GetInterruptLine(PitDevice.Irq)), TimedDeviceActor.Props));
+            devices.Add(TimerDeviceDefinitions.Pit());
         }
 
         return devices;

@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Pic;
 using ActorVmm.Actors.Devices.Pit;
 using ActorVmm.Actors.Devices.Rtc;
@@ -79,7 +80,7 @@ public sealed class TimerGuestTests
         Assert.Equal(Ticks, counted);
     }
 
-    private sealed class CollectingSerial : ISerialOutput
+    private sealed class CollectingSerial : IGuestOutput
     {
         private readonly List<byte> _bytes = [];
 
@@ -94,11 +95,11 @@ public sealed class TimerGuestTests
             }
         }
 
-        public void Write(byte value)
+        public void Write(ReadOnlySpan<byte> bytes)
         {
             lock (_bytes)
             {
-                _bytes.Add(value);
+                _bytes.AddRange(bytes);
             }
         }
     }

@@ -43,7 +43,9 @@ internal sealed class PlatformRig : IDisposable
         var vm = (EmulatorVm)hypervisor.CreateVm(new VmSpec("platform", MemorySize, 1));
         var rig = new PlatformRig(hypervisor, vm);
         var clock = time ?? TimeProvider.System;
-        var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power);
+        var controllerSlot = new InterruptControllerSlot();
+        vm.AttachInterruptController(controllerSlot);
+        var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power, controllerSlot);
         rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment));
         var probe = kit.CreateTestProbe();
         var devices = platform.CreateDevices(new PlatformContext(vm, clock, NullLoggerFactory.Instance));
