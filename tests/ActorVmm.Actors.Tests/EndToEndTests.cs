@@ -1,4 +1,5 @@
 using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Actors.Hosting;
 using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
@@ -17,8 +18,10 @@ public sealed class EndToEndTests(ITestOutputHelper output) : ActorVmmTestKit(ou
     private static readonly TimeSpan GuestPatience = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
 
-    [Fact]
-    public void Guest_keeps_printing_complete_ordered_output_while_a_device_in_its_vm_throws_until_quarantined()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Guest_keeps_printing_complete_ordered_output_while_a_device_in_its_vm_throws_until_quarantined(bool realUart)
     {
         var settings = SupervisionSettings.FromConfig(ActorVmmConfig.Load());
         var console = new CollectingStream();
@@ -29,7 +32,7 @@ public sealed class EndToEndTests(ITestOutputHelper output) : ActorVmmTestKit(ou
             MemorySize,
             1,
             ActorGuests.PrintUntilSwitched(pokeFlaky: true),
-            [TestConsoleDevice.Definition(ActorGuests.ConsolePort), FlakyDevice.Definition("flaky", ActorGuests.FlakyPort, instances), stopSwitch.Definition(ActorGuests.SwitchPort)],
+            [realUart ? SerialConsoleDevice.Definition(SerialPortSpec.Com1) : TestConsoleDevice.Definition(ActorGuests.ConsolePort), FlakyDevice.Definition("flaky", ActorGuests.FlakyPort, instances), stopSwitch.Definition(ActorGuests.SwitchPort)],
             new ConsoleTarget("memory", () => console),
             Platform: NoPlatform.Instance);
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceFailed));
@@ -58,7 +61,8 @@ public sealed class EndToEndTests(ITestOutputHelper output) : ActorVmmTestKit(ou
         var region = Assert.Single(flaky.Regions);
         Assert.True(region.Quarantined);
         Assert.True(region.Counters.Dropped >= IterationsAfterQuarantine);
-        Assert.Equal(DeviceState.Running, status.Devices.Devices.Single(d => d.Name == "console").State);
+        string consoleName = realUart ? SerialPortSpec.Com1.Name : "console";
+        Assert.Equal(DeviceState.Running, status.Devices.Devices.Single(d => d.Name == consoleName).State);
         Assert.Equal(VmState.Stopped, status.State);
     }
 }

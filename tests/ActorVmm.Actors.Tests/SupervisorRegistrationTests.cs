@@ -137,6 +137,20 @@ public sealed class SupervisorRegistrationTests(ITestOutputHelper output) : Acto
         Assert.Empty(_vm.Traps.Regions(TrapBus.Pio));
     }
 
+    [Fact]
+    public void Device_whose_factory_throws_is_rejected_with_the_reason_and_leaves_nothing_registered()
+    {
+        var supervisor = NewSupervisor();
+        var broken = new DeviceDefinition("broken", _ => throw new InvalidOperationException("no such chip"));
+
+        supervisor.Tell(new SupervisorProtocol.AddDevice(broken), TestActor);
+
+        var rejected = ExpectMsg<SupervisorProtocol.DeviceRejected>(Patience);
+        Assert.Equal("broken", rejected.Name);
+        Assert.Contains("no such chip", rejected.Reason, StringComparison.Ordinal);
+        Assert.Empty(_vm.Traps.Regions(TrapBus.Pio));
+    }
+
     private ulong ReadPort(ushort port)
     {
         Span<byte> data = [0];

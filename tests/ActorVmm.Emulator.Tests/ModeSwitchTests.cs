@@ -9,7 +9,7 @@ public sealed class ModeSwitchTests
     private const ulong PageNotPresentReadError = 0;
 
     [Fact]
-    public void Guest_switches_real_to_protected_to_long_mode_and_takes_gp_and_pf_through_the_idt()
+    public void Guest_switches_real_to_protected_to_long_mode_taking_int_n_in_32_bit_and_gp_and_pf_in_64_bit_through_the_idt()
     {
         using var harness = new EmulatorHarness(ModeSwitchGuest.Build(), ModeSwitchGuest.MemorySize);
         var results = harness.CapturePortWrites(IoGuests.ResultPort, 4);
@@ -20,6 +20,7 @@ public sealed class ModeSwitchTests
         Assert.Equal(
             [
                 ModeSwitchGuest.MarkerProtected,
+                ModeSwitchGuest.MarkerInt32, ModeSwitchGuest.Code32Selector,
                 ModeSwitchGuest.MarkerLong,
                 GpVector, ModeSwitchGuest.BadSelector,
                 PfVector, PageNotPresentReadError, ModeSwitchGuest.UnmappedAddress,

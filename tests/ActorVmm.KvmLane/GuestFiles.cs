@@ -9,6 +9,30 @@ public static class GuestFiles
     /// <summary>The manifest listing guest names in run order.</summary>
     public const string ManifestName = "guests.txt";
 
+    /// <summary>Writes the KVM-only checks' guest images (not listed in the manifest).</summary>
+    public static void SaveImages(string directory, IReadOnlyDictionary<string, byte[]> images)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var (name, image) in images)
+        {
+            File.WriteAllBytes(Path.Combine(directory, name + ".bin"), image);
+        }
+    }
+
+    /// <summary>Loads named images written by <see cref="SaveImages"/>.</summary>
+    /// <exception cref="InvalidDataException">An image is missing or unreadable.</exception>
+    public static IReadOnlyDictionary<string, byte[]> LoadImages(string directory, IEnumerable<string> names)
+    {
+        try
+        {
+            return names.ToDictionary(name => name, name => File.ReadAllBytes(Path.Combine(directory, name + ".bin")));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"Cannot load check images from '{directory}': {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Writes every lane guest to <paramref name="directory"/> plus the manifest.</summary>
     public static void Save(string directory, IEnumerable<LaneGuest> guests)
     {

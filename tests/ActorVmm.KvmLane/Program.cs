@@ -8,7 +8,8 @@ using ActorVmm.KvmLane;
 // Usage: ActorVmm.KvmLane [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR]
 //        ActorVmm.KvmLane --save-guests DIR
 // Prints, per guest: "TRAP <guest> <access>" lines, then "END <guest> exit=… status=…", and
-// "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared). Exit code 0 when every guest ended through the
+// "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared); on
+// KVM also "CHECK <name> PASS|FAIL <detail>" for the KVM-only checks (KvmChecks). Exit code 0 when every guest ended through the
 // exit port with status 0, 1 otherwise, 2 on bad arguments or an unavailable backend.
 string backend = "kvm";
 int timeoutSeconds = 60;
@@ -41,6 +42,7 @@ for (int i = 0; i < args.Length; i++)
 if (saveDir is not null)
 {
     GuestFiles.Save(saveDir, LaneGuests.All);
+    GuestFiles.SaveImages(saveDir, KvmChecks.BuildImages());
     return 0;
 }
 
@@ -50,6 +52,11 @@ IHypervisor hypervisor;
 try
 {
     guests = guestsDir is null ? LaneGuests.All : GuestFiles.Load(guestsDir);
+    if (guestsDir is not null && backend == "kvm")
+    {
+        KvmChecks.UseImages(GuestFiles.LoadImages(guestsDir, [KvmChecks.InterruptImage, KvmChecks.LongModeImage, KvmChecks.IoEventFdImage]));
+    }
+
     hypervisor = backend switch
     {
         "kvm" => new KvmHypervisor(),
@@ -83,6 +90,17 @@ using (hypervisor)
         }
 
         allSucceeded &= trace.Succeeded;
+    }
+
+    // KVM features with no emulator counterpart: checked on their own, never diffed.
+    if (hypervisor is KvmHypervisor kvm)
+    {
+        foreach (var (name, check) in KvmChecks.All)
+        {
+            var result = check(kvm, TimeSpan.FromSeconds(timeoutSeconds));
+            Console.WriteLine($"CHECK {name} {(result.Passed ? "PASS" : "FAIL")} {result.Detail}");
+            allSucceeded &= result.Passed;
+        }
     }
 
     return allSucceeded ? 0 : 1;

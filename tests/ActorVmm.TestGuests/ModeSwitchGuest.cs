@@ -14,6 +14,15 @@ public static class ModeSwitchGuest
     /// <summary>Reported once in 32-bit protected mode.</summary>
     public const uint MarkerProtected = 0x0032_0032;
 
+    /// <summary>Reported by the 32-bit IDT handler of <see cref="Vector32"/>.</summary>
+    public const uint MarkerInt32 = 0x0032_0130;
+
+    /// <summary>The software interrupt the guest raises in 32-bit protected mode (through an 8-byte IDT gate).</summary>
+    public const byte Vector32 = 0x30;
+
+    /// <summary>The 32-bit code selector (its value is also what the 32-bit interrupt frame holds for CS).</summary>
+    public const ushort Code32Selector = 0x08;
+
     /// <summary>Reported once in 64-bit long mode.</summary>
     public const uint MarkerLong = 0x0064_0064;
 
@@ -42,13 +51,16 @@ public static class ModeSwitchGuest
     private const int IdtrOffset = 0x840;
     private const int ResumeOffset = 0x850;
     private const int IdtOffset = 0x900;
+    private const int Idtr32Offset = 0x860;
+    private const int Idt32Offset = 0xC00;
+    private const int Idt32EntrySize = 8;
+    private const int FrameCsOffset = 4;
     private const int Pml4Offset = 0x1000;
     private const int PdptOffset = 0x2000;
     private const int PdOffset = 0x3000;
     private const int ImageSize = 0x4000;
     private const ulong ImageBase = GuestAssembler.LoadAddress;
 
-    private const ushort Code32Selector = 0x08;
     private const ushort Data32Selector = 0x10;
     private const ushort Code64Selector = 0x18;
     private const ushort Data64Selector = 0x20;
@@ -71,7 +83,8 @@ public static class ModeSwitchGuest
     private const byte GpVector = 13;
     private const byte PfVector = 14;
     private const int IdtEntrySize = 16;
-    private const byte InterruptGate64 = 0x8E;
+    /// <summary>Present, DPL 0, 32/64-bit interrupt gate (type 0xE); the same byte in 8- and 16-byte gates.</summary>
+    private const byte InterruptGatePresent = 0x8E;
 
     /// <summary>Builds the image.</summary>
     public static byte[] Build()
@@ -88,33 +101,13 @@ public static class ModeSwitchGuest
         });
         code16.CopyTo(image, 0);
 
-        var asm32 = new Assembler(32);
-        asm32.mov(ax, Data32Selector);
-        asm32.mov(ds, ax);
-        asm32.mov(es, ax);
-        asm32.mov(ss, ax);
-        asm32.mov(esp, Stack32);
-        asm32.mov(dx, IoGuests.ResultPort);
-        asm32.mov(eax, MarkerProtected);
-        asm32.@out(dx, eax);
-        asm32.mov(eax, cr4);
-        asm32.or(eax, Cr4Pae);
-        asm32.mov(cr4, eax);
-        asm32.mov(eax, (uint)(ImageBase + Pml4Offset));
-        asm32.mov(cr3, eax);
-        asm32.mov(ecx, MsrEfer);
-        asm32.rdmsr();
-        asm32.or(eax, EferLme);
-        asm32.wrmsr();
-        asm32.mov(eax, cr0);
-        asm32.or(eax, Cr0Paging);
-        asm32.mov(cr0, eax);
-        asm32.jmp(Code64Selector, (uint)(ImageBase + Code64Offset));
-        using (var stream = new MemoryStream())
+        byte[] code32 = GuestAssembler.AssembleWithLabels(32, Code32Offset, Build32, out var labels32);
+        if (code32.Length > Code64Offset - Code32Offset)
         {
-            asm32.Assemble(new StreamCodeWriter(stream), Code32Offset);
-            stream.ToArray().CopyTo(image, Code32Offset);
+            throw new InvalidOperationException("32-bit part too large");
         }
+
+        code32.CopyTo(image, Code32Offset);
 
         byte[] code64 = GuestAssembler.AssembleWithLabels(64, ImageBase + Code64Offset, Build64, out var labels);
         if (code64.Length > GdtOffset - Code64Offset)
@@ -136,6 +129,11 @@ public static class ModeSwitchGuest
         BinaryPrimitives.WriteUInt16LittleEndian(span[IdtrOffset..], (32 * IdtEntrySize) - 1);
         BinaryPrimitives.WriteUInt64LittleEndian(span[(IdtrOffset + 2)..], ImageBase + IdtOffset);
         WriteGate(span, GpVector, labels["gp"]);
+        BinaryPrimitives.WriteUInt16LittleEndian(span[Idtr32Offset..], (Vector32 * Idt32EntrySize) + Idt32EntrySize - 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[(Idtr32Offset + 2)..], (uint)(ImageBase + Idt32Offset));
+        ulong handler32 = labels32["int32"];
+        ulong gate32 = (handler32 & 0xFFFF) | ((ulong)Code32Selector << 16) | ((ulong)InterruptGatePresent << 40) | ((handler32 >> 16) << 48);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[(Idt32Offset + (Vector32 * Idt32EntrySize))..], gate32);
         WriteGate(span, PfVector, labels["pf"]);
 
         // PML4[0] → PDPT; PDPT[0] → PD; PD[0] identity-maps 0..2 MiB, PD[1] maps 2..4 MiB onto 0..2 MiB too.
@@ -144,6 +142,44 @@ public static class ModeSwitchGuest
         BinaryPrimitives.WriteUInt64LittleEndian(span[PdOffset..], PagePresentWritable | PageLarge);
         BinaryPrimitives.WriteUInt64LittleEndian(span[(PdOffset + 8)..], PagePresentWritable | PageLarge);
         return image;
+    }
+
+    private static Label[] Build32(Assembler asm32, Func<string, ulong> address)
+    {
+        var handler = asm32.CreateLabel("int32");
+        asm32.mov(ax, Data32Selector);
+        asm32.mov(ds, ax);
+        asm32.mov(es, ax);
+        asm32.mov(ss, ax);
+        asm32.mov(esp, Stack32);
+        asm32.mov(dx, IoGuests.ResultPort);
+        asm32.mov(eax, MarkerProtected);
+        asm32.@out(dx, eax);
+        asm32.lidt(__[Idtr32Offset]);
+        asm32.@int(Vector32);
+        asm32.mov(eax, cr4);
+        asm32.or(eax, Cr4Pae);
+        asm32.mov(cr4, eax);
+        asm32.mov(eax, (uint)(ImageBase + Pml4Offset));
+        asm32.mov(cr3, eax);
+        asm32.mov(ecx, MsrEfer);
+        asm32.rdmsr();
+        asm32.or(eax, EferLme);
+        asm32.wrmsr();
+        asm32.mov(eax, cr0);
+        asm32.or(eax, Cr0Paging);
+        asm32.mov(cr0, eax);
+        asm32.jmp(Code64Selector, (uint)(ImageBase + Code64Offset));
+
+        // The 32-bit handler reports its marker and the CS saved in its frame, then IRETDs.
+        asm32.Label(ref handler);
+        asm32.mov(eax, MarkerInt32);
+        asm32.@out(dx, eax);
+        asm32.mov(eax, __dword_ptr[esp + FrameCsOffset]);
+        asm32.@out(dx, eax);
+        asm32.iretd();
+        _ = address;
+        return [handler];
     }
 
     private static Label[] Build64(Assembler asm, Func<string, ulong> address)
@@ -216,7 +252,7 @@ public static class ModeSwitchGuest
         BinaryPrimitives.WriteUInt16LittleEndian(gate, (ushort)handler);
         BinaryPrimitives.WriteUInt16LittleEndian(gate[2..], Code64Selector);
         gate[4] = 0;
-        gate[5] = InterruptGate64;
+        gate[5] = InterruptGatePresent;
         BinaryPrimitives.WriteUInt16LittleEndian(gate[6..], (ushort)(handler >> 16));
         BinaryPrimitives.WriteUInt32LittleEndian(gate[8..], (uint)(handler >> 32));
     }

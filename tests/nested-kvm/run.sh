@@ -89,7 +89,10 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in ${modules[*]}; do insmod /modules/\$m.ko || echo "LANE-WARN insmod \$m failed"; done
 [ -e /dev/kvm ] && echo "LANE-KVM /dev/kvm present" || echo "LANE-KVM /dev/kvm missing"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host || { echo "LANE-EXIT 97"; poweroff -f; }
+# The tmpfs on /tmp would hide a checkout that lives under /tmp: keep it visible with a bind mount.
+case "$repo" in /tmp/*) mkdir -p /keep && mount -o bind "/host$repo" /keep ;; esac
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev; mount -t tmpfs tmp /host/tmp
+case "$repo" in /tmp/*) mkdir -p "/host$repo" && mount -o bind /keep "/host$repo" ;; esac
 t0=\$(date +%s)
 chroot /host /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
   "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 120 --guests-dir "$work/guests"
@@ -109,7 +112,7 @@ timeout 480 qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-r
 # Strip carriage returns and the terminal escapes SeaBIOS and the kernel print before our lines.
 tr -d '\r' < "$serial" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$work/serial.txt"
 phase "boot + run on KVM"
-grep -E '^(LANE-|ERROR )' "$work/serial.txt" || true
+grep -E '^(LANE-|ERROR |CHECK )' "$work/serial.txt" || true
 grep -E '^TIME ' "$work/serial.txt" | sed 's/^/  nested /' || true
 
 # 6. The same guests on the emulator, on the host.
@@ -124,6 +127,12 @@ if ! diff -u "$work/emulator.trace" "$work/kvm.trace" > "$work/trace.diff"; then
   head -n 60 "$work/trace.diff" >&2
   fail "trap sequences differ between the emulator and nested KVM (full diff: $work/trace.diff)"
 fi
+# KVM-only checks (64-bit entry, KVM_IRQ_LINE, irqfd, ioeventfd) must all have run and passed.
+checks_passed=$(grep -c '^CHECK .* PASS' "$work/serial.txt" || true)
+grep -q '^CHECK .* FAIL' "$work/serial.txt" && fail "a KVM-only check failed on nested KVM"
+[[ "$checks_passed" -gt 0 ]] || fail "no KVM-only check ran on nested KVM"
+echo "nested-kvm: $checks_passed KVM-only checks passed on nested KVM"
+
 # The coalesced guest's writes must really have gone through KVM's ring, not trapped one by one.
 coalesced=$(awk '$1 == "COALESCED" && $2 == "coalesced-mmio" {print $3}' "$work/serial.txt")
 [[ "${coalesced:-0}" -gt 0 ]] || fail "no writes were replayed from the coalesced MMIO ring on nested KVM"

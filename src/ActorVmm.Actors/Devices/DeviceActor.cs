@@ -26,6 +26,13 @@ public class DeviceActor : ReceiveActor, IWithTimers
         Setup = setup ?? throw new ArgumentNullException(nameof(setup));
         Receive<DeviceProtocol.HotPathFaulted>(OnHotPathFaulted);
         Receive<ConsoleProtocol.Input>(OnInput);
+        Receive<DeviceProtocol.InputSpaceAvailable>(_ =>
+        {
+            if (_device is IConsoleInputDevice receiver && !Setup.Input.IsEmpty)
+            {
+                receiver.OnInputAvailable();
+            }
+        });
     }
 
     /// <summary>Props for a device without slow-path work of its own.</summary>

@@ -36,7 +36,7 @@ public sealed class DeviceContext
     public IGuestOutput Output => Environment.Output;
 
     /// <summary>VM exit / shutdown / reset requests (hot-path safe: never blocks).</summary>
-    public IGuestPowerControl Power => Environment.Power;
+    public IVmPowerRequests Power => Environment.Power;
 
     /// <summary>The interrupt line for an IRQ number.</summary>
     public IInterruptLine GetInterruptLine(int irq) => Environment.InterruptLines(irq);

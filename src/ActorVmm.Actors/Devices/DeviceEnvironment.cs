@@ -17,5 +17,5 @@ public sealed record DeviceEnvironment(
     Func<int, IInterruptLine> InterruptLines,
     TimeProvider Time,
     IGuestOutput Output,
-    IGuestPowerControl Power,
+    IVmPowerRequests Power,
     InterruptControllerSlot? InterruptController = null);

@@ -15,4 +15,11 @@ public static class DeviceProtocol
     /// <summary>The supervisor tells a device actor that its hot path threw; the actor fails with it so the restart is the same as for a slow-path failure.</summary>
     /// <param name="Fault">What the dispatcher caught.</param>
     public sealed record HotPathFaulted(TrapFault Fault);
+
+    /// <summary>A device's receiver has room again: the actor lets it take more waiting input.</summary>
+    public sealed record InputSpaceAvailable
+    {
+        /// <summary>The single instance.</summary>
+        public static InputSpaceAvailable Instance { get; } = new();
+    }
 }

@@ -3,7 +3,9 @@ namespace ActorVmm.Actors.Devices;
 /// <summary>
 /// A device that receives host console input (a UART's receiver). Input bytes wait in
 /// <see cref="DeviceContext.Input"/>, outside the instance; the device takes them when the guest
-/// reads its data register and uses the queue's state for its status bits.
+/// reads its data register and uses the queue's state for its status bits; or, with a receive FIFO
+/// of its own, takes only what fits and posts <see cref="DeviceProtocol.InputSpaceAvailable"/> to
+/// its actor when the guest has drained it (<see cref="Serial.SerialConsoleDevice"/>).
 /// </summary>
 public interface IConsoleInputDevice
 {

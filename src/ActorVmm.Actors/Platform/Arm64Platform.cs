@@ -40,7 +40,7 @@ public sealed class Arm64Platform : IPlatform
         var cmos = new CmosMemorySize(context.Vm.Memory.TotalSize, 0);
         return
         [
-            new(UartName, c => new SerialDevice(UartSpec, c.GetInterruptLine(UartIrq), c.Output, c.Input)),
+            SerialConsoleDevice.Definition(UartSpec),
             TimerDeviceDefinitions.Rtc(cmos, TrapBus.Mmio, Arm64MemoryMap.RtcBase, RtcIrq),
         ];
     }

@@ -55,7 +55,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 
         var devices = new List<DeviceDefinition>
         {
-            new(ConsolePort.Name, c => new SerialDevice(ConsolePort, c.GetInterruptLine(ConsolePort.Irq), c.Output, c.Input)),
+            SerialConsoleDevice.Definition(ConsolePort),
         };
         foreach (var spec in SerialPortSpec.PcComPorts.Where(s => s != ConsolePort))
         {

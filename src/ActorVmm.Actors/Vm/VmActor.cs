@@ -314,7 +314,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         }
         else
         {
-            OnGuestReset("the guest asked for a reset");
+            OnGuestReset($"the guest asked for a reset ({request.Source})");
         }
     }
 

@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Kvm.Machine;
 
@@ -95,7 +96,8 @@ public static class VmProtocol
     /// <param name="Generation">The boot generation of the asking device (stale requests from before a reboot are ignored).</param>
     /// <param name="Kind">Exit or reset.</param>
     /// <param name="Status">Exit status for <see cref="PowerRequestKind.Exit"/>.</param>
-    public sealed record GuestPowerRequest(int Generation, PowerRequestKind Kind, int Status);
+    /// <param name="Source">The guest action behind it.</param>
+    public sealed record GuestPowerRequest(int Generation, PowerRequestKind Kind, int Status, PowerRequestSource Source);
 
     /// <summary>A vCPU thread ended.</summary>
     internal sealed record VcpuEnded(int Generation, int VcpuId, VcpuExit Exit);

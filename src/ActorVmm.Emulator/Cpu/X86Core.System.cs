@@ -1,3 +1,4 @@
+using ActorVmm.Kvm.Machine;
 using Iced.Intel;
 
 namespace ActorVmm.Emulator.Cpu;
@@ -69,6 +70,33 @@ internal sealed partial class X86Core
         }
 
         FlushTlb();
+        UpdateMode();
+    }
+
+    /// <summary>The 64-bit entry the KVM backend also uses: tables written to RAM, paging on, flat segments from the GDT.</summary>
+    private void EnterLongMode(LongModeEntry entry)
+    {
+        LongModeEntry.WriteTables(_memory);
+        ResetToRealMode();
+        GdtBase = LongModeEntry.GdtAddress;
+        GdtLimit = (uint)((LongModeEntry.GdtEntries.Count * sizeof(ulong)) - 1);
+        IdtBase = LongModeEntry.IdtAddress;
+        IdtLimit = sizeof(ulong) - 1;
+        Cr3 = LongModeEntry.Pml4Address;
+        Cr4 = Cr4PAE;
+        Efer = EferLME | EferLMA;
+        Cr0 = Cr0PE | Cr0PG | 0x10;
+        FlushTlb();
+        LoadSegment(CS, LongModeEntry.CodeSelector);
+        foreach (int s in (ReadOnlySpan<int>)[DS, ES, FS, GS, SS])
+        {
+            LoadSegment(s, LongModeEntry.DataSelector);
+        }
+
+        Rip = entry.InstructionPointer;
+        Gpr[RSP] = entry.StackPointer;
+        Gpr[RBP] = entry.StackPointer;
+        Gpr[RSI] = entry.BootParams;
         UpdateMode();
     }
 

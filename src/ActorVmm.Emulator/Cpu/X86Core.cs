@@ -95,6 +95,12 @@ internal sealed partial class X86Core : IVcpuCore
     public void SetEntryState(VcpuEntryState entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        if (entry is LongModeEntry longMode)
+        {
+            EnterLongMode(longMode);
+            return;
+        }
+
         if (entry is not RealModeEntry real)
         {
             throw new ArgumentException($"The emulator does not support entry state {entry.GetType().Name}", nameof(entry));

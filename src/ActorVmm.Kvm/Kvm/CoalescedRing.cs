@@ -7,15 +7,19 @@ namespace ActorVmm.Kvm.Kvm;
 /// <summary>
 /// Consumer side of the kernel's coalesced MMIO/PIO ring (struct kvm_coalesced_mmio_ring): the
 /// kernel appends batched writes at <c>last</c>; we replay them, in order, from <c>first</c>.
+/// The ring is one per VM, mapped into every vCPU's kvm_run area, so all vCPUs of a VM share one
+/// drain lock: two consumers must never replay (or skip) the same entry.
 /// </summary>
 internal sealed unsafe class CoalescedRing
 {
     private readonly kvm_coalesced_mmio_ring* _ring;
     private readonly kvm_coalesced_mmio* _entries;
+    private readonly Lock _drainLock;
 
-    /// <summary>Wraps a ring page of <paramref name="pageSize"/> bytes.</summary>
-    public CoalescedRing(nint page, int pageSize)
+    /// <summary>Wraps a ring page of <paramref name="pageSize"/> bytes; <paramref name="drainLock"/> is shared by the VM's vCPUs.</summary>
+    public CoalescedRing(nint page, int pageSize, Lock? drainLock = null)
     {
+        _drainLock = drainLock ?? new Lock();
         _ring = (kvm_coalesced_mmio_ring*)page;
         _entries = (kvm_coalesced_mmio*)(page + sizeof(kvm_coalesced_mmio_ring));
         Capacity = (uint)((pageSize - sizeof(kvm_coalesced_mmio_ring)) / sizeof(kvm_coalesced_mmio));
@@ -33,6 +37,20 @@ internal sealed unsafe class CoalescedRing
     /// <summary>Replays every pending entry as a write through the dispatcher; returns how many.</summary>
     /// <exception cref="InvalidOperationException">The ring indices are out of range (corrupted ring).</exception>
     public int Drain(int vcpuId, TrapDispatcher dispatcher)
+    {
+        // Fast path without the lock: nothing batched (the common case after most exits).
+        if (Volatile.Read(ref _ring->first) == Volatile.Read(ref _ring->last))
+        {
+            return 0;
+        }
+
+        lock (_drainLock)
+        {
+            return DrainLocked(vcpuId, dispatcher);
+        }
+    }
+
+    private int DrainLocked(int vcpuId, TrapDispatcher dispatcher)
     {
         int drained = 0;
         while (true)

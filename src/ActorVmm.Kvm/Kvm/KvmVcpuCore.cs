@@ -22,9 +22,10 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     private readonly TrapDispatcher _dispatcher;
     private readonly CoalescedRing? _ring;
     private readonly kvm_run* _run;
+    private volatile bool _disposed;
 
     /// <summary>Wraps a vCPU; sets its CPUID (when given) and, with an in-kernel irqchip, routes LINT0/LINT1.</summary>
-    public KvmVcpuCore(int id, IKvmVcpuKernel kernel, GuestMemory memory, TrapDispatcher dispatcher, IReadOnlyList<kvm_cpuid_entry2>? supportedCpuid, bool hasIrqchip)
+    public KvmVcpuCore(int id, IKvmVcpuKernel kernel, GuestMemory memory, TrapDispatcher dispatcher, IReadOnlyList<kvm_cpuid_entry2>? supportedCpuid, bool hasIrqchip, Lock? ringDrainLock = null)
     {
         Id = id;
         _kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
@@ -33,7 +34,7 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
         _run = (kvm_run*)kernel.RunPage;
         if (kernel.CoalescedRing != 0)
         {
-            _ring = new CoalescedRing(kernel.CoalescedRing, kernel.CoalescedRingSize);
+            _ring = new CoalescedRing(kernel.CoalescedRing, kernel.CoalescedRingSize, ringDrainLock);
         }
 
         if (supportedCpuid is not null)
@@ -89,6 +90,12 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     /// <inheritdoc />
     public void RequestExit()
     {
+        if (_disposed)
+        {
+            // kvm_run is unmapped: there is no run left to interrupt.
+            return;
+        }
+
         // immediate_exit covers a thread about to enter KVM_RUN; the signal one already inside it.
         Volatile.Write(ref _run->immediate_exit, 1);
         _kernel.Kick();
@@ -247,5 +254,9 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     }
 
     /// <inheritdoc />
-    public void Dispose() => _kernel.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _kernel.Dispose();
+    }
 }

@@ -68,12 +68,13 @@ public sealed class KvmVm : IVirtualMachine
             Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
 
             _vcpus = new VcpuThread[spec.VcpuCount];
+            var ringDrainLock = new Lock();
             for (int id = 0; id < spec.VcpuCount; id++)
             {
                 int fd = KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_VCPU, id, nameof(KvmIoctls.KVM_CREATE_VCPU));
                 var kernel = new KvmVcpuFd(new SafeFdHandle(fd), hypervisor.VcpuMmapSize, hypervisor.CoalescedMmioPageOffset);
                 created.Add(kernel);
-                var core = new KvmVcpuCore(id, kernel, Memory, Dispatcher, hypervisor.SupportedCpuid, hasIrqchip: true);
+                var core = new KvmVcpuCore(id, kernel, Memory, Dispatcher, hypervisor.SupportedCpuid, hasIrqchip: true, ringDrainLock);
                 _vcpus[id] = new VcpuThread(core, spec.Name, loggerFactory.CreateLogger<VcpuThread>());
                 created.Add(_vcpus[id]);
             }

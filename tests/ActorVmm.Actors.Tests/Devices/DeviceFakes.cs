@@ -34,15 +34,15 @@ internal sealed class RecordingSerialOutput : IGuestOutput
 }
 
 /// <summary>Records reset and stop requests.</summary>
-internal sealed class RecordingPowerRequests : IGuestPowerControl
+internal sealed class RecordingPowerRequests : IVmPowerRequests
 {
-    public int Resets { get; private set; }
+    public List<PowerRequestSource> Resets { get; } = [];
 
-    public List<int> Exits { get; } = [];
+    public List<(int Status, PowerRequestSource Source)> Stops { get; } = [];
 
-    public void RequestReset() => Resets++;
+    public void RequestReset(PowerRequestSource source) => Resets.Add(source);
 
-    public void RequestExit(int status) => Exits.Add(status);
+    public void RequestStop(int exitStatus, PowerRequestSource source) => Stops.Add((exitStatus, source));
 }
 
 /// <summary>A clock that moves only when told.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Legacy;
 using ActorVmm.Actors.Devices.ExitPort;
@@ -11,7 +12,7 @@ namespace ActorVmm.Actors.Tests.Devices;
 /// A VM on the emulator with a flat binary loaded and the legacy ports registered (so the exit port works);
 /// devices are registered straight into the VM's trap table, as the supervisor will. Power requests stop the vCPU.
 /// </summary>
-internal sealed class EmulatedDevicesVm : IDisposable, IGuestPowerControl
+internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
 {
     public const ulong Memory = 512 * 1024;
     public static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(30);
@@ -34,10 +35,7 @@ internal sealed class EmulatedDevicesVm : IDisposable, IGuestPowerControl
     /// <summary>The exit status the guest wrote, or -1.</summary>
     public int ExitStatus => Volatile.Read(ref _exitStatus);
 
-    private int _resets;
-
-    /// <summary>How many reset requests the devices made.</summary>
-    public int Resets => Volatile.Read(ref _resets);
+    public ConcurrentQueue<PowerRequestSource> Resets { get; } = new();
 
     public void Register(IDevice device)
     {
@@ -77,15 +75,15 @@ internal sealed class EmulatedDevicesVm : IDisposable, IGuestPowerControl
         return WaitForCompletion();
     }
 
-    public void RequestReset()
+    public void RequestReset(PowerRequestSource source)
     {
-        Interlocked.Increment(ref _resets);
+        Resets.Enqueue(source);
         StopAll();
     }
 
-    public void RequestExit(int status)
+    public void RequestStop(int exitStatus, PowerRequestSource source)
     {
-        Volatile.Write(ref _exitStatus, status);
+        Volatile.Write(ref _exitStatus, exitStatus);
         StopAll();
     }
 

@@ -31,15 +31,15 @@ public sealed class CollectingOutput : IGuestOutput
 }
 
 /// <summary>Records power requests.</summary>
-public sealed class RecordingPower : IGuestPowerControl
+public sealed class RecordingPower : IVmPowerRequests
 {
     public ConcurrentQueue<int> Exits { get; } = new();
 
     public int Resets;
 
-    public void RequestExit(int status) => Exits.Enqueue(status);
+    public void RequestStop(int exitStatus, PowerRequestSource source) => Exits.Enqueue(exitStatus);
 
-    public void RequestReset() => Interlocked.Increment(ref Resets);
+    public void RequestReset(PowerRequestSource source) => Interlocked.Increment(ref Resets);
 }
 
 /// <summary>One captured log entry with its structured properties.</summary>
@@ -79,6 +79,6 @@ public sealed class CapturingLoggerFactory : ILoggerFactory
 
 public static class DeviceEnvironments
 {
-    public static DeviceEnvironment For(FakeVirtualMachine vm, IGuestOutput? output = null, IGuestPowerControl? power = null, TimeProvider? time = null) =>
+    public static DeviceEnvironment For(FakeVirtualMachine vm, IGuestOutput? output = null, IVmPowerRequests? power = null, TimeProvider? time = null) =>
         new(vm.Name, vm.GetInterruptLine, time ?? TimeProvider.System, output ?? new CollectingOutput(), power ?? new RecordingPower());
 }

@@ -88,11 +88,19 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
         rig.Supervisor.Tell(new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, new ConsoleProtocol.Input(Encoding.ASCII.GetBytes(Typed))));
 
         AwaitAssert(() => Assert.NotEqual(0, rig.ReadIrr(MasterCommand) & irq4), Patience);
+        // FIFOs are off (a 16450-style single RBR): the rest follows each read, refilled by the device's actor.
         var received = new StringBuilder();
-        while ((rig.In((ushort)(Com1 + LsrOffset)) & LsrDataReadyBit) != 0)
-        {
-            received.Append((char)rig.In(Com1));
-        }
+        AwaitCondition(
+            () =>
+            {
+                while ((rig.In((ushort)(Com1 + LsrOffset)) & LsrDataReadyBit) != 0)
+                {
+                    received.Append((char)rig.In(Com1));
+                }
+
+                return received.Length >= Typed.Length;
+            },
+            Patience);
 
         Assert.Equal(Typed, received.ToString());
     }

@@ -19,10 +19,10 @@ public sealed class ExitPortDevice : IDevice
     /// <summary>Reads return the empty-bus value.</summary>
     public const ulong EmptyBusValue = ulong.MaxValue;
 
-    private readonly IGuestPowerControl _power;
+    private readonly IVmPowerRequests _power;
 
     /// <summary>Creates the device on <paramref name="port"/>.</summary>
-    public ExitPortDevice(IGuestPowerControl power, ushort port = Port)
+    public ExitPortDevice(IVmPowerRequests power, ushort port = Port)
     {
         _power = power ?? throw new ArgumentNullException(nameof(power));
         Regions = [new DeviceRegion(TrapBus.Pio, port, 1)];
@@ -48,7 +48,7 @@ public sealed class ExitPortDevice : IDevice
     {
         if (access.IsWrite)
         {
-            _power.RequestExit((int)(access.Value & StatusMask));
+            _power.RequestStop((int)(access.Value & StatusMask), PowerRequestSource.ExitPort);
         }
         else
         {

@@ -22,7 +22,7 @@ public sealed class I8042Controller
 
     private readonly IInterruptLine _keyboardIrq;
     private readonly IInterruptLine _auxIrq;
-    private readonly IGuestPowerControl _power;
+    private readonly IVmPowerRequests _power;
     private readonly Queue<(byte Value, bool FromAux)> _controllerReplies = new();
     private readonly Ps2ByteQueue _keyboardQueue = new(DeviceQueueCapacity);
     private readonly Ps2ByteQueue _auxQueue = new(DeviceQueueCapacity);
@@ -40,7 +40,7 @@ public sealed class I8042Controller
     private bool _auxLevel;
 
     /// <summary>Creates a controller in its power-on state.</summary>
-    public I8042Controller(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IGuestPowerControl power)
+    public I8042Controller(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IVmPowerRequests power)
     {
         ArgumentNullException.ThrowIfNull(keyboardIrq);
         ArgumentNullException.ThrowIfNull(auxIrq);
@@ -256,7 +256,7 @@ public sealed class I8042Controller
                 // Low nibble bits that are 0 select output-port bits to pulse low; bit 0 is the CPU reset line.
                 if ((command & OutputPortResetBit) == 0)
                 {
-                    _power.RequestReset();
+                    _power.RequestReset(PowerRequestSource.KeyboardControllerReset);
                 }
 
                 break;
@@ -287,7 +287,7 @@ public sealed class I8042Controller
         if ((value & OutputPortResetBit) == 0)
         {
             _outputPort |= OutputPortResetBit;
-            _power.RequestReset();
+            _power.RequestReset(PowerRequestSource.KeyboardControllerReset);
         }
     }
 

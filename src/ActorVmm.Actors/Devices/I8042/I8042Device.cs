@@ -19,7 +19,7 @@ public sealed class I8042Device : IDevice
     private readonly I8042Controller _controller;
 
     /// <summary>Creates the device at the PC ports, driving IRQ 1 and IRQ 12.</summary>
-    public I8042Device(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IGuestPowerControl power)
+    public I8042Device(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IVmPowerRequests power)
     {
         _controller = new I8042Controller(keyboardIrq, auxIrq, power);
         Regions =

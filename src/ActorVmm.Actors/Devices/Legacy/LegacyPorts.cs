@@ -5,7 +5,7 @@ namespace ActorVmm.Actors.Devices.Legacy;
 
 /// <summary>
 /// The legacy ports as a pure state machine: benign ranges, the POST latch, system control port A, the
-/// boot-time probe (the exit port is its own device, <see cref="ExitPort.ExitPortDevice"/>). Power requests go to the injected <see cref="IGuestPowerControl"/>;
+/// boot-time probe (the exit port is its own device, <see cref="ExitPort.ExitPortDevice"/>). Power requests go to the injected <see cref="IVmPowerRequests"/>;
 /// time comes from the injected <see cref="TimeProvider"/>. No threads or locks.
 /// </summary>
 public sealed class LegacyPorts
@@ -19,14 +19,14 @@ public sealed class LegacyPorts
     /// <summary>What empty ports read: all ones, like an undriven ISA bus.</summary>
     public const byte EmptyBusByte = 0xFF;
 
-    private readonly IGuestPowerControl _power;
+    private readonly IVmPowerRequests _power;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly long _vmStartTimestamp;
     private byte _systemControlA;
 
     /// <summary>Creates the ports. <paramref name="vmStartTimestamp"/> (from <paramref name="time"/>) defaults to now.</summary>
-    public LegacyPorts(LegacyPortOptions options, IGuestPowerControl power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null)
+    public LegacyPorts(LegacyPortOptions options, IVmPowerRequests power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null)
     {
         ArgumentNullException.ThrowIfNull(power);
         ArgumentNullException.ThrowIfNull(time);
@@ -98,7 +98,7 @@ public sealed class LegacyPorts
         if (resetRising)
         {
             _logger.LogInformation("Guest requested a fast reset through port 0x92");
-            _power.RequestReset();
+            _power.RequestReset(PowerRequestSource.SystemControlFastReset);
         }
     }
 

@@ -13,7 +13,7 @@ public sealed class LegacyPortsDevice : IDevice
     private readonly LegacyPorts _ports;
 
     /// <summary>Creates the device for <paramref name="options"/>.</summary>
-    public LegacyPortsDevice(LegacyPortOptions options, IGuestPowerControl power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null)
+    public LegacyPortsDevice(LegacyPortOptions options, IVmPowerRequests power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null)
     {
         _ports = new LegacyPorts(options, power, time, logger, vmStartTimestamp);
         Regions = [.. _ports.Ranges.Select(r => new DeviceRegion(TrapBus.Pio, r.First, r.Length))];

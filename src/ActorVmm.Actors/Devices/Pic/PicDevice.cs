@@ -87,14 +87,35 @@ public sealed class PicDevice : IDevice, IInterruptController
     }
 
     /// <inheritdoc />
-    public void SetIrqLevel(int irq, bool asserted) => Mutate(pic => pic.SetIrq(irq, asserted));
+    public void SetIrqLevel(int irq, bool asserted)
+    {
+        bool before;
+        bool after;
+        lock (_lock)
+        {
+            before = _pic.Intr;
+            _pic.SetIrq(irq, asserted);
+            after = _pic.Intr;
+        }
+
+        RaiseIfRisen(before, after);
+    }
 
     /// <summary>Drives an edge (high then low) on <paramref name="irq"/> in one step.</summary>
-    public void PulseIrq(int irq) => Mutate(pic =>
+    public void PulseIrq(int irq)
     {
-        pic.SetIrq(irq, asserted: true);
-        pic.SetIrq(irq, asserted: false);
-    });
+        bool before;
+        bool after;
+        lock (_lock)
+        {
+            before = _pic.Intr;
+            _pic.SetIrq(irq, asserted: true);
+            _pic.SetIrq(irq, asserted: false);
+            after = _pic.Intr;
+        }
+
+        RaiseIfRisen(before, after);
+    }
 
     /// <inheritdoc />
     public bool TryAcknowledge(out byte vector)
@@ -139,26 +160,21 @@ public sealed class PicDevice : IDevice, IInterruptController
             after = _pic.Intr;
         }
 
-        if (after && !before)
-        {
-            InterruptRequested?.Invoke();
-        }
+        RaiseIfRisen(before, after);
     }
 
     /// <inheritdoc />
-    public void Reset() => Mutate(pic => pic.Reset());
-
-    private void Mutate(Action<PicPair> change)
+    public void Reset()
     {
-        bool before;
-        bool after;
         lock (_lock)
         {
-            before = _pic.Intr;
-            change(_pic);
-            after = _pic.Intr;
+            _pic.Reset();
         }
+    }
 
+    // Called after the lock is released: subscribers (the emulator waking a halted vCPU) never run under it.
+    private void RaiseIfRisen(bool before, bool after)
+    {
         if (after && !before)
         {
             InterruptRequested?.Invoke();

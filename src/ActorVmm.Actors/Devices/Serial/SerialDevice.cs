@@ -8,28 +8,19 @@ namespace ActorVmm.Actors.Devices.Serial;
 /// a lock of its own, and thread-safe entry points for host input. The same class serves COM ports on
 /// port I/O and a UART on MMIO; only the <see cref="SerialPortSpec"/> differs.
 /// </summary>
-/// <remarks>
-/// With a <see cref="GuestInputQueue"/> (the console UART), host input waits in that queue, which lives outside
-/// the instance and survives restarts; the device moves bytes into its receive FIFO only while the FIFO has room
-/// (flow control instead of overrun), when input arrives and after each guest access. Bytes already in the
-/// 16-byte FIFO belong to the instance, as on the chip: a device restart (a master reset) drops at most those.
-/// </remarks>
-public sealed class SerialDevice : IDevice, IConsoleInputDevice
+public sealed class SerialDevice : IDevice
 {
     private readonly Lock _lock = new();
     private readonly Serial16550 _uart;
-    private readonly GuestInputQueue? _input;
 
     /// <summary>Creates the device for <paramref name="spec"/> driving <paramref name="interrupt"/>.</summary>
     /// <param name="spec">Where the UART sits.</param>
     /// <param name="interrupt">Its interrupt line.</param>
     /// <param name="output">Where transmitted bytes go.</param>
-    /// <param name="input">Host input for the receiver (the console UART), or null for a UART with no input source.</param>
-    public SerialDevice(SerialPortSpec spec, IInterruptLine interrupt, IGuestOutput output, GuestInputQueue? input = null)
+    public SerialDevice(SerialPortSpec spec, IInterruptLine interrupt, IGuestOutput output)
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;
-        _input = input;
         _uart = new Serial16550(interrupt, output, spec.Out2GatesInterrupt);
         Regions = [new DeviceRegion(spec.Bus, spec.Base, Uart16550Registers.RegisterCount)];
     }
@@ -82,25 +73,6 @@ public sealed class SerialDevice : IDevice, IConsoleInputDevice
                     data[i] = _uart.Read(offset);
                 }
             }
-
-            if (_input is { IsEmpty: false })
-            {
-                PumpInput(_input);
-            }
-        }
-    }
-
-    /// <summary>Host input was added to the queue: move what fits into the receive FIFO (raising the interrupt).</summary>
-    public void OnInputAvailable()
-    {
-        if (_input is null)
-        {
-            return;
-        }
-
-        lock (_lock)
-        {
-            PumpInput(_input);
         }
     }
 
@@ -131,15 +103,6 @@ public sealed class SerialDevice : IDevice, IConsoleInputDevice
             {
                 return _uart.ReceiveSpace;
             }
-        }
-    }
-
-    /// <summary>Moves queued host bytes into the FIFO while it has room; none while in loopback (line disconnected).</summary>
-    private void PumpInput(GuestInputQueue input)
-    {
-        while (!_uart.IsLoopback && _uart.ReceiveSpace > 0 && input.TryTake(out byte value))
-        {
-            _uart.Enqueue(value);
         }
     }
 

@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.I8042;
 using static ActorVmm.Actors.Devices.I8042.I8042Registers;
 
@@ -166,7 +167,7 @@ public sealed class I8042ControllerTests
     {
         Command(CmdPulseReset);
 
-        Assert.Equal(1, _power.Resets);
+        Assert.Equal([PowerRequestSource.KeyboardControllerReset], _power.Resets);
     }
 
     [Theory]
@@ -176,7 +177,7 @@ public sealed class I8042ControllerTests
     {
         Command(command);
 
-        Assert.Equal(0, _power.Resets);
+        Assert.Empty(_power.Resets);
     }
 
     [Fact]
@@ -194,7 +195,7 @@ public sealed class I8042ControllerTests
         Command(CmdWriteOutputPort);
         Data(OutputPortCpuReset);
 
-        Assert.Equal(1, _power.Resets);
+        Assert.Equal([PowerRequestSource.KeyboardControllerReset], _power.Resets);
     }
 
     [Fact]
@@ -279,7 +280,7 @@ public sealed class I8042ControllerTests
         Command(UnknownControllerCommand);
 
         Assert.Equal(0, Status & StatusOutputFull);
-        Assert.Equal(0, _power.Resets);
+        Assert.Empty(_power.Resets);
     }
 
     [Theory]
@@ -349,6 +350,6 @@ public sealed class I8042ControllerTests
         Assert.Equal(0, ReadOutput() & CtrAuxDisabled);
 
         Assert.False(_irq1.Level);
-        Assert.Equal(0, _power.Resets);
+        Assert.Empty(_power.Resets);
     }
 }

@@ -55,7 +55,7 @@ public sealed class I8042DeviceTests
 
         dispatcher.Dispatch(VcpuId, TrapBus.Pio, CommandPort, TrapDirection.Write, data);
 
-        Assert.Equal(1, power.Resets);
+        Assert.Single(power.Resets);
     }
 
     [Fact]

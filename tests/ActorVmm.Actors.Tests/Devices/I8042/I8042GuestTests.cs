@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.I8042;
 using ActorVmm.TestGuests;
 
@@ -16,7 +17,7 @@ public sealed class I8042GuestTests
 
         vm.RunToCompletion();
 
-        Assert.Equal(1, vm.Resets);
+        Assert.Equal([PowerRequestSource.KeyboardControllerReset], vm.Resets);
         Assert.Equal(NotWritten, vm.ExitStatus);
     }
 }

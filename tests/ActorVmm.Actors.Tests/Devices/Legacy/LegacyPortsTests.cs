@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Legacy;
 using ActorVmm.Kvm.Traps;
 using static ActorVmm.Actors.Devices.Legacy.LegacyPortMap;
@@ -70,7 +71,7 @@ public sealed class LegacyPortsTests
 
         ports.Write(LegacyPortOptions.DefaultExitPort, ByteAccess, ExitStatus);
 
-        Assert.Empty(_power.Exits);
+        Assert.Empty(_power.Stops);
         Assert.DoesNotContain(ports.Ranges, r => r.Contains(LegacyPortOptions.DefaultExitPort));
     }
 
@@ -123,10 +124,10 @@ public sealed class LegacyPortsTests
         ports.Write(SystemControlAPort, ByteAccess, A20AndReset);
         ports.Write(SystemControlAPort, ByteAccess, A20AndReset);
 
-        Assert.Equal(1, _power.Resets);
+        Assert.Equal([PowerRequestSource.SystemControlFastReset], _power.Resets);
         ports.Write(SystemControlAPort, ByteAccess, LegacyPorts.SystemControlA20Bit);
         ports.Write(SystemControlAPort, ByteAccess, A20AndReset);
-        Assert.Equal(2, _power.Resets);
+        Assert.Equal(2, _power.Resets.Count);
     }
 
     [Theory]
@@ -145,8 +146,8 @@ public sealed class LegacyPortsTests
         ports.Write(port, size, 0);
 
         Assert.Equal(allOnes, ports.Read(port, size));
-        Assert.Empty(_power.Exits);
-        Assert.Equal(0, _power.Resets);
+        Assert.Empty(_power.Stops);
+        Assert.Empty(_power.Resets);
     }
 
     [Fact]

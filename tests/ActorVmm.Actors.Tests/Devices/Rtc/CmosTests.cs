@@ -39,8 +39,7 @@ public sealed class CmosTests : RtcTestBase
     public void Memory_fields_for_RAM_split_around_the_x86_hole_report_the_part_above_4GiB()
     {
         const ulong RamSize = 8 * GiB;
-        var slots = MemoryMap.X86.RamSlots(RamSize);
-        var rtc = new RtcDevice(Time, Irq, new CmosMemorySize(slots[0].Size, slots[1].Size));
+        var rtc = new RtcDevice(Time, Irq, CmosMemorySize.FromRamSlots(MemoryMap.X86.RamSlots(RamSize)));
         var bus = new Support.DeviceBus(rtc);
         int Byte(int index)
         {
@@ -54,6 +53,18 @@ public sealed class CmosTests : RtcTestBase
         Assert.Equal((int)(byte)(above4G >> (2 * ByteShift)), Byte(MemoryAbove4GiBIndex + 2));
         int above16 = Byte(MemoryAbove16MiBLowIndex) | (Byte(MemoryAbove16MiBLowIndex + 1) << ByteShift);
         Assert.Equal((int)((X86MemoryMap.MmioHoleStart - 16 * MiB) / SixtyFourKiB), above16);
+    }
+
+    [Fact]
+    public void Memory_size_from_slots_splits_a_slot_that_straddles_4GiB()
+    {
+        const ulong SlotStart = 3 * GiB;
+        const ulong SlotSize = 2 * GiB;
+        const ulong PartBelow = GiB;
+
+        var size = CmosMemorySize.FromRamSlots([new RamSlot(0, SlotStart, SlotSize, 0)]);
+
+        Assert.Equal(new CmosMemorySize(PartBelow, SlotSize - PartBelow), size);
     }
 
     [Fact]

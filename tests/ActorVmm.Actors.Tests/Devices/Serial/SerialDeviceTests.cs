@@ -137,49 +137,4 @@ public sealed class SerialDeviceTests
         Assert.Equal(1, device.EnqueueInput([SampleByte, SampleByte]));
         Assert.Equal(0, device.ReceiveSpace);
     }
-
-    [Fact]
-    public void Console_input_waits_in_the_queue_and_enters_the_FIFO_only_as_it_has_room()
-    {
-        const int InputLength = FifoDepth + 4;
-        var input = new GuestInputQueue();
-        var irq = new RecordingInterruptLine(SerialPortSpec.Com1.Irq);
-        var device = new SerialDevice(SerialPortSpec.Com1, irq, NullGuestOutput.Instance, input);
-        var dispatcher = Register(device);
-        ulong com1 = SerialPortSpec.Com1.Base;
-        WriteByte(dispatcher, TrapBus.Pio, com1 + FcrOffset, FcrEnableFifoBit);
-        WriteByte(dispatcher, TrapBus.Pio, com1 + IerOffset, IerReceivedDataBit);
-        WriteByte(dispatcher, TrapBus.Pio, com1 + McrOffset, McrOut2Bit);
-        byte[] typed = [.. Enumerable.Range(0, InputLength).Select(i => (byte)('a' + i))];
-
-        input.Add(typed);
-        device.OnInputAvailable();
-
-        Assert.True(irq.Level);
-        Assert.Equal(InputLength - FifoDepth, input.Count);
-        var received = new List<byte>();
-        while ((ReadByte(dispatcher, TrapBus.Pio, com1 + LsrOffset) & LsrDataReadyBit) != 0)
-        {
-            received.Add(ReadByte(dispatcher, TrapBus.Pio, com1 + RbrOffset));
-        }
-
-        Assert.Equal(typed, received);
-        Assert.Equal(0, input.Count);
-        Assert.False(irq.Level);
-    }
-
-    [Fact]
-    public void Console_input_is_not_taken_while_the_uart_is_in_loopback()
-    {
-        var input = new GuestInputQueue();
-        var device = new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullGuestOutput.Instance, input);
-        var dispatcher = Register(device);
-        WriteByte(dispatcher, TrapBus.Pio, SerialPortSpec.Com1.Base + McrOffset, McrLoopBit);
-
-        input.Add([SampleByte]);
-        device.OnInputAvailable();
-
-        Assert.Equal(1, input.Count);
-        Assert.Equal(0, ReadByte(dispatcher, TrapBus.Pio, SerialPortSpec.Com1.Base + LsrOffset) & LsrDataReadyBit);
-    }
 }
