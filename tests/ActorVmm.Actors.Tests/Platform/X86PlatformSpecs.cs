@@ -170,6 +170,26 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
         AwaitAssert(() => Assert.NotEqual(0, rig.ReadIrr(MasterCommand) & (1 << PitDevice.Irq)), Patience);
     }
 
+    [Fact]
+    public void Com2_attached_to_an_output_transmits_there_and_not_to_the_console()
+    {
+        var com2Output = new CollectingOutput();
+        var console = new CollectingStream();
+        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console)));
+        var platform = new X86Platform(new X86PlatformOptions(SerialOutputs: new Dictionary<string, Func<IGuestOutput>> { [SerialPortSpec.Com2.Name] = () => com2Output }));
+        using var rig = PlatformRig.Start(this, platform, sink);
+
+        foreach (byte b in Encoding.ASCII.GetBytes(Greeting))
+        {
+            rig.Out((ushort)SerialPortSpec.Com2.Base, b);
+        }
+
+        sink.Tell(ConsoleProtocol.Flush.Instance, TestActor);
+        ExpectMsg<ConsoleProtocol.Flushed>(Patience);
+        Assert.Equal(Greeting, Encoding.ASCII.GetString(com2Output.Bytes));
+        Assert.Empty(console.Bytes);
+    }
+
     [Theory]
     [InlineData(16UL << 20, 16UL << 20, 0UL)]
     [InlineData(X86MemoryMap.MmioHoleStart, X86MemoryMap.MmioHoleStart, 0UL)]
