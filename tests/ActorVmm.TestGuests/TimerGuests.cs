@@ -65,6 +65,14 @@ public static class TimerGuests
     private const byte SlaveIcw3CascadeId = 0x02;
     private const byte Icw4Mode8086 = 0x01;
     private const byte OnlyIrq0Unmasked = 0xFE;
+    private const byte OnlyCascadeUnmasked = 0xFB;
+    private const byte OnlyRtcUnmasked = 0xFE;
+    private const int RtcIrq = 8;
+    private const int PicInputs = 8;
+    private const byte RtcRegisterB = 0x0B;
+    private const byte RtcRegisterC = 0x0C;
+    private const byte RtcPieBit = 0x40;
+    private const byte RtcDividerNormal = 0x20;
     private const byte AllMasked = 0xFF;
     private const byte NonSpecificEoi = 0x20;
     private const ushort GuestCodeSegment = (ushort)(GuestAssembler.LoadAddress >> 4);
@@ -111,13 +119,74 @@ public static class TimerGuests
     /// starts PIT channel 0 in mode 2 with <paramref name="count"/>, then halts with interrupts on
     /// until <paramref name="ticks"/> timer interrupts have woken it, and exits 0.
     /// </summary>
-    public static byte[] PitTicksWakeHaltedCpu(ushort count, ushort ticks)
+    public static byte[] PitTicksWakeHaltedCpu(ushort count, ushort ticks) =>
+        InterruptCounter(
+            Irq0Vector,
+            OnlyIrq0Unmasked,
+            AllMasked,
+            handlerAck: _ => { },
+            eoiSlave: false,
+            setup: asm =>
+            {
+                OutByte(asm, PitControl, PitChannel0Mode2);
+                OutByte(asm, PitChannel0, (byte)count);
+                OutByte(asm, PitChannel0, (byte)(count >> 8));
+            },
+            ticks);
+
+    /// <summary>
+    /// The rtc-cmos way of using IRQ 8: programs the PIC pair (only the cascade and IRQ 8 unmasked),
+    /// sets register A's rate select to <paramref name="rate"/> and PIE in register B, and halts until
+    /// <paramref name="ticks"/> periodic interrupts arrived through the slave; the handler reads
+    /// register C (acknowledging the RTC) and sends EOIs to the slave and the master. Exits 0.
+    /// </summary>
+    public static byte[] RtcPeriodicInterrupts(byte rate, ushort ticks) =>
+        InterruptCounter(
+            SlaveVectorBase + (RtcIrq - PicInputs),
+            OnlyCascadeUnmasked,
+            OnlyRtcUnmasked,
+            handlerAck: asm =>
+            {
+                asm.mov(al, RtcRegisterC);
+                asm.@out(RtcIndexPort, al);
+                asm.@in(al, RtcDataPort);
+            },
+            eoiSlave: true,
+            setup: asm =>
+            {
+                OutByte(asm, RtcIndexPort, RtcRegisterA);
+                OutByte(asm, RtcDataPort, (byte)(RtcDividerNormal | rate));
+                OutByte(asm, RtcIndexPort, RtcRegisterB);
+                asm.@in(al, RtcDataPort);
+                asm.or(al, RtcPieBit);
+                asm.mov(ah, al);
+                OutByte(asm, RtcIndexPort, RtcRegisterB);
+                asm.mov(al, ah);
+                asm.@out(RtcDataPort, al);
+                OutByte(asm, RtcIndexPort, RtcRegisterC);
+                asm.@in(al, RtcDataPort);
+            },
+            ticks);
+
+    /// <summary>
+    /// Installs a handler for <paramref name="vector"/> that acknowledges its device, counts at
+    /// <see cref="TickCounterOffset"/> and sends the EOI(s); initialises the PIC pair with the given
+    /// masks, runs <paramref name="setup"/>, then halts with interrupts on until the count reaches
+    /// <paramref name="ticks"/>, and exits 0.
+    /// </summary>
+    private static byte[] InterruptCounter(int vector, byte masterMask, byte slaveMask, Action<Assembler> handlerAck, bool eoiSlave, Action<Assembler> setup, ushort ticks)
     {
         byte[] handler = GuestAssembler.Assemble16(asm =>
         {
             asm.push(ax);
+            handlerAck(asm);
             asm.inc(__word_ptr[TickCounterOffset]);
             asm.mov(al, NonSpecificEoi);
+            if (eoiSlave)
+            {
+                asm.@out(PicSlaveCommand, al);
+            }
+
             asm.@out(PicMasterCommand, al);
             asm.pop(ax);
             asm.iret();
@@ -131,11 +200,11 @@ public static class TimerGuests
             asm.cli();
             asm.mov(__word_ptr[TickCounterOffset], 0);
 
-            // IVT entry for IRQ 0's vector: CS:IP of the handler.
+            // IVT entry for the vector: CS:IP of the handler.
             asm.xor(ax, ax);
             asm.mov(es, ax);
-            asm.mov(__word_ptr.es[Irq0Vector * IvtEntrySize], HandlerOffset);
-            asm.mov(__word_ptr.es[(Irq0Vector * IvtEntrySize) + 2], GuestCodeSegment);
+            asm.mov(__word_ptr.es[vector * IvtEntrySize], HandlerOffset);
+            asm.mov(__word_ptr.es[(vector * IvtEntrySize) + 2], GuestCodeSegment);
 
             OutByte(asm, PicMasterCommand, Icw1EdgeCascadeIcw4);
             OutByte(asm, PicMasterData, Irq0Vector);
@@ -145,12 +214,10 @@ public static class TimerGuests
             OutByte(asm, PicSlaveData, SlaveVectorBase);
             OutByte(asm, PicSlaveData, SlaveIcw3CascadeId);
             OutByte(asm, PicSlaveData, Icw4Mode8086);
-            OutByte(asm, PicMasterData, OnlyIrq0Unmasked);
-            OutByte(asm, PicSlaveData, AllMasked);
+            OutByte(asm, PicMasterData, masterMask);
+            OutByte(asm, PicSlaveData, slaveMask);
 
-            OutByte(asm, PitControl, PitChannel0Mode2);
-            OutByte(asm, PitChannel0, (byte)count);
-            OutByte(asm, PitChannel0, (byte)(count >> 8));
+            setup(asm);
 
             asm.sti();
             asm.Label(ref idle);

@@ -10,23 +10,6 @@ internal sealed class GuestFault : Exception
         ErrorCode = errorCode;
     }
 
-    public GuestFault()
-        : this(ExceptionVector.UD)
-    {
-    }
-
-    public GuestFault(string message)
-        : base(message)
-    {
-        Vector = ExceptionVector.UD;
-    }
-
-    public GuestFault(string message, Exception inner)
-        : base(message, inner)
-    {
-        Vector = ExceptionVector.UD;
-    }
-
     /// <summary>The exception vector (0..31).</summary>
     public byte Vector { get; }
 
@@ -39,15 +22,6 @@ internal sealed class EmulationException : Exception
 {
     public EmulationException(string message)
         : base(message)
-    {
-    }
-
-    public EmulationException()
-    {
-    }
-
-    public EmulationException(string message, Exception inner)
-        : base(message, inner)
     {
     }
 }

@@ -75,6 +75,7 @@ internal sealed partial class X86Core
         bool enforceWrite = write && (Cr0 & Cr0WP) != 0;
         ulong writable = PteWritable;
         ulong frame;
+        ulong leaf;
         if ((Efer & EferLMA) != 0)
         {
             ulong top = linear >> 47;
@@ -95,9 +96,10 @@ internal sealed partial class X86Core
                     throw PageFault(linear, PfPresent, kind);
                 }
 
-                bool leaf = shift == 12 || ((shift == 21 || shift == 30) && (entry & PteLarge) != 0);
-                if (leaf)
+                bool isLeaf = shift == 12 || ((shift == 21 || shift == 30) && (entry & PteLarge) != 0);
+                if (isLeaf)
                 {
+                    leaf = entry;
                     if (write && (entry & PteDirty) == 0)
                     {
                         WritePhysical(entryAddress, 8, entry | PteDirty | PteAccessed);
@@ -121,6 +123,7 @@ internal sealed partial class X86Core
             if ((pde & PteLarge) != 0)
             {
                 frame = (pde & PteFrameMask & ~0x1F_FFFFUL) | (linear & 0x1F_F000);
+                leaf = pde;
                 MarkDirty(pdeAddress, 8, pde, write);
             }
             else
@@ -129,6 +132,7 @@ internal sealed partial class X86Core
                 ulong pte = WalkEntry(pteAddress, 8, linear, kind);
                 writable &= pte;
                 frame = pte & PteFrameMask;
+                leaf = pte;
                 MarkDirty(pteAddress, 8, pte, write);
             }
         }
@@ -141,6 +145,7 @@ internal sealed partial class X86Core
             if ((pde & PteLarge) != 0 && (Cr4 & Cr4PSE) != 0)
             {
                 frame = (pde & 0xFFC0_0000) | (linear & 0x3F_F000);
+                leaf = pde;
                 MarkDirty(pdeAddress, 4, pde, write);
             }
             else
@@ -149,6 +154,7 @@ internal sealed partial class X86Core
                 ulong pte = WalkEntry(pteAddress, 4, linear, kind);
                 writable &= pte;
                 frame = pte & 0xFFFF_F000;
+                leaf = pte;
                 MarkDirty(pteAddress, 4, pte, write);
             }
         }
@@ -162,6 +168,12 @@ internal sealed partial class X86Core
         if ((Cr0 & Cr0WP) == 0)
         {
             writable = PteWritable;
+        }
+
+        // Cache a clean page as read-only so the first write walks again and sets the dirty bit (as hardware does).
+        if (!write && (leaf & PteDirty) == 0)
+        {
+            writable = 0;
         }
 
         ulong vpn = linear >> 12;

@@ -80,6 +80,44 @@ public sealed class TimerGuestTests
         Assert.Equal(Ticks, counted);
     }
 
+    [Fact]
+    public async Task RTC_periodic_interrupts_reach_a_halted_vCPU_through_the_slave_PIC()
+    {
+        const byte Rate1024Hz = 0x06;
+        const ushort Ticks = 4;
+        var time = new FakeTimeProvider();
+        using var rig = new EmulatorRig(TimerGuests.RtcPeriodicInterrupts(Rate1024Hz, Ticks));
+        var pic = new PicDevice();
+        rig.Vm.AttachInterruptController(pic);
+        var rtc = new RtcDevice(time, rig.Vm.GetInterruptLine(RtcDevice.Irq), CmosMemorySize.None);
+        rig.Attach(pic);
+        rig.Attach(rtc);
+        using var stop = new CancellationTokenSource();
+
+        // Stands in for the RTC actor's timer on the fake clock.
+        var pump = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                TimeSpan? due = rtc.OnTimer();
+                if (due is TimeSpan delay)
+                {
+                    time.Advance(delay);
+                }
+
+                await Task.Delay(1);
+            }
+        });
+        rig.Run();
+        stop.Cancel();
+        await pump;
+
+        Assert.Equal(GuestSuccess, rig.ExitStatus);
+        ushort counted = BitConverter.ToUInt16(rig.Vm.Memory.GetSpan(GuestAssembler.LoadAddress + TimerGuests.TickCounterOffset, sizeof(ushort)));
+        Assert.Equal(Ticks, counted);
+        Assert.Equal(0, pic.Inspect(p => p.Master.Isr | p.Slave.Isr));
+    }
+
     private sealed class CollectingSerial : IGuestOutput
     {
         private readonly List<byte> _bytes = [];

@@ -27,8 +27,8 @@ public sealed class PitChannel
     /// <summary>Status byte bit 0: BCD counting.</summary>
     public const byte StatusBcdBit = 0b0000_0001;
 
-    private ReadWriteState _readState = ReadWriteState.Lsb;
-    private ReadWriteState _writeState = ReadWriteState.Lsb;
+    private ReadWriteState _readState = ReadWriteState.Word0;
+    private ReadWriteState _writeState = ReadWriteState.Word0;
     private ReadWriteState _latchState = ReadWriteState.None;
     private byte _writeLatch;
     private ushort _latchedCount;

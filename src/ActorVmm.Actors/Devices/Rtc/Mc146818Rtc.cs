@@ -435,15 +435,22 @@ public sealed class Mc146818Rtc
     {
         long previous = _processedUntil;
         _processedUntil = now;
-        if (!Running || now <= previous)
+        if (now <= previous)
         {
             return;
         }
 
+        // The divider chain keeps running while SET inhibits updates, so periodic flags still come.
         long period = PeriodCycles();
         if (period != 0 && Cycles(now) / period > Cycles(previous) / period)
         {
             _cmos[RegisterCIndex] |= RegisterCPfBit;
+        }
+
+        if (!Running)
+        {
+            UpdateIrq();
+            return;
         }
 
         long previousSecond = previous / TimeSpan.TicksPerSecond;
@@ -506,11 +513,6 @@ public sealed class Mc146818Rtc
 
     private TimeSpan? NextDue(long now)
     {
-        if (!Running)
-        {
-            return null;
-        }
-
         byte b = _cmos[RegisterBIndex];
         long? due = null;
         long period = PeriodCycles();
@@ -519,7 +521,7 @@ public sealed class Mc146818Rtc
             due = TicksForCycles(((Cycles(now) / period) + 1) * period);
         }
 
-        if ((b & (RegisterBUieBit | RegisterBAieBit)) != 0)
+        if (Running && (b & (RegisterBUieBit | RegisterBAieBit)) != 0)
         {
             long nextSecond = ((now / TimeSpan.TicksPerSecond) + 1) * TimeSpan.TicksPerSecond;
             due = due is long d ? Math.Min(d, nextSecond) : nextSecond;

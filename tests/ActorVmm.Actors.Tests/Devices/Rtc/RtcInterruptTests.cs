@@ -50,6 +50,19 @@ public sealed class RtcInterruptTests : RtcTestBase
     }
 
     [Fact]
+    public void Periodic_interrupts_continue_while_SET_inhibits_updates_but_update_flags_do_not()
+    {
+        WriteCmos(RegisterAIndex, DividerNormal | Rate2Hz);
+        SetRegisterBBits(RegisterBSetBit | RegisterBPieBit);
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        Rtc.OnTimer();
+
+        Assert.True(Irq.Level);
+        Assert.Equal(RegisterCIrqfBit | RegisterCPfBit, ReadCmos(RegisterCIndex));
+    }
+
+    [Fact]
     public void Update_ended_interrupt_fires_after_each_second_boundary()
     {
         SetRegisterBBits(RegisterBUieBit);
