@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
@@ -23,7 +24,7 @@ public class SerialDeviceBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var device = new SerialDevice(SerialPortSpec.Com1, new NoInterruptLine(), NullSerialOutput.Instance);
+        var device = new SerialDevice(SerialPortSpec.Com1, new NoInterruptLine(), NullGuestOutput.Instance);
         var table = new TrapTable();
         var region = device.Regions[0];
         table.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(0, access), name: device.Name);

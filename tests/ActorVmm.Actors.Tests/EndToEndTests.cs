@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Actors.Hosting;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
@@ -32,7 +33,8 @@ public sealed class EndToEndTests(ITestOutputHelper output) : ActorVmmTestKit(ou
             1,
             ActorGuests.PrintUntilSwitched(pokeFlaky: true),
             [realUart ? SerialConsoleDevice.Definition(SerialPortSpec.Com1) : TestConsoleDevice.Definition(ActorGuests.ConsolePort), FlakyDevice.Definition("flaky", ActorGuests.FlakyPort, instances), stopSwitch.Definition(ActorGuests.SwitchPort)],
-            new ConsoleTarget("memory", () => console));
+            new ConsoleTarget("memory", () => console),
+            Platform: NoPlatform.Instance);
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceFailed));
         using var hypervisor = new EmulatorHypervisor();
         var vm = Sys.ActorOf(VmActor.Props(definition, hypervisor), definition.Name);

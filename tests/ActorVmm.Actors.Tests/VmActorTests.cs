@@ -1,5 +1,6 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Devices.ExitPort;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Kvm.Machine;
@@ -14,7 +15,7 @@ public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(out
     private const byte StatusAfterReboot = 5;
 
     private static VmDefinition Define(string name, ResetAction onReset = ResetAction.Stop) =>
-        new(name, MemorySize, 1, null, [], ConsoleTarget.None, onReset);
+        new(name, MemorySize, 1, null, [], ConsoleTarget.None, onReset, Platform: NoPlatform.Instance);
 
     [Fact]
     public void Exit_port_write_stops_the_vm_with_the_written_status_as_exit_code()

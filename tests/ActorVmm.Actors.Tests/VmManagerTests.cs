@@ -1,4 +1,5 @@
 using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
@@ -45,7 +46,8 @@ public sealed class VmManagerTests(ITestOutputHelper output) : ActorVmmTestKit(o
                 1,
                 image,
                 [TestConsoleDevice.Definition(ActorGuests.ConsolePort), FlakyDevice.Definition("flaky", ActorGuests.FlakyPort, new InstanceLog()), switches[i].Definition(ActorGuests.SwitchPort)],
-                new ConsoleTarget("memory", () => console));
+                new ConsoleTarget("memory", () => console),
+                Platform: NoPlatform.Instance);
             manager.Tell(new VmManagerProtocol.CreateVm(definition), creations.Ref);
             creations.ExpectMsg<VmManagerProtocol.VmCreated>(Patience);
             manager.Tell(new VmManagerProtocol.ToVm(definition.Name, VmProtocol.AwaitExit.Instance), TestActor);
@@ -105,7 +107,7 @@ public sealed class VmManagerTests(ITestOutputHelper output) : ActorVmmTestKit(o
     {
         using var hypervisor = new FakeHypervisor(_ => _ => VcpuExit.Halted);
         var manager = Sys.ActorOf(VmManager.Props(hypervisor));
-        var definition = new VmDefinition("only", MemorySize, 1, null, [], ConsoleTarget.None);
+        var definition = new VmDefinition("only", MemorySize, 1, null, [], ConsoleTarget.None, Platform: NoPlatform.Instance);
         manager.Tell(new VmManagerProtocol.CreateVm(definition, Start: false), TestActor);
         ExpectMsg<VmManagerProtocol.VmCreated>(Patience);
 
@@ -127,9 +129,9 @@ public sealed class VmManagerTests(ITestOutputHelper output) : ActorVmmTestKit(o
         using var hypervisor = new ThrowingForOneHypervisor("broken");
         var manager = Sys.ActorOf(VmManager.Props(hypervisor));
 
-        manager.Tell(new VmManagerProtocol.CreateVm(new VmDefinition("broken", MemorySize, 1, null, [], ConsoleTarget.None)), TestActor);
+        manager.Tell(new VmManagerProtocol.CreateVm(new VmDefinition("broken", MemorySize, 1, null, [], ConsoleTarget.None, Platform: NoPlatform.Instance)), TestActor);
         ExpectMsg<VmManagerProtocol.VmCreated>(Patience);
-        manager.Tell(new VmManagerProtocol.CreateVm(new VmDefinition("fine", MemorySize, 1, null, [], ConsoleTarget.None)), TestActor);
+        manager.Tell(new VmManagerProtocol.CreateVm(new VmDefinition("fine", MemorySize, 1, null, [], ConsoleTarget.None, Platform: NoPlatform.Instance)), TestActor);
         ExpectMsg<VmManagerProtocol.VmCreated>(Patience);
 
         AwaitAssert(() =>

@@ -91,8 +91,8 @@ public static class KvmChecks
 
     /// <summary>
     /// A real-mode guest that installs an IVT handler for <see cref="Irq"/>, initialises the master
-    /// 8259 with <see cref="VectorBase"/> and only that IRQ unmasked, reports ready, then waits in
-    /// STI; HLT. The handler sends EOI, reports handled and exits.
+    /// 8259 with <see cref="VectorBase"/> and only that IRQ unmasked, reports ready, then enables
+    /// interrupts and halts. The handler sends EOI, reports handled and exits.
     /// </summary>
     public static byte[] InterruptGuest()
     {
@@ -117,7 +117,11 @@ public static class KvmChecks
             asm.mov(dx, ResultPort);
             asm.mov(al, ReadyMarker);
             asm.@out(dx, al);
+            // The interrupt is already pending (the host raised it during the ready write), so it
+            // is taken right after the instruction that follows STI: the NOP keeps HLT out of STI's
+            // interrupt shadow, an edge case nested SVM under TCG was seen to mishandle.
             asm.sti();
+            asm.nop();
             asm.Label(ref wait);
             asm.hlt();
             asm.jmp(wait);

@@ -95,7 +95,7 @@ mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs d
 case "$repo" in /tmp/*) mkdir -p "/host$repo" && mount -o bind /keep "/host$repo" ;; esac
 t0=\$(date +%s)
 chroot /host /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
-  "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 120 --guests-dir "$work/guests"
+  "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 30 --guests-dir "$work/guests"
 echo "LANE-EXIT \$? after \$((\$(date +%s) - t0)) s"
 poweroff -f
 INIT

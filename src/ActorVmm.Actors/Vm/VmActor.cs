@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.ExitPort;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
@@ -74,7 +75,17 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         Receive<VmProtocol.Stop>(_ =>
         {
             Reply(_state == VmState.Stopped ? Rejected("the VM has already stopped") : Accepted());
-            BeginStop(new VmExit(VmExitReason.HostStop, VmExit.Success, "stopped by the host"));
+            var hostStop = new VmExit(VmExitReason.HostStop, VmExit.Success, "stopped by the host");
+            if (_rebooting)
+            {
+                // A stop that arrives while a reboot is under way ends the VM instead of the reboot.
+                _rebooting = false;
+                _stopping = hostStop;
+            }
+            else
+            {
+                BeginStop(hostStop);
+            }
         });
         Receive<VmProtocol.GuestPowerRequest>(OnGuestPowerRequest);
         Receive<VmProtocol.VcpuEnded>(OnVcpuEnded);
@@ -166,7 +177,10 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             controllerSlot);
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
 
-        var devices = _definition.WithExitPort ? [ExitPortDevice.Definition, .. _definition.Devices] : _definition.Devices;
+        var platformDevices = _definition.EffectivePlatform.CreateDevices(new PlatformContext(vm, _time, _loggerFactory));
+        IReadOnlyList<DeviceDefinition> devices = _definition.WithExitPort
+            ? [ExitPortDevice.Definition, .. platformDevices, .. _definition.Devices]
+            : [.. platformDevices, .. _definition.Devices];
         _pendingDevices = devices.Count;
         foreach (var device in devices)
         {
@@ -201,7 +215,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void DevicesMaybeReady()
     {
-        if (_pendingDevices == 0 && _startRequested && _state == VmState.Created)
+        if (_pendingDevices == 0 && _startRequested && _state == VmState.Created && _stopping is null)
         {
             _startRequested = false;
             StartVcpus();
@@ -331,6 +345,12 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void OnGuestReset(string why)
     {
+        if (_stopping is not null)
+        {
+            // Already ending (a host stop, or an earlier request): a late reset must not turn it into a reboot.
+            return;
+        }
+
         if (_definition.OnReset == ResetAction.Reboot)
         {
             _logger.LogInformation("VM {Vm} reboots: {Reason}", _definition.Name, why);

@@ -1,5 +1,6 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Devices;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Kvm.Machine;
 
 namespace ActorVmm.Actors.Vm;
@@ -9,10 +10,11 @@ namespace ActorVmm.Actors.Vm;
 /// <param name="MemorySize">Guest RAM in bytes, a whole number of 4 KiB pages.</param>
 /// <param name="VcpuCount">Number of vCPUs.</param>
 /// <param name="Image">A flat binary loaded at 0x10000 with the real-mode entry state, or null for none.</param>
-/// <param name="Devices">The devices besides the built-in exit port.</param>
+/// <param name="Devices">The devices besides the platform's and the built-in exit port.</param>
 /// <param name="Console">Where guest console output goes.</param>
 /// <param name="OnReset">What a guest reset request does.</param>
-/// <param name="WithExitPort">Whether the built-in exit port device (0xF4) is added; false when <c>LegacyPortsDevice</c> (which serves 0xF4 itself) is in <paramref name="Devices"/>.</param>
+/// <param name="WithExitPort">Whether the exit port device (0xF4) is added.</param>
+/// <param name="Platform">The machine's default devices; null means <see cref="X86Platform.Default"/> (use <see cref="NoPlatform"/> for a bare VM).</param>
 public sealed record VmDefinition(
     string Name,
     ulong MemorySize,
@@ -21,10 +23,14 @@ public sealed record VmDefinition(
     IReadOnlyList<DeviceDefinition> Devices,
     ConsoleTarget Console,
     ResetAction OnReset = ResetAction.Stop,
-    bool WithExitPort = true)
+    bool WithExitPort = true,
+    IPlatform? Platform = null)
 {
     /// <summary>The backend spec.</summary>
     public VmSpec Spec => new(Name, MemorySize, VcpuCount);
+
+    /// <summary>The platform this VM boots with.</summary>
+    public IPlatform EffectivePlatform => Platform ?? X86Platform.Default;
 
     /// <summary>Throws <see cref="ArgumentException"/> with a clear message when the definition is unusable.</summary>
     public void Validate()

@@ -12,6 +12,8 @@ namespace ActorVmm.Kvm.Kvm;
 /// </summary>
 internal sealed unsafe class CoalescedRing
 {
+    // Unsafe: both point into the ring page the owner keeps mapped for this object's life; entry
+    // indices are checked against Capacity before use.
     private readonly kvm_coalesced_mmio_ring* _ring;
     private readonly kvm_coalesced_mmio* _entries;
     private readonly Lock _drainLock;

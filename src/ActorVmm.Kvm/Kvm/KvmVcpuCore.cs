@@ -21,6 +21,9 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     private readonly GuestMemory _memory;
     private readonly TrapDispatcher _dispatcher;
     private readonly CoalescedRing? _ring;
+    // Unsafe throughout this class: _run points at the vCPU's kvm_run mapping, which stays mapped
+    // until Dispose (RequestExit checks _disposed). Fixed-size members are read through the
+    // header-checked struct; the only variable-offset access (I/O data) is bounds-checked first.
     private readonly kvm_run* _run;
     private volatile bool _disposed;
 

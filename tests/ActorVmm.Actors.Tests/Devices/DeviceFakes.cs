@@ -1,5 +1,4 @@
 using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Kvm.Machine;
 
 namespace ActorVmm.Actors.Tests.Devices;
@@ -27,11 +26,11 @@ internal sealed class RecordingInterruptLine(int irq = 0) : IInterruptLine
 }
 
 /// <summary>Collects transmitted bytes.</summary>
-internal sealed class RecordingSerialOutput : ISerialOutput
+internal sealed class RecordingSerialOutput : IGuestOutput
 {
     public List<byte> Bytes { get; } = [];
 
-    public void Write(byte value) => Bytes.Add(value);
+    public void Write(ReadOnlySpan<byte> bytes) => Bytes.AddRange(bytes);
 }
 
 /// <summary>Records reset and stop requests.</summary>

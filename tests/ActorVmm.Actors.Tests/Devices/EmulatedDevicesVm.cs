@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Legacy;
-using ActorVmm.Actors.Devices.Serial;
+using ActorVmm.Actors.Devices.ExitPort;
 using ActorVmm.Emulator;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.Kvm.Traps;
@@ -25,6 +25,7 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
         Vm = (EmulatorVm)Hypervisor.CreateVm(new VmSpec("devices", Memory, 1));
         Vm.Vcpus[0].SetEntryState(FlatBinaryLoader.Load(Vm.Memory, image));
         Register(new LegacyPortsDevice(LegacyPortOptions.Default, this, TimeProvider.System));
+        Register(new ExitPortDevice(this));
     }
 
     public EmulatorHypervisor Hypervisor { get; }
@@ -102,16 +103,16 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
 }
 
 /// <summary>A serial sink the test thread can read while a vCPU writes it.</summary>
-internal sealed class ConcurrentSerialOutput : ISerialOutput
+internal sealed class ConcurrentSerialOutput : IGuestOutput
 {
     private readonly Lock _lock = new();
     private readonly List<byte> _bytes = [];
 
-    public void Write(byte value)
+    public void Write(ReadOnlySpan<byte> bytes)
     {
         lock (_lock)
         {
-            _bytes.Add(value);
+            _bytes.AddRange(bytes);
         }
     }
 

@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Pic;
 using ActorVmm.Actors.Devices.Pit;
 using ActorVmm.Actors.Devices.Rtc;
@@ -117,7 +118,7 @@ public sealed class TimerGuestTests
         Assert.Equal(0, pic.Inspect(p => p.Master.Isr | p.Slave.Isr));
     }
 
-    private sealed class CollectingSerial : ISerialOutput
+    private sealed class CollectingSerial : IGuestOutput
     {
         private readonly List<byte> _bytes = [];
 
@@ -132,11 +133,11 @@ public sealed class TimerGuestTests
             }
         }
 
-        public void Write(byte value)
+        public void Write(ReadOnlySpan<byte> bytes)
         {
             lock (_bytes)
             {
-                _bytes.Add(value);
+                _bytes.AddRange(bytes);
             }
         }
     }

@@ -14,9 +14,6 @@ public enum LegacyPortKind
 
     /// <summary>Boot-time probe: a guest write reports the time since the VM started (Firecracker's boot timer).</summary>
     BootTime = 3,
-
-    /// <summary>Exit port: a guest write of v asks the VM to stop with exit status v.</summary>
-    Exit = 4,
 }
 
 /// <summary>One range of the legacy port map.</summary>

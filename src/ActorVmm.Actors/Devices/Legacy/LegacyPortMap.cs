@@ -1,9 +1,10 @@
 namespace ActorVmm.Actors.Devices.Legacy;
 
 /// <summary>
-/// The x86 legacy ports that have no real device here, after kvmtool's <c>x86/ioport.c</c>, plus the POST,
-/// boot-time and exit ports. Built from <see cref="LegacyPortOptions"/> with no overlapping ranges: the FPU
-/// range 0xF0–0xFF is split around the exit port (0xF4 by default), which sits inside it.
+/// The x86 legacy ports that have no real device here, after kvmtool's <c>x86/ioport.c</c>, plus the POST
+/// and boot-time ports. Built from <see cref="LegacyPortOptions"/> with no overlapping ranges: the FPU
+/// range 0xF0–0xFF is split around the exit port (0xF4 by default), which sits inside it and belongs to
+/// its own device (<see cref="ExitPort.ExitPortDevice"/>).
 /// </summary>
 public static class LegacyPortMap
 {
@@ -71,8 +72,13 @@ public static class LegacyPortMap
         };
         ranges.AddRange(FpuRanges(options.ExitPort));
 
-        AddSinglePort(ranges, "exit", LegacyPortKind.Exit, options.ExitPort);
-        AddSinglePort(ranges, "boot-time", LegacyPortKind.BootTime, options.BootTimePort);
+        EnsureFree(ranges, "exit", options.ExitPort);
+        EnsureFree(ranges, "boot-time", options.BootTimePort);
+        if (options.BootTimePort is { } bootTime)
+        {
+            ranges.Add(new LegacyPortRange("boot-time", LegacyPortKind.BootTime, bootTime, 1));
+        }
+
         ranges.Sort((a, b) => a.First.CompareTo(b.First));
         return ranges;
     }
@@ -97,7 +103,7 @@ public static class LegacyPortMap
         }
     }
 
-    private static void AddSinglePort(List<LegacyPortRange> ranges, string name, LegacyPortKind kind, ushort? port)
+    private static void EnsureFree(List<LegacyPortRange> ranges, string name, ushort? port)
     {
         if (port is not { } value)
         {
@@ -109,7 +115,5 @@ public static class LegacyPortMap
         {
             throw new ArgumentException($"The {name} port 0x{value:X} collides with legacy range '{clash.Name}' [0x{clash.First:X}..0x{clash.Last:X}]", nameof(port));
         }
-
-        ranges.Add(new LegacyPortRange(name, kind, value, 1));
     }
 }

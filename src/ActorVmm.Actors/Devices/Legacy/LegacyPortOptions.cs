@@ -2,9 +2,8 @@ namespace ActorVmm.Actors.Devices.Legacy;
 
 /// <summary>Configurable legacy ports.</summary>
 /// <param name="ExitPort">
-/// The exit port, or null for none. A guest write of v stops the VM with exit status v. QEMU's isa-debug-exit
-/// on the same port reports (v &lt;&lt; 1) | 1 instead, so a test written for QEMU that expects status 1 for
-/// "v = 0" sees 0 here.
+/// The port left unclaimed for the exit port device (<see cref="ExitPort.ExitPortDevice"/>), or null when the VM
+/// has none: the FPU range 0xF0–0xFF is split around it.
 /// </param>
 /// <param name="BootTimePort">
 /// The boot-time probe port, or null for none. Default 0x440: free on PCs, not decoded by Linux or firmware

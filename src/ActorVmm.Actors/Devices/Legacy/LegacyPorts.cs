@@ -5,7 +5,7 @@ namespace ActorVmm.Actors.Devices.Legacy;
 
 /// <summary>
 /// The legacy ports as a pure state machine: benign ranges, the POST latch, system control port A, the
-/// boot-time probe and the exit port. Power requests go to the injected <see cref="IVmPowerRequests"/>;
+/// boot-time probe (the exit port is its own device, <see cref="ExitPort.ExitPortDevice"/>). Power requests go to the injected <see cref="IVmPowerRequests"/>;
 /// time comes from the injected <see cref="TimeProvider"/>. No threads or locks.
 /// </summary>
 public sealed class LegacyPorts
@@ -76,17 +76,6 @@ public sealed class LegacyPorts
                 break;
             case LegacyPortKind.BootTime:
                 ReportBootTime((byte)value);
-                break;
-            case LegacyPortKind.Exit:
-                // Exit status is the value as written, not QEMU isa-debug-exit's (v << 1) | 1.
-                int status = size switch
-                {
-                    1 => (byte)value,
-                    2 => (ushort)value,
-                    _ => unchecked((int)(uint)value),
-                };
-                _logger.LogInformation("Guest wrote {ExitStatus} to the exit port {Port:X}", status, port);
-                _power.RequestStop(status, PowerRequestSource.ExitPort);
                 break;
             default:
                 break;

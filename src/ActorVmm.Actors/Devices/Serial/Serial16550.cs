@@ -18,7 +18,7 @@ namespace ActorVmm.Actors.Devices.Serial;
 public sealed class Serial16550
 {
     private readonly IInterruptLine _interrupt;
-    private readonly ISerialOutput _output;
+    private readonly IGuestOutput _output;
     private readonly bool _out2GatesInterrupt;
     private readonly ReceiveFifo _receive = new();
 
@@ -44,7 +44,7 @@ public sealed class Serial16550
     /// True on PC boards, where MCR.OUT2 gates the UART's interrupt onto the ISA IRQ line (and loopback, which
     /// forces OUT2 inactive, disconnects it); false for a UART wired directly, as on arm64's platform MMIO.
     /// </param>
-    public Serial16550(IInterruptLine interrupt, ISerialOutput output, bool out2GatesInterrupt = true)
+    public Serial16550(IInterruptLine interrupt, IGuestOutput output, bool out2GatesInterrupt = true)
     {
         ArgumentNullException.ThrowIfNull(interrupt);
         ArgumentNullException.ThrowIfNull(output);
@@ -271,7 +271,7 @@ public sealed class Serial16550
         }
         else
         {
-            _output.Write(value);
+            _output.Write(new ReadOnlySpan<byte>(in value));
         }
 
         _thrEmptyPending = true;

@@ -16,7 +16,7 @@ public sealed class SerialConsoleDevice : IDevice, IConsoleInputDevice
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(context);
         _input = context.Input;
-        _serial = new SerialDevice(spec, context.GetInterruptLine(spec.Irq), new GuestOutputSerialAdapter(context.Output));
+        _serial = new SerialDevice(spec, context.GetInterruptLine(spec.Irq), context.Output);
 
         // Raised on a vCPU thread under the UART lock: only hand over to the actor.
         _serial.ReceiveSpaceAvailable += () => context.Post(DeviceProtocol.InputSpaceAvailable.Instance);
@@ -50,9 +50,4 @@ public sealed class SerialConsoleDevice : IDevice, IConsoleInputDevice
 
     /// <inheritdoc />
     public void Reset() => _serial.Reset();
-
-    private sealed class GuestOutputSerialAdapter(IGuestOutput output) : ISerialOutput
-    {
-        public void Write(byte value) => output.Write([value]);
-    }
 }

@@ -14,7 +14,10 @@ public sealed class SerialDevice : IDevice
     private readonly Serial16550 _uart;
 
     /// <summary>Creates the device for <paramref name="spec"/> driving <paramref name="interrupt"/>.</summary>
-    public SerialDevice(SerialPortSpec spec, IInterruptLine interrupt, ISerialOutput output)
+    /// <param name="spec">Where the UART sits.</param>
+    /// <param name="interrupt">Its interrupt line.</param>
+    /// <param name="output">Where transmitted bytes go.</param>
+    public SerialDevice(SerialPortSpec spec, IInterruptLine interrupt, IGuestOutput output)
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;

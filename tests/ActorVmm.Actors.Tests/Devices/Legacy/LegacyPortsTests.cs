@@ -12,9 +12,8 @@ public sealed class LegacyPortsTests
     private const int DwordAccess = 4;
     private const byte PostCode = 0x42;
     private const byte ExitStatus = 7;
-    private const ushort WideExitStatus = 0x1234;
     private const byte BootTag = 1;
-    private const ushort OtherExitPort = 0x501;
+    private const ushort OtherFpuPort = 0xF8;
     private const int VcpuId = 0;
     private static readonly TimeSpan BootDelay = TimeSpan.FromMilliseconds(125);
 
@@ -42,9 +41,10 @@ public sealed class LegacyPortsTests
     {
         var ranges = LegacyPortMap.Build(LegacyPortOptions.Default);
 
-        var covering = ranges.Where(r => r.Contains(LegacyPortOptions.DefaultExitPort)).ToList();
-        Assert.Equal(LegacyPortKind.Exit, Assert.Single(covering).Kind);
-        Assert.All(Enumerable.Range(FpuFirst, FpuLast - FpuFirst + 1), port => Assert.Single(ranges, r => r.Contains(port)));
+        Assert.DoesNotContain(ranges, r => r.Contains(LegacyPortOptions.DefaultExitPort));
+        Assert.All(
+            Enumerable.Range(FpuFirst, FpuLast - FpuFirst + 1).Where(port => port != LegacyPortOptions.DefaultExitPort),
+            port => Assert.Single(ranges, r => r.Contains(port)));
     }
 
     [Fact]
@@ -65,35 +65,23 @@ public sealed class LegacyPortsTests
     }
 
     [Fact]
-    public void Exit_port_write_requests_a_stop_with_the_value_as_written()
+    public void The_exit_port_is_left_to_the_exit_port_device_and_reads_nothing_here()
     {
         var ports = Create();
 
         ports.Write(LegacyPortOptions.DefaultExitPort, ByteAccess, ExitStatus);
 
-        Assert.Equal([(ExitStatus, PowerRequestSource.ExitPort)], _power.Stops);
-    }
-
-    [Fact]
-    public void A_wider_exit_port_write_keeps_the_whole_value()
-    {
-        var ports = Create();
-
-        ports.Write(LegacyPortOptions.DefaultExitPort, WordAccess, WideExitStatus);
-
-        Assert.Equal(WideExitStatus, Assert.Single(_power.Stops).Status);
-    }
-
-    [Fact]
-    public void The_exit_port_is_configurable()
-    {
-        var ports = Create(new LegacyPortOptions(ExitPort: OtherExitPort));
-
-        ports.Write(LegacyPortOptions.DefaultExitPort, ByteAccess, ExitStatus);
         Assert.Empty(_power.Stops);
+        Assert.DoesNotContain(ports.Ranges, r => r.Contains(LegacyPortOptions.DefaultExitPort));
+    }
 
-        ports.Write(OtherExitPort, ByteAccess, ExitStatus);
-        Assert.Single(_power.Stops);
+    [Fact]
+    public void The_port_left_for_the_exit_port_device_is_configurable()
+    {
+        var ranges = LegacyPortMap.Build(new LegacyPortOptions(ExitPort: OtherFpuPort));
+
+        Assert.DoesNotContain(ranges, r => r.Contains(OtherFpuPort));
+        Assert.Contains(ranges, r => r.Contains(LegacyPortOptions.DefaultExitPort));
     }
 
     [Fact]
@@ -173,24 +161,6 @@ public sealed class LegacyPortsTests
 
         Assert.Null(ports.LastPostCode);
         Assert.Equal(LegacyPorts.SystemControlA20Bit, ports.SystemControlA);
-    }
-
-    [Fact]
-    public void Device_routes_a_guest_OUT_to_the_exit_port_through_the_dispatcher()
-    {
-        var device = new LegacyPortsDevice(LegacyPortOptions.Default, _power, _time);
-        var table = new TrapTable();
-        for (int i = 0; i < device.Regions.Count; i++)
-        {
-            int index = i;
-            var region = device.Regions[i];
-            table.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), name: device.Ranges[i].Name);
-        }
-
-        Span<byte> data = [ExitStatus];
-        new TrapDispatcher(table).Dispatch(VcpuId, TrapBus.Pio, LegacyPortOptions.DefaultExitPort, TrapDirection.Write, data);
-
-        Assert.Equal([(ExitStatus, PowerRequestSource.ExitPort)], _power.Stops);
     }
 
     [Fact]

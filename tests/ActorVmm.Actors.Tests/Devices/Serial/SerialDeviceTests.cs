@@ -53,7 +53,7 @@ public sealed class SerialDeviceTests
     public void All_four_com_ports_register_side_by_side_with_eight_ports_each()
     {
         var devices = SerialPortSpec.PcComPorts
-            .Select(spec => new SerialDevice(spec, new RecordingInterruptLine(spec.Irq), NullSerialOutput.Instance))
+            .Select(spec => new SerialDevice(spec, new RecordingInterruptLine(spec.Irq), NullGuestOutput.Instance))
             .ToArray();
 
         var dispatcher = Register(devices);
@@ -78,7 +78,7 @@ public sealed class SerialDeviceTests
     {
         var spec = SerialPortSpec.Mmio("uart0", Arm64UartBase, Arm64UartIrq);
         var irq = new RecordingInterruptLine(Arm64UartIrq);
-        var device = new SerialDevice(spec, irq, NullSerialOutput.Instance);
+        var device = new SerialDevice(spec, irq, NullGuestOutput.Instance);
         var dispatcher = Register(device);
 
         WriteByte(dispatcher, TrapBus.Mmio, Arm64UartBase + ScrOffset, ScratchValue);
@@ -94,7 +94,7 @@ public sealed class SerialDeviceTests
     public void Linux_autoconfig_through_the_dispatcher_on_MMIO_identifies_a_16550A()
     {
         var spec = SerialPortSpec.Mmio("uart0", Arm64UartBase, Arm64UartIrq);
-        var dispatcher = Register(new SerialDevice(spec, new RecordingInterruptLine(), NullSerialOutput.Instance));
+        var dispatcher = Register(new SerialDevice(spec, new RecordingInterruptLine(), NullGuestOutput.Instance));
         var probe = new Linux8250Autoconfig(
             offset => ReadByte(dispatcher, TrapBus.Mmio, Arm64UartBase + (ulong)offset),
             (offset, value) => WriteByte(dispatcher, TrapBus.Mmio, Arm64UartBase + (ulong)offset, value));
@@ -105,7 +105,7 @@ public sealed class SerialDeviceTests
     [Fact]
     public void A_word_access_is_split_into_consecutive_byte_registers()
     {
-        var dispatcher = Register(new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullSerialOutput.Instance));
+        var dispatcher = Register(new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullGuestOutput.Instance));
         ulong lcrPort = SerialPortSpec.Com1.Base + LcrOffset;
 
         // One 16-bit OUT to LCR writes LCR (low byte) and MCR (high byte).
@@ -119,7 +119,7 @@ public sealed class SerialDeviceTests
     [Fact]
     public void An_unknown_region_index_reads_as_an_empty_bus()
     {
-        var device = new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullSerialOutput.Instance);
+        var device = new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullGuestOutput.Instance);
         Span<byte> data = [0];
         const int NoSuchRegion = 1;
 
@@ -131,7 +131,7 @@ public sealed class SerialDeviceTests
     [Fact]
     public void Host_input_is_flow_controlled_through_the_device()
     {
-        var device = new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullSerialOutput.Instance);
+        var device = new SerialDevice(SerialPortSpec.Com1, new RecordingInterruptLine(), NullGuestOutput.Instance);
 
         // FIFOs are off after reset: RBR holds one byte.
         Assert.Equal(1, device.EnqueueInput([SampleByte, SampleByte]));

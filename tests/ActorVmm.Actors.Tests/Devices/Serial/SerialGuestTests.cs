@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Kvm.Machine;
 using ActorVmm.TestGuests;
@@ -19,7 +20,7 @@ public sealed class SerialGuestTests
     {
         var spec = SerialPortSpec.PcComPorts.Single(s => s.Name == name);
         using var vm = new EmulatedDevicesVm(DeviceGuests.Uart16550Probe((ushort)spec.Base));
-        vm.Register(new SerialDevice(spec, vm.Vm.GetInterruptLine(spec.Irq), NullSerialOutput.Instance));
+        vm.Register(new SerialDevice(spec, vm.Vm.GetInterruptLine(spec.Irq), NullGuestOutput.Instance));
 
         var exit = vm.RunToCompletion();
 

@@ -1,0 +1,16 @@
+using ActorVmm.Actors.Devices;
+
+namespace ActorVmm.Actors.Platform;
+
+/// <summary>
+/// A machine's default device set: what a VM gets registered (through its supervisor) before the devices of its
+/// <see cref="Vm.VmDefinition"/>. Called once per boot generation with that generation's backend VM.
+/// </summary>
+public interface IPlatform
+{
+    /// <summary>The platform's name for logs ("x86", "arm64", "none").</summary>
+    string Name { get; }
+
+    /// <summary>The device definitions of the machine for <paramref name="context"/>'s VM.</summary>
+    IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context);
+}
