@@ -29,7 +29,7 @@ public static class PcDevices
     /// <param name="power">Where exit-port writes and reset requests go.</param>
     /// <param name="time">The clock of the RTC and PIT.</param>
     /// <param name="logger">Logger of the legacy port block.</param>
-    public static IReadOnlyList<IDevice> Create(IVirtualMachine vm, ISerialOutput console, IVmPowerRequests power, TimeProvider time, ILogger logger)
+    public static IReadOnlyList<IDevice> Create(IVirtualMachine vm, IGuestOutput console, IVmPowerRequests power, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(vm);
         var devices = new List<IDevice>

@@ -1,9 +1,9 @@
-using ActorVmm.Actors.Devices.Serial;
+using ActorVmm.Actors.Devices;
 
 namespace ActorVmm.Host.Devices;
 
-/// <summary>COM1's transmitter into a stream (the terminal, a console log); null discards.</summary>
-public sealed class SerialOutputStream : ISerialOutput
+/// <summary>COM1's transmitter into a stream (the terminal, a console log) for the machine runner; null discards.</summary>
+public sealed class SerialOutputStream : IGuestOutput
 {
     private readonly Stream? _stream;
 
@@ -11,9 +11,9 @@ public sealed class SerialOutputStream : ISerialOutput
     public SerialOutputStream(Stream? stream) => _stream = stream;
 
     /// <inheritdoc />
-    public void Write(byte value)
+    public void Write(ReadOnlySpan<byte> bytes)
     {
-        // Called on the vCPU thread under the UART's lock; the stream copies the byte (and flushes, for the terminal).
-        _stream?.Write([value]);
+        // Called on the vCPU thread under the UART's lock; the stream copies the bytes (and flushes, for the terminal).
+        _stream?.Write(bytes);
     }
 }

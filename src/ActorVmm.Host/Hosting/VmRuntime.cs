@@ -51,7 +51,7 @@ public sealed class VmRuntime : IAsyncDisposable
             if (runner == RunnerKind.Actors)
             {
                 var manager = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VmManager>();
-                runtime._fleet = new ActorVmFleet(manager, inKernelIrqchip: backend == BackendKind.Kvm);
+                runtime._fleet = new ActorVmFleet(manager);
             }
             else
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
@@ -16,19 +17,13 @@ public sealed class ActorVmFleet : IVmFleet
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
     private readonly IActorRef _manager;
-    private readonly bool _inKernelIrqchip;
     private readonly ConcurrentDictionary<string, ActorVm> _byName = new(StringComparer.Ordinal);
     private readonly List<ActorVm> _ordered = [];
     private readonly Lock _orderLock = new();
 
     /// <summary>Creates the fleet over the host's VM manager.</summary>
-    /// <param name="manager">The <see cref="VmManager"/>.</param>
-    /// <param name="inKernelIrqchip">Whether the backend has the PIC and PIT in the kernel (KVM), so they are not added as devices.</param>
-    public ActorVmFleet(IActorRef manager, bool inKernelIrqchip)
-    {
-        _manager = manager ?? throw new ArgumentNullException(nameof(manager));
-        _inKernelIrqchip = inKernelIrqchip;
-    }
+    /// <param name="manager">The <see cref="VmManager"/>. Each VM gets the default x86 platform, which leaves out the PIC and PIT where the backend has them in the kernel.</param>
+    public ActorVmFleet(IActorRef manager) => _manager = manager ?? throw new ArgumentNullException(nameof(manager));
 
     /// <inheritdoc />
     public IReadOnlyList<IVmHandle> Vms
@@ -59,10 +54,10 @@ public sealed class ActorVmFleet : IVmFleet
             spec.MemorySize,
             spec.VcpuCount,
             spec.Image.ToArray(),
-            PcDeviceDefinitions.Create(_inKernelIrqchip, spec.MemorySize, probe),
+            [],
             console,
             ResetAction.Stop,
-            WithExitPort: false);
+            Platform: new ProbedPlatform(X86Platform.Default, probe));
         var vm = new ActorVm(_manager, definition, created, probe);
         if (!_byName.TryAdd(spec.Name, vm))
         {
