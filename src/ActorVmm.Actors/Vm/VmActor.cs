@@ -151,6 +151,8 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _generation++;
         _deviceErrors.Clear();
         var vm = _hypervisor.CreateVm(_definition.Spec);
+        vm.Dispatcher.DebugIoport = _definition.DebugIoport;
+        vm.Dispatcher.DebugMmio = _definition.DebugMmio;
         _vm = vm;
         _dispatcher = vm.Dispatcher;
         _vcpus = vm.Vcpus;

@@ -15,6 +15,8 @@ namespace ActorVmm.Actors.Vm;
 /// <param name="OnReset">What a guest reset request does.</param>
 /// <param name="WithExitPort">Whether the exit port device (0xF4) is added.</param>
 /// <param name="Platform">The machine's default devices; null means <see cref="X86Platform.Default"/> (use <see cref="NoPlatform"/> for a bare VM).</param>
+/// <param name="DebugIoport">Log unhandled port accesses (kvmtool's <c>--debug-ioport</c>).</param>
+/// <param name="DebugMmio">Log unhandled MMIO accesses (kvmtool's <c>--debug-mmio</c>).</param>
 public sealed record VmDefinition(
     string Name,
     ulong MemorySize,
@@ -24,7 +26,9 @@ public sealed record VmDefinition(
     ConsoleTarget Console,
     ResetAction OnReset = ResetAction.Stop,
     bool WithExitPort = true,
-    IPlatform? Platform = null)
+    IPlatform? Platform = null,
+    bool DebugIoport = false,
+    bool DebugMmio = false)
 {
     /// <summary>The backend spec.</summary>
     public VmSpec Spec => new(Name, MemorySize, VcpuCount);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ActorVmm.Kvm.Traps;
 
 /// <summary>
@@ -27,6 +29,7 @@ internal sealed class BusSnapshot
     public ReadOnlySpan<TrapRegion> Regions => _regions;
 
     /// <summary>Finds the region holding all of [address, address + length). Never locks, allocates or writes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TrapRegion? Find(ulong address, int length)
     {
         ulong[] starts = _starts;

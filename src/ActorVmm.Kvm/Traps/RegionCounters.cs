@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ActorVmm.Kvm.Traps;
 
 /// <summary>
@@ -26,6 +28,7 @@ public sealed class RegionCounters
     /// <summary>How many vCPU ids these counters serve.</summary>
     public int MaxVcpus { get; }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CountAccess(int vcpuId, TrapDirection direction) =>
         _slots[((vcpuId + 1) * Stride) + (direction == TrapDirection.Write ? WriteSlot : ReadSlot)]++;
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ActorVmm.Kvm.Traps;
 
 /// <summary>
@@ -130,8 +132,10 @@ public sealed class TrapTable
     /// Finds the region that holds the whole access. Hot path: one volatile read of the snapshot
     /// reference and a binary search; an access that straddles a region's end finds nothing.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TrapRegion? Lookup(TrapBus bus, ulong address, int length) => Snapshot(bus).Find(address, length);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private BusSnapshot Snapshot(TrapBus bus) => bus == TrapBus.Pio ? Volatile.Read(ref _pio) : Volatile.Read(ref _mmio);
 
     private bool Replace(RegionHandle handle, Func<TrapRegion, TrapRegion> change)

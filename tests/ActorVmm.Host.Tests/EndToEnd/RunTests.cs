@@ -35,6 +35,24 @@ public sealed class RunTests : IDisposable
         Assert.Contains("actorvmm: VM 'crashy' died:", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("actors")]
+    [InlineData("machine")]
+    public async Task Debug_ioport_logs_unhandled_port_writes_only_when_asked(string runner)
+    {
+        const ushort UnclaimedPort = 0x510;
+        string image = await WriteImage("unclaimed.bin", HostGuests.WriteUnclaimedPort(UnclaimedPort));
+
+        var (quietCode, _, quiet) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--runner", runner);
+        var (debugCode, _, debug) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--runner", runner, "--debug-ioport");
+
+        Assert.Equal(0, quietCode);
+        Assert.Equal(0, debugCode);
+        Assert.DoesNotContain("Unhandled Pio", quiet, StringComparison.Ordinal);
+        Assert.Contains("Unhandled Pio Write", debug, StringComparison.Ordinal);
+        Assert.Contains(UnclaimedPort.ToString("X", System.Globalization.CultureInfo.InvariantCulture), debug, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Sigint_stops_a_running_guest_cleanly()
     {

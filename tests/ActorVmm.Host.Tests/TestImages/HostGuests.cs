@@ -17,6 +17,16 @@ internal static class HostGuests
             asm.jmp(loop);
         });
 
+    /// <summary>Writes one byte to a port no device claims, then exits with status 0.</summary>
+    public static byte[] WriteUnclaimedPort(ushort port) =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            asm.mov(dx, port);
+            asm.mov(al, 0x5A);
+            asm.@out(dx, al);
+            GuestAssembler.EmitExit(asm, 0);
+        });
+
     /// <summary>Waits for one byte on COM1 (polling LSR.DR like a driver) and exits with it as its status.</summary>
     public static byte[] ExitWithTypedByte() =>
         GuestAssembler.Assemble16(asm =>

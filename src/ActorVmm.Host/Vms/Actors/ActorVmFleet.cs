@@ -57,7 +57,9 @@ public sealed class ActorVmFleet : IVmFleet
             [],
             console,
             ResetAction.Stop,
-            Platform: new ProbedPlatform(X86Platform.Default, probe));
+            Platform: new ProbedPlatform(X86Platform.Default, probe),
+            DebugIoport: spec.DebugIoport,
+            DebugMmio: spec.DebugMmio);
         var vm = new ActorVm(_manager, definition, created, probe);
         if (!_byName.TryAdd(spec.Name, vm))
         {
