@@ -192,7 +192,24 @@ public sealed class TrapTable
 
     private void Publish(TrapBus bus)
     {
-        var regions = _byHandle.Values.Where(r => r.Bus == bus).OrderBy(r => r.Base).ToArray();
+        // No LINQ here: a guest that reprograms BARs in a loop makes this the allocation hot spot.
+        int count = 0;
+        foreach (var region in _byHandle.Values)
+        {
+            count += region.Bus == bus ? 1 : 0;
+        }
+
+        var regions = new TrapRegion[count];
+        int i = 0;
+        foreach (var region in _byHandle.Values)
+        {
+            if (region.Bus == bus)
+            {
+                regions[i++] = region;
+            }
+        }
+
+        Array.Sort(regions, static (a, b) => a.Base.CompareTo(b.Base));
         var snapshot = new BusSnapshot(regions);
         if (bus == TrapBus.Pio)
         {

@@ -125,13 +125,43 @@ public sealed class TrapConcurrencyStressTests
 
         Assert.Null(escaped);
         Assert.Equal(0, wrongOffset);
-        var byRegion = placements.ToLookup(p => p.Region);
+        // A region's placements follow one another in time, so sorted by From their Until grows too:
+        // scan back from the last placement that began before the call ended, stop once one ended before it began.
+        var byRegion = placements.GroupBy(p => p.Region).ToDictionary(g => g.Key, g => g.OrderBy(p => p.From).ToArray());
         var hits = records.SelectMany(r => r).ToList();
         Assert.True(hits.Count > 1000, $"only {hits.Count} handled dispatches: the race was not exercised");
-        var impossible = hits.Where(h =>
-            h.SeenAddress != h.Address ||
-            !byRegion[h.Region].Any(p => p.From <= h.After && p.Until >= h.Before && h.Address >= p.Base && h.Address + 4 <= p.Base + RegionSize)).Take(5).ToList();
+        var impossible = hits.Where(h => h.SeenAddress != h.Address || !HeldDuringCall(byRegion.GetValueOrDefault(h.Region, []), h)).Take(5).ToList();
         Assert.True(impossible.Count == 0, "dispatches landed in regions that never held the address: " + string.Join("; ", impossible));
+    }
+
+    private static bool HeldDuringCall(Placement[] history, Hit hit)
+    {
+        // Binary search: the last placement that began no later than the call ended.
+        int lo = 0, hi = history.Length - 1, last = -1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (history[mid].From <= hit.After)
+            {
+                last = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        for (int i = last; i >= 0 && history[i].Until >= hit.Before; i--)
+        {
+            var p = history[i];
+            if (hit.Address >= p.Base && hit.Address + 4 <= p.Base + RegionSize)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private sealed record Placement(int Region, ulong Base, long From, long Until);
