@@ -51,6 +51,16 @@ public sealed class VmManager : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(new VmFailureDecider(_logger));
 
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        // Akka starts its timer thread lazily, and the first callers block a thread-pool thread until it
+        // runs. When hundreds of VM actors arm their first timers at once (a fleet stopping together),
+        // those blocked callers starved the pool and the process hung; start the scheduler here, idle.
+        Context.System.Scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, static () => { });
+        base.PreStart();
+    }
+
     private void OnCreateVm(VmManagerProtocol.CreateVm request)
     {
         var definition = request.Definition;
