@@ -53,25 +53,7 @@ public sealed class TimerGuestTests
         var pit = new PitDevice(time, rig.Vm.GetInterruptLine(PitDevice.Irq));
         rig.Attach(pic);
         rig.Attach(pit);
-        using var stop = new CancellationTokenSource();
-
-        // Stands in for the PIT actor's timer: fire what is due, move the fake clock to the next edge.
-        var pump = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                TimeSpan? due = pit.OnTimer();
-                if (due is TimeSpan delay)
-                {
-                    time.Advance(delay);
-                }
-
-                await Task.Delay(1);
-            }
-        });
-        rig.Run();
-        stop.Cancel();
-        await pump;
+        await RunWithTimerPump(rig, pit, time);
 
         Assert.Equal(GuestSuccess, rig.ExitStatus);
         Assert.True(pit.Inspect(p => p.IrqCount) >= Ticks);
@@ -92,25 +74,7 @@ public sealed class TimerGuestTests
         var rtc = new RtcDevice(time, rig.Vm.GetInterruptLine(RtcDevice.Irq), CmosMemorySize.None);
         rig.Attach(pic);
         rig.Attach(rtc);
-        using var stop = new CancellationTokenSource();
-
-        // Stands in for the RTC actor's timer on the fake clock.
-        var pump = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                TimeSpan? due = rtc.OnTimer();
-                if (due is TimeSpan delay)
-                {
-                    time.Advance(delay);
-                }
-
-                await Task.Delay(1);
-            }
-        });
-        rig.Run();
-        stop.Cancel();
-        await pump;
+        await RunWithTimerPump(rig, rtc, time);
 
         Assert.Equal(GuestSuccess, rig.ExitStatus);
         ushort counted = BitConverter.ToUInt16(rig.Vm.Memory.GetSpan(GuestAssembler.LoadAddress + TimerGuests.TickCounterOffset, sizeof(ushort)));
@@ -163,5 +127,29 @@ public sealed class TimerGuestTests
         Assert.Equal([(ulong)start.Second], report.ToArray());
         Assert.Equal(Text, uartOutput.Text);
         Assert.All(rtc.Regions.Concat(uart.Regions), r => Assert.Equal(TrapBus.Mmio, r.Bus));
+    }
+
+    /// <summary>
+    /// Runs the guest while a loop stands in for the device's timer actor: fire what is due, then move
+    /// the fake clock to the next edge.
+    /// </summary>
+    private static async Task RunWithTimerPump(EmulatorRig rig, ITimedDevice device, FakeTimeProvider time)
+    {
+        using var stop = new CancellationTokenSource();
+        var pump = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (device.OnTimer() is TimeSpan delay)
+                {
+                    time.Advance(delay);
+                }
+
+                await Task.Delay(1);
+            }
+        });
+        rig.Run();
+        await stop.CancelAsync();
+        await pump;
     }
 }
