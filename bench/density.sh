@@ -4,7 +4,6 @@
 # with interrupts off; --hold keeps every VM alive until all have started, then measures RSS).
 #   bench/density.sh            N = 10, 100, 1000
 #   bench/density.sh 50 500     other counts
-#   RUNNER=machine bench/density.sh   the machine layer without actors (default: actors)
 # Figures: VM starts/s (after the first, JIT-warming launch), create-to-first-instruction
 # (median/p99), and host memory per VM (RSS growth / N, guest pages the guest touched included).
 set -euo pipefail
@@ -15,6 +14,6 @@ counts=("$@")
 ((${#counts[@]})) || counts=(10 100 1000)
 for n in "${counts[@]}"; do
   echo "== N=$n"
-  dotnet src/ActorVmm.Host/bin/Release/net10.0/actorvmm.dll fleet --count "$n" --mem 1M --backend emulator --runner "${RUNNER:-actors}" \
+  dotnet src/ActorVmm.Host/bin/Release/net10.0/actorvmm.dll fleet --count "$n" --mem 1M --backend emulator \
     --hold --exits 0 --console-dir "${TMPDIR:-/tmp}/actorvmm-density-$n" 2>/dev/null | sed -n '/^fleet summary/,$p'
 done

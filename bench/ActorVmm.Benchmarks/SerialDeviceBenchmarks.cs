@@ -1,7 +1,7 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Serial;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Serial;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Traps;
 using BenchmarkDotNet.Attributes;
 
 namespace ActorVmm.Benchmarks;

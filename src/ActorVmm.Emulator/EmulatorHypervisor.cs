@@ -1,4 +1,4 @@
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

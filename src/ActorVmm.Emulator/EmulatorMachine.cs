@@ -1,7 +1,7 @@
 using ActorVmm.Emulator.Cpu;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Memory;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Emulator;
 

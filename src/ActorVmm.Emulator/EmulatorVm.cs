@@ -1,7 +1,8 @@
 using ActorVmm.Emulator.Cpu;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Memory;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,10 +1,10 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Actors.Hosting;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Devices.Serial;
 using ActorVmm.Emulator;
 using Xunit.Abstractions;
 

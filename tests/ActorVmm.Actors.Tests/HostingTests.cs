@@ -2,7 +2,7 @@ using ActorVmm.Actors.Hosting;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;

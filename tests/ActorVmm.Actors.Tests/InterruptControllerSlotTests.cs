@@ -1,5 +1,5 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Interrupts;
 
 namespace ActorVmm.Actors.Tests;
 

@@ -1,9 +1,9 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices.Serial;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

@@ -1,8 +1,8 @@
-using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

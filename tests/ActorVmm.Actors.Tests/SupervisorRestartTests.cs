@@ -1,8 +1,8 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
@@ -48,14 +48,14 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
         var deviceRef = await Sys.ActorSelection(supervisor.Path / "flaky").ResolveOne(Patience);
         Assert.Equal(FirstIncarnation, Read(FlakyPort));
 
-        supervisor.Tell(new SupervisorProtocol.SendToDevice("flaky", FlakyDeviceActor.Explode.Instance), TestActor);
+        supervisor.Tell(new SupervisorProtocol.SendToDevice("flaky", FlakyDevice.Explode.Instance), TestActor);
 
         var restarted = ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience);
         Assert.Equal(1, restarted.Restarts);
         Assert.Equal(SecondIncarnation, log.Created);
         Assert.Equal(SecondIncarnation, Read(FlakyPort));
         Assert.False(_vm.Traps.Find(handle)!.IsQuarantined);
-        deviceRef.Tell(FlakyDeviceActor.WhoAreYou.Instance, TestActor);
+        deviceRef.Tell(FlakyDevice.WhoAreYou.Instance, TestActor);
         Assert.Equal(SecondIncarnation, ExpectMsg<int>(Patience));
     }
 

@@ -1,9 +1,9 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices.ExitPort;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Devices.ExitPort;
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Vcpu;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

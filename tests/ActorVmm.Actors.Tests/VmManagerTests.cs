@@ -1,10 +1,10 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices.Platforms;
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;

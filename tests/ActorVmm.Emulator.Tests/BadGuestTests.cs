@@ -1,4 +1,5 @@
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Emulator.Tests;

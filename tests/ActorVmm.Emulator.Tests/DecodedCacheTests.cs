@@ -1,5 +1,6 @@
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Emulator.Tests;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Emulator.Tests;

@@ -1,4 +1,4 @@
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Emulator.Tests;

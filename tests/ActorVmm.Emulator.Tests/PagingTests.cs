@@ -1,5 +1,5 @@
 using ActorVmm.Emulator.Cpu;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Emulator.Tests;
 

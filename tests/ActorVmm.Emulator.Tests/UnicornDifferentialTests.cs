@@ -1,6 +1,6 @@
 using System.Text;
 using ActorVmm.Emulator.Cpu;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Iced.Intel;
 using Xunit.Abstractions;
 

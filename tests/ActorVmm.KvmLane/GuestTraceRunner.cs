@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Kvm;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.KvmLane;
 

@@ -1,6 +1,7 @@
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Kvm;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;

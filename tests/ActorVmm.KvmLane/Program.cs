@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Kvm;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.KvmLane;
 
 // Usage: ActorVmm.KvmLane [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR]
@@ -71,6 +71,7 @@ catch (Exception ex) when (ex is KvmUnavailableException or ArgumentException or
 }
 
 using (hypervisor)
+
 {
     bool allSucceeded = true;
     foreach (var guest in guests)

@@ -1,6 +1,6 @@
 using System.Globalization;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.KvmLane;

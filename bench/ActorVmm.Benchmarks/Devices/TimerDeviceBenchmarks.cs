@@ -1,9 +1,9 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Pic;
-using ActorVmm.Actors.Devices.Pit;
-using ActorVmm.Actors.Devices.Rtc;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Pit;
+using ActorVmm.Devices.Rtc;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Traps;
 using BenchmarkDotNet.Attributes;
 
 namespace ActorVmm.Benchmarks.Devices;

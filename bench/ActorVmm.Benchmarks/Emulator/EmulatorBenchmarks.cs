@@ -1,6 +1,7 @@
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 using BenchmarkDotNet.Attributes;
 

@@ -1,4 +1,4 @@
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
 using BenchmarkDotNet.Attributes;
 
 namespace ActorVmm.Benchmarks.Traps;

@@ -1,4 +1,4 @@
-using ActorVmm.Actors.Devices;
+using ActorVmm.Devices;
 using Akka.Actor;
 
 namespace ActorVmm.Actors.Console;

@@ -1,16 +1,18 @@
 using ActorVmm.Actors.Console;
+using ActorVmm.Devices;
 using Akka.Actor;
 
 namespace ActorVmm.Actors.Devices;
 
 /// <summary>
-/// The thin actor adapter around a device instance: it builds a fresh instance from the factory
-/// on every (re)start and announces it to the supervisor (which points the regions at it), does the
-/// device's slow-path work, and queues host input where the instance can take it as the guest reads.
-/// Device-specific adapters derive from it and add receives for their own slow-path messages.
-/// Any exception it throws is wrapped in a <see cref="DeviceFaultException"/> naming the device.
+/// The one actor adapter of every device: it builds a fresh instance from the factory on every (re)start and
+/// announces it to the supervisor (which points the regions at it), and does the device's slow-path work, chosen
+/// by what the instance implements: <see cref="ITimedDevice"/> is ticked from one IWithTimers timer,
+/// <see cref="IConsoleInputDevice"/> takes host input as the guest reads it, <see cref="ISlowPathDevice"/> gets the
+/// messages it posted to itself and the commands sent to it by name. Any exception it throws is wrapped in a
+/// <see cref="DeviceFaultException"/> naming the device.
 /// </summary>
-public class DeviceActor : ReceiveActor, IWithTimers
+public sealed class DeviceActor : ReceiveActor, IWithTimers
 {
     /// <summary>Slow path name used in fault messages.</summary>
     public const string SlowPath = "slow path";
@@ -18,45 +20,52 @@ public class DeviceActor : ReceiveActor, IWithTimers
     /// <summary>Hot path name used in fault messages.</summary>
     public const string HotPath = "hot path";
 
+    private const string TimerKey = "device-timer";
+
+    private readonly DeviceSetup _setup;
     private IDevice? _device;
+    private ITimedDevice? _timed;
+    private IActorRef _self = ActorRefs.Nobody;
+    private int _reschedulePending;
 
     /// <summary>Creates the adapter; the device instance is built in <see cref="PreStart"/>.</summary>
     public DeviceActor(DeviceSetup setup)
     {
-        Setup = setup ?? throw new ArgumentNullException(nameof(setup));
+        _setup = setup ?? throw new ArgumentNullException(nameof(setup));
         Receive<DeviceProtocol.HotPathFaulted>(OnHotPathFaulted);
-        Receive<ConsoleProtocol.Input>(OnInput);
-        Receive<DeviceProtocol.InputSpaceAvailable>(_ =>
+        Receive<DeviceProtocol.Tick>(_ => Fire());
+        Receive<DeviceProtocol.Reschedule>(_ =>
         {
-            if (_device is IConsoleInputDevice receiver && !Setup.Input.IsEmpty)
+            Volatile.Write(ref _reschedulePending, 0);
+            Fire();
+        });
+        Receive<ConsoleProtocol.Input>(OnInput);
+        Receive<DeviceSignals.InputSpaceAvailable>(_ =>
+        {
+            if (_device is IConsoleInputDevice receiver && !_setup.Input.IsEmpty)
             {
                 receiver.OnInputAvailable();
             }
         });
+        ReceiveAny(OnSlowPathMessage);
     }
 
-    /// <summary>Props for a device without slow-path work of its own.</summary>
+    /// <summary>Props of a device's actor.</summary>
     public static Props Props(DeviceSetup setup) => Akka.Actor.Props.Create(() => new DeviceActor(setup));
 
-    /// <summary>Timers for slow-path work (cancelled automatically on restart).</summary>
+    /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>The setup shared by every incarnation.</summary>
-    protected DeviceSetup Setup { get; }
-
-    /// <summary>The device's name.</summary>
-    protected string DeviceName => Setup.Definition.Name;
-
-    /// <summary>The current instance (fresh after every restart).</summary>
-    protected IDevice Device => _device ?? throw new InvalidOperationException($"Device '{DeviceName}' has no instance yet");
+    private string DeviceName => _setup.Definition.Name;
 
     /// <inheritdoc />
     protected override void PreStart()
     {
         IDevice device;
+        _self = Self;
         try
         {
-            device = Setup.Definition.Factory(new DeviceContext(DeviceName, Setup.Environment, Self, Setup.Input));
+            device = _setup.Definition.Factory(new DeviceContext(DeviceName, _setup.Environment, new ActorMailbox(Self), _setup.Input));
         }
         catch (Exception ex)
         {
@@ -65,18 +74,27 @@ public class DeviceActor : ReceiveActor, IWithTimers
 
         _device = device;
         Context.Parent.Tell(new DeviceProtocol.InstanceCreated(DeviceName, device, Self));
-        OnInstanceCreated();
+        if (device is ITimedDevice timed)
+        {
+            _timed = timed;
+            timed.ScheduleChanged += OnScheduleChanged;
+            Fire();
+        }
 
         // Input that arrived before the failure is still waiting: let the fresh instance signal it.
-        if (!Setup.Input.IsEmpty && device is IConsoleInputDevice receiver)
+        if (!_setup.Input.IsEmpty && device is IConsoleInputDevice receiver)
         {
             receiver.OnInputAvailable();
         }
     }
 
-    /// <summary>Called after a fresh instance was built (start timers here).</summary>
-    protected virtual void OnInstanceCreated()
+    /// <inheritdoc />
+    protected override void PostStop()
     {
+        if (_timed is not null)
+        {
+            _timed.ScheduleChanged -= OnScheduleChanged;
+        }
     }
 
     /// <inheritdoc />
@@ -101,29 +119,62 @@ public class DeviceActor : ReceiveActor, IWithTimers
 
     private void OnInput(ConsoleProtocol.Input input)
     {
-        if (Device is not IConsoleInputDevice receiver)
+        if (_device is not IConsoleInputDevice receiver)
         {
             Unhandled(input);
             return;
         }
 
-        Setup.Input.Add(input.Data.Span);
+        _setup.Input.Add(input.Data.Span);
         receiver.OnInputAvailable();
     }
-}
 
-/// <summary>A device adapter with typed access to its instance.</summary>
-/// <typeparam name="TDevice">The device type the factory builds.</typeparam>
-public abstract class DeviceActor<TDevice> : DeviceActor
-    where TDevice : class, IDevice
-{
-    /// <summary>Creates the adapter.</summary>
-    protected DeviceActor(DeviceSetup setup)
-        : base(setup)
+    private void OnSlowPathMessage(object message)
     {
+        if (_device is not ISlowPathDevice worker)
+        {
+            Unhandled(message);
+            return;
+        }
+
+        switch (worker.OnSlowPath(message))
+        {
+            case DeviceSignals.NotUnderstood:
+                Unhandled(message);
+                break;
+            case { } reply when !Sender.IsNobody():
+                Sender.Tell(reply);
+                break;
+            default:
+                break;
+        }
     }
 
-    /// <summary>The current instance, typed.</summary>
-    protected TDevice TypedDevice => Device as TDevice
-        ?? throw new InvalidOperationException($"Device '{DeviceName}' is a {Device.GetType().Name}, not a {typeof(TDevice).Name}");
+    private void Fire()
+    {
+        TimeSpan? next = _timed?.OnTimer();
+        if (next is TimeSpan delay)
+        {
+            Timers.StartSingleTimer(TimerKey, DeviceProtocol.Tick.Instance, delay);
+        }
+        else
+        {
+            Timers.Cancel(TimerKey);
+        }
+    }
+
+    // Called on vCPU threads: a Tell never blocks; at most one Reschedule is queued at a time.
+    private void OnScheduleChanged()
+    {
+        if (Interlocked.Exchange(ref _reschedulePending, 1) == 0)
+        {
+            _self.Tell(DeviceProtocol.Reschedule.Instance, ActorRefs.NoSender);
+        }
+    }
+
+    /// <summary>A device's mailbox is its actor: a Tell never blocks.</summary>
+    private sealed class ActorMailbox(IActorRef actor) : IDeviceMailbox
+    {
+        public void Post(object message) => actor.Tell(message, ActorRefs.NoSender);
+    }
 }

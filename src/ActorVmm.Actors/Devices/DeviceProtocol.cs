@@ -1,4 +1,5 @@
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Traps;
 using Akka.Actor;
 
 namespace ActorVmm.Actors.Devices;
@@ -16,10 +17,25 @@ public static class DeviceProtocol
     /// <param name="Fault">What the dispatcher caught.</param>
     public sealed record HotPathFaulted(TrapFault Fault);
 
-    /// <summary>A device's receiver has room again: the actor lets it take more waiting input.</summary>
-    public sealed record InputSpaceAvailable
+    /// <summary>A timed device's timer fired: deliver its due events and re-arm.</summary>
+    public sealed record Tick
     {
+        private Tick()
+        {
+        }
+
         /// <summary>The single instance.</summary>
-        public static InputSpaceAvailable Instance { get; } = new();
+        public static Tick Instance { get; } = new();
+    }
+
+    /// <summary>The guest reprogrammed a timed device: ask it again when its next event is due.</summary>
+    public sealed record Reschedule
+    {
+        private Reschedule()
+        {
+        }
+
+        /// <summary>The single instance.</summary>
+        public static Reschedule Instance { get; } = new();
     }
 }

@@ -1,3 +1,5 @@
+using ActorVmm.Devices;
+
 namespace ActorVmm.Actors.Devices;
 
 /// <summary>

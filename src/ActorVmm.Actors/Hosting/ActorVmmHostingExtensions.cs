@@ -1,6 +1,6 @@
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,5 @@
 using ActorVmm.Actors.Devices;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
 using Akka.Actor;
 
 namespace ActorVmm.Actors.Supervision;

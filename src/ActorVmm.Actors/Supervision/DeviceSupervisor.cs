@@ -1,5 +1,6 @@
 using ActorVmm.Actors.Devices;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Traps;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -98,7 +99,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         }
 
         var setup = new DeviceSetup(definition, _environment);
-        var props = definition.ActorProps?.Invoke(setup) ?? DeviceActor.Props(setup);
+        var props = DeviceActor.Props(setup);
         if (Context.System.Dispatchers.HasDispatcher(_settings.DeviceDispatcher))
         {
             props = props.WithDispatcher(_settings.DeviceDispatcher);

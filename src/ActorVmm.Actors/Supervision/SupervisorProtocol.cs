@@ -1,5 +1,5 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Actors.Supervision;
 

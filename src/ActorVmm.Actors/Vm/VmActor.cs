@@ -1,10 +1,11 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.ExitPort;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Devices.ExitPort;
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

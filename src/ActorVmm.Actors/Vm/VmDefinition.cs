@@ -1,7 +1,7 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Platform;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Vm;
 

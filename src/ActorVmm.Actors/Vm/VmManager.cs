@@ -1,5 +1,5 @@
 using ActorVmm.Actors.Supervision;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

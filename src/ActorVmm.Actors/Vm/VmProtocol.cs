@@ -1,6 +1,6 @@
-using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Supervision;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Vm;
 

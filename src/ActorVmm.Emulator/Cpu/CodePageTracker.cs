@@ -1,4 +1,4 @@
-using ActorVmm.Kvm.Memory;
+using ActorVmm.Machine.Memory;
 
 namespace ActorVmm.Emulator.Cpu;
 

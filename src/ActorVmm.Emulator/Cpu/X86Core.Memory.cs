@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Emulator.Cpu;
 

@@ -1,4 +1,4 @@
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Boot;
 using Iced.Intel;
 
 namespace ActorVmm.Emulator.Cpu;

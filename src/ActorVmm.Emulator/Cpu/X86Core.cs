@@ -1,6 +1,7 @@
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Memory;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Iced.Intel;
 
 namespace ActorVmm.Emulator.Cpu;

@@ -1,6 +1,6 @@
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Kvm;
+using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Host.Backends;

@@ -55,12 +55,11 @@ public static class CommandLineApp
         var debugIoport = new Option<bool>("--debug-ioport") { Description = "Log unhandled port I/O" };
         var debugMmio = new Option<bool>("--debug-mmio") { Description = "Log unhandled MMIO" };
         var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
-        var runner = RunnerOption();
         var (logLevel, logFile) = LoggingOptions();
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, runner, logLevel, logFile,
+            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -78,7 +77,6 @@ public static class CommandLineApp
                 DebugIoport = parse.GetValue(debugIoport),
                 DebugMmio = parse.GetValue(debugMmio),
                 Config = parse.GetValue(config),
-                Runner = parse.GetValue(runner)!,
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },
@@ -95,12 +93,11 @@ public static class CommandLineApp
         var backend = new Option<string>("--backend") { Description = "auto, kvm or emulator", DefaultValueFactory = _ => "auto" };
         var hold = new Option<bool>("--hold") { Description = "Keep every VM alive (halted) until all have started, then measure and stop them (density benchmark)" };
         var exits = new Option<int>("--exits") { Description = "Port exits each built-in fleet guest makes before it ends", DefaultValueFactory = _ => FleetPlanner.DefaultExits };
-        var runner = RunnerOption();
         var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
         var (logLevel, logFile) = LoggingOptions();
         var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
         {
-            count, image, memory, backend, hold, exits, logDir, runner, logLevel, logFile,
+            count, image, memory, backend, hold, exits, logDir, logLevel, logFile,
         };
         command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
             new FleetArguments
@@ -112,7 +109,6 @@ public static class CommandLineApp
                 Hold = parse.GetValue(hold),
                 Exits = parse.GetValue(exits),
                 ConsoleDirectory = parse.GetValue(logDir),
-                Runner = parse.GetValue(runner)!,
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },
@@ -120,9 +116,6 @@ public static class CommandLineApp
             Console.Error));
         return command;
     }
-
-    private static Option<string> RunnerOption() =>
-        new("--runner") { Description = "actors (VmManager, a VmActor per VM, supervised devices) or machine (the machine layer without actors, for comparisons)", DefaultValueFactory = _ => "actors" };
 
     private static (Option<string> Level, Option<string> File) LoggingOptions() =>
         (new Option<string>("--log-level") { Description = "verbose, debug, information, warning, error or fatal (logs go to stderr)", DefaultValueFactory = _ => "warning" },

@@ -42,8 +42,6 @@ public sealed record RunArguments
     /// <summary>--config FILE: extra HOCON layered over config/akka.hocon.</summary>
     public string? Config { get; init; }
 
-    /// <summary>--runner actors|machine.</summary>
-    public string Runner { get; init; } = "actors";
 
     /// <summary>--log-level.</summary>
     public string LogLevel { get; init; } = "warning";

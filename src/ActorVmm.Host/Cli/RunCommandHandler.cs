@@ -42,7 +42,7 @@ public static class RunCommandHandler
         VmRuntime runtime;
         try
         {
-            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.Runner, plan.ConfigFile);
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.ConfigFile);
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
         {
@@ -71,7 +71,7 @@ public static class RunCommandHandler
                 ConsoleInputPump.Start(vm);
             }
 
-            log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend} ({Runner} runner)", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName(), plan.Runner);
+            log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend}", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName());
             var ended = await Task.WhenAny(vm.Completion, signals.Requested);
             bool interrupted = ended != vm.Completion;
             if (interrupted)

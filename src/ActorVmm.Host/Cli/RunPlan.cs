@@ -41,9 +41,6 @@ public sealed record RunPlan(
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
 
-    /// <summary>What runs the VM.</summary>
-    public Hosting.RunnerKind Runner { get; init; }
-
     /// <summary>Extra HOCON file, or null.</summary>
     public string? ConfigFile { get; init; }
 }

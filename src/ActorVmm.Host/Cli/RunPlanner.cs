@@ -1,6 +1,7 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Vcpu;
 using Serilog.Events;
 
 namespace ActorVmm.Host.Cli;
@@ -28,7 +29,6 @@ public static class RunPlanner
         RejectLinuxBoot(args);
         var backend = ParseBackend(args.Backend);
         var console = ParseConsole(args.Console);
-        var runner = Hosting.RunnerKinds.Parse(args.Runner);
         ulong memory = ParseMemory(args.Memory);
         int cpus = ParseCpus(args.Cpus);
         var logging = new LogSettings(ParseLogLevel(args.LogLevel), args.LogFile);
@@ -53,7 +53,6 @@ public static class RunPlanner
             DebugIoport = args.DebugIoport,
             DebugMmio = args.DebugMmio,
             ConfigFile = args.Config,
-            Runner = runner,
         };
     }
 

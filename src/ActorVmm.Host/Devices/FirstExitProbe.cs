@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using ActorVmm.Actors.Devices;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Host.Devices;
 

@@ -1,5 +1,5 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Platform;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Platforms;
 
 namespace ActorVmm.Host.Devices;
 

@@ -24,8 +24,6 @@ public sealed record FleetArguments
     /// <summary>--console-dir: where per-VM console logs go.</summary>
     public string? ConsoleDirectory { get; init; }
 
-    /// <summary>--runner actors|machine.</summary>
-    public string Runner { get; init; } = "actors";
 
     /// <summary>--log-level.</summary>
     public string LogLevel { get; init; } = "warning";

@@ -44,7 +44,7 @@ public static class FleetCommandHandler
         VmRuntime runtime;
         try
         {
-            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.Runner, extraConfig: null);
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, extraConfig: null);
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
         {
@@ -55,7 +55,7 @@ public static class FleetCommandHandler
         try
         {
             var fleet = runtime.Fleet;
-            var summary = await RunFleetAsync(plan, fleet, consoles, signals.Requested, error, $"{backend.Kind.ToName()}, {plan.Runner.ToString().ToLowerInvariant()} runner");
+            var summary = await RunFleetAsync(plan, fleet, consoles, signals.Requested, error, backend.Kind.ToName());
             await Task.WhenAll(fleet.Vms.Select(v => v.RefreshAsync()));
             AnsiConsole.Write(new FleetView().Render(fleet.Vms, plan.Count));
             await Console.Out.WriteAsync(summary.Format(plan.ConsoleDirectory));

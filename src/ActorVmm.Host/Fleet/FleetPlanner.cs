@@ -12,8 +12,7 @@ namespace ActorVmm.Host.Fleet;
 /// <param name="Hold">Density mode: hold VMs until all started.</param>
 /// <param name="ConsoleDirectory">Per-VM console logs go here.</param>
 /// <param name="Logging">Log settings.</param>
-/// <param name="Runner">What runs the VMs.</param>
-public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong MemorySize, BackendKind Backend, bool Hold, string ConsoleDirectory, LogSettings Logging, Hosting.RunnerKind Runner);
+public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong MemorySize, BackendKind Backend, bool Hold, string ConsoleDirectory, LogSettings Logging);
 
 /// <summary>Validates <c>actorvmm fleet</c>'s options: bad input is a <see cref="UsageException"/>.</summary>
 public static class FleetPlanner
@@ -42,7 +41,6 @@ public static class FleetPlanner
         }
 
         var backend = RunPlanner.ParseBackend(args.Backend);
-        var runner = Hosting.RunnerKinds.Parse(args.Runner);
         ulong memory = RunPlanner.ParseMemory(args.Memory);
         var logging = new LogSettings(RunPlanner.ParseLogLevel(args.LogLevel), args.LogFile);
         RunPlanner.CheckWritable("--log-file", args.LogFile);
@@ -54,6 +52,6 @@ public static class FleetPlanner
             throw new UsageException($"--console-dir '{directory}' is a file, not a directory");
         }
 
-        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, args.Hold, directory, logging, runner);
+        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, args.Hold, directory, logging);
     }
 }

@@ -3,8 +3,7 @@ using ActorVmm.Host.Backends;
 using ActorVmm.Host.Control;
 using ActorVmm.Host.Vms;
 using ActorVmm.Host.Vms.Actors;
-using ActorVmm.Host.Vms.Machine;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,7 +14,7 @@ namespace ActorVmm.Host.Hosting;
 
 /// <summary>
 /// Everything a VM-running command holds: the backend, the generic host with the actor system, the
-/// fleet (actor or machine runner) and the control socket. Disposal stops them in reverse order:
+/// fleet of VM actors and the control socket. Disposal stops them in reverse order:
 /// control socket, VMs, host, backend.
 /// </summary>
 public sealed class VmRuntime : IAsyncDisposable
@@ -38,7 +37,7 @@ public sealed class VmRuntime : IAsyncDisposable
 
     /// <summary>Starts the backend, the host and the control socket.</summary>
     /// <exception cref="IOException">The control socket cannot be created.</exception>
-    public static async Task<VmRuntime> StartAsync(Serilog.ILogger logger, IBackendCatalog catalog, BackendKind backend, RunnerKind runner, string? extraConfig)
+    public static async Task<VmRuntime> StartAsync(Serilog.ILogger logger, IBackendCatalog catalog, BackendKind backend, string? extraConfig)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var loggers = new SerilogLoggerFactory(logger);
@@ -48,15 +47,8 @@ public sealed class VmRuntime : IAsyncDisposable
         try
         {
             await host.StartAsync();
-            if (runner == RunnerKind.Actors)
-            {
-                var manager = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VmManager>();
-                runtime._fleet = new ActorVmFleet(manager);
-            }
-            else
-            {
-                runtime._fleet = new MachineVmFleet(hypervisor, new LegacyDeviceSet(loggers), loggers);
-            }
+            var manager = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VmManager>();
+            runtime._fleet = new ActorVmFleet(manager);
 
             string socket = Path.Combine(ControlPaths.EnsureDirectory(), Environment.ProcessId + ControlPaths.SocketExtension);
             runtime._control = new ControlServer(socket, new ControlRequestHandler(runtime._fleet, Environment.ProcessId), loggers.CreateLogger<ControlServer>());

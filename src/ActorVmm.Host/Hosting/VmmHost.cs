@@ -1,5 +1,5 @@
 using ActorVmm.Actors.Hosting;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,3 +1,5 @@
+using ActorVmm.Machine.Interop;
+
 namespace ActorVmm.Kvm.Interop;
 
 /// <summary>Constants from linux/kvm.h and asm/kvm.h, with their C names (checked against the headers).</summary>

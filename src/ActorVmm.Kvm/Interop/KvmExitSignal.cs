@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ActorVmm.Machine.Interop;
 
 namespace ActorVmm.Kvm.Interop;
 
@@ -34,15 +35,15 @@ internal static class KvmExitSignal
     private static unsafe int Install()
     {
         int signal = Libc.__libc_current_sigrtmin() + SignalOffsetFromSigrtmin;
-        nint stub = Libc.mmap(0, StubPageSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
-        if (stub == Libc.MAP_FAILED)
+        nint stub = Mman.mmap(0, StubPageSize, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        if (stub == Mman.MAP_FAILED)
         {
             throw new KvmIoctlException("mmap of the signal handler stub", Marshal.GetLastPInvokeError());
         }
 
         // Safe: stub is a fresh private page of StubPageSize bytes we just mapped writable.
         *(byte*)stub = X86RetInstruction;
-        if (Libc.mprotect(stub, StubPageSize, Libc.PROT_READ | Libc.PROT_EXEC) != 0)
+        if (Mman.mprotect(stub, StubPageSize, Mman.PROT_READ | Mman.PROT_EXEC) != 0)
         {
             throw new KvmIoctlException("mprotect of the signal handler stub", Marshal.GetLastPInvokeError());
         }

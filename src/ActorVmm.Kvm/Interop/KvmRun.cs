@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ActorVmm.Machine.Interop;
 
 namespace ActorVmm.Kvm.Interop;
 

@@ -1,3 +1,5 @@
+using ActorVmm.Machine.Interop;
+
 namespace ActorVmm.Kvm.Interop;
 
 /// <summary>struct kvm_userspace_memory_region (KVM_SET_USER_MEMORY_REGION).</summary>

@@ -1,25 +1,16 @@
 using System.Runtime.InteropServices;
+using ActorVmm.Machine.Interop;
 
 namespace ActorVmm.Kvm.Interop;
 
 /// <summary>
-/// glibc entry points the machine layer needs, with C names as in the man pages. Every constant
+/// glibc entry points the KVM backend needs (memory mapping is in <see cref="Mman"/>), with C names as in the man pages. Every constant
 /// here is compared with the C headers by the header check test (tests/ActorVmm.Kvm.Tests/Interop).
 /// </summary>
 [CConstants]
 internal static partial class Libc
 {
     private const string LibName = "libc";
-
-    public const int PROT_NONE = 0x0;
-    public const int PROT_READ = 0x1;
-    public const int PROT_WRITE = 0x2;
-    public const int PROT_EXEC = 0x4;
-    public const int MAP_SHARED = 0x01;
-    public const int MAP_PRIVATE = 0x02;
-    public const int MAP_ANONYMOUS = 0x20;
-    public const int MAP_NORESERVE = 0x4000;
-    public static readonly nint MAP_FAILED = -1;
 
     public const int O_RDWR = 0x2;
     public const int O_CLOEXEC = 0x80000;
@@ -38,16 +29,7 @@ internal static partial class Libc
     public const int SA_RESTART = 0x10000000;
 
     [LibraryImport(LibName, EntryPoint = "mmap", SetLastError = true)]
-    public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
-
-    [LibraryImport(LibName, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint mmap(nint addr, nuint length, int prot, int flags, SafeFdHandle fd, long offset);
-
-    [LibraryImport(LibName, EntryPoint = "munmap", SetLastError = true)]
-    public static partial int munmap(nint addr, nuint length);
-
-    [LibraryImport(LibName, EntryPoint = "mprotect", SetLastError = true)]
-    public static partial int mprotect(nint addr, nuint length, int prot);
 
     // open and eventfd return a C int: they are declared as int (not SafeHandle, which would
     // read the whole 64-bit register and turn -1 into 0xFFFFFFFF) and wrapped by the caller.

@@ -1,3 +1,5 @@
+using ActorVmm.Machine.Interop;
+
 namespace ActorVmm.Kvm.Interop;
 
 /// <summary>

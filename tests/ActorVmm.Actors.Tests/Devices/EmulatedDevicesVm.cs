@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Legacy;
-using ActorVmm.Actors.Devices.ExitPort;
+using ActorVmm.Devices;
+using ActorVmm.Devices.ExitPort;
+using ActorVmm.Devices.Legacy;
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
+using ActorVmm.TestSupport;
 
 namespace ActorVmm.Actors.Tests.Devices;
 

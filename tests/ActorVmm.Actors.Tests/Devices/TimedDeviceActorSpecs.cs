@@ -1,10 +1,11 @@
 using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Pit;
-using ActorVmm.Actors.Devices.Rtc;
-using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.Actors.Tests.Fakes;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Pit;
+using ActorVmm.Devices.Rtc;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Traps;
+using ActorVmm.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
@@ -54,12 +55,12 @@ public sealed class TimedDeviceActorSpecs(ITestOutputHelper output) : ActorVmmTe
     {
         var environment = new DeviceEnvironment(VmName, lines, time, new CollectingOutput(), new RecordingPower());
         var setup = new DeviceSetup(definition, environment);
-        ChildActorOf(definition.ActorProps!(setup));
+        ChildActorOf(DeviceActor.Props(setup));
         return ExpectMsg<DeviceProtocol.InstanceCreated>(Patience).Instance;
     }
 
     private static DeviceDefinition Countdown(CountdownDevice device) =>
-        new(device.Name, _ => device, TimedDeviceActor.Props);
+        new(device.Name, _ => device);
 
     [Fact]
     public void Calls_the_device_back_after_each_returned_delay_until_it_reports_nothing_due()

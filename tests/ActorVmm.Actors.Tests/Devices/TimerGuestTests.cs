@@ -1,11 +1,11 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Pic;
-using ActorVmm.Actors.Devices.Pit;
-using ActorVmm.Actors.Devices.Rtc;
-using ActorVmm.Actors.Devices.Serial;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Pit;
+using ActorVmm.Devices.Rtc;
+using ActorVmm.Devices.Serial;
+using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Traps;
 using ActorVmm.Actors.Tests.Devices.Support;
-using ActorVmm.Kvm.Machine.MemoryMaps;
-using ActorVmm.Kvm.Traps;
 using ActorVmm.TestGuests;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,5 +1,5 @@
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Tests.Fakes;
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Memory;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Tests.Fakes;
 

@@ -1,6 +1,5 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Kvm.Traps;
-using Akka.Actor;
+using ActorVmm.Devices;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Actors.Tests.Fakes;
 
@@ -18,7 +17,7 @@ public sealed class InstanceLog
 /// A one-port test device: reads return its incarnation number; writing <see cref="ThrowValue"/>
 /// throws on the hot path; any other write is remembered.
 /// </summary>
-public sealed class FlakyDevice : IDevice
+public sealed class FlakyDevice : IDevice, ISlowPathDevice
 {
     public const byte ThrowValue = 0xEE;
 
@@ -55,19 +54,16 @@ public sealed class FlakyDevice : IDevice
 
     public void Reset() => LastWritten = -1;
 
-    public static DeviceDefinition Definition(string name, ushort port, InstanceLog log) =>
-        new(name, _ => new FlakyDevice(name, port, log), setup => Props.Create(() => new FlakyDeviceActor(setup)));
-}
-
-/// <summary>The flaky device's adapter: <see cref="Explode"/> fails its slow path.</summary>
-public sealed class FlakyDeviceActor : DeviceActor<FlakyDevice>
-{
-    public FlakyDeviceActor(DeviceSetup setup)
-        : base(setup)
+    /// <summary>Slow path: <see cref="Explode"/> fails it; <see cref="WhoAreYou"/> answers the incarnation.</summary>
+    public object? OnSlowPath(object message) => message switch
     {
-        Receive<Explode>(_ => throw new InvalidOperationException($"{DeviceName} was told to fail on its slow path"));
-        Receive<WhoAreYou>(_ => Sender.Tell(TypedDevice.Incarnation));
-    }
+        Explode => throw new InvalidOperationException($"{Name} was told to fail on its slow path"),
+        WhoAreYou => Incarnation,
+        _ => DeviceSignals.NotUnderstood.Instance,
+    };
+
+    public static DeviceDefinition Definition(string name, ushort port, InstanceLog log) =>
+        new(name, _ => new FlakyDevice(name, port, log));
 
     public sealed record Explode
     {

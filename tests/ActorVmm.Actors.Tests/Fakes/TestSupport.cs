@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using ActorVmm.Actors.Devices;
+using ActorVmm.Devices;
 using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Actors.Tests.Fakes;

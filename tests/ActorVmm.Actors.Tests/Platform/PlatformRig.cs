@@ -1,12 +1,12 @@
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Pic;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Platforms;
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 using Akka.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,18 +1,19 @@
 using System.Text;
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Pic;
-using ActorVmm.Actors.Devices.Pit;
-using ActorVmm.Actors.Devices.Rtc;
-using ActorVmm.Actors.Devices.Serial;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
-using ActorVmm.Kvm.Machine.MemoryMaps;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Pit;
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Devices.Rtc;
+using ActorVmm.Devices.Serial;
+using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Traps;
 using Akka.Actor;
 using Xunit.Abstractions;
-using static ActorVmm.Actors.Devices.Serial.Uart16550Registers;
+using static ActorVmm.Devices.Serial.Uart16550Registers;
 
 namespace ActorVmm.Actors.Tests.Platform;
 

@@ -1,6 +1,6 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Host.Tests.Cli;
 

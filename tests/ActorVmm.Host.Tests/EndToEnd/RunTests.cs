@@ -35,16 +35,14 @@ public sealed class RunTests : IDisposable
         Assert.Contains("actorvmm: VM 'crashy' died:", stderr, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("actors")]
-    [InlineData("machine")]
-    public async Task Debug_ioport_logs_unhandled_port_writes_only_when_asked(string runner)
+    [Fact]
+    public async Task Debug_ioport_logs_unhandled_port_writes_only_when_asked()
     {
         const ushort UnclaimedPort = 0x510;
         string image = await WriteImage("unclaimed.bin", HostGuests.WriteUnclaimedPort(UnclaimedPort));
 
-        var (quietCode, _, quiet) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--runner", runner);
-        var (debugCode, _, debug) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--runner", runner, "--debug-ioport");
+        var (quietCode, _, quiet) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator");
+        var (debugCode, _, debug) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--debug-ioport");
 
         Assert.Equal(0, quietCode);
         Assert.Equal(0, debugCode);
@@ -67,14 +65,12 @@ public sealed class RunTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "actorvmm")));
     }
 
-    [Theory]
-    [InlineData("actors")]
-    [InlineData("machine")]
-    public async Task Console_input_reaches_the_guest_uart(string runner)
+    [Fact]
+    public async Task Console_input_reaches_the_guest_uart()
     {
         const byte Typed = (byte)'A';
         string image = await WriteImage("typed.bin", HostGuests.ExitWithTypedByte());
-        using var process = ActorVmmProcess.Start(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--runner", runner);
+        using var process = ActorVmmProcess.Start(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator");
 
         await process.WriteStdinAsync([Typed]);
 

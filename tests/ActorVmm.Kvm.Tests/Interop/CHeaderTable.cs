@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using ActorVmm.Kvm.Interop;
+using ActorVmm.Machine.Interop;
 
 namespace ActorVmm.Kvm.Tests.Interop;
 
@@ -23,7 +24,8 @@ public static partial class CHeaderTable
         "stddef.h", "stdio.h", "errno.h", "fcntl.h", "signal.h", "sys/mman.h", "sys/eventfd.h", "linux/kvm.h", "asm/kvm.h",
     ];
 
-    private static readonly Assembly InteropAssembly = typeof(KvmConstants).Assembly;
+    /// <summary>The assemblies with C declarations: the machine layer (sys/mman.h) and the KVM backend.</summary>
+    private static readonly Assembly[] InteropAssemblies = [typeof(Mman).Assembly, typeof(KvmConstants).Assembly];
 
     /// <summary>Every checked value.</summary>
     public static IReadOnlyList<CHeaderEntry> Entries { get; } = Build();
@@ -50,7 +52,7 @@ public static partial class CHeaderTable
     private static List<CHeaderEntry> Build()
     {
         var entries = new List<CHeaderEntry>();
-        foreach (var type in InteropAssembly.GetTypes().OrderBy(t => t.FullName, StringComparer.Ordinal))
+        foreach (var type in InteropAssemblies.SelectMany(a => a.GetTypes()).OrderBy(t => t.FullName, StringComparer.Ordinal))
         {
             if (type.GetCustomAttribute<CConstantsAttribute>() is not null)
             {

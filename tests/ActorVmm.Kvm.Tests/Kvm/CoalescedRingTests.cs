@@ -1,5 +1,4 @@
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Kvm.Tests.Kvm;
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using ActorVmm.Kvm.Interop;
-using ActorVmm.Kvm.Kvm;
 
 namespace ActorVmm.Kvm.Tests.Kvm;
 

@@ -1,5 +1,3 @@
-using ActorVmm.Kvm.Kvm;
-
 namespace ActorVmm.Kvm.Tests.Kvm;
 
 /// <summary>Whether this machine has a usable /dev/kvm, probed once per test run.</summary>

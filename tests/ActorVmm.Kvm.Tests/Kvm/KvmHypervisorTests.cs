@@ -1,6 +1,5 @@
 using ActorVmm.Kvm.Interop;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Kvm.Tests.Kvm;
 

@@ -1,9 +1,9 @@
 using ActorVmm.Kvm.Interop;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Memory;
-using ActorVmm.Kvm.Traps;
-using static ActorVmm.Kvm.Kvm.KvmRegisterSetup;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
+using static ActorVmm.Kvm.KvmRegisterSetup;
 
 namespace ActorVmm.Kvm.Tests.Kvm;
 

@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
 using ActorVmm.Kvm.Interop;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Memory;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using static ActorVmm.Kvm.Interop.KvmConstants;
 
 namespace ActorVmm.Kvm.Tests.Kvm;

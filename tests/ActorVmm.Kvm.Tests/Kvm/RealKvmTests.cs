@@ -1,8 +1,8 @@
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Kvm;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
 using ActorVmm.KvmLane;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 using static Iced.Intel.AssemblerRegisters;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices.Serial;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices.Serial;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
 

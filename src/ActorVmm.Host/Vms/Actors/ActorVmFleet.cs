@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Platform;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices.Platforms;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
 

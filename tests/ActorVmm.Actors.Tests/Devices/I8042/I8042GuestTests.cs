@@ -1,5 +1,5 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.I8042;
+using ActorVmm.Devices;
+using ActorVmm.Devices.I8042;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Actors.Tests.Devices.I8042;

@@ -1,6 +1,6 @@
-using ActorVmm.Actors.Devices;
-using ActorVmm.Actors.Devices.Serial;
-using ActorVmm.Kvm.Machine;
+using ActorVmm.Devices;
+using ActorVmm.Devices.Serial;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Actors.Tests.Devices.Serial;

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
-using ActorVmm.Actors.Devices;
+using ActorVmm.Devices;
 using ActorVmm.Emulator;
-using ActorVmm.Kvm.Machine;
-using ActorVmm.Kvm.Traps;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
 namespace ActorVmm.Actors.Tests.Devices.Support;

@@ -1,0 +1,22 @@
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Vcpu;
+
+namespace ActorVmm.Devices;
+
+/// <summary>
+/// What a VM offers every device: its interrupt lines, a clock, the guest console output and the
+/// power control. Shared by all devices of a VM and by every incarnation of a device.
+/// </summary>
+/// <param name="VmName">The VM's name, for logs.</param>
+/// <param name="InterruptLines">Returns the VM's interrupt line for an IRQ (<see cref="IVirtualMachine.GetInterruptLine"/>).</param>
+/// <param name="Time">The clock devices use (a fake one in tests).</param>
+/// <param name="Output">Where guest console output goes (the VM's console sink).</param>
+/// <param name="Power">How a device asks for a VM exit, shutdown or reset.</param>
+/// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
+public sealed record DeviceEnvironment(
+    string VmName,
+    Func<int, IInterruptLine> InterruptLines,
+    TimeProvider Time,
+    IGuestOutput Output,
+    IVmPowerRequests Power,
+    InterruptControllerSlot? InterruptController = null);

@@ -1,0 +1,83 @@
+using ActorVmm.Devices.I8042;
+using ActorVmm.Devices.Legacy;
+using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Rtc;
+using ActorVmm.Devices.Serial;
+using ActorVmm.Machine.Layout;
+using Microsoft.Extensions.Logging;
+
+namespace ActorVmm.Devices.Platforms;
+
+/// <summary>
+/// The default PC machine (guest-conventions.md, docs/devices.md): COM1..COM4 16550A UARTs with COM1 on the
+/// console, the MC146818 RTC/CMOS, the i8042, the legacy port block (POST, port 0x92, boot-time probe) and, where
+/// the backend has no in-kernel irqchip (the emulator), the 8259A pair and the 8254 PIT. The exit port is added
+/// by the VM itself (the VM definition's WithExitPort).
+/// </summary>
+public sealed class X86Platform(X86PlatformOptions options) : IPlatform
+{
+    /// <summary>i8042 keyboard interrupt.</summary>
+    public const int KeyboardIrq = 1;
+
+    /// <summary>i8042 aux (PS/2 mouse) interrupt.</summary>
+    public const int AuxIrq = 12;
+
+    /// <summary>Device names, as the supervisor and <c>SendToDevice</c> know them.</summary>
+    public const string RtcName = TimerDeviceDefinitions.RtcName, I8042Name = "i8042", LegacyName = "legacy", PicName = TimerDeviceDefinitions.PicName, PitName = TimerDeviceDefinitions.PitName;
+
+    /// <summary>The default machine.</summary>
+    public static X86Platform Default { get; } = new(X86PlatformOptions.Default);
+
+    /// <summary>The COM port that carries the VM console.</summary>
+    public static SerialPortSpec ConsolePort => SerialPortSpec.Com1;
+
+    /// <inheritdoc />
+    public string Name => "x86";
+
+    /// <summary>How RAM of <paramref name="memorySize"/> bytes splits around the 32-bit MMIO hole, as the CMOS reports it.</summary>
+    public static CmosMemorySize CmosMemory(ulong memorySize) =>
+        memorySize <= X86MemoryMap.MmioHoleStart
+            ? new CmosMemorySize(memorySize, 0)
+            : new CmosMemorySize(X86MemoryMap.MmioHoleStart, memorySize - X86MemoryMap.MmioHoleStart);
+
+    /// <inheritdoc />
+    public IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var vm = context.Vm;
+        var legacyOptions = options.LegacyPorts ?? LegacyPortOptions.Default;
+        var cmos = CmosMemory(vm.Memory.TotalSize);
+
+        // The boot-time probe measures from VM creation, not from a device restart.
+        long vmStart = context.Time.GetTimestamp();
+        var legacyLogger = context.LoggerFactory.CreateLogger<LegacyPorts>();
+
+        var devices = new List<DeviceDefinition>
+        {
+            SerialConsoleDevice.Definition(ConsolePort),
+        };
+        foreach (var spec in SerialPortSpec.PcComPorts.Where(s => s != ConsolePort))
+        {
+            var output = options.SerialOutputs is { } outputs && outputs.TryGetValue(spec.Name, out var factory) ? factory : null;
+            devices.Add(new(spec.Name, c => new SerialDevice(spec, c.GetInterruptLine(spec.Irq), output?.Invoke() ?? NullGuestOutput.Instance)));
+        }
+
+        devices.Add(TimerDeviceDefinitions.Rtc(cmos));
+        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power)));
+        devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart)));
+
+        if (!vm.HasInKernelIrqchip)
+        {
+            // Every incarnation plugs itself into the VM's controller slot (the backend takes one controller for its life).
+            devices.Add(new(PicName, c =>
+            {
+                var pic = new PicDevice();
+                c.AttachInterruptController(pic);
+                return pic;
+            }));
+            devices.Add(TimerDeviceDefinitions.Pit());
+        }
+
+        return devices;
+    }
+}

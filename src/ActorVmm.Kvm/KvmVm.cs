@@ -1,0 +1,219 @@
+using ActorVmm.Kvm.Interop;
+using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
+using Microsoft.Extensions.Logging;
+using static ActorVmm.Kvm.Interop.KvmConstants;
+
+namespace ActorVmm.Kvm;
+
+/// <summary>
+/// A KVM virtual machine: the VM fd with its TSS and identity-map pages, the in-kernel irqchip
+/// (8259 pair, IOAPIC, local APICs) and PIT, guest RAM registered as memory slots, the trap
+/// table (coalesced regions mirrored into the kernel) and one <see cref="VcpuThread"/> per vCPU.
+/// </summary>
+public sealed class KvmVm : IVirtualMachine
+{
+    /// <summary>Start of the 32-bit MMIO hole: RAM beyond it continues at <see cref="HighMemoryStart"/>.</summary>
+    public const ulong MmioHoleStart = 0xC000_0000;
+
+    /// <summary>Where RAM above the MMIO hole starts (4 GiB).</summary>
+    public const ulong HighMemoryStart = 0x1_0000_0000;
+
+    /// <summary>Guest-physical address of the three pages KVM needs for the real-mode TSS on Intel (kvmtool, QEMU use the same).</summary>
+    public const ulong TssAddress = 0xFFFB_D000;
+
+    /// <summary>Guest-physical address of the identity-map page table page KVM needs on Intel (the page below the TSS).</summary>
+    public const ulong IdentityMapAddress = 0xFFFB_C000;
+
+    /// <summary>IRQ lines of the in-kernel irqchip (IOAPIC pins; 0–15 also reach the 8259 pair).</summary>
+    public const int IrqLines = 24;
+
+    private readonly SafeFdHandle _vmFd;
+    private readonly VcpuThread[] _vcpus;
+    private readonly KvmInterruptLine?[] _lines = new KvmInterruptLine?[IrqLines];
+    private bool _disposed;
+
+    internal KvmVm(KvmHypervisor hypervisor, VmSpec spec, ILoggerFactory loggerFactory)
+    {
+        Name = spec.Name;
+        var logger = loggerFactory.CreateLogger<KvmVm>();
+        _vmFd = hypervisor.CreateVmFd();
+        var created = new List<IDisposable>();
+        try
+        {
+            ulong identityMap = IdentityMapAddress;
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR, ref identityMap, nameof(KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR));
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_TSS_ADDR, unchecked((nint)TssAddress), nameof(KvmIoctls.KVM_SET_TSS_ADDR));
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_IRQCHIP, 0, nameof(KvmIoctls.KVM_CREATE_IRQCHIP));
+            var pit = new kvm_pit_config { flags = KVM_PIT_SPEAKER_DUMMY };
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_PIT2, ref pit, nameof(KvmIoctls.KVM_CREATE_PIT2));
+
+            Memory = CreateMemory(spec.MemorySize);
+            created.Add(Memory);
+            foreach (var region in Memory.Regions)
+            {
+                var slot = new kvm_userspace_memory_region
+                {
+                    slot = (uint)region.Slot,
+                    guest_phys_addr = region.GuestPhysicalAddress,
+                    memory_size = region.Size,
+                    userspace_addr = (ulong)region.HostAddress,
+                };
+                KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_USER_MEMORY_REGION, ref slot, nameof(KvmIoctls.KVM_SET_USER_MEMORY_REGION));
+            }
+
+            Traps = new TrapTable(spec.VcpuCount);
+            Traps.AddListener(new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio));
+            Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
+
+            _vcpus = new VcpuThread[spec.VcpuCount];
+            var ringDrainLock = new Lock();
+            for (int id = 0; id < spec.VcpuCount; id++)
+            {
+                int fd = KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_VCPU, id, nameof(KvmIoctls.KVM_CREATE_VCPU));
+                var kernel = new KvmVcpuFd(new SafeFdHandle(fd), hypervisor.VcpuMmapSize, hypervisor.CoalescedMmioPageOffset);
+                created.Add(kernel);
+                var core = new KvmVcpuCore(id, kernel, Memory, Dispatcher, hypervisor.SupportedCpuid, hasIrqchip: true, ringDrainLock);
+                _vcpus[id] = new VcpuThread(core, spec.Name, loggerFactory.CreateLogger<VcpuThread>());
+                created.Add(_vcpus[id]);
+            }
+
+            logger.LogInformation("KVM VM {Vm} created: {Memory} bytes of RAM in {Slots} slots, {Vcpus} vCPUs, coalesced PIO {CoalescedPio}", Name, spec.MemorySize, Memory.Regions.Count, spec.VcpuCount, hypervisor.HasCoalescedPio);
+        }
+        catch
+        {
+            for (int i = created.Count - 1; i >= 0; i--)
+            {
+                created[i].Dispose();
+            }
+
+            _vmFd.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public string Backend => "kvm";
+
+    /// <inheritdoc />
+    public GuestMemory Memory { get; }
+
+    /// <inheritdoc />
+    public TrapTable Traps { get; }
+
+    /// <inheritdoc />
+    public TrapDispatcher Dispatcher { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<IVcpu> Vcpus => _vcpus;
+
+    /// <inheritdoc />
+    public bool HasInKernelIrqchip => true;
+
+    /// <inheritdoc />
+    public IInterruptLine GetInterruptLine(int irq)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(irq);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(irq, IrqLines);
+        return _lines[irq] ??= new KvmInterruptLine(_vmFd, irq);
+    }
+
+    /// <inheritdoc />
+    public void AttachInterruptController(IInterruptController controller) =>
+        throw new InvalidOperationException("The KVM backend has an in-kernel 8259/IOAPIC; a userspace interrupt controller cannot be attached");
+
+    /// <summary>
+    /// KVM_IOEVENTFD: the kernel signals the returned eventfd when the guest writes
+    /// <paramref name="length"/> bytes at <paramref name="address"/> (optionally only the value
+    /// <paramref name="dataMatch"/>), and the write never exits to userspace.
+    /// </summary>
+    public KvmEventFd RegisterIoEventFd(TrapBus bus, ulong address, int length, ulong? dataMatch = null)
+    {
+        if (length is not (1 or 2 or 4 or 8))
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, "An ioeventfd covers 1, 2, 4 or 8 bytes");
+        }
+
+        var fd = KvmEventFd.Create();
+        uint flags = (bus == TrapBus.Pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (dataMatch.HasValue ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0);
+        var request = new kvm_ioeventfd { addr = address, len = (uint)length, fd = fd.Fd, flags = flags, datamatch = dataMatch ?? 0 };
+        try
+        {
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IOEVENTFD, ref request, nameof(KvmIoctls.KVM_IOEVENTFD));
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+
+        return new KvmEventFd(fd, _ =>
+        {
+            var deassign = request;
+            deassign.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IOEVENTFD, ref deassign, nameof(KvmIoctls.KVM_IOEVENTFD));
+        });
+    }
+
+    /// <summary>KVM_IRQFD: signalling the returned eventfd raises <paramref name="gsi"/> without an ioctl.</summary>
+    public KvmEventFd RegisterIrqFd(int gsi)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(gsi);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(gsi, IrqLines);
+        var fd = KvmEventFd.Create();
+        var request = new kvm_irqfd { fd = (uint)fd.Fd, gsi = (uint)gsi };
+        try
+        {
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IRQFD, ref request, nameof(KvmIoctls.KVM_IRQFD));
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+
+        return new KvmEventFd(fd, _ =>
+        {
+            var deassign = request;
+            deassign.flags |= KVM_IRQFD_FLAG_DEASSIGN;
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IRQFD, ref deassign, nameof(KvmIoctls.KVM_IRQFD));
+        });
+    }
+
+    private static GuestMemory CreateMemory(ulong size)
+    {
+        if (size <= MmioHoleStart)
+        {
+            return GuestMemory.Create(size);
+        }
+
+        var memory = new GuestMemory();
+        memory.AddRegion(0, MmioHoleStart);
+        memory.AddRegion(HighMemoryStart, size - MmioHoleStart);
+        return memory;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var vcpu in _vcpus)
+        {
+            vcpu.Dispose();
+        }
+
+        // The VM fd goes before guest RAM: the kernel must drop its slots before the pages vanish.
+        _vmFd.Dispose();
+        Memory.Dispose();
+    }
+}

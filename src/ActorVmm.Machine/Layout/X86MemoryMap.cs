@@ -1,0 +1,114 @@
+using ActorVmm.Machine.Traps;
+
+namespace ActorVmm.Machine.Layout;
+
+/// <summary>
+/// The x86-64 layout (kvmtool's <c>x86/include/kvm/kvm-arch.h</c>): RAM from 0 up to a 768 MiB
+/// hole below 4 GiB, the rest of RAM from 4 GiB; the hole holds the framebuffer, PCI config,
+/// PCI MMIO and virtio-mmio windows and the APICs. Legacy devices live on the port bus.
+/// <code>
+/// guest-physical (MMIO bus)                      port bus
+/// 0x0_0000_0000 +---------------------------+    0x0000 +-------------------+
+///               | RAM slot 0                |           | PIC 0x20, PIT 0x40|
+///               |  0xA_0000-0xF_FFFF legacy |           | 0x61, i8042 0x60  |
+///               |  VGA/BIOS (reserved)      |           | RTC 0x70, 0x80,   |
+/// 0x0_D000_0000 +---------------------------+           | 0xF4 exit, COMs,  |
+///               | framebuffer (16 MiB)      |           | ELCR 0x4D0, PCI   |
+/// 0x0_D100_0000 | PCI config (16 MiB)       |           | CF8/CFC ...       |
+/// 0x0_D200_0000 | PCI MMIO (16 MiB)         |    0xFFFF +-------------------+
+/// 0x0_D300_0000 | virtio-mmio               |
+/// 0x0_FEC0_0000 | IOAPIC                    |
+/// 0x0_FEE0_0000 | local APIC                |
+/// 0x1_0000_0000 +---------------------------+
+///               | RAM slot 1 (RAM beyond    |
+///               | 3.25 GiB, if any)         |
+///               +---------------------------+
+/// </code>
+/// </summary>
+public sealed class X86MemoryMap : MemoryMap
+{
+    /// <summary>Top of the 32-bit address space.</summary>
+    public const ulong FourGiB = 1UL << 32;
+
+    /// <summary>Size of the 32-bit MMIO hole (kvmtool's <c>KVM_32BIT_GAP_SIZE</c>).</summary>
+    public const ulong MmioHoleSize = 768UL << 20;
+
+    /// <summary>Start of the hole: RAM below it, devices in it (<c>KVM_32BIT_GAP_START</c>).</summary>
+    public const ulong MmioHoleStart = FourGiB - MmioHoleSize;
+
+    /// <summary>Framebuffer window at the start of the hole.</summary>
+    public const ulong FramebufferBase = MmioHoleStart;
+
+    /// <summary>PCI configuration window (<c>KVM_PCI_CFG_AREA</c>).</summary>
+    public const ulong PciConfigBase = MmioHoleStart + 0x100_0000;
+
+    /// <summary>PCI config window size: 16 MiB (256 buses × 32 devices × 8 functions × 256 bytes).</summary>
+    public const ulong PciConfigSize = 1UL << 24;
+
+    /// <summary>PCI BAR window (<c>KVM_PCI_MMIO_AREA</c>).</summary>
+    public const ulong PciMmioBase = MmioHoleStart + 0x200_0000;
+
+    /// <summary>PCI BAR window size.</summary>
+    public const ulong PciMmioSize = 0x100_0000;
+
+    /// <summary>virtio-mmio transports (<c>KVM_VIRTIO_MMIO_AREA</c>); kvmtool allocates upwards, bounded here by the IOAPIC.</summary>
+    public const ulong VirtioMmioBase = MmioHoleStart + 0x300_0000;
+
+    /// <summary>IOAPIC registers.</summary>
+    public const ulong IoApicBase = 0xFEC0_0000;
+
+    /// <summary>Local APIC registers.</summary>
+    public const ulong LocalApicBase = 0xFEE0_0000;
+
+    /// <summary>Size of each APIC register page.</summary>
+    public const ulong ApicSize = 0x1000;
+
+    /// <summary>Legacy VGA and BIOS area inside RAM slot 0 (e820-reserved, as kvmtool reports it).</summary>
+    public const ulong LegacyVgaBiosBase = 0xA_0000;
+
+    /// <summary>Size of the legacy VGA and BIOS area (640 KiB – 1 MiB).</summary>
+    public const ulong LegacyVgaBiosSize = 0x6_0000;
+
+    /// <summary>Size of the port I/O space.</summary>
+    public const ulong PortSpaceSize = 0x1_0000;
+
+    /// <summary>RAM limit accepted here (1 TiB).</summary>
+    public const ulong MaxRam = 1UL << 40;
+
+    private static readonly MemoryMapRegion[] Regions =
+    [
+        new("legacy-vga-bios", TrapBus.Mmio, LegacyVgaBiosBase, LegacyVgaBiosSize, MemoryRegionKind.Reserved),
+        new("framebuffer", TrapBus.Mmio, FramebufferBase, PciConfigBase - FramebufferBase, MemoryRegionKind.Reserved),
+        new("pci-config", TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
+        new("pci-mmio", TrapBus.Mmio, PciMmioBase, PciMmioSize, MemoryRegionKind.PciMmio),
+        new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, IoApicBase - VirtioMmioBase, MemoryRegionKind.VirtioMmio),
+        new("ioapic", TrapBus.Mmio, IoApicBase, ApicSize, MemoryRegionKind.InterruptController),
+        new("local-apic", TrapBus.Mmio, LocalApicBase, ApicSize, MemoryRegionKind.InterruptController),
+        new("legacy-ports", TrapBus.Pio, 0, PortSpaceSize, MemoryRegionKind.PortIo),
+    ];
+
+    /// <inheritdoc />
+    public override string Architecture => "x86_64";
+
+    /// <inheritdoc />
+    public override IReadOnlyList<MemoryMapRegion> FixedRegions => Regions;
+
+    /// <inheritdoc />
+    public override ulong MaxRamSize => MaxRam;
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<RamSlot> LayOutRam(ulong ramSize)
+    {
+        if (ramSize <= MmioHoleStart)
+        {
+            return [new RamSlot(0, 0, ramSize, 0)];
+        }
+
+        // Split around the hole: what does not fit below it continues at 4 GiB.
+        return
+        [
+            new RamSlot(0, 0, MmioHoleStart, 0),
+            new RamSlot(1, FourGiB, ramSize - MmioHoleStart, MmioHoleStart),
+        ];
+    }
+}

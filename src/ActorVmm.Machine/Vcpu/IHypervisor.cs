@@ -1,0 +1,35 @@
+namespace ActorVmm.Machine.Vcpu;
+
+/// <summary>A backend that can create virtual machines (KVM, or the software emulator).</summary>
+public interface IHypervisor : IDisposable
+{
+    /// <summary>Backend name for logs ("kvm", "emulator").</summary>
+    string Name { get; }
+
+    /// <summary>Creates a VM with guest RAM and vCPUs (not yet started).</summary>
+    IVirtualMachine CreateVm(VmSpec spec);
+}
+
+/// <summary>What a VM is made of.</summary>
+/// <param name="Name">VM name for logs and thread names.</param>
+/// <param name="MemorySize">Guest RAM in bytes, a whole number of 4 KiB pages.</param>
+/// <param name="VcpuCount">Number of vCPUs (1..<see cref="MaxVcpus"/>).</param>
+public sealed record VmSpec(string Name, ulong MemorySize, int VcpuCount = 1)
+{
+    /// <summary>Upper bound on vCPUs per VM.</summary>
+    public const int MaxVcpus = 64;
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a clear message when the spec is unusable.</summary>
+    public void Validate()
+    {
+        if (VcpuCount is < 1 or > MaxVcpus)
+        {
+            throw new ArgumentException($"A VM needs between 1 and {MaxVcpus} vCPUs, not {VcpuCount}");
+        }
+
+        if (MemorySize == 0 || MemorySize % 4096 != 0)
+        {
+            throw new ArgumentException($"Guest memory must be a non-zero multiple of 4 KiB, not {MemorySize} bytes");
+        }
+    }
+}
