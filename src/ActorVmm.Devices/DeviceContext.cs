@@ -11,8 +11,14 @@ public sealed class DeviceContext
     private readonly IDeviceMailbox _mailbox;
 
     /// <summary>Creates a context for one incarnation of a device.</summary>
-    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input)
+    /// <param name="deviceName">The device's name.</param>
+    /// <param name="environment">The VM's services.</param>
+    /// <param name="mailbox">The device's way to its own slow path.</param>
+    /// <param name="input">Host input waiting for the guest (outlives the instance).</param>
+    /// <param name="restoredState">The validated state this incarnation is rebuilt from; null for power-on state.</param>
+    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null)
     {
+        RestoredState = restoredState;
         DeviceName = deviceName;
         Input = input ?? throw new ArgumentNullException(nameof(input));
         Environment = environment ?? throw new ArgumentNullException(nameof(environment));
@@ -27,6 +33,21 @@ public sealed class DeviceContext
 
     /// <summary>Host input waiting for the guest; outlives this instance (see <see cref="IConsoleInputDevice"/>).</summary>
     public GuestInputQueue Input { get; }
+
+    /// <summary>The validated state this incarnation is rebuilt from (after a failure), or null for power-on state.</summary>
+    public DeviceState? RestoredState { get; }
+
+    /// <summary>
+    /// The state to rebuild from when it is a <typeparamref name="TState"/>, else null (power-on). A state of another type
+    /// cannot come from this device: it is refused with <see cref="DeviceStateException"/> so the supervisor falls back to power-on.
+    /// </summary>
+    public TState? Restore<TState>()
+        where TState : DeviceState => RestoredState switch
+        {
+            null => null,
+            TState state => state,
+            var other => throw new DeviceStateException($"{DeviceName} cannot be rebuilt from a {other.GetType().Name}"),
+        };
 
     /// <summary>The clock.</summary>
     public TimeProvider Time => Environment.Time;
