@@ -21,6 +21,14 @@ public interface IDevice
 
     /// <summary>Returns the device to its power-on state (device reset semantics).</summary>
     void Reset();
+
+    /// <summary>
+    /// The device's guest-visible state as an immutable record it can be rebuilt from (through
+    /// <see cref="DeviceContext.RestoredState"/>). Called by the supervisor after a failure, so it must not
+    /// assume the instance is healthy: it reads under the device's own lock and never blocks on an actor.
+    /// </summary>
+    // Transitional default while every device model gains its state record; removed once all implement it.
+    DeviceState CaptureState() => throw new NotSupportedException($"{GetType().Name} cannot capture its state yet");
 }
 
 /// <summary>A region a device declares.</summary>
