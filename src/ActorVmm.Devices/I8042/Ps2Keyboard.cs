@@ -22,6 +22,18 @@ internal sealed class Ps2Keyboard(Ps2ByteQueue replies)
 
     public byte ScanCodeSet { get; private set; } = DefaultScanCodeSet;
 
+    public Ps2KeyboardState CaptureState() => new(_awaitingArgumentFor, _lastSent, ScanningEnabled, Leds, Typematic, ScanCodeSet);
+
+    public void LoadState(Ps2KeyboardState state)
+    {
+        _awaitingArgumentFor = state.AwaitingArgumentFor;
+        _lastSent = state.LastSent;
+        ScanningEnabled = state.ScanningEnabled;
+        Leds = state.Leds;
+        Typematic = state.Typematic;
+        ScanCodeSet = state.ScanCodeSet;
+    }
+
     public void Reset()
     {
         _awaitingArgumentFor = 0;

@@ -33,6 +33,20 @@ internal sealed class Ps2Mouse(Ps2ByteQueue replies)
 
     public bool ScalingTwoToOneEnabled { get; private set; }
 
+    public Ps2MouseState CaptureState() =>
+        new(_awaitingArgumentFor, _lastSent, SampleRate, Resolution, ReportingEnabled, RemoteMode, ScalingTwoToOneEnabled);
+
+    public void LoadState(Ps2MouseState state)
+    {
+        _awaitingArgumentFor = state.AwaitingArgumentFor;
+        _lastSent = state.LastSent;
+        SampleRate = state.SampleRate;
+        Resolution = state.Resolution;
+        ReportingEnabled = state.ReportingEnabled;
+        RemoteMode = state.RemoteMode;
+        ScalingTwoToOneEnabled = state.ScalingTwoToOne;
+    }
+
     public void Reset()
     {
         _awaitingArgumentFor = 0;
