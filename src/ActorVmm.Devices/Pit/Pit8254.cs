@@ -146,6 +146,7 @@ public sealed class Pit8254
         _channels[2].Reset(gate: false);
         _portB = 0;
         _irqProcessedUntil = NowClocks();
+        _lastIrq = null;
     }
 
     /// <summary>A guest read at offset 0–3 of the counter block. The control register reads as an empty bus.</summary>

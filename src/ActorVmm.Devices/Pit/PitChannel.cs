@@ -104,6 +104,9 @@ public sealed class PitChannel
         _readState = PitByteState.Word0;
         _writeState = PitByteState.Word0;
         _latchState = PitByteState.None;
+        _writeLatch = 0;
+        _latchedCount = 0;
+        _latchedStatus = 0;
         _statusLatched = false;
         _triggered = false;
     }
