@@ -7,13 +7,14 @@ namespace ActorVmm.Devices.Tests.I8042;
 
 public sealed class I8042StateTests
 {
-    private const int StepKinds = 7;
+    private const int StepKinds = 8;
     private const int ReadStep = 0;
     private const int WriteStep = 1;
     private const int ByteReadStep = 2;
     private const int ByteWriteStep = 3;
     private const int ControllerCommandStep = 4;
     private const int Ps2CommandStep = 5;
+    private const int MouseCommandStep = 6;
     private const int ByteSizeChoice = 0;
     private const byte NotADataCommand = CmdSelfTest;
     private const byte NoSuchPs2Command = 0x01;
@@ -156,6 +157,10 @@ public sealed class I8042StateTests
                 rig.Bus.Out8(CommandPort, ControllerCommands[step.Value % (ulong)ControllerCommands.Length]);
                 break;
             case Ps2CommandStep:
+                rig.Bus.Out8(DataPort, Ps2Commands[step.Value % (ulong)Ps2Commands.Length]);
+                break;
+            case MouseCommandStep:
+                rig.Bus.Out8(CommandPort, CmdWriteAux);
                 rig.Bus.Out8(DataPort, Ps2Commands[step.Value % (ulong)Ps2Commands.Length]);
                 break;
             default:

@@ -7,10 +7,11 @@ namespace ActorVmm.Devices.Tests.Pit;
 
 public sealed class PitStateTests
 {
-    private const int StepKinds = 4;
+    private const int StepKinds = 5;
     private const int ReadStep = 0;
     private const int WriteStep = 1;
     private const int AdvanceStep = 2;
+    private const int ProgramStep = 3;
 
     private const ushort Channel0Port = (ushort)PitDevice.DefaultCounterBase;
     private const ushort ControlPort = (ushort)(PitDevice.DefaultCounterBase + Pit8254.ControlOffset);
@@ -124,6 +125,16 @@ public sealed class PitStateTests
                 break;
             case AdvanceStep:
                 // The shared clock moved before the step (Clock); nothing else to do.
+                break;
+            case ProgramStep:
+                // A random control word followed by two count bytes for the channel it names (or channel 0 after a
+                // read-back), so that channels are loaded often, with small counts whenever the access mode is one byte.
+                byte control = (byte)step.Value;
+                int channel = control >> Pit8254.ControlChannelShift;
+                ushort port = (ushort)(PitDevice.DefaultCounterBase + (ulong)(channel == Pit8254.ControlReadBack ? 0 : channel));
+                rig.Bus.Out8(ControlPort, control);
+                rig.Bus.Out8(port, (byte)(step.Value >> ByteShift));
+                rig.Bus.Out8(port, (byte)(step.Value >> (2 * ByteShift)));
                 break;
             default:
                 rig.Transcript.Add($"next IRQ 0 edge in {rig.Device.OnTimer()}");
