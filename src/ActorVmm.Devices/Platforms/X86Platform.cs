@@ -63,15 +63,15 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         }
 
         devices.Add(TimerDeviceDefinitions.Rtc(cmos));
-        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power)));
-        devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart)));
+        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power, c.Restore<I8042State>())));
+        devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
 
         if (!vm.HasInKernelIrqchip)
         {
             // Every incarnation plugs itself into the VM's controller slot (the backend takes one controller for its life).
             devices.Add(new(PicName, c =>
             {
-                var pic = new PicDevice();
+                var pic = new PicDevice(state: c.Restore<PicState>());
                 c.AttachInterruptController(pic);
                 return pic;
             }));
