@@ -13,6 +13,7 @@ using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
 using Akka.Actor;
 using Xunit.Abstractions;
+using DeviceState = ActorVmm.Actors.Supervision.DeviceState;
 using static ActorVmm.Devices.Serial.Uart16550Registers;
 
 namespace ActorVmm.Actors.Tests.Platform;
@@ -197,6 +198,6 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     [InlineData(X86MemoryMap.FourGiB, X86MemoryMap.MmioHoleStart, X86MemoryMap.MmioHoleSize)]
     public void CMOS_memory_fields_split_RAM_around_the_32bit_MMIO_hole(ulong ram, ulong below, ulong above)
     {
-        Assert.Equal(new CmosMemorySize(below, above), X86Platform.CmosMemory(ram));
+        Assert.Equal(new CmosMemorySize(below, above), X86Platform.CmosMemory(MemoryMap.X86.Layout(ram)));
     }
 }
