@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Emulator.Cpu;
@@ -284,6 +285,12 @@ internal sealed partial class X86Core
             return TrapAccess.ReadLittleEndian(bytes);
         }
 
+        // The local APIC page is inside the CPU: its accesses never reach the bus (as KVM's in-kernel APIC).
+        if (physical - LocalApicRegisters.DefaultBase < LocalApicRegisters.PageSize)
+        {
+            return _apic.Read(physical - LocalApicRegisters.DefaultBase, size);
+        }
+
         var data = _io.AsSpan(0, size);
         _dispatcher.Dispatch(Id, TrapBus.Mmio, physical, TrapDirection.Read, data);
         AfterDispatch();
@@ -320,6 +327,19 @@ internal sealed partial class X86Core
             // Safe: TryTranslate proved the whole access lies in a RAM slot.
             TrapAccess.WriteLittleEndian(new Span<byte>((void*)host, size), value);
             _code.OnGuestWrite(physical, size);
+            return;
+        }
+
+        if (physical - LocalApicRegisters.DefaultBase < LocalApicRegisters.PageSize)
+        {
+            _apic.Write(physical - LocalApicRegisters.DefaultBase, size, value);
+            return;
+        }
+
+        // Doorbells come before the trap table, as KVM's ioeventfds do: a matching write never reaches a handler.
+        if (_doorbells.TryRing(TrapBus.Mmio, physical, size, value & SizeMask[size]))
+        {
+            AfterDispatch();
             return;
         }
 
@@ -384,6 +404,12 @@ internal sealed partial class X86Core
     /// <summary>Port output of 1, 2 or 4 bytes: one dispatch.</summary>
     private void PortWrite(ushort port, int size, ulong value)
     {
+        if (_doorbells.TryRing(TrapBus.Pio, port, size, value & SizeMask[size]))
+        {
+            AfterDispatch();
+            return;
+        }
+
         var data = _io.AsSpan(0, size);
         TrapAccess.WriteLittleEndian(data, value);
         _dispatcher.Dispatch(Id, TrapBus.Pio, port, TrapDirection.Write, data);

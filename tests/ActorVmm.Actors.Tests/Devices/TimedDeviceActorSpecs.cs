@@ -53,7 +53,7 @@ public sealed class TimedDeviceActorSpecs(ITestOutputHelper output) : ActorVmmTe
 
     private IDevice Start(DeviceDefinition definition, TimeProvider time, Func<int, IInterruptLine> lines)
     {
-        var environment = new DeviceEnvironment(VmName, lines, time, new CollectingOutput(), new RecordingPower());
+        var environment = new DeviceEnvironment(VmName, (irq, _) => lines(irq), time, new CollectingOutput(), new RecordingPower());
         var setup = new DeviceSetup(definition, environment);
         ChildActorOf(DeviceActor.Props(setup));
         return ExpectMsg<DeviceProtocol.InstanceCreated>(Patience).Instance;
