@@ -22,6 +22,9 @@ internal sealed class KvmMsiRoute : IMsiRoute
         _irqFd = irqFd;
     }
 
+    /// <summary>The route's irqfd (tests read its counter).</summary>
+    internal KvmEventFd IrqFd => _irqFd;
+
     /// <summary>The GSI the route occupies (from <see cref="KvmGsiRoutingTable.FirstMsiGsi"/> up).</summary>
     public int Gsi { get; }
 
