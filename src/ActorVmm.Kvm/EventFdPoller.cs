@@ -9,7 +9,7 @@ namespace ActorVmm.Kvm;
 /// The one thread per process that waits on every registered eventfd (the ioeventfds behind all VMs'
 /// doorbells) with a single epoll set, and calls each one's callback when the kernel signalled it:
 /// not a thread per VM or per doorbell. Callbacks must not block; an exception from one is counted
-/// and the poller goes on. Started on first use; a background thread that sleeps in epoll_wait.
+/// and the poller goes on. Started with the first doorbell; a background thread that sleeps in epoll_wait.
 /// </summary>
 internal sealed class EventFdPoller
 {

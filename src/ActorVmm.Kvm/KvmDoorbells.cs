@@ -13,12 +13,14 @@ namespace ActorVmm.Kvm;
 internal sealed class KvmDoorbells : IDoorbells, IDisposable
 {
     private readonly IKvmVmKernel _kernel;
-    private readonly EventFdPoller _poller;
+    private readonly Func<EventFdPoller> _poller;
     private readonly DoorbellTable _table = new();
     private readonly Lock _lock = new();
     private readonly HashSet<KvmDoorbell> _live = [];
 
-    public KvmDoorbells(IKvmVmKernel kernel, EventFdPoller poller)
+    /// <param name="kernel">The VM's ioctls.</param>
+    /// <param name="poller">The process's poller, asked for on the first registration (so a VM without doorbells starts no thread).</param>
+    public KvmDoorbells(IKvmVmKernel kernel, Func<EventFdPoller> poller)
     {
         _kernel = kernel;
         _poller = poller;
@@ -38,7 +40,7 @@ internal sealed class KvmDoorbells : IDoorbells, IDisposable
         try
         {
             eventFd = RegisterIoEventFd(_kernel, doorbell.Bus, doorbell.Address, doorbell.Length, doorbell.DataMatch);
-            var watch = _poller.Add(eventFd.Handle, entry.Ring);
+            var watch = _poller().Add(eventFd.Handle, entry.Ring);
             var registration = new KvmDoorbell(this, entry, eventFd, watch);
             lock (_lock)
             {

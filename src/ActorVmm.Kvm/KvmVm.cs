@@ -44,7 +44,7 @@ public sealed class KvmVm : IVirtualMachine
         _vmFd = hypervisor.CreateVmFd();
         _kernel = new KvmVmFd(_vmFd);
         _interrupts = new KvmInterruptRouter(_kernel, hypervisor.MaxIrqRoutes);
-        _doorbells = new KvmDoorbells(_kernel, EventFdPoller.Shared);
+        _doorbells = new KvmDoorbells(_kernel, () => EventFdPoller.Shared);
         var created = new List<IDisposable>();
         try
         {

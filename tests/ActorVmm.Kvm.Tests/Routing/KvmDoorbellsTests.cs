@@ -18,7 +18,7 @@ public sealed class KvmDoorbellsTests
     public void Registering_assigns_an_ioeventfd_with_bus_length_and_data_match_and_disposing_deassigns_it()
     {
         var kernel = new FakeKvmVmKernel();
-        using var doorbells = new KvmDoorbells(kernel, EventFdPoller.Shared);
+        using var doorbells = new KvmDoorbells(kernel, () => EventFdPoller.Shared);
 
         var port = doorbells.Register(new Doorbell(TrapBus.Pio, NotifyPort, Word, QueueIndex), () => { });
         doorbells.Register(new Doorbell(TrapBus.Mmio, NotifyMmio, Dword), () => { });
@@ -37,7 +37,7 @@ public sealed class KvmDoorbellsTests
     public void A_signalled_ioeventfd_runs_the_callback_once_on_the_poller_thread()
     {
         var kernel = new FakeKvmVmKernel();
-        using var doorbells = new KvmDoorbells(kernel, EventFdPoller.Shared);
+        using var doorbells = new KvmDoorbells(kernel, () => EventFdPoller.Shared);
         using var rang = new SemaphoreSlim(0);
         int thread = -1;
         doorbells.Register(new Doorbell(TrapBus.Pio, NotifyPort, Word, QueueIndex), () =>
@@ -59,8 +59,8 @@ public sealed class KvmDoorbellsTests
     {
         var first = new FakeKvmVmKernel();
         var second = new FakeKvmVmKernel();
-        using var firstVm = new KvmDoorbells(first, EventFdPoller.Shared);
-        using var secondVm = new KvmDoorbells(second, EventFdPoller.Shared);
+        using var firstVm = new KvmDoorbells(first, () => EventFdPoller.Shared);
+        using var secondVm = new KvmDoorbells(second, () => EventFdPoller.Shared);
         var threads = new System.Collections.Concurrent.ConcurrentBag<int>();
         using var rang = new CountdownEvent(2);
         firstVm.Register(new Doorbell(TrapBus.Pio, NotifyPort, Word), () => { threads.Add(Environment.CurrentManagedThreadId); rang.Signal(); });
@@ -77,7 +77,7 @@ public sealed class KvmDoorbellsTests
     public void A_colliding_doorbell_is_refused_before_the_kernel_sees_it()
     {
         var kernel = new FakeKvmVmKernel();
-        using var doorbells = new KvmDoorbells(kernel, EventFdPoller.Shared);
+        using var doorbells = new KvmDoorbells(kernel, () => EventFdPoller.Shared);
         doorbells.Register(new Doorbell(TrapBus.Pio, NotifyPort, Word, QueueIndex), () => { });
 
         Assert.Throws<InvalidOperationException>(() => doorbells.Register(new Doorbell(TrapBus.Pio, NotifyPort, Word), () => { }));
@@ -89,7 +89,7 @@ public sealed class KvmDoorbellsTests
     public void Disposing_the_vms_doorbells_takes_every_eventfd_out_of_the_poller()
     {
         var kernel = new FakeKvmVmKernel();
-        var doorbells = new KvmDoorbells(kernel, EventFdPoller.Shared);
+        var doorbells = new KvmDoorbells(kernel, () => EventFdPoller.Shared);
         int callbacks = 0;
         doorbells.Register(new Doorbell(TrapBus.Pio, NotifyPort, Word), () => Interlocked.Increment(ref callbacks));
         doorbells.Register(new Doorbell(TrapBus.Mmio, NotifyMmio, Dword), () => Interlocked.Increment(ref callbacks));
