@@ -22,14 +22,14 @@ public sealed record Doorbell(TrapBus Bus, ulong Address, int Length, ulong? Dat
             throw new ArgumentException($"A doorbell covers 1, 2, 4 or 8 bytes, not {Length}");
         }
 
-        if (Bus == TrapBus.Pio && (Length == 8 || Address + (ulong)Length > 0x1_0000))
-        {
-            throw new ArgumentException($"A port doorbell lies in ports 0..0xFFFF and covers at most 4 bytes (0x{Address:X}, {Length} bytes)");
-        }
-
         if (Address > ulong.MaxValue - (ulong)(Length - 1))
         {
             throw new ArgumentException($"A doorbell at 0x{Address:X} of {Length} bytes wraps around the address space");
+        }
+
+        if (Bus == TrapBus.Pio && (Length == 8 || Address + (ulong)Length - 1 > TrapTable.MaxPort))
+        {
+            throw new ArgumentException($"A port doorbell lies in ports 0..0xFFFF and covers at most 4 bytes (0x{Address:X}, {Length} bytes)");
         }
 
         if (DataMatch is { } value && Length < 8 && value >> (8 * Length) != 0)
