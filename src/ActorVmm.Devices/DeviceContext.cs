@@ -10,6 +10,7 @@ namespace ActorVmm.Devices;
 public sealed class DeviceContext
 {
     private readonly IDeviceMailbox _mailbox;
+    private readonly HashSet<int> _claimedLines = [];
 
     /// <summary>Creates a context for one incarnation of a device.</summary>
     /// <param name="deviceName">The device's name.</param>
@@ -62,8 +63,26 @@ public sealed class DeviceContext
     /// <summary>Guest RAM for DMA (<see cref="GuestDma"/>): checked, RAM only, never a trap dispatch.</summary>
     public GuestDma Dma => Environment.Dma;
 
-    /// <summary>The interrupt line for an IRQ number.</summary>
-    public IInterruptLine GetInterruptLine(int irq) => Environment.InterruptLines(irq);
+
+    /// <summary>
+    /// This device's own source on GSI <paramref name="irq"/>, shared with nobody: the GSI's level is the OR of its
+    /// sources, so another device on the same GSI (COM1 and COM3 on IRQ 4, PCI INTx) never drops this one's
+    /// interrupt. Every incarnation of the device gets the same source; a power-on incarnation starts it deasserted,
+    /// one rebuilt from <see cref="RestoredState"/> keeps the level its predecessor left.
+    /// </summary>
+    public IInterruptLine GetInterruptLine(int irq)
+    {
+        var line = Environment.InterruptLines(irq, DeviceName);
+        lock (_claimedLines)
+        {
+            if (_claimedLines.Add(irq) && RestoredState is null)
+            {
+                line.SetLevel(false);
+            }
+        }
+
+        return line;
+    }
 
     /// <summary>
     /// Plugs a userspace interrupt controller (the 8259 pair) into the VM; every incarnation of the

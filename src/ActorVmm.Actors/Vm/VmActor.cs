@@ -174,7 +174,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
         var environment = new DeviceEnvironment(
             _definition.Name,
-            vm.GetInterruptLine,
+            vm.Interrupts.GetSource,
             _time,
             new ActorGuestOutput(_sink),
             new ActorPowerControl(Self, _generation),

@@ -65,7 +65,7 @@ public sealed class TimedDeviceActorSpecs(ITestOutputHelper output) : ActorVmmTe
 
     private IDevice Start(DeviceDefinition definition, TimeProvider time, Func<int, IInterruptLine> lines)
     {
-        var environment = new DeviceEnvironment(VmName, lines, time, new CollectingOutput(), new RecordingPower(), new GuestDma(_ram));
+        var environment = new DeviceEnvironment(VmName, (irq, _) => lines(irq), time, new CollectingOutput(), new RecordingPower(), new GuestDma(_ram));
         var setup = new DeviceSetup(definition, environment);
         ChildActorOf(DeviceActor.Props(setup));
         return ExpectMsg<DeviceProtocol.InstanceCreated>(Patience).Instance;

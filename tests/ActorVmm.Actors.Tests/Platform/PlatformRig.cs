@@ -46,7 +46,7 @@ internal sealed class PlatformRig : IDisposable
         var clock = time ?? TimeProvider.System;
         var controllerSlot = new InterruptControllerSlot();
         vm.AttachInterruptController(controllerSlot);
-        var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power, new GuestDma(vm.Memory), controllerSlot);
+        var environment = new DeviceEnvironment(vm.Name, vm.Interrupts.GetSource, clock, new ActorGuestOutput(consoleSink), rig.Power, new GuestDma(vm.Memory), controllerSlot);
         rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment));
         var probe = kit.CreateTestProbe();
         var devices = platform.CreateDevices(new PlatformContext(vm, clock, NullLoggerFactory.Instance));

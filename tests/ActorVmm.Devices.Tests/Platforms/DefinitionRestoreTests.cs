@@ -90,6 +90,11 @@ public sealed class DefinitionRestoreTests : IDisposable
 
         public bool HasInKernelIrqchip => false;
 
+        // Building definitions touches neither: the devices' lines come from their test contexts.
+        public IInterruptRouter Interrupts => throw new NotSupportedException("BareVm routes no interrupts");
+
+        public IDoorbells Doorbells => throw new NotSupportedException("BareVm has no doorbells");
+
         public IInterruptLine GetInterruptLine(int irq) => new RecordingInterruptLine(irq);
 
         public void AttachInterruptController(IInterruptController controller)
