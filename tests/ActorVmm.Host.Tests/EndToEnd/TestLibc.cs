@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace ActorVmm.Host.Tests.EndToEnd;
 
-/// <summary>libc calls the tests need to set up hostile conditions (another owner, signals, more descriptors).</summary>
+/// <summary>libc calls the tests need to set up hostile conditions (another owner, signals) and to size them (descriptor limit).</summary>
 internal static class TestLibc
 {
     /// <summary>RLIMIT_NOFILE from asm-generic/resource.h.</summary>
@@ -16,9 +16,6 @@ internal static class TestLibc
 
     [DllImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
     public static extern int GetRlimit(int resource, out Rlimit limit);
-
-    [DllImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
-    public static extern int SetRlimit(int resource, in Rlimit limit);
 
     /// <summary>struct rlimit: soft and hard limit.</summary>
     [StructLayout(LayoutKind.Sequential)]
