@@ -35,9 +35,14 @@ public static class VmmHost
     /// <summary>
     /// Settings the host owns whatever --config says: the commands catch SIGINT/SIGTERM and stop their
     /// VMs before the actor system, so Akka must not run its coordinated shutdown from the CLR's
-    /// termination hook (it would take the VM actors away while their vCPUs are being stopped).
+    /// termination hook (it would take the VM actors away while their vCPUs are being stopped); and
+    /// stdout is the guest console, so Akka's minimal logger (used before the Serilog bridge is up and
+    /// after it is removed at shutdown) writes to stderr.
     /// </summary>
-    public const string HostOwnedHocon = "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
+    public const string HostOwnedHocon = $"""
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        akka.stdout-logger-class = "{StandardErrorLogger.ConfigValue}"
+        """;
 
     /// <summary>config/akka.hocon as shipped (embedded copy when the file is missing), with <paramref name="extraConfig"/> layered over it.</summary>
     public static Config LoadConfig(string? extraConfig)

@@ -22,6 +22,7 @@ public static class HostLogging
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(settings.Level)
             .Enrich.FromLogContext()
+            .Enrich.With<VmFromActorPathEnricher>()
             .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: null);
         if (settings.File is not null)
         {
