@@ -1,57 +1,64 @@
-using ActorVmm.Actors.Vm;
+using ActorVmm.Actors.Hosting;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Control;
 using ActorVmm.Host.Vms;
 using ActorVmm.Host.Vms.Actors;
 using ActorVmm.Host.Vms.Machine;
 using ActorVmm.Kvm.Machine;
-using Akka.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Akka.Actor;
 using Microsoft.Extensions.Logging;
 using Serilog.Extensions.Logging;
 
 namespace ActorVmm.Host.Hosting;
 
 /// <summary>
-/// Everything a VM-running command holds: the backend, the generic host with the actor system, the
-/// fleet (actor or machine runner) and the control socket. Disposal stops them in reverse order:
-/// control socket, VMs, host, backend.
+/// Everything a VM-running command holds: the backend, the actor system, the fleet (actor or machine
+/// runner) and the control socket. Disposal stops them in reverse order: control socket, VMs, actor
+/// system, backend.
 /// </summary>
 public sealed class VmRuntime : IAsyncDisposable
 {
     private readonly SerilogLoggerFactory _loggers;
     private readonly IHypervisor _hypervisor;
-    private readonly IHost _host;
+    private readonly ActorSystem _system;
     private ControlServer? _control;
     private IVmFleet? _fleet;
 
-    private VmRuntime(SerilogLoggerFactory loggers, IHypervisor hypervisor, IHost host)
+    private VmRuntime(SerilogLoggerFactory loggers, IHypervisor hypervisor, ActorSystem system)
     {
         _loggers = loggers;
         _hypervisor = hypervisor;
-        _host = host;
+        _system = system;
     }
 
     /// <summary>The VMs.</summary>
     public IVmFleet Fleet => _fleet ?? throw new InvalidOperationException("the runtime is not started");
 
-    /// <summary>Starts the backend, the host and the control socket.</summary>
+    /// <summary>Starts the backend, the actor system and the control socket.</summary>
     /// <exception cref="IOException">The control socket cannot be created.</exception>
     public static async Task<VmRuntime> StartAsync(Serilog.ILogger logger, IBackendCatalog catalog, BackendKind backend, RunnerKind runner, string? extraConfig)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var loggers = new SerilogLoggerFactory(logger);
         var hypervisor = catalog.Create(backend, loggers);
-        var host = VmmHost.Build(logger, extraConfig, hypervisor);
-        var runtime = new VmRuntime(loggers, hypervisor, host);
+        ActorSystem system;
         try
         {
-            await host.StartAsync();
+            system = VmmHost.Start(loggers, extraConfig);
+        }
+        catch
+        {
+            hypervisor.Dispose();
+            loggers.Dispose();
+            throw;
+        }
+
+        var runtime = new VmRuntime(loggers, hypervisor, system);
+        try
+        {
             if (runner == RunnerKind.Actors)
             {
-                var manager = await host.Services.GetRequiredService<ActorRegistry>().GetAsync<VmManager>();
-                runtime._fleet = new ActorVmFleet(manager);
+                runtime._fleet = new ActorVmFleet(ActorVmmSystem.StartVmManager(system, hypervisor, loggers));
             }
             else
             {
@@ -83,8 +90,7 @@ public sealed class VmRuntime : IAsyncDisposable
             await _fleet.DisposeAsync();
         }
 
-        await _host.StopAsync();
-        _host.Dispose();
+        await _system.Terminate();
         _hypervisor.Dispose();
         _loggers.Dispose();
     }

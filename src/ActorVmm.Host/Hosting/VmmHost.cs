@@ -1,17 +1,16 @@
 using ActorVmm.Actors.Hosting;
-using ActorVmm.Kvm.Machine;
+using Akka.Actor;
 using Akka.Configuration;
-using Akka.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Serilog;
+using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Host.Hosting;
 
 /// <summary>
-/// Builds the generic host every VM-running command uses: Serilog as the logging provider and the
-/// actor system with ActorVmm's configuration (config/akka.hocon, then --config over it), Akka's own
-/// logs routed through Microsoft.Extensions.Logging into Serilog, and the host's VmManager.
+/// Starts the actor system every VM-running command uses: ActorVmm's configuration
+/// (config/akka.hocon, then --config over it) with Akka's own logs routed through
+/// Microsoft.Extensions.Logging into Serilog. No generic host: for a command that may live well
+/// under a second, its builder, DI container and hosted services were start-up time spent on nothing
+/// the command uses (bench/startup.sh).
 /// </summary>
 public static class VmmHost
 {
@@ -21,16 +20,9 @@ public static class VmmHost
     /// <summary>The base HOCON shipped next to the program.</summary>
     public static string BaseConfigPath => Path.Combine(AppContext.BaseDirectory, "config", "akka.hocon");
 
-    /// <summary>Builds (does not start) the host; <paramref name="hypervisor"/> stays owned by the caller.</summary>
-    public static IHost Build(Serilog.ILogger logger, string? extraConfig, IHypervisor hypervisor)
-    {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddSerilog(logger, dispose: false);
-        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
-        builder.Services.AddSingleton(hypervisor);
-        builder.Services.AddAkka(ActorSystemName, (akka, _) => akka.AddActorVmm(LoadConfig(extraConfig)));
-        return builder.Build();
-    }
+    /// <summary>Creates and starts the actor system, its logs going to <paramref name="loggers"/>; the caller terminates it.</summary>
+    public static ActorSystem Start(ILoggerFactory loggers, string? extraConfig) =>
+        ActorVmmSystem.Create(ActorSystemName, LoadConfig(extraConfig), loggers);
 
     /// <summary>
     /// Settings the host owns whatever --config says: the commands catch SIGINT/SIGTERM and stop their

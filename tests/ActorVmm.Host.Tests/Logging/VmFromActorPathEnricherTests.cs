@@ -1,12 +1,10 @@
-using ActorVmm.Emulator;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
-using Akka.Actor;
 using Akka.Event;
-using Microsoft.Extensions.DependencyInjection;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Extensions.Logging;
 using Serilog.Parsing;
 using LogEvent = Serilog.Events.LogEvent;
 
@@ -54,12 +52,10 @@ public sealed class VmFromActorPathEnricherTests
         // The host's whole path: Akka's logging bus -> Akka.Hosting's logger bridge -> Serilog.
         var sink = new CollectingSink();
         using var logger = new LoggerConfiguration().MinimumLevel.Verbose().Enrich.With<VmFromActorPathEnricher>().WriteTo.Sink(sink).CreateLogger();
-        using var hypervisor = new EmulatorHypervisor();
-        using var host = VmmHost.Build(logger, null, hypervisor);
-        await host.StartAsync();
+        using var loggers = new SerilogLoggerFactory(logger);
+        var system = VmmHost.Start(loggers, null);
         try
         {
-            var system = host.Services.GetRequiredService<ActorSystem>();
             Akka.Event.Logging.GetLogger(system, "akka://actorvmm/user/vms/web-1/devices-1/com1").Warning("device {0} misbehaved", "com1");
 
             var seen = await sink.WaitForAsync(e => e.RenderMessage().Contains("misbehaved", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
@@ -68,7 +64,7 @@ public sealed class VmFromActorPathEnricherTests
         }
         finally
         {
-            await host.StopAsync();
+            await system.Terminate();
         }
     }
 
