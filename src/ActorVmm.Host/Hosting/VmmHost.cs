@@ -1,19 +1,17 @@
 using ActorVmm.Actors.Hosting;
 using ActorVmm.Actors.Supervision;
-using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 using Akka.Configuration;
-using Akka.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Serilog;
+using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Host.Hosting;
 
 /// <summary>
-/// Builds the generic host every VM-running command uses: Serilog as the logging provider and the
-/// actor system with ActorVmm's configuration (config/akka.hocon, then --config over it), Akka's own
-/// logs routed through Microsoft.Extensions.Logging into Serilog, and the host's VmManager.
+/// Starts the actor system every VM-running command uses: ActorVmm's configuration
+/// (config/akka.hocon, then --config over it) with Akka's own logs routed through
+/// Microsoft.Extensions.Logging into Serilog. No generic host: for a command that may live well
+/// under a second, its builder, DI container and hosted services were start-up time spent on nothing
+/// the command uses (bench/startup.sh).
 /// </summary>
 public static class VmmHost
 {
@@ -23,23 +21,21 @@ public static class VmmHost
     /// <summary>The base HOCON shipped next to the program.</summary>
     public static string BaseConfigPath => Path.Combine(AppContext.BaseDirectory, "config", "akka.hocon");
 
-    /// <summary>Builds (does not start) the host over <paramref name="extraHocon"/> (--config text, or null); <paramref name="hypervisor"/> stays owned by the caller.</summary>
-    public static IHost Build(Serilog.ILogger logger, string? extraHocon, IHypervisor hypervisor)
-    {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddSerilog(logger, dispose: false);
-        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
-        builder.Services.AddSingleton(hypervisor);
-        builder.Services.AddAkka(ActorSystemName, (akka, _) => akka.AddActorVmm(LoadConfig(extraHocon)));
-        return builder.Build();
-    }
+    /// <summary>Creates and starts the actor system, its logs going to <paramref name="loggers"/>; the caller terminates it.</summary>
+    public static ActorSystem Start(ILoggerFactory loggers, string? extraHocon) =>
+        ActorVmmSystem.Create(ActorSystemName, LoadConfig(extraHocon), loggers);
 
     /// <summary>
     /// Settings the host owns whatever --config says: the commands catch SIGINT/SIGTERM and stop their
     /// VMs before the actor system, so Akka must not run its coordinated shutdown from the CLR's
-    /// termination hook (it would take the VM actors away while their vCPUs are being stopped).
+    /// termination hook (it would take the VM actors away while their vCPUs are being stopped); and
+    /// stdout is the guest console, so Akka's minimal logger (used before the Serilog bridge is up and
+    /// after it is removed at shutdown) writes to stderr.
     /// </summary>
-    public const string HostOwnedHocon = "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
+    public const string HostOwnedHocon = $"""
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        akka.stdout-logger-class = "{StandardErrorLogger.ConfigValue}"
+        """;
 
     /// <summary>config/akka.hocon as shipped (embedded copy when the file is missing), with <paramref name="extraHocon"/> (the --config text) layered over it.</summary>
     public static Config LoadConfig(string? extraHocon)

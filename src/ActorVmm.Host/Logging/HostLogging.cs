@@ -26,6 +26,7 @@ public static class HostLogging
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(settings.Level)
             .Enrich.FromLogContext()
+            .Enrich.With<VmFromActorPathEnricher>()
             .WriteTo.Logger(stderr => stderr
                 .Enrich.With<ExceptionSummaryEnricher>()
                 .WriteTo.Console(outputTemplate: settings.Level <= LogEventLevel.Debug ? Template : OneLineTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: null));

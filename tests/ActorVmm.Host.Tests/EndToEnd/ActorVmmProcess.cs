@@ -6,8 +6,8 @@ namespace ActorVmm.Host.Tests.EndToEnd;
 /// <summary>Runs the built program (<c>dotnet actorvmm.dll ...</c>) as a separate process with its own runtime directory.</summary>
 internal sealed class ActorVmmProcess : IDisposable
 {
-    /// <summary>The program, copied next to the tests by the project reference.</summary>
-    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "actorvmm.dll");
+    /// <summary>The program as built for users (the Host's output folder, copied to program/ by the test project).</summary>
+    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "program", "actorvmm.dll");
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
