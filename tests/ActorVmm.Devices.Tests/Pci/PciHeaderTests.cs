@@ -39,7 +39,7 @@ public sealed class PciHeaderTests
     public void Command_keeps_only_its_writable_bits()
     {
         Function.WriteConfig(PciHeader.Command, 2, ushort.MaxValue);
-        Assert.Equal((uint)PciCommandBits.Writable, Function.ReadConfig(PciHeader.Command, 2));
+        Assert.Equal((uint)PciModel.WritableCommand, Function.ReadConfig(PciHeader.Command, 2));
         Function.WriteConfig(PciHeader.Command, 2, 0);
         Assert.Equal((uint)PciCommand.None, Function.ReadConfig(PciHeader.Command, 2));
     }
@@ -205,7 +205,7 @@ public sealed class PciHeaderTests
     [Fact]
     public void Reset_returns_the_guest_writable_registers_to_power_on()
     {
-        Function.WriteConfig(PciHeader.Command, 2, (uint)PciCommandBits.Writable);
+        Function.WriteConfig(PciHeader.Command, 2, (uint)PciModel.WritableCommand);
         Function.WriteConfig(PciHeader.InterruptLine, 1, 0x42);
         Function.WriteConfig(PciHeader.Bar(TestPciDevice.Memory32Bar), 4, PciBarBits.SizingPattern);
         Function.Reset();
