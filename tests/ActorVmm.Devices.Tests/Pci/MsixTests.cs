@@ -234,3 +234,18 @@ public sealed class MsixTests
     private void Enable(bool functionMask = false) =>
         Function.WriteConfig(ControlRegister(Function), 2, MsixRegisters.Enable | (functionMask ? MsixRegisters.FunctionMask : 0u));
 }
+
+public sealed class MsiMessageVectorTests
+{
+    [Fact]
+    public void Trigger_sends_the_latest_message()
+    {
+        var sent = new List<(ulong, uint)>();
+        var vector = new MsiMessageVector((address, data) => sent.Add((address, data)));
+        vector.Update(0xFEE0_0000, 0x30);
+        vector.Update(0xFEE0_1000, 0x31);
+        vector.Trigger();
+        vector.Trigger();
+        Assert.Equal([(0xFEE0_1000UL, 0x31u), (0xFEE0_1000UL, 0x31u)], sent);
+    }
+}
