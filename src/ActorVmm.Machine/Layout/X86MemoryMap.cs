@@ -42,7 +42,7 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>PCI configuration window (<c>KVM_PCI_CFG_AREA</c>).</summary>
     public const ulong PciConfigBase = MmioHoleStart + 0x100_0000;
 
-    /// <summary>PCI config window size: 16 MiB of ECAM, buses 0–15 (1 MiB per bus: 32 devices × 8 functions × 4 KiB).</summary>
+    /// <summary>PCI config window size: 16 MiB (256 buses × 32 devices × 8 functions × 256 bytes).</summary>
     public const ulong PciConfigSize = 1UL << 24;
 
     /// <summary>PCI BAR window (<c>KVM_PCI_MMIO_AREA</c>).</summary>
