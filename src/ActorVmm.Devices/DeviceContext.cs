@@ -1,4 +1,5 @@
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
 
 namespace ActorVmm.Devices;
 
@@ -57,6 +58,9 @@ public sealed class DeviceContext
 
     /// <summary>VM exit / shutdown / reset requests (hot-path safe: never blocks).</summary>
     public IVmPowerRequests Power => Environment.Power;
+
+    /// <summary>Guest RAM for DMA (<see cref="GuestDma"/>): checked, RAM only, never a trap dispatch.</summary>
+    public GuestDma Dma => Environment.Dma;
 
     /// <summary>The interrupt line for an IRQ number.</summary>
     public IInterruptLine GetInterruptLine(int irq) => Environment.InterruptLines(irq);

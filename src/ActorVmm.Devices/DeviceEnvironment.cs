@@ -1,17 +1,19 @@
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Devices;
 
 /// <summary>
-/// What a VM offers every device: its interrupt lines, a clock, the guest console output and the
-/// power control. Shared by all devices of a VM and by every incarnation of a device.
+/// What a VM offers every device: its interrupt lines, a clock, the guest console output, the
+/// power control and checked access to guest RAM. Shared by all devices of a VM and by every incarnation of a device.
 /// </summary>
 /// <param name="VmName">The VM's name, for logs.</param>
 /// <param name="InterruptLines">Returns the VM's interrupt line for an IRQ (<see cref="IVirtualMachine.GetInterruptLine"/>).</param>
 /// <param name="Time">The clock devices use (a fake one in tests).</param>
 /// <param name="Output">Where guest console output goes (the VM's console sink).</param>
 /// <param name="Power">How a device asks for a VM exit, shutdown or reset.</param>
+/// <param name="Dma">Device access to guest RAM: bounds-checked, RAM only, refused once the VM's memory is closed.</param>
 /// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
 public sealed record DeviceEnvironment(
     string VmName,
@@ -19,4 +21,5 @@ public sealed record DeviceEnvironment(
     TimeProvider Time,
     IGuestOutput Output,
     IVmPowerRequests Power,
+    GuestDma Dma,
     InterruptControllerSlot? InterruptController = null);

@@ -1,5 +1,6 @@
 using ActorVmm.Emulator.Cpu;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ActorVmm.Emulator;
 
 /// <summary>
-/// A VM on the software backend: guest RAM, the trap table and dispatcher, and one interpreter
+/// A VM on the software backend: guest RAM laid out by the spec's memory map, the trap table and dispatcher, and one interpreter
 /// core per vCPU, each on its own <see cref="VcpuThread"/>. There is no in-kernel irqchip: the
 /// userspace 8259 pair is attached with <see cref="AttachInterruptController"/>.
 /// </summary>
@@ -34,7 +35,8 @@ public sealed class EmulatorVm : IVirtualMachine
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<EmulatorVm>();
         Name = spec.Name;
-        Memory = GuestMemory.Create(spec.MemorySize);
+        Layout = spec.Layout;
+        Memory = GuestMemory.Create(Layout);
         Traps = new TrapTable(spec.VcpuCount);
         Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
         _machine = new EmulatorMachine(Memory, Dispatcher);
@@ -53,7 +55,7 @@ public sealed class EmulatorVm : IVirtualMachine
             _lines[irq] = new EmulatorInterruptLine(this, irq);
         }
 
-        _logger.LogInformation("Created emulated VM {Vm} with {Memory} bytes of RAM and {Vcpus} vCPUs", Name, spec.MemorySize, spec.VcpuCount);
+        _logger.LogInformation("Created emulated VM {Vm} with {Memory} bytes of RAM in {Slots} slots ({Map} map) and {Vcpus} vCPUs", Name, spec.MemorySize, Memory.Regions.Count, Layout.Map.Architecture, spec.VcpuCount);
     }
 
     /// <inheritdoc />
@@ -61,6 +63,9 @@ public sealed class EmulatorVm : IVirtualMachine
 
     /// <inheritdoc />
     public string Backend => EmulatorHypervisor.BackendName;
+
+    /// <inheritdoc />
+    public MemoryLayout Layout { get; }
 
     /// <inheritdoc />
     public GuestMemory Memory { get; }

@@ -1,5 +1,6 @@
 using ActorVmm.Kvm.Interop;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -10,23 +11,12 @@ namespace ActorVmm.Kvm;
 
 /// <summary>
 /// A KVM virtual machine: the VM fd with its TSS and identity-map pages, the in-kernel irqchip
-/// (8259 pair, IOAPIC, local APICs) and PIT, guest RAM registered as memory slots, the trap
+/// (8259 pair, IOAPIC, local APICs) and PIT, guest RAM laid out by the spec's x86 memory map and registered as
+/// memory slots (one host mapping, one KVM slot per RAM slot), the trap
 /// table (coalesced regions mirrored into the kernel) and one <see cref="VcpuThread"/> per vCPU.
 /// </summary>
 public sealed class KvmVm : IVirtualMachine
 {
-    /// <summary>Start of the 32-bit MMIO hole: RAM beyond it continues at <see cref="HighMemoryStart"/>.</summary>
-    public const ulong MmioHoleStart = 0xC000_0000;
-
-    /// <summary>Where RAM above the MMIO hole starts (4 GiB).</summary>
-    public const ulong HighMemoryStart = 0x1_0000_0000;
-
-    /// <summary>Guest-physical address of the three pages KVM needs for the real-mode TSS on Intel (kvmtool, QEMU use the same).</summary>
-    public const ulong TssAddress = 0xFFFB_D000;
-
-    /// <summary>Guest-physical address of the identity-map page table page KVM needs on Intel (the page below the TSS).</summary>
-    public const ulong IdentityMapAddress = 0xFFFB_C000;
-
     /// <summary>IRQ lines of the in-kernel irqchip (IOAPIC pins; 0–15 also reach the 8259 pair).</summary>
     public const int IrqLines = 24;
 
@@ -37,20 +27,27 @@ public sealed class KvmVm : IVirtualMachine
 
     internal KvmVm(KvmHypervisor hypervisor, VmSpec spec, ILoggerFactory loggerFactory)
     {
+        if (spec.EffectiveMap is not X86MemoryMap)
+        {
+            throw new ArgumentException($"The KVM backend builds x86 machines; VM {spec.Name} asks for the {spec.EffectiveMap.Architecture} memory map");
+        }
+
         Name = spec.Name;
+        Layout = spec.Layout;
         var logger = loggerFactory.CreateLogger<KvmVm>();
         _vmFd = hypervisor.CreateVmFd();
         var created = new List<IDisposable>();
         try
         {
-            ulong identityMap = IdentityMapAddress;
+            // The pages KVM keeps for itself on Intel sit in a window the map reserves for them.
+            ulong identityMap = X86MemoryMap.KvmIdentityMapAddress;
             KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR, ref identityMap, nameof(KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR));
-            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_TSS_ADDR, unchecked((nint)TssAddress), nameof(KvmIoctls.KVM_SET_TSS_ADDR));
+            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_TSS_ADDR, unchecked((nint)X86MemoryMap.KvmTssAddress), nameof(KvmIoctls.KVM_SET_TSS_ADDR));
             KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_IRQCHIP, 0, nameof(KvmIoctls.KVM_CREATE_IRQCHIP));
             var pit = new kvm_pit_config { flags = KVM_PIT_SPEAKER_DUMMY };
             KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_PIT2, ref pit, nameof(KvmIoctls.KVM_CREATE_PIT2));
 
-            Memory = CreateMemory(spec.MemorySize);
+            Memory = GuestMemory.Create(Layout);
             created.Add(Memory);
             foreach (var region in Memory.Regions)
             {
@@ -99,6 +96,9 @@ public sealed class KvmVm : IVirtualMachine
 
     /// <inheritdoc />
     public string Backend => "kvm";
+
+    /// <inheritdoc />
+    public MemoryLayout Layout { get; }
 
     /// <inheritdoc />
     public GuestMemory Memory { get; }
@@ -183,19 +183,6 @@ public sealed class KvmVm : IVirtualMachine
             deassign.flags |= KVM_IRQFD_FLAG_DEASSIGN;
             KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IRQFD, ref deassign, nameof(KvmIoctls.KVM_IRQFD));
         });
-    }
-
-    private static GuestMemory CreateMemory(ulong size)
-    {
-        if (size <= MmioHoleStart)
-        {
-            return GuestMemory.Create(size);
-        }
-
-        var memory = new GuestMemory();
-        memory.AddRegion(0, MmioHoleStart);
-        memory.AddRegion(HighMemoryStart, size - MmioHoleStart);
-        return memory;
     }
 
     /// <inheritdoc />

@@ -1,8 +1,11 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices;
 using ActorVmm.Devices.ExitPort;
 using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using Xunit.Abstractions;
 
@@ -151,9 +154,49 @@ public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(out
         Assert.Equal(GuestStatus, status.Exit?.ExitCode);
     }
 
+    [Fact]
+    public void Devices_reach_the_VM_s_RAM_through_their_context_DMA_and_the_VM_gets_its_platform_s_memory_map()
+    {
+        const uint Marker = 0xD0D0_CAFE;
+        const ulong MarkerAddress = Arm64MemoryMap.RamBase + 0x1000;
+        using var hypervisor = new FakeHypervisor(_ => _ => VcpuExit.Halted);
+        var dmaDevice = new DeviceDefinition("dma", c =>
+        {
+            c.Dma.WriteUInt32(MarkerAddress, Marker);
+            return new QuietDevice("dma");
+        });
+        var definition = Define("dma") with { Devices = [dmaDevice], Platform = Arm64Platform.Default };
+        var vm = Sys.ActorOf(VmActor.Props(definition, hypervisor));
+
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        AwaitAssert(() => Assert.Equal(VmState.Running, Status(vm).State), Patience);
+
+        var created = Assert.Single(hypervisor.Created);
+        Assert.Same(MemoryMap.Arm64, created.Layout.Map);
+        Assert.Equal(Marker, created.Memory.Read<uint>(MarkerAddress));
+        vm.Tell(VmProtocol.Stop.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+    }
+
     private VmProtocol.VmStatus Status(Akka.Actor.IActorRef vm)
     {
         vm.Tell(VmProtocol.GetStatus.Instance, TestActor);
         return ExpectMsg<VmProtocol.VmStatus>(Patience);
+    }
+
+    private sealed class QuietDevice(string name) : IDevice
+    {
+        public string Name => name;
+
+        public IReadOnlyList<DeviceRegion> Regions { get; } = [];
+
+        public void HandleTrap(int region, TrapAccess access)
+        {
+        }
+
+        public void Reset()
+        {
+        }
     }
 }

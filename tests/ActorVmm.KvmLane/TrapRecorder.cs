@@ -1,4 +1,5 @@
 using System.Globalization;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
@@ -16,7 +17,7 @@ public sealed class TrapRecorder
     public const byte ReadPattern = 0x5A;
 
     /// <summary>Upper end (exclusive) of the recorded MMIO window: the 32-bit MMIO hole's start.</summary>
-    public const ulong MmioWindowEnd = 0xC000_0000;
+    public const ulong MmioWindowEnd = X86MemoryMap.MmioHoleStart;
 
     /// <summary>
     /// A part of the MMIO window registered with <see cref="TrapFlags.Coalesce"/>: on KVM its writes

@@ -4,6 +4,7 @@ using ActorVmm.Devices;
 using ActorVmm.Devices.ExitPort;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
@@ -177,6 +178,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             _time,
             new ActorGuestOutput(_sink),
             new ActorPowerControl(Self, _generation),
+            new GuestDma(vm.Memory),
             controllerSlot);
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
 

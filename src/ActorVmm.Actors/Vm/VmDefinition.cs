@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Devices;
 using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Vm;
@@ -17,6 +18,7 @@ namespace ActorVmm.Actors.Vm;
 /// <param name="Platform">The machine's default devices; null means <see cref="X86Platform.Default"/> (use <see cref="NoPlatform"/> for a bare VM).</param>
 /// <param name="DebugIoport">Log unhandled port accesses (kvmtool's <c>--debug-ioport</c>).</param>
 /// <param name="DebugMmio">Log unhandled MMIO accesses (kvmtool's <c>--debug-mmio</c>).</param>
+/// <param name="Map">The address map; null means the platform's (<see cref="IPlatform.Map"/>).</param>
 public sealed record VmDefinition(
     string Name,
     ulong MemorySize,
@@ -28,10 +30,11 @@ public sealed record VmDefinition(
     bool WithExitPort = true,
     IPlatform? Platform = null,
     bool DebugIoport = false,
-    bool DebugMmio = false)
+    bool DebugMmio = false,
+    MemoryMap? Map = null)
 {
-    /// <summary>The backend spec.</summary>
-    public VmSpec Spec => new(Name, MemorySize, VcpuCount);
+    /// <summary>The backend spec: the RAM laid out by <see cref="Map"/>, else by the platform's map.</summary>
+    public VmSpec Spec => new(Name, MemorySize, VcpuCount, Map ?? EffectivePlatform.Map);
 
     /// <summary>The platform this VM boots with.</summary>
     public IPlatform EffectivePlatform => Platform ?? X86Platform.Default;

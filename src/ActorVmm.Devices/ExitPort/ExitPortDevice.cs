@@ -5,8 +5,8 @@ namespace ActorVmm.Devices.ExitPort;
 /// <summary>
 /// The exit port (guest-conventions.md): a byte written to port 0xF4 (configurable) stops the VM with that
 /// exit status. QEMU's isa-debug-exit uses the same port but reports (v &lt;&lt; 1) | 1; here the status is v
-/// itself, so a guest that writes 0 exits 0. Reads answer as an empty bus. Stateless, so it is trivially
-/// restartable. It is the only exit-port implementation: the legacy port block leaves the port free for it.
+/// itself, so a guest that writes 0 exits 0. Reads answer as an empty bus. Stateless (<see cref="ExitPortState"/> is
+/// empty), so it is trivially restartable. It is the only exit-port implementation: the legacy port block leaves the port free for it.
 /// </summary>
 public sealed class ExitPortDevice : IDevice
 {
@@ -41,7 +41,12 @@ public sealed class ExitPortDevice : IDevice
     public IReadOnlyList<DeviceRegion> Regions { get; }
 
     /// <summary>A definition for an exit port on <paramref name="port"/>.</summary>
-    public static DeviceDefinition At(ushort port) => new(DeviceName, context => new ExitPortDevice(context.Power, port));
+    public static DeviceDefinition At(ushort port) => new(DeviceName, context =>
+    {
+        // Nothing to rebuild from, but another device's state is still refused (DeviceContext.Restore).
+        _ = context.Restore<ExitPortState>();
+        return new ExitPortDevice(context.Power, port);
+    });
 
     /// <inheritdoc />
     public void HandleTrap(int region, TrapAccess access)
@@ -55,6 +60,9 @@ public sealed class ExitPortDevice : IDevice
             access.SetValue(EmptyBusValue);
         }
     }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState() => new ExitPortState();
 
     /// <inheritdoc />
     public void Reset()

@@ -18,17 +18,15 @@ public sealed class I8042Controller
     /// <summary>How many bytes each PS/2 device queue (and the controller's reply queue) holds.</summary>
     public const int DeviceQueueCapacity = 16;
 
-    private const int RamSize = 32;
-
     private readonly IInterruptLine _keyboardIrq;
     private readonly IInterruptLine _auxIrq;
     private readonly IVmPowerRequests _power;
-    private readonly Queue<(byte Value, bool FromAux)> _controllerReplies = new();
+    private readonly Queue<I8042Reply> _controllerReplies = new();
     private readonly Ps2ByteQueue _keyboardQueue = new(DeviceQueueCapacity);
     private readonly Ps2ByteQueue _auxQueue = new(DeviceQueueCapacity);
     private readonly Ps2Keyboard _keyboard;
     private readonly Ps2Mouse _mouse;
-    private readonly byte[] _ram = new byte[RamSize];
+    private readonly byte[] _ram = new byte[I8042State.RamSize];
 
     private byte _outputPort;
     private byte _status;
@@ -39,8 +37,12 @@ public sealed class I8042Controller
     private bool _keyboardLevel;
     private bool _auxLevel;
 
-    /// <summary>Creates a controller in its power-on state.</summary>
-    public I8042Controller(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IVmPowerRequests power)
+    /// <summary>
+    /// Creates a controller in its power-on state, or rebuilt from <paramref name="state"/> with IRQ 1 and IRQ 12
+    /// driven to the captured levels.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the controller can hold.</exception>
+    public I8042Controller(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IVmPowerRequests power, I8042State? state = null)
     {
         ArgumentNullException.ThrowIfNull(keyboardIrq);
         ArgumentNullException.ThrowIfNull(auxIrq);
@@ -51,6 +53,10 @@ public sealed class I8042Controller
         _keyboard = new Ps2Keyboard(_keyboardQueue);
         _mouse = new Ps2Mouse(_auxQueue);
         PowerOn();
+        if (state is not null)
+        {
+            LoadState(state);
+        }
     }
 
     /// <summary>The controller command byte (CTR).</summary>
@@ -110,6 +116,23 @@ public sealed class I8042Controller
     /// <summary>Queues bytes as if the mouse sent them. Returns how many fit.</summary>
     public int EnqueueAuxBytes(ReadOnlySpan<byte> values) => EnqueueDeviceBytes(_auxQueue, values);
 
+    /// <summary>The controller's state as an immutable record (<see cref="I8042State"/>).</summary>
+    public I8042State CaptureState() => new(
+        StateArray.Create<byte>(_ram),
+        _status,
+        _outputPort,
+        _pendingCommand,
+        _outputBuffer,
+        _outputFull,
+        _outputFromAux,
+        _keyboardLevel,
+        _auxLevel,
+        [.. _controllerReplies],
+        _keyboardQueue.CaptureState(),
+        _auxQueue.CaptureState(),
+        _keyboard.CaptureState(),
+        _mouse.CaptureState());
+
     /// <summary>Returns to the power-on state and deasserts both interrupts.</summary>
     public void Reset()
     {
@@ -132,6 +155,33 @@ public sealed class I8042Controller
         _auxQueue.Clear();
         _keyboard.Reset();
         _mouse.Reset();
+    }
+
+    private void LoadState(I8042State state)
+    {
+        state.Validate();
+        state.Ram.CopyTo(_ram);
+        _status = state.Status;
+        _outputPort = state.OutputPort;
+        _pendingCommand = state.PendingCommand;
+        _outputBuffer = state.OutputBuffer;
+        _outputFull = state.OutputFull;
+        _outputFromAux = state.OutputFromAux;
+        foreach (var reply in state.ControllerReplies)
+        {
+            _controllerReplies.Enqueue(reply);
+        }
+
+        _keyboardQueue.LoadState(state.KeyboardQueue);
+        _auxQueue.LoadState(state.AuxQueue);
+        _keyboard.LoadState(state.Keyboard);
+        _mouse.LoadState(state.Mouse);
+
+        // The failed instance may have left the lines elsewhere after the capture: drive them to the captured levels.
+        _keyboardLevel = state.KeyboardIrqAsserted;
+        _auxLevel = state.AuxIrqAsserted;
+        _keyboardIrq.SetLevel(_keyboardLevel);
+        _auxIrq.SetLevel(_auxLevel);
     }
 
     private int EnqueueDeviceBytes(Ps2ByteQueue queue, ReadOnlySpan<byte> values)
@@ -306,7 +356,7 @@ public sealed class I8042Controller
     {
         if (_controllerReplies.Count < DeviceQueueCapacity)
         {
-            _controllerReplies.Enqueue((value, fromAux));
+            _controllerReplies.Enqueue(new I8042Reply(value, fromAux));
         }
     }
 

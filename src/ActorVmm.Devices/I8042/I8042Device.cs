@@ -18,10 +18,11 @@ public sealed class I8042Device : IDevice
     private readonly Lock _lock = new();
     private readonly I8042Controller _controller;
 
-    /// <summary>Creates the device at the PC ports, driving IRQ 1 and IRQ 12.</summary>
-    public I8042Device(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IVmPowerRequests power)
+    /// <summary>Creates the device at the PC ports, driving IRQ 1 and IRQ 12, at power-on or rebuilt from <paramref name="state"/>.</summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the controller can hold.</exception>
+    public I8042Device(IInterruptLine keyboardIrq, IInterruptLine auxIrq, IVmPowerRequests power, I8042State? state = null)
     {
-        _controller = new I8042Controller(keyboardIrq, auxIrq, power);
+        _controller = new I8042Controller(keyboardIrq, auxIrq, power, state);
         Regions =
         [
             new DeviceRegion(TrapBus.Pio, I8042Registers.DataPort, 1),
@@ -76,6 +77,15 @@ public sealed class I8042Device : IDevice
         lock (_lock)
         {
             return _controller.EnqueueKeyboardBytes(values);
+        }
+    }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState()
+    {
+        lock (_lock)
+        {
+            return _controller.CaptureState();
         }
     }
 

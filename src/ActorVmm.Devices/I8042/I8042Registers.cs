@@ -241,4 +241,16 @@ public static class I8042Registers
 
     /// <summary>Mouse ID of a standard PS/2 mouse (no wheel).</summary>
     public const byte AuxIdStandardMouse = 0x00;
+
+    /// <summary>Keyboard scan code set after reset or set-defaults (set 2).</summary>
+    public const byte KbdDefaultScanCodeSet = 2;
+
+    /// <summary>Keyboard typematic byte after reset or set-defaults: 10.9 characters/s after 500 ms.</summary>
+    public const byte KbdDefaultTypematic = 0b0010_1011;
+
+    /// <summary>Mouse sample rate after reset or set-defaults, in samples per second.</summary>
+    public const byte AuxDefaultSampleRate = 100;
+
+    /// <summary>Mouse resolution code after reset or set-defaults (4 counts/mm).</summary>
+    public const byte AuxDefaultResolution = 2;
 }

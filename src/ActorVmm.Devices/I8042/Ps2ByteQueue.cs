@@ -23,4 +23,16 @@ internal sealed class Ps2ByteQueue(int capacity)
     public bool TryDequeue(out byte value) => _items.TryDequeue(out value);
 
     public void Clear() => _items.Clear();
+
+    public StateArray<byte> CaptureState() => [.. _items];
+
+    /// <summary>Replaces the contents with <paramref name="items"/> (already validated to fit).</summary>
+    public void LoadState(StateArray<byte> items)
+    {
+        _items.Clear();
+        foreach (byte item in items)
+        {
+            _items.Enqueue(item);
+        }
+    }
 }

@@ -8,9 +8,6 @@ namespace ActorVmm.Devices.I8042;
 /// </summary>
 internal sealed class Ps2Keyboard(Ps2ByteQueue replies)
 {
-    private const byte DefaultScanCodeSet = 2;
-    private const byte DefaultTypematic = 0b0010_1011;
-
     private byte _awaitingArgumentFor;
     private byte _lastSent = Ps2Ack;
 
@@ -18,9 +15,21 @@ internal sealed class Ps2Keyboard(Ps2ByteQueue replies)
 
     public byte Leds { get; private set; }
 
-    public byte Typematic { get; private set; } = DefaultTypematic;
+    public byte Typematic { get; private set; } = KbdDefaultTypematic;
 
-    public byte ScanCodeSet { get; private set; } = DefaultScanCodeSet;
+    public byte ScanCodeSet { get; private set; } = KbdDefaultScanCodeSet;
+
+    public Ps2KeyboardState CaptureState() => new(_awaitingArgumentFor, _lastSent, ScanningEnabled, Leds, Typematic, ScanCodeSet);
+
+    public void LoadState(Ps2KeyboardState state)
+    {
+        _awaitingArgumentFor = state.AwaitingArgumentFor;
+        _lastSent = state.LastSent;
+        ScanningEnabled = state.ScanningEnabled;
+        Leds = state.Leds;
+        Typematic = state.Typematic;
+        ScanCodeSet = state.ScanCodeSet;
+    }
 
     public void Reset()
     {
@@ -116,8 +125,8 @@ internal sealed class Ps2Keyboard(Ps2ByteQueue replies)
     private void SetDefaults()
     {
         Leds = 0;
-        Typematic = DefaultTypematic;
-        ScanCodeSet = DefaultScanCodeSet;
+        Typematic = KbdDefaultTypematic;
+        ScanCodeSet = KbdDefaultScanCodeSet;
     }
 
     private void Send(byte value)

@@ -8,8 +8,6 @@ namespace ActorVmm.Devices.I8042;
 /// </summary>
 internal sealed class Ps2Mouse(Ps2ByteQueue replies)
 {
-    private const byte DefaultSampleRate = 100;
-    private const byte DefaultResolution = 2;
     private const byte ScalingOneToOne = 0xE6;
     private const byte ScalingTwoToOne = 0xE7;
     private const byte StreamMode = 0xEA;
@@ -23,15 +21,29 @@ internal sealed class Ps2Mouse(Ps2ByteQueue replies)
     private byte _awaitingArgumentFor;
     private byte _lastSent = Ps2Ack;
 
-    public byte SampleRate { get; private set; } = DefaultSampleRate;
+    public byte SampleRate { get; private set; } = AuxDefaultSampleRate;
 
-    public byte Resolution { get; private set; } = DefaultResolution;
+    public byte Resolution { get; private set; } = AuxDefaultResolution;
 
     public bool ReportingEnabled { get; private set; }
 
     public bool RemoteMode { get; private set; }
 
     public bool ScalingTwoToOneEnabled { get; private set; }
+
+    public Ps2MouseState CaptureState() =>
+        new(_awaitingArgumentFor, _lastSent, SampleRate, Resolution, ReportingEnabled, RemoteMode, ScalingTwoToOneEnabled);
+
+    public void LoadState(Ps2MouseState state)
+    {
+        _awaitingArgumentFor = state.AwaitingArgumentFor;
+        _lastSent = state.LastSent;
+        SampleRate = state.SampleRate;
+        Resolution = state.Resolution;
+        ReportingEnabled = state.ReportingEnabled;
+        RemoteMode = state.RemoteMode;
+        ScalingTwoToOneEnabled = state.ScalingTwoToOne;
+    }
 
     public void Reset()
     {
@@ -148,8 +160,8 @@ internal sealed class Ps2Mouse(Ps2ByteQueue replies)
 
     private void SetDefaults()
     {
-        SampleRate = DefaultSampleRate;
-        Resolution = DefaultResolution;
+        SampleRate = AuxDefaultSampleRate;
+        Resolution = AuxDefaultResolution;
         ReportingEnabled = false;
         RemoteMode = false;
         ScalingTwoToOneEnabled = false;

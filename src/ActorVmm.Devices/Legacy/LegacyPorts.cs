@@ -25,8 +25,12 @@ public sealed class LegacyPorts
     private readonly long _vmStartTimestamp;
     private byte _systemControlA;
 
-    /// <summary>Creates the ports. <paramref name="vmStartTimestamp"/> (from <paramref name="time"/>) defaults to now.</summary>
-    public LegacyPorts(LegacyPortOptions options, IVmPowerRequests power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null)
+    /// <summary>
+    /// Creates the ports at power-on, or rebuilt from <paramref name="state"/>. <paramref name="vmStartTimestamp"/>
+    /// (from <paramref name="time"/>) defaults to now.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the ports can hold.</exception>
+    public LegacyPorts(LegacyPortOptions options, IVmPowerRequests power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null, LegacyPortsState? state = null)
     {
         ArgumentNullException.ThrowIfNull(power);
         ArgumentNullException.ThrowIfNull(time);
@@ -36,6 +40,12 @@ public sealed class LegacyPorts
         _logger = logger ?? NullLogger.Instance;
         _vmStartTimestamp = vmStartTimestamp ?? time.GetTimestamp();
         PowerOn();
+        if (state is not null)
+        {
+            state.Validate();
+            _systemControlA = state.SystemControlA;
+            LastPostCode = state.LastPostCode;
+        }
     }
 
     /// <summary>The handled ranges, sorted, non-overlapping.</summary>
@@ -81,6 +91,9 @@ public sealed class LegacyPorts
                 break;
         }
     }
+
+    /// <summary>The ports' state as an immutable record (<see cref="LegacyPortsState"/>).</summary>
+    public LegacyPortsState CaptureState() => new(_systemControlA, LastPostCode);
 
     /// <summary>Back to power-on state (A20 on, no POST code). The VM start time is kept.</summary>
     public void Reset() => PowerOn();

@@ -12,10 +12,11 @@ public sealed class LegacyPortsDevice : IDevice
     private readonly Lock _lock = new();
     private readonly LegacyPorts _ports;
 
-    /// <summary>Creates the device for <paramref name="options"/>.</summary>
-    public LegacyPortsDevice(LegacyPortOptions options, IVmPowerRequests power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null)
+    /// <summary>Creates the device for <paramref name="options"/>, at power-on or rebuilt from <paramref name="state"/>.</summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the ports can hold.</exception>
+    public LegacyPortsDevice(LegacyPortOptions options, IVmPowerRequests power, TimeProvider time, ILogger? logger = null, long? vmStartTimestamp = null, LegacyPortsState? state = null)
     {
-        _ports = new LegacyPorts(options, power, time, logger, vmStartTimestamp);
+        _ports = new LegacyPorts(options, power, time, logger, vmStartTimestamp, state);
         Regions = [.. _ports.Ranges.Select(r => new DeviceRegion(TrapBus.Pio, r.First, r.Length))];
     }
 
@@ -64,6 +65,15 @@ public sealed class LegacyPortsDevice : IDevice
             {
                 access.SetValue(_ports.Read(port, access.Length));
             }
+        }
+    }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState()
+    {
+        lock (_lock)
+        {
+            return _ports.CaptureState();
         }
     }
 

@@ -91,17 +91,9 @@ public sealed class Pic8259Chip
 
     private const int NoPriority = 8;
 
-    private enum InitState
-    {
-        Ready,
-        ExpectIcw2,
-        ExpectIcw3,
-        ExpectIcw4,
-    }
-
     private readonly bool _isMaster;
     private byte _lastLevels;
-    private InitState _init;
+    private PicInitStep _init;
     private bool _needIcw4;
     private bool _single;
     private bool _readIsr;
@@ -147,13 +139,40 @@ public sealed class Pic8259Chip
     public bool LevelTriggeredAll { get; private set; }
 
     /// <summary>True while the chip waits for ICW2–ICW4.</summary>
-    public bool Initializing => _init != InitState.Ready;
+    public bool Initializing => _init != PicInitStep.Ready;
+
+    /// <summary>The chip's state as an immutable record.</summary>
+    public PicChipState CaptureState() => new(
+        Irr, Isr, Imr, Elcr, _lastLevels, VectorBase, PriorityAdd, _init, _needIcw4, _single,
+        _readIsr, _pollPending, AutoEoi, RotateOnAutoEoi, SpecialMask, SpecialFullyNested, LevelTriggeredAll);
+
+    /// <summary>Takes over a validated state (<see cref="PicState.Validate"/>).</summary>
+    internal void LoadState(PicChipState state)
+    {
+        Irr = state.Irr;
+        Isr = state.Isr;
+        Imr = state.Imr;
+        Elcr = state.Elcr;
+        _lastLevels = state.InputLevels;
+        VectorBase = state.VectorBase;
+        PriorityAdd = state.PriorityAdd;
+        _init = state.Init;
+        _needIcw4 = state.NeedIcw4;
+        _single = state.Single;
+        _readIsr = state.ReadIsr;
+        _pollPending = state.PollPending;
+        AutoEoi = state.AutoEoi;
+        RotateOnAutoEoi = state.RotateOnAutoEoi;
+        SpecialMask = state.SpecialMask;
+        SpecialFullyNested = state.SpecialFullyNested;
+        LevelTriggeredAll = state.LevelTriggeredAll;
+    }
 
     /// <summary>Power-on state; the ELCR survives as on the PIIX (it belongs to the chipset, not the 8259).</summary>
     public void Reset()
     {
         ResetForInit();
-        _init = InitState.Ready;
+        _init = PicInitStep.Ready;
         Irr = 0;
         _lastLevels = 0;
     }
@@ -289,7 +308,7 @@ public sealed class Pic8259Chip
         if ((value & Icw1InitBit) != 0)
         {
             ResetForInit();
-            _init = InitState.ExpectIcw2;
+            _init = PicInitStep.ExpectIcw2;
             _needIcw4 = (value & Icw1NeedIcw4Bit) != 0;
             _single = (value & Icw1SingleBit) != 0;
             LevelTriggeredAll = (value & Icw1LevelBit) != 0;
@@ -368,18 +387,18 @@ public sealed class Pic8259Chip
     {
         switch (_init)
         {
-            case InitState.ExpectIcw2:
+            case PicInitStep.ExpectIcw2:
                 VectorBase = (byte)(value & Icw2VectorMask);
-                _init = _single ? (_needIcw4 ? InitState.ExpectIcw4 : InitState.Ready) : InitState.ExpectIcw3;
+                _init = _single ? (_needIcw4 ? PicInitStep.ExpectIcw4 : PicInitStep.Ready) : PicInitStep.ExpectIcw3;
                 break;
-            case InitState.ExpectIcw3:
+            case PicInitStep.ExpectIcw3:
                 // Cascade wiring is fixed (slave on IR2); the value is accepted and not needed.
-                _init = _needIcw4 ? InitState.ExpectIcw4 : InitState.Ready;
+                _init = _needIcw4 ? PicInitStep.ExpectIcw4 : PicInitStep.Ready;
                 break;
-            case InitState.ExpectIcw4:
+            case PicInitStep.ExpectIcw4:
                 AutoEoi = (value & Icw4AutoEoiBit) != 0;
                 SpecialFullyNested = (value & Icw4SpecialFullyNestedBit) != 0;
-                _init = InitState.Ready;
+                _init = PicInitStep.Ready;
                 break;
             default:
                 Imr = value;

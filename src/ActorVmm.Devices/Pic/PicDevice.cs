@@ -28,9 +28,15 @@ public sealed class PicDevice : IDevice, IInterruptController
     private readonly ByteLanes.ByteReader[] _readers;
     private readonly ByteLanes.ByteWriter[] _writers;
 
-    /// <summary>Creates the pair at the given bases (x86 defaults) on <paramref name="bus"/>.</summary>
-    public PicDevice(TrapBus bus = TrapBus.Pio, ulong masterBase = DefaultMasterBase, ulong slaveBase = DefaultSlaveBase, ulong elcrBase = DefaultElcrBase)
+    /// <summary>Creates the pair at the given bases (x86 defaults) on <paramref name="bus"/>, at power-on or rebuilt from <paramref name="state"/>.</summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the pair can hold.</exception>
+    public PicDevice(TrapBus bus = TrapBus.Pio, ulong masterBase = DefaultMasterBase, ulong slaveBase = DefaultSlaveBase, ulong elcrBase = DefaultElcrBase, PicState? state = null)
     {
+        if (state is not null)
+        {
+            _pic.LoadState(state);
+        }
+
         // Delegates built once: the hot path allocates nothing.
         _readers = [.. Enum.GetValues<PicBlock>().Select(block => (ByteLanes.ByteReader)(offset => _pic.Read(block, offset)))];
         _writers = [.. Enum.GetValues<PicBlock>().Select(block => (ByteLanes.ByteWriter)((offset, value) => _pic.Write(block, offset, value)))];
@@ -170,6 +176,35 @@ public sealed class PicDevice : IDevice, IInterruptController
         {
             _pic.Reset();
         }
+    }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState()
+    {
+        lock (_lock)
+        {
+            return _pic.CaptureState();
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds this controller from <paramref name="state"/> in place (IRR, ISR, IMR, ICW modes, ELCR): the VM's
+    /// interrupt path keeps the same object (<see cref="TimerDeviceDefinitions.Pic"/>), so a restart loads the
+    /// captured state into it rather than building a new one.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the pair can hold; nothing is changed.</exception>
+    public void LoadState(PicState state)
+    {
+        bool before;
+        bool after;
+        lock (_lock)
+        {
+            before = _pic.Intr;
+            _pic.LoadState(state);
+            after = _pic.Intr;
+        }
+
+        RaiseIfRisen(before, after);
     }
 
     // Called after the lock is released: subscribers (the emulator waking a halted vCPU) never run under it.

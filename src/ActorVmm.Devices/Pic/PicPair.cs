@@ -54,6 +54,19 @@ public sealed class PicPair
     /// <summary>The INTR output to the CPU: the master has a deliverable request.</summary>
     public bool Intr => Master.PendingInput() >= 0;
 
+    /// <summary>The pair's state as an immutable record (<see cref="PicState"/>).</summary>
+    public PicState CaptureState() => new(Master.CaptureState(), Slave.CaptureState());
+
+    /// <summary>Takes over <paramref name="state"/>, ELCR included.</summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the pair can hold; nothing is changed.</exception>
+    public void LoadState(PicState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        state.Validate();
+        Master.LoadState(state.Master);
+        Slave.LoadState(state.Slave);
+    }
+
     /// <summary>Power-on reset of both chips (ELCR kept, as on the PIIX).</summary>
     public void Reset()
     {

@@ -85,14 +85,33 @@ public sealed class Pit8254
     private readonly PitChannel[] _channels = [new(gate: true), new(gate: true), new(gate: false)];
     private byte _portB;
     private long _irqProcessedUntil;
-    private long _lastIrq = long.MinValue / 2;
+    private long? _lastIrq;
 
-    /// <summary>Creates the timer; <paramref name="irq0"/> receives channel 0's edges.</summary>
-    public Pit8254(TimeProvider time, IInterruptLine irq0)
+    /// <summary>
+    /// Creates the timer at power-on, or rebuilt from <paramref name="state"/> (counting on from its origin on
+    /// <paramref name="time"/>); <paramref name="irq0"/> receives channel 0's edges.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the chip can hold.</exception>
+    public Pit8254(TimeProvider time, IInterruptLine irq0, PitState? state = null)
     {
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _irq0 = irq0 ?? throw new ArgumentNullException(nameof(irq0));
-        _origin = time.GetTimestamp();
+        if (state is null)
+        {
+            _origin = time.GetTimestamp();
+            return;
+        }
+
+        state.Validate();
+        _origin = state.OriginTimestamp;
+        for (int channel = 0; channel < ChannelCount; channel++)
+        {
+            _channels[channel].LoadState(state.Channels[channel]);
+        }
+
+        _portB = state.PortB;
+        _irqProcessedUntil = state.IrqDeliveredUntil;
+        _lastIrq = state.LastIrqClock;
     }
 
     /// <summary>IRQ 0 edges delivered so far.</summary>
@@ -111,6 +130,14 @@ public sealed class Pit8254
         return (long)(elapsed * InputHz / _time.TimestampFrequency);
     }
 
+    /// <summary>The chip's state as an immutable record (<see cref="PitState"/>).</summary>
+    public PitState CaptureState() => new(
+        _origin,
+        [.. _channels.Select(channel => channel.CaptureState())],
+        _portB,
+        _irqProcessedUntil,
+        _lastIrq);
+
     /// <summary>Power-on state (channel 2's gate follows port B, which resets to 0).</summary>
     public void Reset()
     {
@@ -119,6 +146,7 @@ public sealed class Pit8254
         _channels[2].Reset(gate: false);
         _portB = 0;
         _irqProcessedUntil = NowClocks();
+        _lastIrq = null;
     }
 
     /// <summary>A guest read at offset 0–3 of the counter block. The control register reads as an empty bus.</summary>
@@ -201,7 +229,8 @@ public sealed class Pit8254
             _irqProcessedUntil = now;
         }
 
-        long? next = channel.NextRisingEdge(Math.Max(now, _lastIrq + MinimumIrqIntervalClocks - 1));
+        long earliest = _lastIrq is long last ? Math.Max(now, last + MinimumIrqIntervalClocks - 1) : now;
+        long? next = channel.NextRisingEdge(earliest);
         return next is long nextEdge ? DelayUntil(nextEdge) : null;
     }
 

@@ -27,9 +27,12 @@ public sealed class PitChannel
     /// <summary>Status byte bit 0: BCD counting.</summary>
     public const byte StatusBcdBit = 0b0000_0001;
 
-    private ReadWriteState _readState = ReadWriteState.Word0;
-    private ReadWriteState _writeState = ReadWriteState.Word0;
-    private ReadWriteState _latchState = ReadWriteState.None;
+    /// <summary>The highest counting mode (5, hardware-triggered strobe); 6 and 7 alias 2 and 3.</summary>
+    public const int LastMode = 5;
+
+    private PitByteState _readState = PitByteState.Word0;
+    private PitByteState _writeState = PitByteState.Word0;
+    private PitByteState _latchState = PitByteState.None;
     private byte _writeLatch;
     private ushort _latchedCount;
     private byte _latchedStatus;
@@ -42,20 +45,11 @@ public sealed class PitChannel
         Gate = gate;
     }
 
-    private enum ReadWriteState
-    {
-        None = 0,
-        Lsb = 1,
-        Msb = 2,
-        Word0 = 3,
-        Word1 = 4,
-    }
-
     /// <summary>Counting mode 0–5 (6 and 7 alias 2 and 3).</summary>
     public int Mode { get; private set; }
 
     /// <summary>Access mode from the control word: 1 LSB only, 2 MSB only, 3 LSB then MSB.</summary>
-    public int Access { get; private set; } = (int)ReadWriteState.Word0;
+    public int Access { get; private set; } = (int)PitByteState.Word0;
 
     /// <summary>BCD counting selected.</summary>
     public bool Bcd { get; private set; }
@@ -72,19 +66,47 @@ public sealed class PitChannel
     /// <summary>The GATE input level.</summary>
     public bool Gate { get; private set; }
 
+    /// <summary>The counter's state as an immutable record.</summary>
+    public PitChannelState CaptureState() => new(
+        Mode, Access, Bcd, InitialCount, CountLoaded, LoadTick, Gate,
+        _readState, _writeState, _latchState, _writeLatch, _latchedCount, _latchedStatus, _statusLatched, _triggered);
+
+    /// <summary>Takes over a validated state (<see cref="PitState.Validate"/>).</summary>
+    internal void LoadState(PitChannelState state)
+    {
+        Mode = state.Mode;
+        Access = state.Access;
+        Bcd = state.Bcd;
+        InitialCount = state.InitialCount;
+        CountLoaded = state.CountLoaded;
+        LoadTick = state.LoadTick;
+        Gate = state.Gate;
+        _readState = state.ReadState;
+        _writeState = state.WriteState;
+        _latchState = state.LatchState;
+        _writeLatch = state.WriteLatch;
+        _latchedCount = state.LatchedCount;
+        _latchedStatus = state.LatchedStatus;
+        _statusLatched = state.StatusLatched;
+        _triggered = state.Triggered;
+    }
+
     /// <summary>Power-on state.</summary>
     public void Reset(bool gate)
     {
         Mode = 0;
-        Access = (int)ReadWriteState.Word0;
+        Access = (int)PitByteState.Word0;
         Bcd = false;
         InitialCount = BinaryModulus;
         CountLoaded = false;
         LoadTick = 0;
         Gate = gate;
-        _readState = ReadWriteState.Word0;
-        _writeState = ReadWriteState.Word0;
-        _latchState = ReadWriteState.None;
+        _readState = PitByteState.Word0;
+        _writeState = PitByteState.Word0;
+        _latchState = PitByteState.None;
+        _writeLatch = 0;
+        _latchedCount = 0;
+        _latchedStatus = 0;
         _statusLatched = false;
         _triggered = false;
     }
@@ -93,10 +115,10 @@ public sealed class PitChannel
     public void Program(int access, int mode, bool bcd)
     {
         Access = access;
-        Mode = mode > 5 ? mode - 4 : mode;
+        Mode = mode > LastMode ? mode - 4 : mode;
         Bcd = bcd;
-        _readState = (ReadWriteState)access;
-        _writeState = (ReadWriteState)access;
+        _readState = (PitByteState)access;
+        _writeState = (PitByteState)access;
         CountLoaded = false;
         _triggered = false;
     }
@@ -104,13 +126,13 @@ public sealed class PitChannel
     /// <summary>Counter latch command: freezes the current count for the next read(s); ignored while a latch is unread.</summary>
     public void LatchCount(long now)
     {
-        if (_latchState != ReadWriteState.None)
+        if (_latchState != PitByteState.None)
         {
             return;
         }
 
         _latchedCount = (ushort)ReadableCount(now);
-        _latchState = (ReadWriteState)Access;
+        _latchState = (PitByteState)Access;
     }
 
     /// <summary>Read-back status latch; ignored while a status latch is unread.</summary>
@@ -140,14 +162,14 @@ public sealed class PitChannel
 
         switch (_latchState)
         {
-            case ReadWriteState.Lsb:
-                _latchState = ReadWriteState.None;
+            case PitByteState.Lsb:
+                _latchState = PitByteState.None;
                 return (byte)_latchedCount;
-            case ReadWriteState.Msb:
-                _latchState = ReadWriteState.None;
+            case PitByteState.Msb:
+                _latchState = PitByteState.None;
                 return (byte)(_latchedCount >> 8);
-            case ReadWriteState.Word0:
-                _latchState = ReadWriteState.Msb;
+            case PitByteState.Word0:
+                _latchState = PitByteState.Msb;
                 return (byte)_latchedCount;
             default:
                 break;
@@ -156,13 +178,13 @@ public sealed class PitChannel
         int count = ReadableCount(now);
         switch (_readState)
         {
-            case ReadWriteState.Msb:
+            case PitByteState.Msb:
                 return (byte)(count >> 8);
-            case ReadWriteState.Word0:
-                _readState = ReadWriteState.Word1;
+            case PitByteState.Word0:
+                _readState = PitByteState.Word1;
                 return (byte)count;
-            case ReadWriteState.Word1:
-                _readState = ReadWriteState.Word0;
+            case PitByteState.Word1:
+                _readState = PitByteState.Word0;
                 return (byte)(count >> 8);
             default:
                 return (byte)count;
@@ -174,15 +196,15 @@ public sealed class PitChannel
     {
         switch (_writeState)
         {
-            case ReadWriteState.Msb:
+            case PitByteState.Msb:
                 Load(value << 8, now);
                 return true;
-            case ReadWriteState.Word0:
+            case PitByteState.Word0:
                 _writeLatch = value;
-                _writeState = ReadWriteState.Word1;
+                _writeState = PitByteState.Word1;
                 return false;
-            case ReadWriteState.Word1:
-                _writeState = ReadWriteState.Word0;
+            case PitByteState.Word1:
+                _writeState = PitByteState.Word0;
                 Load(_writeLatch | (value << 8), now);
                 return true;
             default:

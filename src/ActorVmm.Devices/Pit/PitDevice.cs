@@ -32,10 +32,11 @@ public sealed class PitDevice : IDevice, ITimedDevice
     private readonly ByteLanes.ByteWriter _writePortB;
     private bool _rescheduled;
 
-    /// <summary>Creates the timer at the given ports (x86 defaults) on <paramref name="bus"/>.</summary>
-    public PitDevice(TimeProvider time, IInterruptLine irq0, TrapBus bus = TrapBus.Pio, ulong counterBase = DefaultCounterBase, ulong portBBase = DefaultPortBBase)
+    /// <summary>Creates the timer at the given ports (x86 defaults) on <paramref name="bus"/>, at power-on or rebuilt from <paramref name="state"/>.</summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the chip can hold.</exception>
+    public PitDevice(TimeProvider time, IInterruptLine irq0, TrapBus bus = TrapBus.Pio, ulong counterBase = DefaultCounterBase, ulong portBBase = DefaultPortBBase, PitState? state = null)
     {
-        _pit = new Pit8254(time, irq0);
+        _pit = new Pit8254(time, irq0, state);
 
         // Delegates built once: the hot path allocates nothing. They run under _lock.
         _readCounter = _pit.Read;
@@ -103,6 +104,15 @@ public sealed class PitDevice : IDevice, ITimedDevice
         if (rescheduled)
         {
             ScheduleChanged?.Invoke();
+        }
+    }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState()
+    {
+        lock (_lock)
+        {
+            return _pit.CaptureState();
         }
     }
 

@@ -31,12 +31,15 @@ public sealed class Arm64Platform : IPlatform
     public string Name => "arm64";
 
     /// <inheritdoc />
+    public MemoryMap Map => MemoryMap.Arm64;
+
+    /// <inheritdoc />
     public IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
 
-        // RAM starts at 2 GiB on arm64; nothing reads the PC memory-size fields there, so report it all as "below 4 GiB".
-        var cmos = new CmosMemorySize(context.Vm.Memory.TotalSize, 0);
+        // Nothing reads the PC memory-size fields on arm64; they still come from the VM's RAM slots, as on x86.
+        var cmos = CmosMemorySize.FromRamSlots(context.Vm.Layout.RamSlots);
         return
         [
             SerialConsoleDevice.Definition(UartSpec),

@@ -1,3 +1,5 @@
+using ActorVmm.Machine.Layout;
+
 namespace ActorVmm.Devices.Platforms;
 
 /// <summary>A bare machine: only the devices the VM definition lists (tests, custom machines).</summary>
@@ -8,6 +10,9 @@ public sealed class NoPlatform : IPlatform
 
     /// <inheritdoc />
     public string Name => "none";
+
+    /// <inheritdoc />
+    public MemoryMap Map => MemoryMap.X86;
 
     /// <inheritdoc />
     public IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context) => [];

@@ -34,11 +34,15 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
     /// <inheritdoc />
     public string Name => "x86";
 
-    /// <summary>How RAM of <paramref name="memorySize"/> bytes splits around the 32-bit MMIO hole, as the CMOS reports it.</summary>
-    public static CmosMemorySize CmosMemory(ulong memorySize) =>
-        memorySize <= X86MemoryMap.MmioHoleStart
-            ? new CmosMemorySize(memorySize, 0)
-            : new CmosMemorySize(X86MemoryMap.MmioHoleStart, memorySize - X86MemoryMap.MmioHoleStart);
+    /// <inheritdoc />
+    public MemoryMap Map => MemoryMap.X86;
+
+    /// <summary>How the VM's RAM splits around the 32-bit MMIO hole, as the CMOS reports it (from its layout's RAM slots).</summary>
+    public static CmosMemorySize CmosMemory(MemoryLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        return CmosMemorySize.FromRamSlots(layout.RamSlots);
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context)
@@ -46,7 +50,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         ArgumentNullException.ThrowIfNull(context);
         var vm = context.Vm;
         var legacyOptions = options.LegacyPorts ?? LegacyPortOptions.Default;
-        var cmos = CmosMemory(vm.Memory.TotalSize);
+        var cmos = CmosMemory(vm.Layout);
 
         // The boot-time probe measures from VM creation, not from a device restart.
         long vmStart = context.Time.GetTimestamp();
@@ -63,15 +67,15 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         }
 
         devices.Add(TimerDeviceDefinitions.Rtc(cmos));
-        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power)));
-        devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart)));
+        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power, c.Restore<I8042State>())));
+        devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
 
         if (!vm.HasInKernelIrqchip)
         {
             // Every incarnation plugs itself into the VM's controller slot (the backend takes one controller for its life).
             devices.Add(new(PicName, c =>
             {
-                var pic = new PicDevice();
+                var pic = new PicDevice(state: c.Restore<PicState>());
                 c.AttachInterruptController(pic);
                 return pic;
             }));

@@ -182,12 +182,22 @@ public sealed class Mc146818Rtc
     private long _processedUntil;
     private bool _irqAsserted;
 
-    /// <summary>Creates the clock; <paramref name="memory"/> fills the memory-size fields.</summary>
-    public Mc146818Rtc(TimeProvider time, IInterruptLine irq, CmosMemorySize memory)
+    /// <summary>
+    /// Creates the clock at power-on, <paramref name="memory"/> filling the memory-size fields; or, given
+    /// <paramref name="state"/>, rebuilt from it (CMOS RAM included) with IRQ 8 driven to the captured level.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the chip can hold.</exception>
+    public Mc146818Rtc(TimeProvider time, IInterruptLine irq, CmosMemorySize memory, RtcState? state = null)
     {
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _irq = irq ?? throw new ArgumentNullException(nameof(irq));
         ArgumentNullException.ThrowIfNull(memory);
+        if (state is not null)
+        {
+            LoadState(state);
+            return;
+        }
+
         _cmos[RegisterAIndex] = RegisterADefault;
         _cmos[RegisterBIndex] = RegisterBDefault;
         _cmos[RegisterDIndex] = RegisterDVrtBit;
@@ -246,6 +256,24 @@ public sealed class Mc146818Rtc
         long now = GuestTicks();
         AdvanceTo(now);
         return NextDue(now);
+    }
+
+    /// <summary>The chip's state as an immutable record (<see cref="RtcState"/>).</summary>
+    public RtcState CaptureState() =>
+        new(StateArray.Create<byte>(_cmos), _index, NmiDisabled, _offset, _processedUntil, _irqAsserted);
+
+    private void LoadState(RtcState state)
+    {
+        state.Validate();
+        state.Cmos.CopyTo(_cmos);
+        _index = state.Index;
+        NmiDisabled = state.NmiDisabled;
+        _offset = state.ClockOffset;
+        _processedUntil = state.EventsProcessedUntil;
+
+        // The failed instance may have left the line elsewhere after the capture: drive it to the captured level.
+        _irqAsserted = state.IrqAsserted;
+        _irq.SetLevel(_irqAsserted);
     }
 
     private byte ReadCmos(int index)

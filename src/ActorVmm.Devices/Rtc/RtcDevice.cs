@@ -23,10 +23,14 @@ public sealed class RtcDevice : IDevice, ITimedDevice
     private readonly ByteLanes.ByteWriter _write;
     private bool _rescheduled;
 
-    /// <summary>Creates the clock at <paramref name="baseAddress"/> on <paramref name="bus"/> (x86 defaults).</summary>
-    public RtcDevice(TimeProvider time, IInterruptLine irq, CmosMemorySize memory, TrapBus bus = TrapBus.Pio, ulong baseAddress = DefaultPioBase)
+    /// <summary>
+    /// Creates the clock at <paramref name="baseAddress"/> on <paramref name="bus"/> (x86 defaults), at power-on or
+    /// rebuilt from <paramref name="state"/>.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not a state the chip can hold.</exception>
+    public RtcDevice(TimeProvider time, IInterruptLine irq, CmosMemorySize memory, TrapBus bus = TrapBus.Pio, ulong baseAddress = DefaultPioBase, RtcState? state = null)
     {
-        _rtc = new Mc146818Rtc(time, irq, memory);
+        _rtc = new Mc146818Rtc(time, irq, memory, state);
 
         // Delegates built once: the hot path allocates nothing. They run under _lock.
         _read = _rtc.Read;
@@ -77,6 +81,15 @@ public sealed class RtcDevice : IDevice, ITimedDevice
         if (rescheduled)
         {
             ScheduleChanged?.Invoke();
+        }
+    }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState()
+    {
+        lock (_lock)
+        {
+            return _rtc.CaptureState();
         }
     }
 

@@ -218,15 +218,13 @@ internal sealed partial class X86Core
     /// <summary>Reads 1, 2, 4 or 8 bytes at a linear address.</summary>
     internal ulong ReadLinear(ulong linear, int size)
     {
-        if (((linear & 0xFFF) + (ulong)size) > 0x1000 && (Cr0 & Cr0PG) != 0)
+        if (CrossesPage(linear, size) && (Cr0 & Cr0PG) != 0)
         {
-            ulong value = 0;
-            for (int i = 0; i < size; i++)
-            {
-                value |= ReadPhysical(Translate(linear + (ulong)i, AccessKind.Read), 1) << (8 * i);
-            }
-
-            return value;
+            // Each page's part at its own physical address, low part first (as KVM's emulator splits such an access).
+            int low = BytesToPageEnd(linear);
+            ulong first = Translate(linear, AccessKind.Read);
+            ulong second = Translate(linear + (ulong)low, AccessKind.Read);
+            return ReadPart(first, low) | (ReadPart(second, size - low) << (8 * low));
         }
 
         return ReadPhysical(Translate(linear, AccessKind.Read), size);
@@ -235,25 +233,23 @@ internal sealed partial class X86Core
     /// <summary>Writes 1, 2, 4 or 8 bytes at a linear address.</summary>
     internal void WriteLinear(ulong linear, int size, ulong value)
     {
-        if (((linear & 0xFFF) + (ulong)size) > 0x1000 && (Cr0 & Cr0PG) != 0)
+        if (CrossesPage(linear, size) && (Cr0 & Cr0PG) != 0)
         {
-            // Translate every byte first so a fault on the second page leaves memory untouched.
-            Span<ulong> physical = stackalloc ulong[8];
-            for (int i = 0; i < size; i++)
-            {
-                physical[i] = Translate(linear + (ulong)i, AccessKind.Write);
-            }
-
-            for (int i = 0; i < size; i++)
-            {
-                WritePhysical(physical[i], 1, value >> (8 * i));
-            }
-
+            // Translate both pages first so a fault on the second page leaves memory untouched.
+            int low = BytesToPageEnd(linear);
+            ulong first = Translate(linear, AccessKind.Write);
+            ulong second = Translate(linear + (ulong)low, AccessKind.Write);
+            WritePart(first, low, value);
+            WritePart(second, size - low, value >> (8 * low));
             return;
         }
 
         WritePhysical(Translate(linear, AccessKind.Write), size, value);
     }
+
+    private static bool CrossesPage(ulong address, int size) => (address & 0xFFF) + (ulong)size > 0x1000;
+
+    private static int BytesToPageEnd(ulong address) => (int)(0x1000 - (address & 0xFFF));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private unsafe ulong ReadPhysical(ulong physical, int size)
@@ -275,13 +271,35 @@ internal sealed partial class X86Core
         return ReadPhysicalSlow(physical, size);
     }
 
-    private unsafe ulong ReadPhysicalSlow(ulong physical, int size)
+    private ulong ReadPhysicalSlow(ulong physical, int size)
+    {
+        if (!CrossesPage(physical, size) || _memory.IsRam(physical, (ulong)size))
+        {
+            return ReadPart(physical, size);
+        }
+
+        // RAM and MMIO meet only at page boundaries (slots are page-aligned): each page's part goes to RAM or to the
+        // MMIO bus on its own, so the RAM half of an access straddling the end of RAM is not lost.
+        int low = BytesToPageEnd(physical);
+        return ReadPart(physical, low) | (ReadPart(physical + (ulong)low, size - low) << (8 * low));
+    }
+
+    /// <summary>Reads RAM that is one run of slots, or else dispatches one MMIO read.</summary>
+    private unsafe ulong ReadPart(ulong physical, int size)
     {
         if (_memory.TryTranslate(physical, (ulong)size, out nint host))
         {
             // Safe: TryTranslate proved the whole access lies in a RAM slot.
             var bytes = new ReadOnlySpan<byte>((void*)host, size);
             return TrapAccess.ReadLittleEndian(bytes);
+        }
+
+        if (_memory.IsRam(physical, (ulong)size))
+        {
+            // RAM across two slots that follow each other in guest-physical space.
+            Span<byte> spanning = stackalloc byte[size];
+            _memory.Read(physical, spanning);
+            return TrapAccess.ReadLittleEndian(spanning);
         }
 
         var data = _io.AsSpan(0, size);
@@ -313,13 +331,37 @@ internal sealed partial class X86Core
         WritePhysicalSlow(physical, size, value);
     }
 
-    private unsafe void WritePhysicalSlow(ulong physical, int size, ulong value)
+    private void WritePhysicalSlow(ulong physical, int size, ulong value)
+    {
+        if (!CrossesPage(physical, size) || _memory.IsRam(physical, (ulong)size))
+        {
+            WritePart(physical, size, value);
+            return;
+        }
+
+        // As for reads: the part in RAM goes to RAM, the rest to the MMIO bus, low part first.
+        int low = BytesToPageEnd(physical);
+        WritePart(physical, low, value);
+        WritePart(physical + (ulong)low, size - low, value >> (8 * low));
+    }
+
+    /// <summary>Writes RAM that is one run of slots, or else dispatches one MMIO write.</summary>
+    private unsafe void WritePart(ulong physical, int size, ulong value)
     {
         if (_memory.TryTranslate(physical, (ulong)size, out nint host))
         {
             // Safe: TryTranslate proved the whole access lies in a RAM slot.
             TrapAccess.WriteLittleEndian(new Span<byte>((void*)host, size), value);
             _code.OnGuestWrite(physical, size);
+            return;
+        }
+
+        if (_memory.IsRam(physical, (ulong)size))
+        {
+            // RAM across two slots that follow each other in guest-physical space; the copy tells the code tracker (the memory's write observer).
+            Span<byte> spanning = stackalloc byte[size];
+            TrapAccess.WriteLittleEndian(spanning, value);
+            _memory.Write(physical, spanning);
             return;
         }
 

@@ -1,5 +1,6 @@
 using ActorVmm.Devices;
 using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Layout;
 
 namespace ActorVmm.Host.Devices;
 
@@ -12,6 +13,9 @@ public sealed class ProbedPlatform(IPlatform inner, FirstExitProbe probe) : IPla
 {
     /// <inheritdoc />
     public string Name => inner.Name;
+
+    /// <inheritdoc />
+    public MemoryMap Map => inner.Map;
 
     /// <inheritdoc />
     public IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context) =>

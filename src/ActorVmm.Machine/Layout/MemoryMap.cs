@@ -3,8 +3,9 @@ using ActorVmm.Machine.Traps;
 namespace ActorVmm.Machine.Layout;
 
 /// <summary>
-/// A machine's fixed address map: where RAM goes and which windows are set aside for devices,
-/// PCI and interrupt controllers (kvmtool's per-architecture <c>kvm-arch.h</c> layouts, as code).
+/// A machine's address map: where RAM goes and which windows are set aside for devices, PCI and
+/// interrupt controllers (kvmtool's per-architecture <c>kvm-arch.h</c> layouts, as code).
+/// <see cref="Layout"/> applies it to one VM's RAM size; both backends build guest RAM from that.
 /// </summary>
 public abstract class MemoryMap
 {
@@ -20,7 +21,7 @@ public abstract class MemoryMap
     /// <summary>Architecture name ("x86_64", "arm64").</summary>
     public abstract string Architecture { get; }
 
-    /// <summary>The fixed (non-RAM) windows, in address order per bus.</summary>
+    /// <summary>The windows whose place does not depend on the RAM size, in address order per bus.</summary>
     public abstract IReadOnlyList<MemoryMapRegion> FixedRegions { get; }
 
     /// <summary>The largest RAM size the layout accepts.</summary>
@@ -50,10 +51,21 @@ public abstract class MemoryMap
         return LayOutRam(ramSize);
     }
 
+    /// <summary>The whole map of one VM with <paramref name="ramSize"/> bytes of RAM: its RAM slots and every window.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The size is zero, not page-aligned or above <see cref="MaxRamSize"/>.</exception>
+    public MemoryLayout Layout(ulong ramSize)
+    {
+        var slots = RamSlots(ramSize);
+        return new MemoryLayout(this, ramSize, slots, [.. FixedRegions, .. WindowsAfterRam(slots)]);
+    }
+
     /// <summary>The fixed window at <paramref name="address"/> on <paramref name="bus"/>, else null.</summary>
     public MemoryMapRegion? FindFixed(TrapBus bus, ulong address) =>
         FixedRegions.FirstOrDefault(r => r.Bus == bus && r.Contains(address));
 
     /// <summary>Lays out RAM of an already validated size.</summary>
     protected abstract IReadOnlyList<RamSlot> LayOutRam(ulong ramSize);
+
+    /// <summary>Windows placed relative to RAM (the 64-bit PCI window above it); none by default.</summary>
+    protected virtual IEnumerable<MemoryMapRegion> WindowsAfterRam(IReadOnlyList<RamSlot> slots) => [];
 }

@@ -29,8 +29,11 @@ public enum MemoryRegionKind
     /// <summary>PCI configuration space (ECAM / memory-mapped config).</summary>
     PciConfig,
 
-    /// <summary>Window PCI BARs are allocated from.</summary>
+    /// <summary>Window 32-bit PCI BARs (and BARs of either width) are allocated from, below 4 GiB.</summary>
     PciMmio,
+
+    /// <summary>Window 64-bit prefetchable PCI BARs are allocated from, above RAM.</summary>
+    PciMmio64,
 
     /// <summary>Reserved by convention (legacy VGA/BIOS area, framebuffer) — not a trap region by default.</summary>
     Reserved,
@@ -49,6 +52,9 @@ public sealed record MemoryMapRegion(string Name, TrapBus Bus, ulong Base, ulong
 
     /// <summary>True when <paramref name="address"/> is inside the window.</summary>
     public bool Contains(ulong address) => address >= Base && address - Base < Size;
+
+    /// <summary>True when the window and [<paramref name="start"/>, <paramref name="last"/>] share an address.</summary>
+    public bool Overlaps(ulong start, ulong last) => Base <= last && start <= Last;
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} {Bus} [0x{Base:X}..0x{Last:X}] {Kind}";

@@ -3,9 +3,10 @@ using ActorVmm.Machine.Traps;
 namespace ActorVmm.Machine.Layout;
 
 /// <summary>
-/// The x86-64 layout (kvmtool's <c>x86/include/kvm/kvm-arch.h</c>): RAM from 0 up to a 768 MiB
-/// hole below 4 GiB, the rest of RAM from 4 GiB; the hole holds the framebuffer, PCI config,
-/// PCI MMIO and virtio-mmio windows and the APICs. Legacy devices live on the port bus.
+/// The x86-64 layout (kvmtool's <c>x86/include/kvm/kvm-arch.h</c>, with the PCI windows sized as QEMU sizes
+/// them): RAM from 0 up to a 768 MiB hole below 4 GiB, the rest of RAM from 4 GiB; the hole holds the
+/// framebuffer, PCI config, the 32-bit PCI BAR window, virtio-mmio, the APICs and the pages KVM keeps for
+/// itself on Intel; a 64-bit PCI BAR window follows RAM. Legacy devices live on the port bus.
 /// <code>
 /// guest-physical (MMIO bus)                      port bus
 /// 0x0_0000_0000 +---------------------------+    0x0000 +-------------------+
@@ -15,13 +16,16 @@ namespace ActorVmm.Machine.Layout;
 /// 0x0_D000_0000 +---------------------------+           | 0xF4 exit, COMs,  |
 ///               | framebuffer (16 MiB)      |           | ELCR 0x4D0, PCI   |
 /// 0x0_D100_0000 | PCI config (16 MiB)       |           | CF8/CFC ...       |
-/// 0x0_D200_0000 | PCI MMIO (16 MiB)         |    0xFFFF +-------------------+
-/// 0x0_D300_0000 | virtio-mmio               |
+/// 0x0_D200_0000 | PCI MMIO, 32-bit (704 MiB)|    0xFFFF +-------------------+
+/// 0x0_FE00_0000 | virtio-mmio (12 MiB)      |
 /// 0x0_FEC0_0000 | IOAPIC                    |
 /// 0x0_FEE0_0000 | local APIC                |
+/// 0x0_FFFB_C000 | KVM identity map + TSS    |
 /// 0x1_0000_0000 +---------------------------+
 ///               | RAM slot 1 (RAM beyond    |
 ///               | 3.25 GiB, if any)         |
+///               +---------------------------+ (aligned up to 1 GiB)
+///               | PCI MMIO, 64-bit (32 GiB) |
 ///               +---------------------------+
 /// </code>
 /// </summary>
@@ -39,23 +43,29 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>Framebuffer window at the start of the hole.</summary>
     public const ulong FramebufferBase = MmioHoleStart;
 
+    /// <summary>Framebuffer window size: 16 MiB (a 2560×1600 32-bit frame with room to spare).</summary>
+    public const ulong FramebufferSize = 0x100_0000;
+
     /// <summary>PCI configuration window (<c>KVM_PCI_CFG_AREA</c>).</summary>
-    public const ulong PciConfigBase = MmioHoleStart + 0x100_0000;
+    public const ulong PciConfigBase = FramebufferBase + FramebufferSize;
 
     /// <summary>PCI config window size: 16 MiB (256 buses × 32 devices × 8 functions × 256 bytes).</summary>
     public const ulong PciConfigSize = 1UL << 24;
 
-    /// <summary>PCI BAR window (<c>KVM_PCI_MMIO_AREA</c>).</summary>
-    public const ulong PciMmioBase = MmioHoleStart + 0x200_0000;
+    /// <summary>32-bit PCI BAR window (<c>KVM_PCI_MMIO_AREA</c>), reaching up to the virtio-mmio window.</summary>
+    public const ulong PciMmioBase = PciConfigBase + PciConfigSize;
 
-    /// <summary>PCI BAR window size.</summary>
-    public const ulong PciMmioSize = 0x100_0000;
+    /// <summary>virtio-mmio transports (kvmtool's <c>KVM_VIRTIO_MMIO_AREA</c>, moved to the top of the hole so PCI gets the bulk of it).</summary>
+    public const ulong VirtioMmioBase = 0xFE00_0000;
 
-    /// <summary>virtio-mmio transports (<c>KVM_VIRTIO_MMIO_AREA</c>); kvmtool allocates upwards, bounded here by the IOAPIC.</summary>
-    public const ulong VirtioMmioBase = MmioHoleStart + 0x300_0000;
+    /// <summary>32-bit PCI BAR window size: 704 MiB, the hole less the framebuffer, config and fixed windows (QEMU's PC gives PCI the same share).</summary>
+    public const ulong PciMmioSize = VirtioMmioBase - PciMmioBase;
 
     /// <summary>IOAPIC registers.</summary>
     public const ulong IoApicBase = 0xFEC0_0000;
+
+    /// <summary>virtio-mmio window size (12 MiB: thousands of 512-byte transports).</summary>
+    public const ulong VirtioMmioSize = IoApicBase - VirtioMmioBase;
 
     /// <summary>Local APIC registers.</summary>
     public const ulong LocalApicBase = 0xFEE0_0000;
@@ -63,11 +73,26 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>Size of each APIC register page.</summary>
     public const ulong ApicSize = 0x1000;
 
+    /// <summary>The page KVM uses for its identity-mapped page table on Intel (<c>KVM_SET_IDENTITY_MAP_ADDR</c>; QEMU's old address).</summary>
+    public const ulong KvmIdentityMapAddress = 0xFFFB_C000;
+
+    /// <summary>The three pages of KVM's real-mode TSS on Intel (<c>KVM_SET_TSS_ADDR</c>), right after the identity-map page.</summary>
+    public const ulong KvmTssAddress = KvmIdentityMapAddress + PageSize;
+
+    /// <summary>The identity-map page plus the three TSS pages, reserved so nothing else is placed there.</summary>
+    public const ulong KvmPrivateSize = 4 * PageSize;
+
     /// <summary>Legacy VGA and BIOS area inside RAM slot 0 (e820-reserved, as kvmtool reports it).</summary>
     public const ulong LegacyVgaBiosBase = 0xA_0000;
 
     /// <summary>Size of the legacy VGA and BIOS area (640 KiB – 1 MiB).</summary>
     public const ulong LegacyVgaBiosSize = 0x6_0000;
+
+    /// <summary>Alignment of the 64-bit PCI BAR window placed after RAM.</summary>
+    public const ulong PciMmio64Alignment = 1UL << 30;
+
+    /// <summary>64-bit PCI BAR window size (QEMU q35's default <c>pci-hole64-size</c>).</summary>
+    public const ulong PciMmio64Size = 32UL << 30;
 
     /// <summary>Size of the port I/O space.</summary>
     public const ulong PortSpaceSize = 0x1_0000;
@@ -75,15 +100,19 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>RAM limit accepted here (1 TiB).</summary>
     public const ulong MaxRam = 1UL << 40;
 
+    /// <summary>Name of the 64-bit PCI BAR window in <see cref="MemoryLayout.Windows"/>.</summary>
+    public const string PciMmio64Name = "pci-mmio-64";
+
     private static readonly MemoryMapRegion[] Regions =
     [
         new("legacy-vga-bios", TrapBus.Mmio, LegacyVgaBiosBase, LegacyVgaBiosSize, MemoryRegionKind.Reserved),
-        new("framebuffer", TrapBus.Mmio, FramebufferBase, PciConfigBase - FramebufferBase, MemoryRegionKind.Reserved),
+        new("framebuffer", TrapBus.Mmio, FramebufferBase, FramebufferSize, MemoryRegionKind.Reserved),
         new("pci-config", TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
         new("pci-mmio", TrapBus.Mmio, PciMmioBase, PciMmioSize, MemoryRegionKind.PciMmio),
-        new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, IoApicBase - VirtioMmioBase, MemoryRegionKind.VirtioMmio),
+        new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, VirtioMmioSize, MemoryRegionKind.VirtioMmio),
         new("ioapic", TrapBus.Mmio, IoApicBase, ApicSize, MemoryRegionKind.InterruptController),
         new("local-apic", TrapBus.Mmio, LocalApicBase, ApicSize, MemoryRegionKind.InterruptController),
+        new("kvm-tss", TrapBus.Mmio, KvmIdentityMapAddress, KvmPrivateSize, MemoryRegionKind.Reserved),
         new("legacy-ports", TrapBus.Pio, 0, PortSpaceSize, MemoryRegionKind.PortIo),
     ];
 
@@ -111,4 +140,15 @@ public sealed class X86MemoryMap : MemoryMap
             new RamSlot(1, FourGiB, ramSize - MmioHoleStart, MmioHoleStart),
         ];
     }
+
+    /// <inheritdoc />
+    protected override IEnumerable<MemoryMapRegion> WindowsAfterRam(IReadOnlyList<RamSlot> slots)
+    {
+        // After RAM (never below 4 GiB), so a guest with few physical address bits can still reach it.
+        ulong ramEnd = slots.Max(s => s.GuestPhysicalAddress + s.Size);
+        ulong start = Math.Max(FourGiB, AlignUp(ramEnd, PciMmio64Alignment));
+        yield return new MemoryMapRegion(PciMmio64Name, TrapBus.Mmio, start, PciMmio64Size, MemoryRegionKind.PciMmio64);
+    }
+
+    private static ulong AlignUp(ulong value, ulong alignment) => (value + alignment - 1) & ~(alignment - 1);
 }

@@ -1,37 +1,26 @@
-using System.ComponentModel;
-using System.Runtime.InteropServices;
-using ActorVmm.Machine.Interop;
+using ActorVmm.Machine.Layout;
 
 namespace ActorVmm.Machine.Memory;
 
 /// <summary>
-/// One slot of guest RAM: page-aligned anonymous host memory outside the GC heap (mmap with
-/// MAP_NORESERVE, so untouched guest pages cost no host memory), mapped at a guest-physical base.
+/// One slot of guest RAM: a page-aligned piece of its <see cref="GuestMemory"/>'s single host mapping
+/// (at <see cref="HostOffset"/>), placed at a guest-physical base.
 /// </summary>
-public sealed class GuestMemoryRegion : IDisposable
+public sealed class GuestMemoryRegion
 {
     /// <summary>Host page size assumed for alignment checks.</summary>
     public const ulong PageSize = 4096;
 
-    private nint _host;
+    private readonly GuestMemory _owner;
 
-    internal GuestMemoryRegion(int slot, ulong guestPhysicalAddress, ulong size)
+    internal GuestMemoryRegion(GuestMemory owner, RamSlot slot)
     {
-        if (size == 0 || size % PageSize != 0 || guestPhysicalAddress % PageSize != 0)
-        {
-            throw new ArgumentException($"Guest RAM slot at 0x{guestPhysicalAddress:X} of 0x{size:X} bytes must be a non-empty whole number of 4 KiB pages, page-aligned");
-        }
-
-        nint host = Mman.mmap(0, (nuint)size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
-        if (host == Mman.MAP_FAILED)
-        {
-            throw new OutOfMemoryException($"mmap of {size} bytes of guest RAM failed: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
-        }
-
-        Slot = slot;
-        GuestPhysicalAddress = guestPhysicalAddress;
-        Size = size;
-        _host = host;
+        _owner = owner;
+        Slot = slot.Slot;
+        GuestPhysicalAddress = slot.GuestPhysicalAddress;
+        Size = slot.Size;
+        HostOffset = slot.HostOffset;
+        End = slot.GuestPhysicalAddress + slot.Size;
     }
 
     /// <summary>The memory slot number (KVM_SET_USER_MEMORY_REGION's slot).</summary>
@@ -43,20 +32,20 @@ public sealed class GuestMemoryRegion : IDisposable
     /// <summary>Size in bytes.</summary>
     public ulong Size { get; }
 
+    /// <summary>One past the slot's last guest-physical address (never wraps: checked when the memory is created).</summary>
+    public ulong End { get; }
+
+    /// <summary>Offset of the slot inside the VM's one host mapping.</summary>
+    public ulong HostOffset { get; }
+
     /// <summary>Host virtual address of the slot's first byte.</summary>
-    public nint HostAddress => _host != 0 ? _host : throw new ObjectDisposedException(nameof(GuestMemoryRegion));
+    /// <exception cref="GuestMemoryClosedException">The memory was closed and unmapped.</exception>
+    public nint HostAddress => _owner.HostBase + (nint)HostOffset;
 
     /// <summary>True when [address, address + length) lies inside this slot (overflow-safe).</summary>
     public bool Contains(ulong address, ulong length) =>
         address >= GuestPhysicalAddress && length <= Size && address - GuestPhysicalAddress <= Size - length;
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        nint host = Interlocked.Exchange(ref _host, 0);
-        if (host != 0)
-        {
-            _ = Mman.munmap(host, (nuint)Size);
-        }
-    }
+    public override string ToString() => $"slot {Slot} [0x{GuestPhysicalAddress:X}, 0x{End:X}) at host offset 0x{HostOffset:X}";
 }

@@ -1,4 +1,5 @@
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 
@@ -13,7 +14,10 @@ public interface IVirtualMachine : IDisposable
     /// <summary>The backend name ("kvm" or "emulator").</summary>
     string Backend { get; }
 
-    /// <summary>Guest RAM.</summary>
+    /// <summary>The VM's address map: RAM slots and reserved windows (<see cref="VmSpec.Layout"/>).</summary>
+    MemoryLayout Layout { get; }
+
+    /// <summary>Guest RAM, laid out by <see cref="Layout"/>.</summary>
     GuestMemory Memory { get; }
 
     /// <summary>The VM's range table (written only by its supervisor once devices exist).</summary>

@@ -4,6 +4,7 @@ using ActorVmm.Devices;
 using ActorVmm.Devices.Pit;
 using ActorVmm.Devices.Rtc;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.TestSupport;
 using Microsoft.Extensions.Time.Testing;
@@ -15,6 +16,17 @@ public sealed class TimedDeviceActorSpecs(ITestOutputHelper output) : ActorVmmTe
 {
     private const string VmName = "timers";
     private static readonly TimeSpan ShortDelay = TimeSpan.FromMilliseconds(5);
+    private readonly GuestMemory _ram = GuestMemory.Create(GuestMemoryRegion.PageSize);
+
+    protected override void Dispose(bool disposing)
+    {
+        // The actor system (and every device in it) stops first; the RAM goes last.
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _ram.Dispose();
+        }
+    }
 
     /// <summary>A timed device that asks to be called back a given number of times, then goes quiet.</summary>
     private sealed class CountdownDevice(int callbacks) : IDevice, ITimedDevice
@@ -53,7 +65,7 @@ public sealed class TimedDeviceActorSpecs(ITestOutputHelper output) : ActorVmmTe
 
     private IDevice Start(DeviceDefinition definition, TimeProvider time, Func<int, IInterruptLine> lines)
     {
-        var environment = new DeviceEnvironment(VmName, lines, time, new CollectingOutput(), new RecordingPower());
+        var environment = new DeviceEnvironment(VmName, lines, time, new CollectingOutput(), new RecordingPower(), new GuestDma(_ram));
         var setup = new DeviceSetup(definition, environment);
         ChildActorOf(DeviceActor.Props(setup));
         return ExpectMsg<DeviceProtocol.InstanceCreated>(Patience).Instance;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -14,7 +15,8 @@ public sealed class FakeVirtualMachine : IVirtualMachine
     public FakeVirtualMachine(VmSpec spec, FakeGuestProgram program)
     {
         Name = spec.Name;
-        Memory = GuestMemory.Create(spec.MemorySize);
+        Layout = spec.Layout;
+        Memory = GuestMemory.Create(Layout);
         Traps = new TrapTable(spec.VcpuCount);
         Dispatcher = new TrapDispatcher(Traps);
         Vcpus = [.. Enumerable.Range(0, spec.VcpuCount).Select(id => new VcpuThread(new FakeVcpuCore(id, Dispatcher, program), spec.Name))];
@@ -23,6 +25,8 @@ public sealed class FakeVirtualMachine : IVirtualMachine
     public string Name { get; }
 
     public string Backend => "fake";
+
+    public MemoryLayout Layout { get; }
 
     public GuestMemory Memory { get; }
 

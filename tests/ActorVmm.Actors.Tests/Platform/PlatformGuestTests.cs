@@ -8,6 +8,7 @@ using ActorVmm.Devices;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Serial;
 using ActorVmm.Emulator;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
 using ActorVmm.TestGuests;
 using Akka.Actor;
@@ -149,7 +150,10 @@ public sealed class PlatformGuestTests(ITestOutputHelper output) : ActorVmmTestK
         var console = new CollectingStream();
         var report = new ConcurrentQueue<ulong>();
         using var hypervisor = new EmulatorHypervisor();
-        var definition = Define("arm64", Arm64LayoutGuest.Build(Arm64Message), console, [ReportPort.Definition("report", TimerGuests.ReportPort, report)], Arm64Platform.Default);
+        // The arm64 platform's devices, but RAM where the x86 interpreter's real-mode start needs it: the arm64 map puts
+        // RAM at 2 GiB, out of reach of an x86 guest's first instruction. This guest's 1 MiB ends below the 16 MiB devices.
+        var definition = Define("arm64", Arm64LayoutGuest.Build(Arm64Message), console, [ReportPort.Definition("report", TimerGuests.ReportPort, report)], Arm64Platform.Default)
+            with { Map = MemoryMap.X86 };
         var vm = StartVm(definition, hypervisor, time);
 
         var exit = AwaitExit(vm);

@@ -5,6 +5,7 @@ using ActorVmm.Devices;
 using ActorVmm.Devices.Pic;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Emulator;
+using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
@@ -40,12 +41,12 @@ internal sealed class PlatformRig : IDisposable
     public static PlatformRig Start(TestKitBase kit, IPlatform platform, IActorRef consoleSink, TimeProvider? time = null)
     {
         var hypervisor = new EmulatorHypervisor();
-        var vm = (EmulatorVm)hypervisor.CreateVm(new VmSpec("platform", MemorySize, 1));
+        var vm = (EmulatorVm)hypervisor.CreateVm(new VmSpec("platform", MemorySize, 1, platform.Map));
         var rig = new PlatformRig(hypervisor, vm);
         var clock = time ?? TimeProvider.System;
         var controllerSlot = new InterruptControllerSlot();
         vm.AttachInterruptController(controllerSlot);
-        var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power, controllerSlot);
+        var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power, new GuestDma(vm.Memory), controllerSlot);
         rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment));
         var probe = kit.CreateTestProbe();
         var devices = platform.CreateDevices(new PlatformContext(vm, clock, NullLoggerFactory.Instance));

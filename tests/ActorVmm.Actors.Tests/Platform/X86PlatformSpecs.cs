@@ -13,6 +13,7 @@ using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
 using Akka.Actor;
 using Xunit.Abstractions;
+using DeviceState = ActorVmm.Actors.Supervision.DeviceState;
 using static ActorVmm.Devices.Serial.Uart16550Registers;
 
 namespace ActorVmm.Actors.Tests.Platform;
@@ -55,7 +56,7 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
         var report = ExpectMsg<SupervisorProtocol.DeviceReport>(Patience);
 
         Assert.Equal(ExpectedEmulatorDevices.Order(), report.Devices.Select(d => d.Name).Order());
-        Assert.All(report.Devices, d => Assert.Equal(DeviceState.Running, d.State));
+        Assert.All(report.Devices, d => Assert.Equal(ActorVmm.Actors.Supervision.DeviceState.Running, d.State));
         Assert.Contains(rig.Vm.Traps.Regions(TrapBus.Pio), r => r.Base == SerialPortSpec.Com4.Base);
     }
 
@@ -197,6 +198,6 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     [InlineData(X86MemoryMap.FourGiB, X86MemoryMap.MmioHoleStart, X86MemoryMap.MmioHoleSize)]
     public void CMOS_memory_fields_split_RAM_around_the_32bit_MMIO_hole(ulong ram, ulong below, ulong above)
     {
-        Assert.Equal(new CmosMemorySize(below, above), X86Platform.CmosMemory(ram));
+        Assert.Equal(new CmosMemorySize(below, above), X86Platform.CmosMemory(MemoryMap.X86.Layout(ram)));
     }
 }

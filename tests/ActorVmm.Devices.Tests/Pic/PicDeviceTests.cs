@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Tests.Support;
 using ActorVmm.Machine.Traps;
 using ActorVmm.TestSupport;
 using FsCheck.Xunit;
@@ -168,7 +169,7 @@ public sealed class PicDeviceTests
         var (pic, _) = Initialised();
         var definition = TimerDeviceDefinitions.Pic(pic);
 
-        var instance = definition.Factory(null!);
+        var instance = definition.Factory(TestDeviceContext.Create(definition.Name, TimeProvider.System));
 
         Assert.Same(pic, instance);
         Assert.True(pic.Inspect(p => p.Master.VectorBase == 0 && p.Master.Imr == 0 && !p.Master.Initializing));

@@ -1,5 +1,6 @@
 using ActorVmm.Kvm.Interop;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -79,8 +80,7 @@ public sealed unsafe class KvmRegisterSetupTests : IDisposable
     [Fact]
     public void Long_mode_entry_without_ram_for_its_tables_is_a_clear_error()
     {
-        using var tiny = new GuestMemory();
-        tiny.AddRegion(0x10_0000, 0x1000);
+        using var tiny = GuestMemory.Create([new RamSlot(0, 0x10_0000, 0x1000, 0)]);
         using var core = new KvmVcpuCore(0, _kernel, tiny, _dispatcher, null, hasIrqchip: false);
 
         var ex = Assert.Throws<InvalidOperationException>(() => core.SetEntryState(new LongModeEntry(LongModeEntryPoint, LongModeStack)));

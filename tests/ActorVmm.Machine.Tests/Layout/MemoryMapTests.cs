@@ -120,12 +120,14 @@ public sealed class MemoryMapTests
             ulong size = pageCount * MemoryMap.PageSize;
             return new[] { MemoryMap.X86, MemoryMap.Arm64 }.All(map =>
             {
-                var slots = map.RamSlots(size);
+                var layout = map.Layout(size);
+                var slots = layout.RamSlots;
                 bool total = slots.Aggregate(0UL, (sum, s) => sum + s.Size) == size;
-                bool clear = slots.All(s => map.FixedRegions
+                bool clear = slots.All(s => layout.Windows
                     .Where(r => r.Bus == TrapBus.Mmio && r.Kind != MemoryRegionKind.Reserved)
-                    .All(r => r.Last < s.GuestPhysicalAddress || r.Base > s.Last));
-                return total && clear;
+                    .All(r => !r.Overlaps(s.GuestPhysicalAddress, s.Last)));
+                bool windowsApart = layout.Windows.All(a => layout.Windows.All(b => ReferenceEquals(a, b) || a.Bus != b.Bus || !a.Overlaps(b.Base, b.Last)));
+                return total && clear && windowsApart;
             });
         });
     }
