@@ -55,14 +55,14 @@ public sealed class EndToEndTests(ITestOutputHelper output) : ActorVmmTestKit(ou
         Assert.Equal(VmExit.Success, exited.Exit.ExitCode);
         Assert.Equal(ActorGuests.ExpectedOutput((int)stopSwitch.Reads), console.Bytes);
         var flaky = status.Devices.Devices.Single(d => d.Name == "flaky");
-        Assert.Equal(DeviceState.Failed, flaky.State);
+        Assert.Equal(DeviceLifecycle.Failed, flaky.State);
         Assert.Equal(settings.MaxRestarts, flaky.Restarts);
         Assert.Equal(settings.MaxRestarts + 1, instances.Created);
         var region = Assert.Single(flaky.Regions);
         Assert.True(region.Quarantined);
         Assert.True(region.Counters.Dropped >= IterationsAfterQuarantine);
         string consoleName = realUart ? SerialPortSpec.Com1.Name : "console";
-        Assert.Equal(DeviceState.Running, status.Devices.Devices.Single(d => d.Name == consoleName).State);
+        Assert.Equal(DeviceLifecycle.Running, status.Devices.Devices.Single(d => d.Name == consoleName).State);
         Assert.Equal(VmState.Stopped, status.State);
     }
 }

@@ -96,11 +96,11 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
         supervisor.Tell(SupervisorProtocol.GetDevices.Instance, TestActor);
         var report = ExpectMsg<SupervisorProtocol.DeviceReport>(Patience);
         var flaky = report.Devices.Single(d => d.Name == "flaky");
-        Assert.Equal(DeviceState.Failed, flaky.State);
+        Assert.Equal(DeviceLifecycle.Failed, flaky.State);
         Assert.Equal(MaxRestarts, flaky.Restarts);
         Assert.Equal(MaxRestarts, report.Restarts);
         Assert.Equal(1, report.Quarantines);
-        Assert.Equal(DeviceState.Running, report.Devices.Single(d => d.Name == "steady").State);
+        Assert.Equal(DeviceLifecycle.Running, report.Devices.Single(d => d.Name == "steady").State);
         Assert.Equal(FirstIncarnation, Read(SteadyPort));
     }
 

@@ -92,7 +92,7 @@ public sealed class VmManagerTests(ITestOutputHelper output) : ActorVmmTestKit(o
             manager.Tell(new VmManagerProtocol.ToVm($"vm{i}", VmProtocol.GetStatus.Instance), TestActor);
             var status = ExpectMsg<VmProtocol.VmStatus>(Patience);
             Assert.Equal(0, status.Devices.Restarts);
-            Assert.All(status.Devices.Devices, d => Assert.Equal(DeviceState.Running, d.State));
+            Assert.All(status.Devices.Devices, d => Assert.Equal(DeviceLifecycle.Running, d.State));
         }
 
         Assert.Single(messages.OfType<SupervisorProtocol.DeviceFailed>());

@@ -15,7 +15,7 @@ internal sealed class DeviceSlot(DeviceSetup setup, IActorRef actor, RestartWind
 
     public RestartWindow Window { get; } = window;
 
-    public DeviceState State { get; set; } = DeviceState.Starting;
+    public DeviceLifecycle State { get; set; } = DeviceLifecycle.Starting;
 
     /// <summary>Handles of the registered regions, index = the device's region index; null until first registered.</summary>
     public RegionHandle[]? Handles { get; set; }

@@ -115,7 +115,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 
     private void OnInstanceCreated(DeviceProtocol.InstanceCreated created)
     {
-        if (!_devices.TryGetValue(created.DeviceName, out var slot) || !slot.Actor.Equals(created.Actor) || slot.Removing || slot.State == DeviceState.Failed)
+        if (!_devices.TryGetValue(created.DeviceName, out var slot) || !slot.Actor.Equals(created.Actor) || slot.Removing || slot.State == DeviceLifecycle.Failed)
         {
             return;
         }
@@ -150,7 +150,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 
         slot.Handlers = handlers;
         slot.CrashRequested = false;
-        slot.State = DeviceState.Running;
+        slot.State = DeviceLifecycle.Running;
         _logger.LogInformation(
             "Device {Device} of VM {Vm} runs again on a fresh instance; regions {Regions} re-pointed (restart {Restarts})",
             slot.Name,
@@ -190,7 +190,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         }
 
         slot.Handlers = handlers;
-        slot.State = DeviceState.Running;
+        slot.State = DeviceLifecycle.Running;
         slot.PendingAdd?.Tell(new SupervisorProtocol.DeviceAdded(slot.Name, RegionStatuses(slot)));
         slot.PendingAdd = null;
         _logger.LogInformation("Device {Device} of VM {Vm} added with regions {Regions}", slot.Name, _environment.VmName, DescribeRegions(slot));
@@ -202,7 +202,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         if (_deviceRegions.TryGetValue(fault.Region.Handle.Id, out var slot))
         {
             // Faults of an instance already replaced, or a second fault of the same one, cause no second restart.
-            if (slot.State == DeviceState.Running && !slot.CrashRequested && slot.IsCurrentHandler(fault.Region.Handler))
+            if (slot.State == DeviceLifecycle.Running && !slot.CrashRequested && slot.IsCurrentHandler(fault.Region.Handler))
             {
                 slot.CrashRequested = true;
                 slot.Actor.Tell(new DeviceProtocol.HotPathFaulted(fault));
@@ -248,7 +248,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 
         if (slot.Window.TryRestart())
         {
-            slot.State = DeviceState.Restarting;
+            slot.State = DeviceLifecycle.Restarting;
             _restarts++;
             SupervisionMetrics.Restarts.Add(1, new KeyValuePair<string, object?>("vm", _environment.VmName), new KeyValuePair<string, object?>("device", slot.Name));
             _logger.LogWarning(
@@ -274,7 +274,7 @@ public sealed class DeviceSupervisor : ReceiveActor
     private void MarkFailed(DeviceSlot slot, string reason, DeviceFaultException? fault)
     {
         QuarantineRegions(slot);
-        slot.State = DeviceState.Failed;
+        slot.State = DeviceLifecycle.Failed;
         slot.LastFailure = reason;
         _quarantines++;
         SupervisionMetrics.Quarantines.Add(1, new KeyValuePair<string, object?>("vm", _environment.VmName), new KeyValuePair<string, object?>("device", slot.Name));
@@ -334,7 +334,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             return;
         }
 
-        if (slot.State != DeviceState.Failed)
+        if (slot.State != DeviceLifecycle.Failed)
         {
             MarkFailed(slot, "its actor stopped unexpectedly", fault: null);
         }
@@ -348,7 +348,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             return;
         }
 
-        if (slot.State == DeviceState.Failed)
+        if (slot.State == DeviceLifecycle.Failed)
         {
             Sender.Tell(new SupervisorProtocol.DeviceNotFound(request.Name, $"Device '{request.Name}' has failed and is quarantined: {slot.LastFailure}"));
             return;

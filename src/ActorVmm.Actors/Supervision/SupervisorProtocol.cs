@@ -92,7 +92,7 @@ public static class SupervisorProtocol
     /// <param name="Restarts">Its restarts so far.</param>
     /// <param name="Regions">Its regions with their counters.</param>
     /// <param name="LastFailure">The last failure, in words, or null.</param>
-    public sealed record DeviceStatus(string Name, DeviceState State, int Restarts, IReadOnlyList<RegionStatus> Regions, string? LastFailure);
+    public sealed record DeviceStatus(string Name, DeviceLifecycle State, int Restarts, IReadOnlyList<RegionStatus> Regions, string? LastFailure);
 
     /// <summary>One region's state.</summary>
     /// <param name="Handle">Its handle.</param>
@@ -122,7 +122,7 @@ public static class SupervisorProtocol
 }
 
 /// <summary>A supervised device's lifecycle.</summary>
-public enum DeviceState
+public enum DeviceLifecycle
 {
     /// <summary>Its actor is building the first instance.</summary>
     Starting = 0,

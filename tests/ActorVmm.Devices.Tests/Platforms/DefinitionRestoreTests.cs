@@ -1,3 +1,4 @@
+using ActorVmm.Machine.Layout;
 using ActorVmm.Devices.ExitPort;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Tests.Support;
@@ -75,7 +76,11 @@ public sealed class DefinitionRestoreTests : IDisposable
 
         public string Backend => "test";
 
-        public GuestMemory Memory { get; } = GuestMemory.Create(ramSize);
+        public MemoryLayout Layout { get; } = MemoryMap.X86.Layout(ramSize);
+
+        public GuestMemory Memory => _memory ??= GuestMemory.Create(Layout);
+
+        private GuestMemory? _memory;
 
         public TrapTable Traps { get; } = new();
 
@@ -91,6 +96,6 @@ public sealed class DefinitionRestoreTests : IDisposable
         {
         }
 
-        public void Dispose() => Memory.Dispose();
+        public void Dispose() => _memory?.Dispose();
     }
 }
