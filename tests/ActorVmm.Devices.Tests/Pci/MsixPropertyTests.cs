@@ -15,6 +15,9 @@ public sealed class MsixPropertyTests
     private const int KindCount = 5;
     private const ulong MessageAddressBase = 0xFEE0_0000;
 
+    // x86 MSI address bits 19:4: destination ID, redirection hint and destination mode.
+    private const uint DestinationBits = 0xF_FFF0;
+
     /// <summary>
     /// Any mix of triggers, table writes at 4 and 8 bytes and message-control changes: every vector is delivered
     /// exactly when the spec says (enabled, neither masked), with its current message, else held pending until unmasked.
@@ -69,7 +72,7 @@ public sealed class MsixPropertyTests
                     Settle();
                     break;
                 case MessageQword:
-                    ulong address = MessageAddressBase | (value & 0xF_FFF0);
+                    ulong address = MessageAddressBase | (value & DestinationBits);
                     message[v] = (address, message[v].Data);
                     TableWrite(f, MsixTests.EntryOffset(v, MsixRegisters.EntryAddressLow), 8, address);
                     Settle();

@@ -63,9 +63,10 @@ public sealed class PciBarTests
         Assert.Equal(PciBarBits.MemoryType64, rig.Function.ReadConfig(Low(0), 4));
         Assert.Equal((uint)(~(size - 1) >> 32), rig.Function.ReadConfig(High(0), 4));
 
-        rig.Function.WriteConfig(High(0), 4, 0x4);
+        const uint high = 4;
+        rig.Function.WriteConfig(High(0), 4, high);
         rig.Function.WriteConfig(PciHeader.Command, 2, (uint)PciCommand.MemorySpace);
-        Assert.Equal(new PciBarPlacement(0x4_0000_0000, true), rig.Placements[0].Current);
+        Assert.Equal(new PciBarPlacement((ulong)high << 32, true), rig.Placements[0].Current);
     }
 
     [Fact]

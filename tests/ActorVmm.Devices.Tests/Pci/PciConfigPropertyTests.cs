@@ -20,6 +20,8 @@ public sealed class PciConfigPropertyTests
     private const int RegisterShift = 16;
     private const int ValueShift = 32;
     private const uint PlausibleBase = 0xD000_0000;
+    private const uint PlausiblePages = 0xFFF;
+    private const int PageShift = 12;
     private static readonly int[] HotRegisters = [.. Enumerable.Range(0, PciHeader.BarCount).Select(PciHeader.Bar), PciHeader.Command];
 
     /// <summary>
@@ -58,8 +60,8 @@ public sealed class PciConfigPropertyTests
             uint value = Scrambled.Field(bits, ValueKindShift, 4) switch
             {
                 0 => uint.MaxValue,
-                1 => raw & 0xFFFF,
-                2 => PlausibleBase + ((raw & 0xFFF) << 12),
+                1 => raw & ushort.MaxValue,
+                2 => PlausibleBase + ((raw & PlausiblePages) << PageShift),
                 _ => raw,
             };
             switch (path % PathCount)
@@ -169,7 +171,7 @@ public sealed class PciConfigPropertyTests
             PciBarKind.Memory32 => bar.Prefetchable ? PciBarBits.Prefetchable : 0,
             _ => PciBarBits.MemoryType64 | (bar.Prefetchable ? PciBarBits.Prefetchable : 0),
         };
-        uint typeMask = bar.Kind == PciBarKind.Io ? 3u : 0xFu;
+        uint typeMask = PciModel.TypeBits(bar);
         Assert.Equal(expectedType, readLow & typeMask);
 
         ulong mask = readLow & ~typeMask;
@@ -179,7 +181,8 @@ public sealed class PciConfigPropertyTests
         }
         else
         {
-            mask |= 0xFFFF_FFFF_0000_0000;
+            // A 32-bit BAR decodes below 4 GiB: every bit above is part of its mask.
+            mask |= ~(PciModel.FourGiB - 1);
         }
 
         ulong size = ~mask + 1;

@@ -82,7 +82,7 @@ public sealed class PciFunctionStateTests
             good with { MsixTable = good.MsixTable.RemoveAt(0) },
             good with { MsixPending = [] },
             good with { MsixPending = [1UL << TestPciDevice.MsixVectors] },
-            good with { MsixTable = good.MsixTable.SetItem(control, 0x02) },
+            good with { MsixTable = good.MsixTable.SetItem(control, (byte)(MsixRegisters.VectorMasked << 1)) },
             good with { IntxPending = true },
             good with { Config = default },
         ];

@@ -220,12 +220,12 @@ public sealed class PciHeaderTests
     {
         var valid = TestPciDevice.Definition;
         Assert.Throws<ArgumentException>(() => (valid with { VendorId = PciHeader.InvalidVendorId }).Validate());
-        Assert.Throws<ArgumentException>(() => (valid with { Bars = [new PciBarDefinition(0, PciBarKind.Io, 3)] }).Validate());
+        Assert.Throws<ArgumentException>(() => (valid with { Bars = [new PciBarDefinition(0, PciBarKind.Io, PciBarDefinition.MinIoSize - 1)] }).Validate());
         Assert.Throws<ArgumentException>(() => (valid with { Bars = [new PciBarDefinition(0, PciBarKind.Io, PciBarDefinition.MaxIoSize * 2)] }).Validate());
         Assert.Throws<ArgumentException>(() => (valid with { Bars = [new PciBarDefinition(5, PciBarKind.Memory64, PciBarDefinition.MinMemorySize)] }).Validate());
-        Assert.Throws<ArgumentException>(() => (valid with { Bars = [new PciBarDefinition(0, PciBarKind.Memory64, 0x1000), new PciBarDefinition(1, PciBarKind.Memory32, 0x1000)] }).Validate());
+        Assert.Throws<ArgumentException>(() => (valid with { Bars = [new PciBarDefinition(0, PciBarKind.Memory64, TestPciDevice.Memory32BarSize), new PciBarDefinition(1, PciBarKind.Memory32, TestPciDevice.Memory32BarSize)] }).Validate());
         Assert.Throws<ArgumentException>(() => (valid with { Msix = MsixDefinition.InBar(TestPciDevice.IoBar, 1) }).Validate());
         Assert.Throws<ArgumentException>(() => (valid with { Msix = MsixDefinition.InBar(TestPciDevice.Memory32Bar, MsixRegisters.MaxVectors) }).Validate());
-        Assert.Throws<ArgumentException>(() => (valid with { Capabilities = [.. Enumerable.Repeat(TestPciDevice.VendorCapability, 48)] }).Validate());
+        Assert.Throws<ArgumentException>(() => (valid with { Capabilities = [.. Enumerable.Repeat(TestPciDevice.VendorCapability, ((PciHeader.ConfigSpaceSize - PciHeader.StandardHeaderSize) / TestPciDevice.VendorCapabilityLength) + 1)] }).Validate());
     }
 }

@@ -114,7 +114,7 @@ public sealed class PciHostBridgeDeviceTests
     {
         uint dword = _cycles.Read(Test, PciHeader.VendorId, 4);
         ulong value = _cycles.PortRead(PciHostBridgeDevice.ConfigDataPort + 3, 2);
-        Assert.Equal((dword >> 24) | 0xFF00u, value);
+        Assert.Equal((dword >> 24) | ((uint)byte.MaxValue << 8), value);
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public sealed class PciHostBridgeDeviceTests
     public void Ecam_serves_bytes_and_words_at_natural_alignment()
     {
         uint dword = (uint)_cycles.EcamRead(EcamOffset(Test, PciHeader.VendorId), 4);
-        Assert.Equal(dword & 0xFF, _cycles.EcamRead(EcamOffset(Test, PciHeader.VendorId), 1));
+        Assert.Equal(dword & byte.MaxValue, _cycles.EcamRead(EcamOffset(Test, PciHeader.VendorId), 1));
         Assert.Equal(dword >> 24, _cycles.EcamRead(EcamOffset(Test, PciHeader.VendorId + 3), 1));
         Assert.Equal(dword >> 16, _cycles.EcamRead(EcamOffset(Test, PciHeader.DeviceId), 2));
     }

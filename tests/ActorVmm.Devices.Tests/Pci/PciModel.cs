@@ -9,6 +9,18 @@ namespace ActorVmm.Devices.Tests.Pci;
 /// </summary>
 internal static class PciModel
 {
+    /// <summary>Bits 1:0 of an I/O BAR: the I/O space bit and a reserved bit, never address bits.</summary>
+    public const uint IoBarTypeBits = 0x3;
+
+    /// <summary>Bits 3:0 of a memory BAR: space, type and prefetchable bits, never address bits.</summary>
+    public const uint MemoryBarTypeBits = 0xF;
+
+    /// <summary>Ports an I/O BAR can reach: 64 KiB.</summary>
+    public const ulong IoPortSpaceSize = 0x1_0000;
+
+    /// <summary>Sizes from here on have no address bits in a 64-bit BAR's low register.</summary>
+    public const ulong FourGiB = 1UL << 32;
+
     /// <summary>Command bits the spec lets software set on a device like the test function (the others are hard-wired 0).</summary>
     public const PciCommand WritableCommand =
         PciCommand.IoSpace | PciCommand.MemorySpace | PciCommand.BusMaster | PciCommand.ParityErrorResponse | PciCommand.Serr | PciCommand.InterruptDisable;
@@ -29,7 +41,7 @@ internal static class PciModel
         bits[PciHeader.InterruptLine] = byte.MaxValue;
         foreach (var bar in function.Definition.Bars)
         {
-            ulong addressBits = ~(bar.Size - 1) & (bar.Kind == PciBarKind.Io ? ~3UL : ~0xFUL);
+            ulong addressBits = ~(bar.Size - 1) & ~(ulong)TypeBits(bar);
             SetDword(bits, PciHeader.Bar(bar.Index), (uint)addressBits);
             if (bar.Kind == PciBarKind.Memory64)
             {
@@ -64,10 +76,10 @@ internal static class PciModel
     {
         uint low = function.ReadConfig(PciHeader.Bar(bar.Index), 4);
         bool io = bar.Kind == PciBarKind.Io;
-        ulong address = low & (io ? ~3UL : ~0xFUL) & uint.MaxValue;
-        uint typeBits = low & (io ? 3u : 0xFu);
+        ulong address = low & ~TypeBits(bar);
+        uint typeBits = low & TypeBits(bar);
         ulong sizeMask = ~(bar.Size - 1);
-        bool sizing = bar.Size < (1UL << 32) && low == ((uint)(sizeMask & (io ? ~3UL : ~0xFUL)) | typeBits);
+        bool sizing = bar.Size < FourGiB && low == ((uint)(sizeMask & ~(ulong)TypeBits(bar)) | typeBits);
         if (bar.Kind == PciBarKind.Memory64)
         {
             uint high = function.ReadConfig(PciHeader.Bar(bar.Index + 1), 4);
@@ -75,7 +87,7 @@ internal static class PciModel
             sizing |= high == (uint)(sizeMask >> 32);
         }
 
-        if (sizing || address == 0 || (io && address + bar.Size > 0x1_0000))
+        if (sizing || address == 0 || (io && address + bar.Size > IoPortSpaceSize))
         {
             return PciBarPlacement.Unplaced;
         }
@@ -83,6 +95,9 @@ internal static class PciModel
         var command = (PciCommand)function.ReadConfig(PciHeader.Command, 2);
         return new PciBarPlacement(address, (command & (io ? PciCommand.IoSpace : PciCommand.MemorySpace)) != 0);
     }
+
+    /// <summary>The low bits of <paramref name="bar"/>'s register that are type bits.</summary>
+    public static uint TypeBits(PciBarDefinition bar) => bar.Kind == PciBarKind.Io ? IoBarTypeBits : MemoryBarTypeBits;
 
     private static void SetWord(byte[] bits, int offset, ushort value)
     {

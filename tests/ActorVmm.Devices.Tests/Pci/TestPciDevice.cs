@@ -23,11 +23,14 @@ internal static class TestPciDevice
     public const int MsixVectors = 4;
     public const uint MsixTableOffset = 0x0;
     public const int VendorCapabilityLength = 4;
+    public const byte NetworkBaseClass = 0x02;
+    public const byte EthernetSubClass = 0x00;
 
     /// <summary>A vendor-specific capability with one writable byte (body offset 1) and one read-only byte.</summary>
     public static PciCapability VendorCapability { get; } = new(PciCapabilityId.VendorSpecific, [VendorCapabilityLength, 0x00], [0x00, 0xFF]);
 
-    public static PciClassCode ClassCode { get; } = new(0x02, 0x00);
+    /// <summary>Network controller (base class 0x02), Ethernet (sub-class 0x00).</summary>
+    public static PciClassCode ClassCode { get; } = new(NetworkBaseClass, EthernetSubClass);
 
     public static PciFunctionDefinition Definition { get; } = new()
     {
