@@ -9,6 +9,15 @@ public readonly record struct PciAddress
     /// <summary>Functions per device.</summary>
     public const int FunctionsPerDevice = 8;
 
+    /// <summary>Mask of a bus number field (8 bits).</summary>
+    public const int BusMask = 0xFF;
+
+    /// <summary>Mask of a device number field (5 bits).</summary>
+    public const int DeviceMask = DevicesPerBus - 1;
+
+    /// <summary>Mask of a function number field (3 bits).</summary>
+    public const int FunctionMask = FunctionsPerDevice - 1;
+
     /// <summary>Creates an address; device 0–31 and function 0–7.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Device or function out of range.</exception>
     public PciAddress(int bus, int device, int function)

@@ -109,6 +109,9 @@ public sealed class PciBus
         return lines;
     }
 
+    /// <summary>Each byte of an access nobody claims reads as this (a master abort: all ones).</summary>
+    public const byte NoResponseByte = byte.MaxValue;
+
     /// <summary>What an access nobody claims returns: all ones in the access size (a master abort).</summary>
     public static uint AllOnes(int size) => size >= 4 ? uint.MaxValue : (1u << (8 * size)) - 1;
 }

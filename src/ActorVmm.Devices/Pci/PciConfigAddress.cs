@@ -27,7 +27,7 @@ public readonly record struct PciConfigAddress(uint Value)
     public bool Enabled => (Value & EnableBit) != 0;
 
     /// <summary>The addressed function.</summary>
-    public PciAddress Function => new((int)(Value >> BusShift) & 0xFF, (int)(Value >> DeviceShift) & 0x1F, (int)(Value >> FunctionShift) & 0x7);
+    public PciAddress Function => new((int)(Value >> BusShift) & PciAddress.BusMask, (int)(Value >> DeviceShift) & PciAddress.DeviceMask, (int)(Value >> FunctionShift) & PciAddress.FunctionMask);
 
     /// <summary>The dword's byte offset in config space (0–252).</summary>
     public int Register => (int)(Value & RegisterMask);

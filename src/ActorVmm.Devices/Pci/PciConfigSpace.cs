@@ -31,8 +31,8 @@ internal sealed class PciConfigSpace
         _bytes[PciHeader.ProgIf] = definition.ClassCode.ProgIf;
         _bytes[PciHeader.SubClass] = definition.ClassCode.SubClass;
         _bytes[PciHeader.BaseClass] = definition.ClassCode.BaseClass;
-        _writable[PciHeader.CacheLineSize] = 0xFF;
-        _writable[PciHeader.LatencyTimer] = 0xFF;
+        _writable[PciHeader.CacheLineSize] = byte.MaxValue;
+        _writable[PciHeader.LatencyTimer] = byte.MaxValue;
         _bytes[PciHeader.HeaderType] = PciHeader.HeaderTypeEndpoint;
         foreach (var bar in definition.Bars)
         {
@@ -47,7 +47,7 @@ internal sealed class PciConfigSpace
         SetWord(PciHeader.SubsystemVendorId, definition.SubsystemVendorId);
         SetWord(PciHeader.SubsystemId, definition.SubsystemId);
         _bytes[PciHeader.InterruptLine] = interruptLine;
-        _writable[PciHeader.InterruptLine] = 0xFF;
+        _writable[PciHeader.InterruptLine] = byte.MaxValue;
         _bytes[PciHeader.InterruptPin] = (byte)definition.InterruptPin;
         LayOutCapabilities(definition);
         _powerOn = [.. _bytes];

@@ -26,7 +26,7 @@ public static class PciEcam
 
     /// <summary>Splits a window offset (below <see cref="MaxWindowSize"/>) into function and register.</summary>
     public static (PciAddress Function, int Register) Decode(ulong offset) =>
-        (new PciAddress((int)(offset >> BusShift) & 0xFF, (int)(offset >> DeviceShift) & 0x1F, (int)(offset >> FunctionShift) & 0x7), (int)(offset & RegisterMask));
+        (new PciAddress((int)(offset >> BusShift) & PciAddress.BusMask, (int)(offset >> DeviceShift) & PciAddress.DeviceMask, (int)(offset >> FunctionShift) & PciAddress.FunctionMask), (int)(offset & RegisterMask));
 
     /// <summary>The window offset of <paramref name="register"/> of <paramref name="function"/>.</summary>
     public static ulong Offset(PciAddress function, int register) =>

@@ -119,7 +119,7 @@ public sealed class PciHostBridgeDevice : IDevice
     {
         if (!access.IsWrite)
         {
-            access.Data.Fill(0xFF);
+            access.Data.Fill(PciBus.NoResponseByte);
         }
     }
 
@@ -178,7 +178,7 @@ public sealed class PciHostBridgeDevice : IDevice
                 }
                 else if (!access.IsWrite)
                 {
-                    one[0] = 0xFF;
+                    one[0] = PciBus.NoResponseByte;
                 }
             }
         }
@@ -196,7 +196,7 @@ public sealed class PciHostBridgeDevice : IDevice
         {
             if (!isWrite)
             {
-                data.Fill(0xFF);
+                data.Fill(PciBus.NoResponseByte);
             }
 
             return;
