@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Pci.Msix;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Devices.Pci;
@@ -19,7 +20,7 @@ public sealed class PciFunction
     private readonly PciBarDefinition[] _bars;
     private readonly IBarPlacement[] _placements;
     private readonly PciBarPlacement[] _reported;
-    private readonly IPciInterruptSource? _intx;
+    private readonly IInterruptLine? _intx;
     private bool _intxPending;
     private bool _intxAsserted;
 

@@ -1,3 +1,5 @@
+using ActorVmm.Machine.Interrupts;
+
 namespace ActorVmm.Devices.Pci;
 
 /// <summary>
@@ -10,8 +12,12 @@ public sealed record PciFunctionWiring(Func<int, IBarPlacement> Bars)
     /// <summary>Wiring for a function with no BARs and no interrupts (the host bridge).</summary>
     public static PciFunctionWiring None { get; } = new(index => throw new ArgumentException($"no placement wired for BAR {index}"));
 
-    /// <summary>The INTx source, required when the function has an interrupt pin.</summary>
-    public IPciInterruptSource? Intx { get; init; }
+    /// <summary>
+    /// The function's own source on the shared level-triggered line its pin is swizzled to (the GSI's level is the OR
+    /// of its sources); required when the function has an interrupt pin. Driven with <see cref="IInterruptLine.SetLevel"/>
+    /// only when the function's effective level changes, under its lock.
+    /// </summary>
+    public IInterruptLine? Intx { get; init; }
 
     /// <summary>Power-on interrupt line register: the IRQ the platform routes the pin to (as firmware writes it), else 0xFF.</summary>
     public byte InterruptLine { get; init; } = PciHeader.InterruptLineNone;

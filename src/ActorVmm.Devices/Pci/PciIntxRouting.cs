@@ -1,9 +1,11 @@
+using ActorVmm.Machine.Interrupts;
+
 namespace ActorVmm.Devices.Pci;
 
 /// <summary>
 /// How the platform wires the four PCI interrupt lines (PIRQA–D) and how a function's INTx pin reaches one of them:
 /// the standard swizzle of bus 0, line = (pin − 1 + device) mod 4, so INTA of neighbouring slots lands on different
-/// lines. Each function gets its own <see cref="IPciInterruptSource"/> on that line from <c>connect</c>.
+/// lines. Each function gets its own source (an <see cref="IInterruptLine"/>) on that line from <c>connect</c>.
 /// </summary>
 public sealed class PciIntxRouting
 {
@@ -11,15 +13,15 @@ public sealed class PciIntxRouting
     public const int LineCount = 4;
 
     private readonly int[] _lines;
-    private readonly Func<int, IPciInterruptSource> _connect;
+    private readonly Func<int, string, IInterruptLine> _connect;
 
     /// <summary>Routes the four lines to <paramref name="lines"/> (GSIs / IRQ numbers).</summary>
     /// <param name="lines">The platform IRQ of PIRQA, PIRQB, PIRQC and PIRQD.</param>
     /// <param name="connect">
-    /// SEAM (bound by the machine layer's shared level lines): a new source of one function on the shared
-    /// level-triggered line with that IRQ number.
+    /// SEAM (bound by the machine layer's shared level lines, e.g. <c>IInterruptRouter.GetSource(gsi, owner)</c>): the
+    /// source of owner (<c>"pci:slot.function"</c>) on the shared level-triggered line with that IRQ number.
     /// </param>
-    public PciIntxRouting(IReadOnlyList<int> lines, Func<int, IPciInterruptSource> connect)
+    public PciIntxRouting(IReadOnlyList<int> lines, Func<int, string, IInterruptLine> connect)
     {
         ArgumentNullException.ThrowIfNull(lines);
         ArgumentNullException.ThrowIfNull(connect);
@@ -55,6 +57,6 @@ public sealed class PciIntxRouting
         return _lines[((int)pin - 1 + device) % LineCount];
     }
 
-    /// <summary>A new source on the line with IRQ <paramref name="irq"/>.</summary>
-    public IPciInterruptSource Connect(int irq) => _connect(irq) ?? throw new InvalidOperationException($"no interrupt source for IRQ {irq}");
+    /// <summary><paramref name="owner"/>'s source on the line with IRQ <paramref name="irq"/>.</summary>
+    public IInterruptLine Connect(int irq, string owner) => _connect(irq, owner) ?? throw new InvalidOperationException($"no interrupt source for IRQ {irq}");
 }

@@ -1,3 +1,5 @@
+using ActorVmm.Machine.Interrupts;
+
 namespace ActorVmm.Devices.Pci;
 
 /// <summary>
@@ -10,7 +12,7 @@ public sealed class PciSlot
 {
     private readonly PciIntxRouting? _routing;
     private readonly PciFunction?[] _functions = new PciFunction?[PciAddress.FunctionsPerDevice];
-    private readonly Dictionary<(int Function, int Irq), IPciInterruptSource> _sources = [];
+    private readonly Dictionary<(int Function, int Irq), IInterruptLine> _sources = [];
     private readonly Lock _lock = new();
     private bool _multiFunction;
 
@@ -51,12 +53,12 @@ public sealed class PciSlot
                 : throw new InvalidOperationException($"slot {Name} uses INTx but the platform routes no PCI interrupts");
         }
 
-        IPciInterruptSource source;
+        IInterruptLine source;
         lock (_lock)
         {
             if (!_sources.TryGetValue((function, irq), out source!))
             {
-                source = _routing!.Connect(irq);
+                source = _routing!.Connect(irq, $"pci:{Name}.{function}");
                 _sources[(function, irq)] = source;
             }
         }

@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Pci;
+using ActorVmm.Machine.Interrupts;
 
 namespace ActorVmm.Devices.Tests.Pci;
 
@@ -14,9 +15,15 @@ internal sealed class RecordingBarPlacement : IBarPlacement
 }
 
 /// <summary>One function's INTx input to a shared line: its level and how often it changed.</summary>
-internal sealed class RecordingIntxSource(int irq) : IPciInterruptSource
+internal sealed class RecordingIntxSource(int irq, string owner) : IInterruptLine
 {
     public int Irq => irq;
+
+    public string Owner => owner;
+
+    public int Pulses { get; private set; }
+
+    public void Pulse() => Pulses++;
 
     public bool Level { get; private set; }
 
@@ -55,9 +62,9 @@ internal sealed class RecordingIntxLines
 {
     public List<RecordingIntxSource> Sources { get; } = [];
 
-    public IPciInterruptSource Connect(int irq)
+    public IInterruptLine Connect(int irq, string owner)
     {
-        var source = new RecordingIntxSource(irq);
+        var source = new RecordingIntxSource(irq, owner);
         Sources.Add(source);
         return source;
     }

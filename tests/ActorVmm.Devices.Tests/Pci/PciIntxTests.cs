@@ -34,7 +34,7 @@ public sealed class PciIntxTests
     [Fact]
     public void Routing_needs_four_lines_and_a_pin()
     {
-        Assert.Throws<ArgumentException>(() => new PciIntxRouting([16, 17], _rig.Lines.Connect));
+        Assert.Throws<ArgumentException>(() => new PciIntxRouting([.. PciIntxRouting.X86IoApicGsis.Take(2)], _rig.Lines.Connect));
         var routing = new PciIntxRouting(PciIntxRouting.X86IoApicGsis, _rig.Lines.Connect);
         Assert.Throws<ArgumentOutOfRangeException>(() => routing.Line(0, PciInterruptPin.None));
     }
@@ -43,6 +43,7 @@ public sealed class PciIntxTests
     public void Function_is_connected_to_its_swizzled_line()
     {
         Assert.Equal(PciIntxRouting.X86IoApicGsis[(PciTestRig.SlotDevice + (int)PciInterruptPin.IntA - 1) % PciIntxRouting.LineCount], _rig.Intx.Irq);
+        Assert.Equal($"pci:{PciTestRig.SlotName}.0", _rig.Intx.Owner);
     }
 
     [Fact]
@@ -94,6 +95,7 @@ public sealed class PciIntxTests
         Function.SetIntxLevel(true);
         Function.WriteConfig(PciHeader.CacheLineSize, 1, 0x10);
         Assert.Equal(changes + 1, _rig.Intx.Changes);
+        Assert.Equal(0, _rig.Intx.Pulses);
     }
 
     [Fact]
