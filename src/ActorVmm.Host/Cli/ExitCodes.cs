@@ -17,4 +17,10 @@ public static class ExitCodes
 
     /// <summary>Stopped by SIGINT (Ctrl-C): 128 + signal 2, as shells report it.</summary>
     public const int Interrupted = 130;
+
+    /// <summary>stdout could not be written for another reason than a closed reader (sysexits EX_IOERR).</summary>
+    public const int IoError = 74;
+
+    /// <summary>stdout's reader went away (EPIPE): 128 + SIGPIPE (13), what a shell reports for a Unix tool it ended.</summary>
+    public const int BrokenPipe = 141;
 }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using ActorVmm.Actors.Console;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
@@ -35,10 +36,7 @@ public static class RunCommandHandler
         log.Information("Backend {Backend} chosen ({Reason})", backend.Kind.ToName(), backend.Reason);
 
         using var signals = new StopSignals();
-        await using var consoleLog = plan.ConsoleLog is null ? null : new FileStream(plan.ConsoleLog, FileMode.Create, FileAccess.Write, FileShare.Read);
-        await using var stdout = Console.OpenStandardOutput();
-        Stream[] sinks = [.. new[] { plan.Console == ConsoleMode.Serial ? stdout : null, consoleLog }.OfType<Stream>()];
-        await using var console = sinks.Length == 0 ? null : new TeeStream(sinks);
+        using var console = HostConsole.Open(plan.Console == ConsoleMode.Serial, plan.ConsoleLog, log, error);
         VmRuntime runtime;
         try
         {
@@ -56,7 +54,7 @@ public static class RunCommandHandler
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)
@@ -66,14 +64,22 @@ public static class RunCommandHandler
                 return ExitCodes.VmDied;
             }
 
-            if (plan.Console == ConsoleMode.Serial)
-            {
-                ConsoleInputPump.Start(vm);
-            }
+            // Stdin is read only as fast as the guest takes it; the pump stops with the VM.
+            using var input = plan.Console == ConsoleMode.Serial ? new ConsoleInputPump(Console.OpenStandardInput(), vm.SendConsoleInputAsync, $"stdin:{vm.Name}") : null;
+            input?.Start();
 
             log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend}", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName());
-            var ended = await Task.WhenAny(vm.Completion, signals.Requested);
-            bool interrupted = ended != vm.Completion;
+            var ended = await Task.WhenAny(vm.Completion, signals.Requested, console.Broken);
+            bool interrupted = ended == signals.Requested;
+            if (ended == console.Broken)
+            {
+                // stdout is gone: stop the guest, as a Unix tool ends on EPIPE, instead of letting it print into nothing.
+                log.Information("The console's stdout failed; stopping VM {Vm}", plan.Name);
+                await vm.StopAsync();
+                terminal?.Dispose();
+                return await console.Broken;
+            }
+
             if (interrupted)
             {
                 log.Information("Stop requested by signal; stopping VM {Vm}", plan.Name);
