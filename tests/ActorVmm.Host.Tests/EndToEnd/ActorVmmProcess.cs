@@ -17,6 +17,18 @@ internal sealed class ActorVmmProcess : IDisposable
 
     private ActorVmmProcess(Process process) => _process = process;
 
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The process id (for /proc/PID/status).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>The write end of the process's stdin pipe.</summary>
+    public Stream StdinPipe => _process.StandardInput.BaseStream;
+
+    /// <summary>The read end of the process's stdout pipe, for a process started with <see cref="StartReadingStdoutYourself"/>.</summary>
+    public Stream StdoutPipe => _process.StandardOutput.BaseStream;
+
     /// <summary>Everything the process wrote to stdout so far.</summary>
     public string Stdout
     {
@@ -45,7 +57,17 @@ internal sealed class ActorVmmProcess : IDisposable
     public static ActorVmmProcess Start(string runtimeDir, params string[] args) => Start(runtimeDir, new Dictionary<string, string>(), args);
 
     /// <summary>Starts actorvmm with extra environment variables.</summary>
-    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(runtimeDir, environment, readStdout: true, args);
+
+    /// <summary>
+    /// Starts actorvmm without reading its stdout: the test reads <see cref="StdoutPipe"/> as raw bytes, slowly, not at all
+    /// (a stalled terminal), or closes it (a reader that went away). Stderr is still collected.
+    /// </summary>
+    public static ActorVmmProcess StartReadingStdoutYourself(string runtimeDir, params string[] args) =>
+        Start(runtimeDir, new Dictionary<string, string>(), readStdout: false, args);
+
+    private static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, bool readStdout, string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -72,7 +94,11 @@ internal sealed class ActorVmmProcess : IDisposable
         process.OutputDataReceived += (_, e) => runner.Append(runner._stdout, e.Data);
         process.ErrorDataReceived += (_, e) => runner.Append(runner._stderr, e.Data);
         process.Start();
-        process.BeginOutputReadLine();
+        if (readStdout)
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return runner;
     }
