@@ -30,6 +30,10 @@ for ((t = 1; t <= seconds; t++)); do
     echo "${t}s $(awk '/^VmRSS/ { printf "%d MiB", $2 / 1024 }' "/proc/$pid/status")"
 done
 
-kill -INT "$pid"
-wait "$pid" || true
+# SIGTERM (a script's background job ignores SIGINT): the host stops the VM with its terminal still stalled.
+stopping=$(date +%s.%N)
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+echo "stopped with exit code $status after $(echo "$(date +%s.%N) - $stopping" | bc) s"
 exec 3<&-

@@ -6,28 +6,43 @@ namespace ActorVmm.Actors.Console;
 /// <summary>
 /// Writes a VM's guest console output to its target (stdout, a file, or nowhere). Devices append to the VM's
 /// <see cref="GuestOutputBuffer"/> on vCPU threads; the first byte into an idle buffer sends this actor one drain
-/// signal, and the drain writes everything waiting in one or two writes and one flush. A byte leaves the buffer only
+/// signal, and a drain writes everything waiting in one or two writes and one flush. A byte leaves the buffer only
 /// after the target took and flushed it, and the buffer outlives the actor: when the target throws, the actor is
 /// restarted, reopens the target and writes the retained bytes first, so no accepted byte is lost or reordered.
-/// While the target is slow, the buffer fills and the UARTs hold the guest back. Runs on the blocking-I/O dispatcher
-/// because writes may block.
+/// While the target is slow, the buffer fills and the UARTs hold the guest back.
 /// </summary>
+/// <remarks>
+/// One write is in flight at a time, off the actor's thread, and comes back as a message: a terminal nobody reads
+/// blocks that write, never the actor, which still answers, stops with its VM and lets the actor system shut down.
+/// </remarks>
 public sealed class ConsoleSinkActor : ReceiveActor
 {
     private readonly ConsoleTarget _target;
     private readonly GuestOutputBuffer _buffer;
+    private readonly List<(IActorRef ReplyTo, long UpTo)> _flushes = [];
     private Stream? _stream;
+    private Guid? _writeInFlight;
 
     /// <summary>Creates the sink over a buffer shared by all its incarnations.</summary>
     public ConsoleSinkActor(ConsoleTarget target, GuestOutputBuffer buffer)
     {
         _target = target ?? throw new ArgumentNullException(nameof(target));
         _buffer = buffer ?? throw new ArgumentNullException(nameof(buffer));
-        Receive<DrainNow>(_ => Drain());
+        Receive<DrainNow>(_ => StartWrite());
+        Receive<WriteDone>(OnWriteDone);
+        Receive<WriteFailed>(failed =>
+        {
+            if (failed.Write == _writeInFlight)
+            {
+                // The bytes stay in the buffer; the restarted sink writes them first.
+                throw new ConsoleSinkException(_target.Description, failed.Exception);
+            }
+        });
         Receive<ConsoleProtocol.Flush>(_ =>
         {
-            Drain();
-            Sender.Tell(new ConsoleProtocol.Flushed(_buffer.PendingCount));
+            _flushes.Add((Sender, _buffer.Accepted));
+            StartWrite();
+            AnswerFlushes();
         });
         Receive<ConsoleProtocol.GetStatistics>(_ => Sender.Tell(new ConsoleProtocol.SinkStatistics(_buffer.Accepted, _buffer.Consumed, _buffer.Dropped)));
     }
@@ -81,9 +96,9 @@ public sealed class ConsoleSinkActor : ReceiveActor
         _stream = null;
     }
 
-    private void Drain()
+    private void StartWrite()
     {
-        if (_stream is null)
+        if (_writeInFlight is not null || _stream is null)
         {
             return;
         }
@@ -96,15 +111,50 @@ public sealed class ConsoleSinkActor : ReceiveActor
             return;
         }
 
-        // Consume only after the target took and flushed the bytes: a throw leaves them pending for the next incarnation.
-        _stream.Write(first.Span);
-        if (!second.IsEmpty)
+        // The two runs stay valid until Consume: only this actor frees ring space, and only after the write.
+        var stream = _stream;
+        var write = Guid.NewGuid();
+        _writeInFlight = write;
+        Task.Run(() =>
         {
-            _stream.Write(second.Span);
+            stream.Write(first.Span);
+            if (!second.IsEmpty)
+            {
+                stream.Write(second.Span);
+            }
+
+            stream.Flush();
+        }).PipeTo(Self, success: () => new WriteDone(write, count), failure: ex => new WriteFailed(write, ex));
+    }
+
+    private void OnWriteDone(WriteDone done)
+    {
+        if (done.Write != _writeInFlight)
+        {
+            return;
         }
 
-        _stream.Flush();
-        _buffer.Consume(count);
+        _writeInFlight = null;
+        _buffer.Consume(done.Count);
+        AnswerFlushes();
+
+        // What arrived during the write signalled already, or is picked up here.
+        StartWrite();
+    }
+
+    private void AnswerFlushes()
+    {
+        long written = _buffer.Consumed;
+        _flushes.RemoveAll(flush =>
+        {
+            if (written < flush.UpTo)
+            {
+                return false;
+            }
+
+            flush.ReplyTo.Tell(new ConsoleProtocol.Flushed(_buffer.PendingCount));
+            return true;
+        });
     }
 
     /// <summary>The buffer's drain signal.</summary>
@@ -112,4 +162,10 @@ public sealed class ConsoleSinkActor : ReceiveActor
     {
         public static DrainNow Instance { get; } = new();
     }
+
+    /// <summary>A write finished: its bytes can leave the buffer.</summary>
+    private sealed record WriteDone(Guid Write, int Count);
+
+    /// <summary>A write threw: the target failed.</summary>
+    private sealed record WriteFailed(Guid Write, Exception Exception);
 }
