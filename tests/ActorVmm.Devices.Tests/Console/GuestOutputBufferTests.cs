@@ -1,3 +1,6 @@
+using ActorVmm.Devices.Serial;
+using ActorVmm.Devices.Tests.Support;
+using ActorVmm.Machine.Traps;
 using FsCheck.Xunit;
 
 namespace ActorVmm.Devices.Tests.Console;
@@ -70,6 +73,35 @@ public sealed class GuestOutputBufferTests
 
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Consume(4));
     }
+
+    [Fact]
+    public void A_uart_transmitting_into_the_console_buffer_allocates_nothing_on_the_vcpu_thread()
+    {
+        const int Bytes = 10_000;
+        var spec = SerialPortSpec.Com1;
+        var buffer = new GuestOutputBuffer(Bytes + 1);
+        int signals = 0;
+        buffer.SetDrainSignal(() => signals++);
+        var uart = new SerialDevice(spec, new RecordingInterruptLine(spec.Irq), buffer);
+        Span<byte> data = [(byte)'x'];
+        Transmit(uart, spec, data);
+        buffer.BeginDrain();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Bytes; i++)
+        {
+            Transmit(uart, spec, data);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(Bytes + 1, buffer.Accepted);
+        Assert.Equal(2, signals);
+    }
+
+    private static void Transmit(IDevice uart, SerialPortSpec spec, Span<byte> data) =>
+        uart.HandleTrap(0, new TrapAccess(0, spec.Bus, spec.Base, Uart16550Registers.ThrOffset, TrapDirection.Write, data));
 
     /// <summary>Any interleaving of appends and partial drains yields exactly the appended bytes, in order, never more than the capacity in flight.</summary>
     [Property(MaxTest = 300)]
