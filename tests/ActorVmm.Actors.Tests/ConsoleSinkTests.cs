@@ -42,6 +42,23 @@ public sealed class ConsoleSinkTests(ITestOutputHelper output) : ActorVmmTestKit
     }
 
     [Fact]
+    public void A_target_that_fails_and_then_cannot_be_reopened_once_still_gets_every_byte_once()
+    {
+        // The first write fails; the first reopen (the restart's) fails too; the next restart works.
+        var stream = new FailingStream(new HashSet<int> { 1 });
+        int opens = 0;
+        var target = new ConsoleTarget("flaky", () => Interlocked.Increment(ref opens) == 2 ? throw new IOException("cannot reopen") : stream);
+        var buffer = new GuestOutputBuffer();
+        Sys.ActorOf(Props.Create(() => new SinkParent(target, buffer)));
+
+        buffer.Write("kept once\n"u8);
+
+        Assert.True(SpinWait.SpinUntil(() => buffer.PendingCount == 0, Patience), "the bytes were never written");
+        Assert.Equal("kept once\n"u8.ToArray(), stream.Bytes);
+        Assert.Equal(3, Volatile.Read(ref opens));
+    }
+
+    [Fact]
     public void Console_sink_appends_guest_output_to_a_file_target()
     {
         string path = Path.Combine(Path.GetTempPath(), $"actorvmm-console-{Guid.NewGuid():N}.log");
