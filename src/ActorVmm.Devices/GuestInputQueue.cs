@@ -12,8 +12,11 @@ public sealed class GuestInputQueue
     /// <summary>Bytes held by default: many screens of typing, small beside the guest.</summary>
     public const int DefaultCapacity = 4096;
 
-    private readonly byte[] _ring;
+    private readonly int _capacity;
     private readonly Lock _lock = new();
+
+    // Allocated on the first byte: every device has a queue, few ever receive input.
+    private byte[]? _ring;
     private int _head;
     private int _count;
 
@@ -21,11 +24,11 @@ public sealed class GuestInputQueue
     public GuestInputQueue(int capacity = DefaultCapacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _ring = new byte[capacity];
+        _capacity = capacity;
     }
 
     /// <summary>The most bytes the queue holds.</summary>
-    public int Capacity => _ring.Length;
+    public int Capacity => _capacity;
 
     /// <summary>True when no byte waits.</summary>
     public bool IsEmpty => Count == 0;
@@ -49,7 +52,7 @@ public sealed class GuestInputQueue
         {
             lock (_lock)
             {
-                return _ring.Length - _count;
+                return _capacity - _count;
             }
         }
     }
@@ -59,7 +62,7 @@ public sealed class GuestInputQueue
     {
         lock (_lock)
         {
-            value = _count == 0 ? (byte)0 : _ring[_head];
+            value = _count == 0 ? (byte)0 : _ring![_head];
             return _count != 0;
         }
     }
@@ -75,8 +78,8 @@ public sealed class GuestInputQueue
                 return false;
             }
 
-            value = _ring[_head];
-            _head = (_head + 1) % _ring.Length;
+            value = _ring![_head];
+            _head = (_head + 1) % _capacity;
             _count--;
             return true;
         }
@@ -87,9 +90,15 @@ public sealed class GuestInputQueue
     {
         lock (_lock)
         {
-            int taken = Math.Min(bytes.Length, _ring.Length - _count);
-            int tail = (_head + _count) % _ring.Length;
-            int firstLength = Math.Min(taken, _ring.Length - tail);
+            int taken = Math.Min(bytes.Length, _capacity - _count);
+            if (taken == 0)
+            {
+                return 0;
+            }
+
+            _ring ??= new byte[_capacity];
+            int tail = (_head + _count) % _capacity;
+            int firstLength = Math.Min(taken, _capacity - tail);
             bytes[..firstLength].CopyTo(_ring.AsSpan(tail));
             bytes[firstLength..taken].CopyTo(_ring);
             _count += taken;

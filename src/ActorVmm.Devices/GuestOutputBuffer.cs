@@ -18,8 +18,11 @@ public sealed class GuestOutputBuffer : IGuestOutput
     /// <summary>Bytes held per VM console by default: enough for bulk writes, small enough for a thousand VMs.</summary>
     public const int DefaultCapacity = 16 * 1024;
 
-    private readonly byte[] _ring;
+    private readonly int _capacity;
     private readonly Lock _lock = new();
+
+    // Allocated on the first byte: a VM whose guest never prints costs no ring.
+    private byte[]? _ring;
 
     // Waiters to tell once the sink makes room; swapped with _notifying so telling them allocates nothing.
     private List<IGuestOutputWaiter> _waiters = new(4);
@@ -34,11 +37,11 @@ public sealed class GuestOutputBuffer : IGuestOutput
     public GuestOutputBuffer(int capacity = DefaultCapacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _ring = new byte[capacity];
+        _capacity = capacity;
     }
 
     /// <summary>The most bytes the buffer holds.</summary>
-    public int Capacity => _ring.Length;
+    public int Capacity => _capacity;
 
     /// <summary>Bytes accepted since creation.</summary>
     public long Accepted
@@ -149,16 +152,24 @@ public sealed class GuestOutputBuffer : IGuestOutput
     {
         long head;
         int count;
+        byte[]? ring;
         lock (_lock)
         {
             head = _head;
             count = (int)(_tail - _head);
+            ring = _ring;
         }
 
-        int start = (int)(head % _ring.Length);
-        int firstLength = Math.Min(count, _ring.Length - start);
-        first = new ReadOnlyMemory<byte>(_ring, start, firstLength);
-        second = new ReadOnlyMemory<byte>(_ring, 0, count - firstLength);
+        if (ring is null)
+        {
+            (first, second) = (ReadOnlyMemory<byte>.Empty, ReadOnlyMemory<byte>.Empty);
+            return 0;
+        }
+
+        int start = (int)(head % _capacity);
+        int firstLength = Math.Min(count, _capacity - start);
+        first = new ReadOnlyMemory<byte>(ring, start, firstLength);
+        second = new ReadOnlyMemory<byte>(ring, 0, count - firstLength);
         return count;
     }
 
@@ -199,9 +210,10 @@ public sealed class GuestOutputBuffer : IGuestOutput
         Action? signal = null;
         lock (_lock)
         {
-            taken = Math.Min(bytes.Length, _ring.Length - (int)(_tail - _head));
-            int start = (int)(_tail % _ring.Length);
-            int firstLength = Math.Min(taken, _ring.Length - start);
+            taken = Math.Min(bytes.Length, _capacity - (int)(_tail - _head));
+            _ring ??= new byte[_capacity];
+            int start = (int)(_tail % _capacity);
+            int firstLength = Math.Min(taken, _capacity - start);
             bytes[..firstLength].CopyTo(_ring.AsSpan(start));
             bytes[firstLength..taken].CopyTo(_ring);
             _tail += taken;
