@@ -178,6 +178,7 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceRestarted));
         supervisor.Tell(new SupervisorProtocol.SendToDevice("console", new ConsoleProtocol.Input(typed)), TestActor);
+        ExpectMsg<ConsoleProtocol.InputAccepted>(Patience);
         AwaitAssert(() => Assert.Equal(TestConsoleDevice.DataReady, Read(ConsolePort + TestConsoleDevice.LineStatusOffset) & TestConsoleDevice.DataReady), Patience);
 
         var received = new List<byte>();

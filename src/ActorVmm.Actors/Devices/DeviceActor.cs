@@ -42,9 +42,9 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
         Receive<ConsoleProtocol.Input>(OnInput);
         Receive<DeviceSignals.InputSpaceAvailable>(_ =>
         {
-            if (_device is IConsoleInputDevice receiver && !_setup.Input.IsEmpty)
+            if (_device is IConsoleInputDevice receiver)
             {
-                receiver.OnInputAvailable();
+                FeedInput(receiver);
             }
         });
         ReceiveAny(OnSlowPathMessage);
@@ -82,9 +82,9 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
         }
 
         // Input that arrived before the failure is still waiting: let the fresh instance signal it.
-        if (!_setup.Input.IsEmpty && device is IConsoleInputDevice receiver)
+        if (device is IConsoleInputDevice receiver && (!_setup.Input.IsEmpty || !_setup.Backlog.IsEmpty))
         {
-            receiver.OnInputAvailable();
+            FeedInput(receiver);
         }
     }
 
@@ -125,8 +125,20 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
             return;
         }
 
-        _setup.Input.Add(input.Data.Span);
-        receiver.OnInputAvailable();
+        _setup.Backlog.Add(input.Data, Sender);
+        FeedInput(receiver);
+    }
+
+    // Backlog → bounded queue → the device (its FIFO), then refill the queue from what the device made room for.
+    // Whatever does not fit waits for the device's next InputSpaceAvailable; senders are answered as their chunks get in.
+    private void FeedInput(IConsoleInputDevice receiver)
+    {
+        _setup.Backlog.MoveInto(_setup.Input);
+        if (!_setup.Input.IsEmpty)
+        {
+            receiver.OnInputAvailable();
+            _setup.Backlog.MoveInto(_setup.Input);
+        }
     }
 
     private void OnSlowPathMessage(object message)

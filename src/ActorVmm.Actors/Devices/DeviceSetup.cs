@@ -4,8 +4,8 @@ namespace ActorVmm.Actors.Devices;
 
 /// <summary>
 /// What a device actor is built from. The supervisor creates one per device and hands the same
-/// object to every incarnation of the actor, so that <see cref="Input"/> (bytes accepted for the
-/// guest but not yet read by it) survives restarts.
+/// object to every incarnation of the actor, so that <see cref="Input"/> and <see cref="Backlog"/> (bytes
+/// received for the guest but not yet read by it) survive restarts.
 /// </summary>
 public sealed class DeviceSetup
 {
@@ -22,6 +22,9 @@ public sealed class DeviceSetup
     /// <summary>The VM's services.</summary>
     public DeviceEnvironment Environment { get; }
 
-    /// <summary>Input bytes accepted for the device and not yet read by the guest.</summary>
+    /// <summary>Input bytes accepted for the device and not yet taken by it (bounded).</summary>
     public GuestInputQueue Input { get; } = new();
+
+    /// <summary>Input received beyond what <see cref="Input"/> holds, waiting for the guest to read.</summary>
+    public InputBacklog Backlog { get; } = new();
 }

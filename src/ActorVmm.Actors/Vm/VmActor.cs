@@ -41,6 +41,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private readonly TimeProvider _time;
     private readonly List<IActorRef> _exitWaiters = [];
     private readonly List<string> _deviceErrors = [];
+
+    // The console's output in flight: devices of every boot generation append to it, the sink drains it.
+    private readonly GuestOutputBuffer _consoleOutput = new();
     private IVirtualMachine? _vm;
 
     // Kept after the backend VM is disposed so a stopped VM still reports its counters.
@@ -126,7 +129,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
-        var sinkProps = ConsoleSinkActor.Props(_definition.Console);
+        var sinkProps = ConsoleSinkActor.Props(_definition.Console, _consoleOutput);
         if (Context.System.Dispatchers.HasDispatcher(SupervisionSettings.BlockingIoDispatcherId))
         {
             sinkProps = sinkProps.WithDispatcher(SupervisionSettings.BlockingIoDispatcherId);
@@ -176,7 +179,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             _definition.Name,
             vm.Interrupts.GetSource,
             _time,
-            new ActorGuestOutput(_sink),
+            _consoleOutput,
             new ActorPowerControl(Self, _generation),
             new GuestDma(vm.Memory),
             controllerSlot);
@@ -415,7 +418,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             return;
         }
 
-        // Output the guest wrote before it asked to stop is already in the sink's mailbox: flush it first.
+        // Output the guest wrote before it asked to stop is already in the console output buffer: flush it first.
         _sink.Tell(ConsoleProtocol.Flush.Instance);
         Timers.StartSingleTimer(nameof(VmProtocol.FlushTimedOut), VmProtocol.FlushTimedOut.Instance, FlushTimeout);
     }

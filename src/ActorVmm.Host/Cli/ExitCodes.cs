@@ -37,4 +37,10 @@ public static class ExitCodes
         PosixSignal.SIGTERM => Terminated,
         _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "actorvmm stops on SIGHUP, SIGINT and SIGTERM only"),
     };
+
+    /// <summary>stdout could not be written for another reason than a closed reader (sysexits EX_IOERR).</summary>
+    public const int IoError = 74;
+
+    /// <summary>stdout's reader went away (EPIPE): 128 + SIGPIPE (13), what a shell reports for a Unix tool it ended.</summary>
+    public const int BrokenPipe = SignalBase + 13;
 }

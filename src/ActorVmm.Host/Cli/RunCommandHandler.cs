@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Console;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Control;
 using ActorVmm.Host.Hosting;
@@ -87,10 +88,10 @@ public static class RunCommandHandler
         log.Information("Backend {Backend} chosen ({Reason})", backend.Kind.ToName(), backend.Reason);
 
         using var signals = new StopSignals();
-        FileStream? consoleLog;
+        HostConsole console;
         try
         {
-            consoleLog = plan.ConsoleLog is null ? null : new FileStream(plan.ConsoleLog, FileMode.Create, FileAccess.Write, FileShare.Read);
+            console = HostConsole.Open(plan.Console == ConsoleMode.Serial, plan.ConsoleLog, log, error);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -98,10 +99,7 @@ public static class RunCommandHandler
             return ExitCodes.Usage;
         }
 
-        await using var consoleLogScope = consoleLog;
-        await using var stdout = Console.OpenStandardOutput();
-        Stream[] sinks = [.. new[] { plan.Console == ConsoleMode.Serial ? stdout : null, consoleLog }.OfType<Stream>()];
-        await using var console = sinks.Length == 0 ? null : new TeeStream(sinks);
+        using var consoleScope = console;
         VmRuntime runtime;
         try
         {
@@ -119,7 +117,7 @@ public static class RunCommandHandler
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)
@@ -129,13 +127,21 @@ public static class RunCommandHandler
                 return ExitCodes.VmDied;
             }
 
-            if (plan.Console == ConsoleMode.Serial)
-            {
-                ConsoleInputPump.Start(vm);
-            }
+            // Stdin is read only as fast as the guest takes it; the pump stops with the VM.
+            using var input = plan.Console == ConsoleMode.Serial ? new ConsoleInputPump(Console.OpenStandardInput(), vm.SendConsoleInputAsync, $"stdin:{vm.Name}") : null;
+            input?.Start();
 
             log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend}", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName());
-            await Task.WhenAny(vm.Completion, signals.Requested);
+            var ended = await Task.WhenAny(vm.Completion, signals.Requested, console.Broken);
+            if (ended == console.Broken && signals.Received is null)
+            {
+                // stdout is gone: stop the guest, as a Unix tool ends on EPIPE, instead of letting it print into nothing.
+                log.Information("The console's stdout failed; stopping VM {Vm}", plan.Name);
+                await vm.StopAsync();
+                terminal?.Dispose();
+                return await console.Broken;
+            }
+
             if (signals.Received is { } signal)
             {
                 log.Information("Stop requested by {Signal}; stopping VM {Vm}", signal, plan.Name);

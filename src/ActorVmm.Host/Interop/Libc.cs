@@ -110,6 +110,9 @@ internal static partial class Libc
     /// <summary>SO_PEERCRED from asm-generic/socket.h: the peer's struct ucred.</summary>
     public const int SO_PEERCRED = 17;
 
+    /// <summary>EPIPE from asm-generic/errno-base.h: write to a pipe with no reader (.NET reports it as an IOException's HResult).</summary>
+    public const int EPIPE = 32;
+
     /// <summary>tcsetattr: apply the change now.</summary>
     public const int TCSANOW = 0;
 

@@ -77,12 +77,17 @@ public sealed class FlakyDevice : IDevice, ISlowPathDevice
 }
 
 /// <summary>
-/// A minimal console device (until the real UART is merged): a write to its data port goes to the
-/// VM's console output; a read of it takes the next input byte; the line status says the
-/// transmitter is empty and whether input waits. Input lives in the context's queue, outside it.
+/// A minimal console device: a write to its data port goes to the VM's console output; a read of it
+/// takes the next input byte; the line status says whether the transmitter is empty and whether input
+/// waits. When the console output is full the byte is held (transmitter busy) and sent from the
+/// output's thread once it has room. Input lives in the context's queue, outside it.
 /// </summary>
-public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDevice, IConsoleInputDevice
+public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDevice, IConsoleInputDevice, IGuestOutputWaiter
 {
+    private readonly Lock _transmitLock = new();
+    private byte _held;
+    private bool _busy;
+
     public const ulong DataOffset = 0;
     public const ulong LineStatusOffset = 5;
     public const byte TransmitterEmpty = 0x60;
@@ -102,7 +107,14 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
         {
             if (access.Offset == DataOffset)
             {
-                context.Output.Write(access.Data[..1]);
+                lock (_transmitLock)
+                {
+                    // A write while busy is lost, as on a UART whose driver ignores THRE.
+                    if (!_busy && context.Output.TryWrite(access.Data[..1], this) == 0)
+                    {
+                        (_held, _busy) = (access.Data[0], true);
+                    }
+                }
             }
             else if (access.Offset == CrashOffset)
             {
@@ -114,11 +126,23 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
 
         if (access.Offset == DataOffset)
         {
-            access.SetValue(context.Input.TryTake(out byte b) ? b : 0u);
+            bool took = context.Input.TryTake(out byte b);
+            access.SetValue(took ? b : 0u);
+            if (took && context.Input.IsEmpty)
+            {
+                // The queue is bounded: let the actor move in input that waits beyond it.
+                context.Post(DeviceSignals.InputSpaceAvailable.Instance);
+            }
         }
         else if (access.Offset == LineStatusOffset)
         {
-            access.SetValue(TransmitterEmpty | (context.Input.IsEmpty ? 0u : DataReady));
+            bool busy;
+            lock (_transmitLock)
+            {
+                busy = _busy;
+            }
+
+            access.SetValue((busy ? 0u : TransmitterEmpty) | (context.Input.IsEmpty ? 0u : DataReady));
         }
         else
         {
@@ -127,6 +151,17 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
     }
 
     public void OnInputAvailable() => context.GetInterruptLine(InputIrq).Pulse();
+
+    public void OnOutputSpaceAvailable()
+    {
+        lock (_transmitLock)
+        {
+            if (_busy && context.Output.TryWrite([_held], this) == 1)
+            {
+                _busy = false;
+            }
+        }
+    }
 
     public void Reset()
     {

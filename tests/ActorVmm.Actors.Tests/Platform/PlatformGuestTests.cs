@@ -72,7 +72,8 @@ public sealed class PlatformGuestTests(ITestOutputHelper output) : ActorVmmTestK
         var vm = StartVm(Define("echo", DeviceGuests.UartEchoWithInterrupts(Greeting, (ushort)spec.Base, (byte)spec.Irq), console), hypervisor);
         AwaitCondition(() => Encoding.ASCII.GetString(console.Bytes) == Greeting, GuestPatience);
 
-        vm.Tell(new SupervisorProtocol.SendToDevice(spec.Name, new ConsoleProtocol.Input(Encoding.ASCII.GetBytes(Reply))));
+        vm.Tell(new SupervisorProtocol.SendToDevice(spec.Name, new ConsoleProtocol.Input(Encoding.ASCII.GetBytes(Reply))), TestActor);
+        ExpectMsg<ConsoleProtocol.InputAccepted>(Patience);
         var exit = AwaitExit(vm);
 
         Assert.Equal(VmExitReason.ExitPort, exit.Reason);

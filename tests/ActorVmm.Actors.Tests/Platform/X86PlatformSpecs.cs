@@ -41,8 +41,9 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     private (PlatformRig Rig, CollectingStream Console, IActorRef Sink) StartX86()
     {
         var console = new CollectingStream();
-        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console)));
-        return (PlatformRig.Start(this, X86Platform.Default, sink), console, sink);
+        var output = new GuestOutputBuffer();
+        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console), output));
+        return (PlatformRig.Start(this, X86Platform.Default, output), console, sink);
     }
 
     [Fact]
@@ -176,9 +177,10 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     {
         var com2Output = new CollectingOutput();
         var console = new CollectingStream();
-        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console)));
+        var output = new GuestOutputBuffer();
+        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console), output));
         var platform = new X86Platform(new X86PlatformOptions(SerialOutputs: new Dictionary<string, Func<IGuestOutput>> { [SerialPortSpec.Com2.Name] = () => com2Output }));
-        using var rig = PlatformRig.Start(this, platform, sink);
+        using var rig = PlatformRig.Start(this, platform, output);
 
         foreach (byte b in Encoding.ASCII.GetBytes(Greeting))
         {

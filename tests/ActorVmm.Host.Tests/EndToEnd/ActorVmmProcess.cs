@@ -17,11 +17,17 @@ internal sealed class ActorVmmProcess : IDisposable
 
     private ActorVmmProcess(Process process) => _process = process;
 
-    /// <summary>The process id (it names the host's control socket).</summary>
+    /// <summary>The process id (it names the host's control socket; /proc/PID/status).</summary>
     public int Id => _process.Id;
 
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The write end of the process's stdin pipe.</summary>
+    public Stream StdinPipe => _process.StandardInput.BaseStream;
+
+    /// <summary>The read end of the process's stdout pipe, for a process started with <see cref="StartReadingStdoutYourself"/>.</summary>
+    public Stream StdoutPipe => _process.StandardOutput.BaseStream;
 
     /// <summary>Everything the process wrote to stdout so far.</summary>
     public string Stdout
@@ -55,7 +61,17 @@ internal sealed class ActorVmmProcess : IDisposable
         Start(runtimeDir, environment, [], args);
 
     /// <summary>Starts actorvmm under <paramref name="launcher"/> (a command that runs the rest of its arguments, like prlimit).</summary>
-    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, params string[] args)
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, params string[] args) =>
+        Start(runtimeDir, environment, launcher, readStdout: true, args);
+
+    /// <summary>
+    /// Starts actorvmm without reading its stdout: the test reads <see cref="StdoutPipe"/> as raw bytes, slowly, not at all
+    /// (a stalled terminal), or closes it (a reader that went away). Stderr is still collected.
+    /// </summary>
+    public static ActorVmmProcess StartReadingStdoutYourself(string runtimeDir, params string[] args) =>
+        Start(runtimeDir, new Dictionary<string, string>(), [], readStdout: false, args);
+
+    private static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, bool readStdout, string[] args)
     {
         var info = new ProcessStartInfo(launcher.Length > 0 ? launcher[0] : "dotnet")
         {
@@ -87,7 +103,11 @@ internal sealed class ActorVmmProcess : IDisposable
         process.OutputDataReceived += (_, e) => runner.Append(runner._stdout, e.Data);
         process.ErrorDataReceived += (_, e) => runner.Append(runner._stderr, e.Data);
         process.Start();
-        process.BeginOutputReadLine();
+        if (readStdout)
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return runner;
     }

@@ -77,8 +77,12 @@ internal sealed class ActorVm : IVmHandle
         }
     }
 
-    public void SendConsoleInput(ReadOnlyMemory<byte> bytes) =>
-        _manager.Tell(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, new ConsoleProtocol.Input(bytes.ToArray()))));
+    public async Task<bool> SendConsoleInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        var input = new ConsoleProtocol.Input(bytes.ToArray());
+        var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, input)), Timeout.InfiniteTimeSpan, cancellationToken);
+        return answer is ConsoleProtocol.InputAccepted;
+    }
 
     public Task PauseAsync() => CommandAsync(VmProtocol.Pause.Instance, paused: true);
 
