@@ -22,7 +22,7 @@ public sealed class SerialConsoleTests(ITestOutputHelper output) : ActorVmmTestK
     public void Host_input_longer_than_the_receiver_reaches_the_guest_complete_and_in_order_through_the_uart()
     {
         var com1 = SerialPortSpec.Com1;
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm)));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm)));
         supervisor.Tell(new SupervisorProtocol.AddDevice(SerialConsoleDevice.Definition(com1)), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         byte[] typed = [.. Enumerable.Range(0, TypedBytes).Select(i => (byte)('A' + (i % 26)))];
@@ -46,7 +46,7 @@ public sealed class SerialConsoleTests(ITestOutputHelper output) : ActorVmmTestK
     {
         var com1 = SerialPortSpec.Com1;
         var collected = new CollectingOutput();
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm, output: collected)));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm, output: collected)));
         supervisor.Tell(new SupervisorProtocol.AddDevice(SerialConsoleDevice.Definition(com1)), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         byte[] text = "uart ok\n"u8.ToArray();

@@ -46,7 +46,7 @@ internal sealed class PlatformRig : IDisposable
         var controllerSlot = new InterruptControllerSlot();
         vm.AttachInterruptController(controllerSlot);
         var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power, controllerSlot);
-        rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment));
+        rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment));
         var probe = kit.CreateTestProbe();
         var devices = platform.CreateDevices(new PlatformContext(vm, clock, NullLoggerFactory.Instance));
         foreach (var device in devices)

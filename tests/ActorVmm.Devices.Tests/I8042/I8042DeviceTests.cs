@@ -10,29 +10,30 @@ public sealed class I8042DeviceTests
     private const int VcpuId = 0;
     private const ushort PitPortB = 0x61;
 
-    private static (I8042Device Device, TrapDispatcher Dispatcher, RecordingPowerRequests Power) Create()
+    private static (I8042Device Device, TrapDispatcher Dispatcher, RecordingPowerRequests Power, TrapTableWriter Writer) Create()
     {
         var power = new RecordingPowerRequests();
         var device = new I8042Device(new RecordingInterruptLine(KeyboardIrq), new RecordingInterruptLine(AuxIrq), power);
         var table = new TrapTable();
+        var writer = table.ClaimWriter();
         for (int i = 0; i < device.Regions.Count; i++)
         {
             int index = i;
             var region = device.Regions[i];
-            table.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), region.Flags, device.Name);
+            writer.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), region.Flags, device.Name);
         }
 
-        return (device, new TrapDispatcher(table), power);
+        return (device, new TrapDispatcher(table), power, writer);
     }
 
     [Fact]
     public void Device_claims_only_ports_0x60_and_0x64_leaving_PIT_port_B_free()
     {
-        var (device, dispatcher, _) = Create();
+        var (device, dispatcher, _, writer) = Create();
 
         Assert.Equal([(ulong)DataPort, CommandPort], device.Regions.Select(r => r.Base));
         Assert.All(device.Regions, r => Assert.Equal(1UL, r.Length));
-        dispatcher.Table.Register(TrapBus.Pio, PitPortB, 1, _ => { }, name: "pit-port-b");
+        writer.Register(TrapBus.Pio, PitPortB, 1, _ => { }, name: "pit-port-b");
         Assert.Equal(device.Regions.Count + 1, dispatcher.Table.Regions(TrapBus.Pio).Count);
     }
 
