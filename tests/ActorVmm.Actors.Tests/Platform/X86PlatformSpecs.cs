@@ -55,7 +55,7 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
         var report = ExpectMsg<SupervisorProtocol.DeviceReport>(Patience);
 
         Assert.Equal(ExpectedEmulatorDevices.Order(), report.Devices.Select(d => d.Name).Order());
-        Assert.All(report.Devices, d => Assert.Equal(DeviceState.Running, d.State));
+        Assert.All(report.Devices, d => Assert.Equal(ActorVmm.Actors.Supervision.DeviceState.Running, d.State));
         Assert.Contains(rig.Vm.Traps.Regions(TrapBus.Pio), r => r.Base == SerialPortSpec.Com4.Base);
     }
 

@@ -40,7 +40,7 @@ public sealed class I8042DeviceTests
     [Fact]
     public void Self_test_through_the_ports_returns_0x55()
     {
-        var (_, dispatcher, _) = Create();
+        var (_, dispatcher, _, _) = Create();
         Span<byte> data = [CmdSelfTest];
 
         dispatcher.Dispatch(VcpuId, TrapBus.Pio, CommandPort, TrapDirection.Write, data);
@@ -52,7 +52,7 @@ public sealed class I8042DeviceTests
     [Fact]
     public void Pulse_reset_through_port_0x64_requests_a_reset()
     {
-        var (_, dispatcher, power) = Create();
+        var (_, dispatcher, power, _) = Create();
         Span<byte> data = [CmdPulseReset];
 
         dispatcher.Dispatch(VcpuId, TrapBus.Pio, CommandPort, TrapDirection.Write, data);
@@ -63,7 +63,7 @@ public sealed class I8042DeviceTests
     [Fact]
     public void A_word_access_at_the_data_port_does_not_reach_the_device()
     {
-        var (_, dispatcher, _) = Create();
+        var (_, dispatcher, _, _) = Create();
         Span<byte> word = [0, 0];
 
         var outcome = dispatcher.Dispatch(VcpuId, TrapBus.Pio, DataPort, TrapDirection.Read, word);
