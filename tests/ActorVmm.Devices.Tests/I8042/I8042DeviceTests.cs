@@ -61,14 +61,15 @@ public sealed class I8042DeviceTests
     }
 
     [Fact]
-    public void A_word_access_at_the_data_port_does_not_reach_the_device()
+    public void A_word_read_at_the_data_port_is_split_into_the_data_byte_and_an_empty_bus_byte_for_port_0x61()
     {
         var (_, dispatcher, _, _) = Create();
+        dispatcher.Dispatch(VcpuId, TrapBus.Pio, CommandPort, TrapDirection.Write, [CmdSelfTest]);
         Span<byte> word = [0, 0];
 
         var outcome = dispatcher.Dispatch(VcpuId, TrapBus.Pio, DataPort, TrapDirection.Read, word);
 
-        Assert.Equal(DispatchOutcome.Unhandled, outcome);
-        Assert.Equal([0xFF, 0xFF], word.ToArray());
+        Assert.Equal(DispatchOutcome.Split, outcome);
+        Assert.Equal([ReplySelfTestPassed, 0xFF], word.ToArray());
     }
 }
