@@ -3,19 +3,25 @@ using System.Runtime.CompilerServices;
 namespace ActorVmm.Machine.Traps;
 
 /// <summary>
-/// An immutable view of the regions decoding on one bus: parallel sorted arrays searched without
-/// locks. A snapshot is never modified after publication, so a lookup sees one consistent table.
-/// Decoding regions never overlap, so the region holding an address is unique.
+/// An immutable view of the regions decoding on one bus at one epoch: parallel sorted arrays searched
+/// without locks. A snapshot is never modified after publication, so a lookup sees one consistent
+/// table. Decoding regions never overlap, so the region holding an address is unique. The lookup
+/// indexes (<see cref="PortIndex"/>, <see cref="PageHintIndex"/>) answer for a snapshot only with
+/// region versions live at its <see cref="Epoch"/>, so an index hit and a search agree.
 /// </summary>
-internal abstract class BusSnapshot
+internal sealed class BusSnapshot
 {
+    public static readonly BusSnapshot Empty = new([], epoch: 0);
+
     private readonly ulong[] _starts;
     private readonly ulong[] _lasts;
     private readonly TrapRegion[] _regions;
 
     /// <param name="decoding">The decoding regions of the bus, in any order; sorted here.</param>
-    protected BusSnapshot(TrapRegion[] decoding)
+    /// <param name="epoch">The bus's publication count: every region in <paramref name="decoding"/> is live at it.</param>
+    public BusSnapshot(TrapRegion[] decoding, long epoch)
     {
+        Epoch = epoch;
         _regions = decoding;
         _starts = new ulong[decoding.Length];
         for (int i = 0; i < decoding.Length; i++)
@@ -32,10 +38,14 @@ internal abstract class BusSnapshot
         }
     }
 
+    /// <summary>Which publication of its bus this is (0 for the empty table).</summary>
+    public long Epoch { get; }
+
     /// <summary>The decoding regions, sorted by base.</summary>
     public ReadOnlySpan<TrapRegion> Regions => _regions;
 
     /// <summary>Binary search for the region holding all of [address, address + length). Never locks, allocates or writes.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public TrapRegion? Search(ulong address, int length)
     {
         int at = Floor(address);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ActorVmm.Machine.Traps;
 
 /// <summary>
@@ -68,6 +70,17 @@ public sealed class TrapRegion
 
     internal RegionBinding Binding { get; }
 
+    /// <summary>
+    /// Epochs of its bus's snapshots holding this version as decoding: [<see cref="LiveFrom"/>,
+    /// <see cref="LiveUntil"/>). Set by the writer: LiveFrom before the version is first published or
+    /// indexed, LiveUntil before the snapshot that drops it is published; so a lookup can trust an index
+    /// entry for the snapshot it read. Both stay <see cref="long.MaxValue"/> for a version never published.
+    /// </summary>
+    internal long LiveFrom = long.MaxValue;
+
+    /// <inheritdoc cref="LiveFrom"/>
+    internal long LiveUntil = long.MaxValue;
+
     /// <summary>Table clock when the region last became enabled at its placement; earlier wins a conflict.</summary>
     internal long PlacedAt { get; }
 
@@ -82,6 +95,19 @@ public sealed class TrapRegion
 
     internal TrapRegion WithBinding(RegionBinding binding) =>
         new(Handle, Name, Bus, Base, Length, Flags, binding, Counters, IsEnabled, IsDecoding, PlacedAt);
+
+    /// <summary>True when this version decodes in the snapshot of <paramref name="epoch"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsLiveIn(long epoch) => Volatile.Read(ref LiveFrom) <= epoch && epoch < Volatile.Read(ref LiveUntil);
+
+    /// <summary>True when the placement holds all of [address, address + length); no wrap-around arithmetic.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool Holds(ulong address, int length)
+    {
+        // An address below the base wraps to a huge offset and fails the first test.
+        ulong offset = address - Base;
+        return offset < Length && (ulong)(length - 1) <= Length - 1 - offset;
+    }
 
     /// <summary>True when [first, last] intersects this region's placement.</summary>
     internal bool Overlaps(ulong first, ulong last) => Base <= last && first <= Last;

@@ -13,6 +13,10 @@ public sealed partial class TrapTable
     private readonly Lock _writeLock = new();
     private readonly Dictionary<long, RegionControl> _byHandle = [];
     private readonly List<RegionControl>[] _byBus = [[], []];
+
+    // Decoding versions replaced during the current write operation; the operation's publish retires them.
+    private readonly List<TrapRegion> _retiring = [];
+    private readonly List<TrapRegion> _born = [];
     private long _nextId;
     private long _clock;
 
@@ -117,7 +121,7 @@ public sealed partial class TrapTable
 
             // A fresh binding starts unquarantined; the failed handler's binding stays quarantined for
             // any vCPU still holding an older snapshot.
-            control.Current = region.WithBinding(new RegionBinding(handler));
+            SetCurrent(control, region.WithBinding(new RegionBinding(handler)));
             if (region.IsDecoding)
             {
                 Publish(region.Bus);
@@ -204,11 +208,19 @@ public sealed partial class TrapTable
         }
     }
 
-    /// <summary>Installs a region's next version and tells the listener when its decoding placement changed.</summary>
+    /// <summary>
+    /// Installs a region's next version, queues the previous one for retirement when it was decoding
+    /// (the caller then publishes), and tells the listener when the decoding placement changed.
+    /// </summary>
     private void SetCurrent(RegionControl control, TrapRegion next)
     {
         var previous = control.Current;
         control.Current = next;
+        if (previous.IsDecoding)
+        {
+            _retiring.Add(previous);
+        }
+
         bool samePlacement = previous.Base == next.Base;
         if (previous.IsDecoding && !(next.IsDecoding && samePlacement))
         {
@@ -259,8 +271,17 @@ public sealed partial class TrapTable
         }
     }
 
+    /// <summary>
+    /// Publishes the bus's next snapshot, then brings the lookup index up to date. Order matters to a
+    /// vCPU that reads the old snapshot while this runs: retired versions stay live for the old epoch,
+    /// new ones only become live at the new epoch, and the index is updated last, so an index entry and
+    /// a search of the snapshot a lookup read always agree.
+    /// </summary>
     private void Publish(TrapBus bus)
     {
+        var published = bus == TrapBus.Pio ? _pio : _mmio;
+        long epoch = published.Epoch + 1;
+
         // No LINQ here: a guest that reprograms BARs in a loop makes this the allocation hot spot.
         var controls = _byBus[(int)bus];
         int count = 0;
@@ -273,19 +294,52 @@ public sealed partial class TrapTable
         int i = 0;
         foreach (var control in controls)
         {
-            if (control.Current.IsDecoding)
+            var region = control.Current;
+            if (region.IsDecoding)
             {
-                decoding[i++] = control.Current;
+                decoding[i++] = region;
+                if (region.LiveFrom == long.MaxValue)
+                {
+                    Volatile.Write(ref region.LiveFrom, epoch);
+                }
+            }
+        }
+
+        foreach (var retired in _retiring)
+        {
+            Volatile.Write(ref retired.LiveUntil, epoch);
+        }
+
+        var snapshot = new BusSnapshot(decoding, epoch);
+        if (bus == TrapBus.Pio)
+        {
+            Volatile.Write(ref _pio, snapshot);
+        }
+        else
+        {
+            Volatile.Write(ref _mmio, snapshot);
+        }
+
+        // Versions that were published and now leave, and versions published for the first time.
+        _retiring.RemoveAll(static r => r.LiveFrom == long.MaxValue);
+        _born.Clear();
+        foreach (var region in snapshot.Regions)
+        {
+            if (region.LiveFrom == epoch)
+            {
+                _born.Add(region);
             }
         }
 
         if (bus == TrapBus.Pio)
         {
-            Volatile.Write(ref _pio, new PioSnapshot(decoding));
+            _ports.Update(_retiring, _born);
         }
         else
         {
-            Volatile.Write(ref _mmio, new MmioSnapshot(decoding));
+            _pages.Update(_retiring, _born, snapshot.Regions);
         }
+
+        _retiring.Clear();
     }
 }

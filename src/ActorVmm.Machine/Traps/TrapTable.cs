@@ -16,8 +16,10 @@ public sealed partial class TrapTable
     public const ulong MaxPort = 0xFFFF;
 
     private readonly ITrapRegionListener? _listener;
-    private PioSnapshot _pio = PioSnapshot.Empty;
-    private MmioSnapshot _mmio = MmioSnapshot.Empty;
+    private readonly PortIndex _ports = new();
+    private readonly PageHintIndex _pages = new();
+    private BusSnapshot _pio = BusSnapshot.Empty;
+    private BusSnapshot _mmio = BusSnapshot.Empty;
     private int _writerClaimed;
 
     /// <summary>Creates an empty table whose counters serve vCPU ids 0..<paramref name="maxVcpus"/>-1.</summary>
@@ -48,13 +50,29 @@ public sealed partial class TrapTable
             : throw new InvalidOperationException("This trap table's writer was already claimed: a table has exactly one writer (the VM's supervisor)");
 
     /// <summary>
-    /// Finds the decoding region that holds the whole access. Hot path: one volatile read of the
-    /// snapshot reference, then a direct port index (PIO) or a page hash with a binary-search fallback
-    /// (MMIO); an access that straddles a region's end finds nothing.
+    /// Finds the decoding region that holds the whole access; one that straddles a region's end finds
+    /// nothing. Hot path: one volatile read of the snapshot reference, one index probe (the direct port
+    /// index, or the MMIO page hash) validated against the snapshot's epoch; a binary search of the
+    /// snapshot when the probe does not settle it. Never locks, allocates or writes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public TrapRegion? Lookup(TrapBus bus, ulong address, int length) =>
-        bus == TrapBus.Pio ? Volatile.Read(ref _pio).Find(address, length) : Volatile.Read(ref _mmio).Find(address, length);
+    public TrapRegion? Lookup(TrapBus bus, ulong address, int length)
+    {
+        BusSnapshot snapshot;
+        TrapRegion? hint;
+        if (bus == TrapBus.Pio)
+        {
+            snapshot = Volatile.Read(ref _pio);
+            hint = _ports.Hint(address);
+        }
+        else
+        {
+            snapshot = Volatile.Read(ref _mmio);
+            hint = _pages.Hint(address);
+        }
+
+        return hint is not null && hint.IsLiveIn(snapshot.Epoch) && hint.Holds(address, length) ? hint : snapshot.Search(address, length);
+    }
 
     /// <summary>Every registered region of a bus (decoding, shadowed or disabled), sorted by base then handle.</summary>
     public IReadOnlyList<TrapRegion> Regions(TrapBus bus)
@@ -75,6 +93,9 @@ public sealed partial class TrapTable
             return _byHandle.GetValueOrDefault(handle.Id)?.Current;
         }
     }
+
+    /// <summary>What the hot-path index holds for an address (a hint, validated by lookups); for tests of the index upkeep.</summary>
+    internal TrapRegion? IndexedAt(TrapBus bus, ulong address) => bus == TrapBus.Pio ? _ports.Hint(address) : _pages.Hint(address);
 
     /// <summary>The published snapshot of a bus (what lookups read now).</summary>
     internal BusSnapshot Snapshot(TrapBus bus) => bus == TrapBus.Pio ? Volatile.Read(ref _pio) : Volatile.Read(ref _mmio);

@@ -65,6 +65,55 @@ public sealed class TrapTableTests
     }
 
     [Fact]
+    public void Lookups_stay_exact_while_the_lookup_indexes_grow_collide_and_shrink()
+    {
+        const int Devices = 300;
+        var handles = new List<RegionHandle>();
+        for (int i = 0; i < Devices; i++)
+        {
+            // Scattered small MMIO devices and 4-port PIO devices, many sharing index slots.
+            handles.Add(_writer.Register(TrapBus.Mmio, MmioBase + ((ulong)i * 7 * PageSize), 0x200, Ignore, name: $"m{i}"));
+            handles.Add(_writer.Register(TrapBus.Pio, (ulong)i * 8, 4, Ignore, name: $"p{i}"));
+        }
+
+        for (int i = 0; i < Devices; i += 3)
+        {
+            _writer.Unregister(handles[2 * i]);
+            _writer.Unregister(handles[(2 * i) + 1]);
+        }
+
+        for (int i = 0; i < Devices; i++)
+        {
+            bool removed = i % 3 == 0;
+            ulong mmio = MmioBase + ((ulong)i * 7 * PageSize);
+            Assert.Equal(removed ? null : handles[2 * i], _table.Lookup(TrapBus.Mmio, mmio + 0x1FC, 4)?.Handle);
+            Assert.Null(_table.Lookup(TrapBus.Mmio, mmio + 0x200, 4));
+            Assert.Equal(removed ? null : handles[(2 * i) + 1], _table.Lookup(TrapBus.Pio, ((ulong)i * 8) + 3, 1)?.Handle);
+            Assert.Null(_table.Lookup(TrapBus.Pio, ((ulong)i * 8) + 4, 1));
+        }
+    }
+
+    [Theory]
+    [InlineData(TrapBus.Pio, Com1Base)]
+    [InlineData(TrapBus.Mmio, MmioBase)]
+    public void The_hot_path_index_follows_the_current_decoding_version(TrapBus bus, ulong at)
+    {
+        ulong elsewhere = at + 0x1000;
+        var control = _writer.Control(_writer.Register(bus, at, UartPorts, Ignore));
+        Assert.Same(control.Region, _table.IndexedAt(bus, at));
+
+        control.Move(elsewhere);
+        Assert.Null(_table.IndexedAt(bus, at));
+        Assert.Same(control.Region, _table.IndexedAt(bus, elsewhere));
+
+        _writer.Repoint(control.Handle, Ignore);
+        Assert.Same(control.Region, _table.IndexedAt(bus, elsewhere));
+
+        control.SetEnabled(false);
+        Assert.Null(_table.IndexedAt(bus, elsewhere));
+    }
+
+    [Fact]
     public void Overlapping_registration_is_rejected_naming_both_regions()
     {
         _writer.Register(TrapBus.Pio, Com1Base, UartPorts, Ignore, name: "com1");
