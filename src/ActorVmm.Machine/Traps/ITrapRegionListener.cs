@@ -2,8 +2,9 @@ namespace ActorVmm.Machine.Traps;
 
 /// <summary>
 /// Told about regions entering the table and starting or stopping to decode, under the table's
-/// write lock (never on the lookup path). The KVM backend uses it to keep the kernel's coalesced
-/// zones on the placements that decode. Internal: a backend hands it to the table it creates.
+/// write lock (never on the lookup path); decode changes are told once the change is published.
+/// The KVM backend uses it to keep the kernel's coalesced zones on the placements that decode.
+/// Internal: a backend hands it to the table it creates.
 /// </summary>
 internal interface ITrapRegionListener
 {

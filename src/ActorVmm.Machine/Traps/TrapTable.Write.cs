@@ -17,6 +17,9 @@ public sealed partial class TrapTable
     // Decoding versions replaced during the current write operation; the operation's publish retires them.
     private readonly List<TrapRegion> _retiring = [];
     private readonly List<TrapRegion> _born = [];
+
+    // Decode starts and stops of the current write operation, told to the listener once it is published.
+    private readonly List<(TrapRegion Region, bool Started)> _decodeChanges = [];
     private long _nextId;
     private long _clock;
 
@@ -40,10 +43,10 @@ public sealed partial class TrapTable
             _byBus[(int)bus].Add(control);
             if (enabled)
             {
-                _listener?.OnDecodeStarted(region);
-                Publish(bus);
+                _decodeChanges.Add((region, true));
             }
 
+            Commit(bus, publish: enabled);
             return handle;
         }
     }
@@ -64,9 +67,9 @@ public sealed partial class TrapTable
             {
                 SetCurrent(control, region.WithDecoding(false));
                 PromoteShadowed(region.Bus);
-                Publish(region.Bus);
             }
 
+            Commit(region.Bus, publish: region.IsDecoding);
             return true;
         }
     }
@@ -122,10 +125,7 @@ public sealed partial class TrapTable
             // A fresh binding starts unquarantined; the failed handler's binding stays quarantined for
             // any vCPU still holding an older snapshot.
             SetCurrent(control, region.WithBinding(new RegionBinding(handler)));
-            if (region.IsDecoding)
-            {
-                Publish(region.Bus);
-            }
+            Commit(region.Bus, publish: region.IsDecoding);
         }
     }
 
@@ -173,10 +173,7 @@ public sealed partial class TrapTable
             PromoteShadowed(bus);
         }
 
-        if (wasDecoding || decodes)
-        {
-            Publish(bus);
-        }
+        Commit(bus, publish: wasDecoding || decodes);
     }
 
     /// <summary>Shadowed regions whose conflict is gone start decoding, the earliest placed first.</summary>
@@ -224,12 +221,44 @@ public sealed partial class TrapTable
         bool samePlacement = previous.Base == next.Base;
         if (previous.IsDecoding && !(next.IsDecoding && samePlacement))
         {
-            _listener?.OnDecodeStopped(previous);
+            _decodeChanges.Add((previous, false));
         }
 
         if (next.IsDecoding && !(previous.IsDecoding && samePlacement))
         {
-            _listener?.OnDecodeStarted(next);
+            _decodeChanges.Add((next, true));
+        }
+    }
+
+    /// <summary>
+    /// Ends a write operation: publishes the bus when its decoding set changed, then tells the listener
+    /// about the decode changes, so a listener that throws never leaves the table half-changed.
+    /// </summary>
+    private void Commit(TrapBus bus, bool publish)
+    {
+        if (publish)
+        {
+            Publish(bus);
+        }
+
+        if (_listener is null)
+        {
+            _decodeChanges.Clear();
+            return;
+        }
+
+        var changes = _decodeChanges.ToArray();
+        _decodeChanges.Clear();
+        foreach (var (region, started) in changes)
+        {
+            if (started)
+            {
+                _listener.OnDecodeStarted(region);
+            }
+            else
+            {
+                _listener.OnDecodeStopped(region);
+            }
         }
     }
 
