@@ -62,7 +62,7 @@ public sealed class TrapDispatcher
             return DropQuarantined(region, vcpuId, direction, data);
         }
 
-        region.Counters.CountAccess(vcpuId, direction);
+        RegionCounters.CountAccess(region.CounterCells, vcpuId, direction);
         try
         {
             binding.Handler(new TrapAccess(vcpuId, bus, address, address - region.Base, direction, data));
@@ -84,7 +84,7 @@ public sealed class TrapDispatcher
             return DropQuarantined(region, vcpuId, direction, data);
         }
 
-        region.Counters.CountAccess(vcpuId, direction);
+        RegionCounters.CountAccess(region.CounterCells, vcpuId, direction);
         try
         {
             binding.Handler(new TrapAccess(vcpuId, bus, address, address - region.Base, direction, data));

@@ -21,6 +21,7 @@ public sealed class TrapRegion
         Flags = flags;
         Binding = binding;
         Counters = counters;
+        CounterCells = counters.Cells;
         IsEnabled = enabled;
         IsDecoding = decoding;
         PlacedAt = placedAt;
@@ -69,6 +70,9 @@ public sealed class TrapRegion
     public bool IsShadowed => IsEnabled && !IsDecoding;
 
     internal RegionBinding Binding { get; }
+
+    /// <summary>The cells of <see cref="Counters"/>, referenced directly by the hot path.</summary>
+    internal long[] CounterCells { get; }
 
     /// <summary>
     /// Epochs of its bus's snapshots holding this version as decoding: [<see cref="LiveFrom"/>,
