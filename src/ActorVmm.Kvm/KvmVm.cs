@@ -66,8 +66,7 @@ public sealed class KvmVm : IVirtualMachine
                 KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_USER_MEMORY_REGION, ref slot, nameof(KvmIoctls.KVM_SET_USER_MEMORY_REGION));
             }
 
-            Traps = new TrapTable(spec.VcpuCount);
-            Traps.AddListener(new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio));
+            Traps = new TrapTable(spec.VcpuCount, new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio, loggerFactory.CreateLogger<KvmCoalescingListener>()));
             Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
 
             _vcpus = new VcpuThread[spec.VcpuCount];

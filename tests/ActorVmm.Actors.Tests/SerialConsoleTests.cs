@@ -26,7 +26,7 @@ public sealed class SerialConsoleTests(ITestOutputHelper output) : ActorVmmTestK
     public void Host_input_longer_than_the_receiver_reaches_the_guest_complete_and_in_order_through_the_uart()
     {
         var com1 = SerialPortSpec.Com1;
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm)));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm)));
         supervisor.Tell(new SupervisorProtocol.AddDevice(SerialConsoleDevice.Definition(com1)), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         byte[] typed = [.. Enumerable.Range(0, TypedBytes).Select(i => (byte)('A' + (i % 26)))];
@@ -50,7 +50,7 @@ public sealed class SerialConsoleTests(ITestOutputHelper output) : ActorVmmTestK
     {
         var com1 = SerialPortSpec.Com1;
         var collected = new CollectingOutput();
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm, output: collected)));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm, output: collected)));
         supervisor.Tell(new SupervisorProtocol.AddDevice(SerialConsoleDevice.Definition(com1)), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         byte[] text = "uart ok\n"u8.ToArray();
@@ -73,7 +73,7 @@ public sealed class SerialConsoleTests(ITestOutputHelper output) : ActorVmmTestK
         var console = new GuestOutputBuffer(ConsoleCapacity);
         var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("stalled", () => terminal), console));
         var environment = new DeviceEnvironment(_vm.Name, (_, _) => irq, TimeProvider.System, console, new RecordingPower(), new GuestDma(_vm.Memory));
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, environment));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), environment));
         supervisor.Tell(new SupervisorProtocol.AddDevice(SerialConsoleDevice.Definition(com1)), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         Write(com1.Base + McrOffset, McrOut2Bit);
@@ -110,7 +110,7 @@ public sealed class SerialConsoleTests(ITestOutputHelper output) : ActorVmmTestK
     {
         const int Chunks = 4;
         var com1 = SerialPortSpec.Com1;
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm)));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm)));
         supervisor.Tell(new SupervisorProtocol.AddDevice(SerialConsoleDevice.Definition(com1)), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         Write(com1.Base + FcrOffset, FcrEnableFifoBit);

@@ -21,7 +21,7 @@ public sealed class SupervisorRegistrationTests(ITestOutputHelper output) : Acto
     void IDisposable.Dispose() => _vm.Dispose();
 
     private Akka.Actor.IActorRef NewSupervisor() =>
-        Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm)));
+        Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm)));
 
     [Fact]
     public void Added_device_has_its_declared_regions_registered_and_handling_traps()

@@ -28,7 +28,7 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
     void IDisposable.Dispose() => _vm.Dispose();
 
     private IActorRef NewSupervisor(int maxRestarts = MaxRestarts) =>
-        Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm), new SupervisionSettings(maxRestarts, Window), _logs));
+        Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm), new SupervisionSettings(maxRestarts, Window), _logs));
 
     private (IActorRef Supervisor, RegionHandle Handle, InstanceLog Log) AddFlaky(int maxRestarts = MaxRestarts)
     {
@@ -125,7 +125,7 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
 
             return new VcpuExit(VcpuExitReason.Shutdown, "done");
         });
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, DeviceEnvironments.For(vm), new SupervisionSettings(0, Window), _logs));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), DeviceEnvironments.For(vm), new SupervisionSettings(0, Window), _logs));
         supervisor.Tell(new SupervisorProtocol.AddDevice(FlakyDevice.Definition("flaky", FlakyPort, new InstanceLog())), TestActor);
         var handle = ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience).Regions[0].Handle;
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceFailed));

@@ -204,7 +204,8 @@ public static class KvmChecks
         using var irqFd = useIrqFd ? vm.RegisterIrqFd(Irq) : null;
         var line = vm.GetInterruptLine(Irq);
         var markers = new List<ulong>();
-        vm.Traps.Register(TrapBus.Pio, ResultPort, 1, access =>
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, ResultPort, 1, access =>
         {
             markers.Add(access.Value);
             if (access.Value == ReadyMarker)
@@ -219,7 +220,7 @@ public static class KvmChecks
                 }
             }
         }, name: "result");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
         var exit = RunBootVcpu(vm, FlatBinaryLoader.Load(vm.Memory, Image(InterruptImage)), timeout);
         bool passed = exit?.Reason == VcpuExitReason.Stopped && markers.SequenceEqual([ReadyMarker, HandledMarker]);
         return new KvmCheckResult(name, passed, $"exit={Describe(exit)} markers=[{string.Join(", ", markers)}]");

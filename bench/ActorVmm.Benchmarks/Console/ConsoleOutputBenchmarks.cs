@@ -70,7 +70,7 @@ public class ConsoleOutputBenchmarks
         var device = new SerialConsoleTestUart(output);
         var table = new TrapTable();
         var region = device.Device.Regions[0];
-        table.Register(region.Bus, region.Base, region.Length, access => device.Device.HandleTrap(0, access), name: device.Device.Name);
+        table.ClaimWriter().Register(region.Bus, region.Base, region.Length, access => device.Device.HandleTrap(0, access), name: device.Device.Name);
         return new TrapDispatcher(table);
     }
 

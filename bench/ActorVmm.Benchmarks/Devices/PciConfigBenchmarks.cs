@@ -31,6 +31,7 @@ public class PciConfigBenchmarks
     public void Setup()
     {
         var table = new TrapTable();
+        var writer = table.ClaimWriter();
         _dispatcher = new TrapDispatcher(table);
         var bus = new PciBus();
         var definition = new PciFunctionDefinition
@@ -51,7 +52,7 @@ public class PciConfigBenchmarks
         {
             int region = i;
             var r = bridge.Regions[i];
-            table.Register(r.Bus, r.Base, r.Length, access => bridge.HandleTrap(region, access), name: bridge.Name);
+            writer.Register(r.Bus, r.Base, r.Length, access => bridge.HandleTrap(region, access), name: bridge.Name);
         }
 
         var address = slot.Address(0);

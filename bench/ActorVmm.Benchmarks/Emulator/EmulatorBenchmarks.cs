@@ -35,12 +35,12 @@ public class EmulatorBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _aluVm = CreateVm(IoGuests.AluLoop(AluIterations));
-        _pioVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits));
-        _pioVm.Traps.Register(TrapBus.Pio, BenchPort, 1, _ => _handled++, name: "bench-port");
-        _mmioVm = CreateVm(IoGuests.MmioLoop(Exits));
-        _mmioVm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => _handled++, name: "bench-mmio");
-        _doorbellVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits));
+        _aluVm = CreateVm(IoGuests.AluLoop(AluIterations), out _);
+        _pioVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits), out var pioTraps);
+        pioTraps.Register(TrapBus.Pio, BenchPort, 1, _ => _handled++, name: "bench-port");
+        _mmioVm = CreateVm(IoGuests.MmioLoop(Exits), out var mmioTraps);
+        mmioTraps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => _handled++, name: "bench-mmio");
+        _doorbellVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits), out _);
         _doorbellVm.Doorbells.Register(new Doorbell(TrapBus.Pio, BenchPort, 1), () => _handled++);
     }
 
@@ -97,12 +97,13 @@ public class EmulatorBenchmarks
         return _handled;
     }
 
-    private static EmulatorVm CreateVm(byte[] image)
+    private static EmulatorVm CreateVm(byte[] image, out TrapTableWriter traps)
     {
         var vm = new EmulatorVm(new VmSpec("bench", VmMemory));
         FlatBinaryLoader.Load(vm.Memory, image);
         var core = vm.Core(0);
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access =>
+        traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access =>
         {
             if (access.IsWrite)
             {

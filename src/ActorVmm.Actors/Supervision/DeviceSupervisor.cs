@@ -8,7 +8,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ActorVmm.Actors.Supervision;
 
 /// <summary>
-/// One per VM: the only writer of the VM's trap table and the parent of its device actors.
+/// One per VM: the only writer of the VM's trap table (it holds the table's <see cref="TrapTableWriter"/>)
+/// and the parent of its device actors.
 /// Registration, moves and removals arrive as messages and are answered with success or a
 /// failure naming the conflicting region. A failing device (slow path: its actor threw; hot path:
 /// its handler threw on a vCPU thread and the dispatcher reported it) is restarted with Akka's
@@ -20,6 +21,7 @@ namespace ActorVmm.Actors.Supervision;
 public sealed class DeviceSupervisor : ReceiveActor
 {
     private readonly TrapDispatcher _dispatcher;
+    private readonly TrapTableWriter _writer;
     private readonly TrapTable _table;
     private readonly DeviceEnvironment _environment;
     private readonly SupervisionSettings _settings;
@@ -32,11 +34,17 @@ public sealed class DeviceSupervisor : ReceiveActor
     private long _restarts;
     private long _quarantines;
 
-    /// <summary>Creates the supervisor of one VM's devices.</summary>
-    public DeviceSupervisor(TrapDispatcher dispatcher, DeviceEnvironment environment, SupervisionSettings? settings, ILoggerFactory? loggerFactory)
+    /// <summary>Creates the supervisor of one VM's devices; <paramref name="writer"/> is the VM table's one writer, claimed by the VM.</summary>
+    public DeviceSupervisor(TrapDispatcher dispatcher, TrapTableWriter writer, DeviceEnvironment environment, SupervisionSettings? settings, ILoggerFactory? loggerFactory)
     {
         _dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher));
-        _table = dispatcher.Table;
+        _writer = writer ?? throw new ArgumentNullException(nameof(writer));
+        _table = writer.Table;
+        if (!ReferenceEquals(_table, dispatcher.Table))
+        {
+            throw new ArgumentException("The writer must belong to the table the dispatcher reads", nameof(writer));
+        }
+
         _environment = environment ?? throw new ArgumentNullException(nameof(environment));
         _settings = settings ?? SupervisionSettings.FromConfig(Context.System.Settings.Config);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<DeviceSupervisor>();
@@ -55,8 +63,8 @@ public sealed class DeviceSupervisor : ReceiveActor
     }
 
     /// <summary>Props of a VM's supervisor; <paramref name="settings"/> null reads <c>actorvmm.supervision</c> from the system config.</summary>
-    public static Props Props(TrapDispatcher dispatcher, DeviceEnvironment environment, SupervisionSettings? settings = null, ILoggerFactory? loggerFactory = null) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisor(dispatcher, environment, settings, loggerFactory));
+    public static Props Props(TrapDispatcher dispatcher, TrapTableWriter writer, DeviceEnvironment environment, SupervisionSettings? settings = null, ILoggerFactory? loggerFactory = null) =>
+        Akka.Actor.Props.Create(() => new DeviceSupervisor(dispatcher, writer, environment, settings, loggerFactory));
 
     /// <inheritdoc />
     protected override SupervisorStrategy SupervisorStrategy() => _strategy;
@@ -145,7 +153,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 
         for (int i = 0; i < handlers.Length; i++)
         {
-            _table.Repoint(slot.Handles[i], handlers[i]);
+            _writer.Repoint(slot.Handles[i], handlers[i]);
         }
 
         slot.Handlers = handlers;
@@ -170,7 +178,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             {
                 foreach (var done in handles)
                 {
-                    _table.Unregister(done);
+                    _writer.Unregister(done);
                 }
 
                 slot.PendingAdd?.Tell(new SupervisorProtocol.DeviceRejected(slot.Name, rejection.Reason, rejection.ConflictsWith));
@@ -296,7 +304,7 @@ public sealed class DeviceSupervisor : ReceiveActor
     {
         foreach (var handle in slot.Handles ?? [])
         {
-            _table.Quarantine(handle);
+            _writer.Quarantine(handle);
         }
     }
 
@@ -325,7 +333,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         {
             foreach (var handle in slot.Handles ?? [])
             {
-                _table.Unregister(handle);
+                _writer.Unregister(handle);
                 _deviceRegions.Remove(handle.Id);
             }
 
@@ -382,7 +390,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         var conflict = FindOverlap(region.Bus, request.NewBase, region.Length, ignore: region.Handle);
         try
         {
-            _table.Move(request.Handle, request.NewBase);
+            _writer.Move(request.Handle, request.NewBase);
             Sender.Tell(new SupervisorProtocol.RegionMoved(request.Handle, _table.Find(request.Handle)?.ToString() ?? request.Handle.ToString()));
         }
         catch (TrapRegistrationException ex)
@@ -399,7 +407,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             return;
         }
 
-        if (!_ownedRegions.Remove(request.Handle.Id) || !_table.Unregister(request.Handle))
+        if (!_ownedRegions.Remove(request.Handle.Id) || !_writer.Unregister(request.Handle))
         {
             Sender.Tell(new SupervisorProtocol.RegionRejected($"{request.Handle} is not registered in VM '{_environment.VmName}'"));
             return;
@@ -413,7 +421,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         var conflict = FindOverlap(region.Bus, region.Base, region.Length, ignore: default);
         try
         {
-            handle = _table.Register(region.Bus, region.Base, region.Length, handler, region.Flags, name);
+            handle = _writer.Register(region.Bus, region.Base, region.Length, handler, region.Flags, name);
             rejection = null!;
             return true;
         }
@@ -433,7 +441,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         }
 
         ulong last = baseAddress + length - 1;
-        return _table.Regions(bus).FirstOrDefault(r => r.Handle != ignore && r.Base <= last && baseAddress <= r.Last);
+        return _table.Regions(bus).FirstOrDefault(r => r.IsDecoding && r.Handle != ignore && r.Base <= last && baseAddress <= r.Last);
     }
 
     private SupervisorProtocol.DeviceReport BuildReport() =>

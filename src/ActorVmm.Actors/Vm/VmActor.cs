@@ -183,7 +183,8 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             new ActorPowerControl(Self, _generation),
             new GuestDma(vm.Memory),
             controllerSlot);
-        _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
+        // The supervisor is the table's only writer: the VM claims the writer for it, once per backend VM.
+        _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment, _settings, _loggerFactory), SupervisorName(_generation));
 
         var platformDevices = _definition.EffectivePlatform.CreateDevices(new PlatformContext(vm, _time, _loggerFactory));
         IReadOnlyList<DeviceDefinition> devices = _definition.WithExitPort

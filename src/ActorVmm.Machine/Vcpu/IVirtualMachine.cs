@@ -20,7 +20,7 @@ public interface IVirtualMachine : IDisposable
     /// <summary>Guest RAM, laid out by <see cref="Layout"/>.</summary>
     GuestMemory Memory { get; }
 
-    /// <summary>The VM's range table (written only by its supervisor once devices exist).</summary>
+    /// <summary>The VM's range table, read side. Its one writer is claimed with <see cref="TrapTable.ClaimWriter"/> by the VM's supervisor.</summary>
     TrapTable Traps { get; }
 
     /// <summary>The dispatcher every vCPU thread calls on I/O and MMIO exits.</summary>

@@ -49,7 +49,7 @@ internal sealed class PlatformRig : IDisposable
         var controllerSlot = new InterruptControllerSlot();
         vm.AttachInterruptController(controllerSlot);
         var environment = new DeviceEnvironment(vm.Name, vm.Interrupts.GetSource, clock, console, rig.Power, new GuestDma(vm.Memory), controllerSlot);
-        rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment));
+        rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment));
         var probe = kit.CreateTestProbe();
         var devices = platform.CreateDevices(new PlatformContext(vm, clock, NullLoggerFactory.Instance));
         foreach (var device in devices)

@@ -31,7 +31,7 @@ public sealed class PciGuestFlowTests
         var wiring = _rig.Slot.Wiring(
             0,
             TestPciDevice.Definition,
-            index => new TrapTableBarPlacement(_bus.Table, bars[index], access => HandleBar(index, access), $"test-bar{index}"),
+            index => new TrapTableBarPlacement(_bus.Writer, bars[index], access => HandleBar(index, access), $"test-bar{index}"),
             v => _rig.Vectors[v]);
         var function = new PciFunction(TestPciDevice.Definition, wiring);
         _rig.Slot.Attach(0, function);

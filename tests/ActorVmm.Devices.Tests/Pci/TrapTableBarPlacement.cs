@@ -4,33 +4,18 @@ using ActorVmm.Machine.Traps;
 namespace ActorVmm.Devices.Tests.Pci;
 
 /// <summary>
-/// A stand-in for the machine layer's region capability: places one BAR's region in a real trap table (register,
-/// move, unregister) from inside the configuration write that moves it, as the lead's binding will.
+/// A BAR's region in a real trap table, registered disabled as the supervisor registers a BAR, and placed through the
+/// production binding (<see cref="RegionBarPlacement"/> over the region's <see cref="RegionControl"/>).
 /// </summary>
-internal sealed class TrapTableBarPlacement(TrapTable table, PciBarDefinition bar, TrapHandler handler, string name) : IBarPlacement
+internal sealed class TrapTableBarPlacement : IBarPlacement
 {
-    private RegionHandle? _handle;
+    private readonly RegionBarPlacement _placement;
 
-    public void Place(ulong baseAddress, bool enabled)
+    public TrapTableBarPlacement(TrapTableWriter writer, PciBarDefinition bar, TrapHandler handler, string name)
     {
-        if (!enabled)
-        {
-            if (_handle is { } old)
-            {
-                table.Unregister(old);
-                _handle = null;
-            }
-
-            return;
-        }
-
-        if (_handle is { } handle)
-        {
-            table.Move(handle, baseAddress);
-        }
-        else
-        {
-            _handle = table.Register(bar.Bus, baseAddress, bar.Size, handler, TrapFlags.None, name);
-        }
+        var handle = writer.Register(bar.Bus, 0, bar.Size, handler, TrapFlags.None, name, enabled: false);
+        _placement = new RegionBarPlacement(writer.Control(handle));
     }
+
+    public void Place(ulong baseAddress, bool enabled) => _placement.Place(baseAddress, enabled);
 }

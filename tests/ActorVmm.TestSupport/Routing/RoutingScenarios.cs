@@ -46,7 +46,7 @@ public static class RoutingScenarios
         }
 
         var events = new BlockingCollection<(int Vcpu, uint Value)>();
-        vm.Traps.Register(TrapBus.Pio, RoutingGuests.ResultPort, sizeof(uint), access =>
+        Writer(vm).Register(TrapBus.Pio, RoutingGuests.ResultPort, sizeof(uint), access =>
         {
             if (access.IsWrite)
             {
@@ -118,7 +118,7 @@ public static class RoutingScenarios
         int handled = 0;
         bool done = false;
         bool assertedWithBOnly = false;
-        vm.Traps.Register(TrapBus.Pio, RoutingGuests.ResultPort, sizeof(ushort), access =>
+        Writer(vm).Register(TrapBus.Pio, RoutingGuests.ResultPort, sizeof(ushort), access =>
         {
             if (!access.IsWrite)
             {
@@ -146,14 +146,14 @@ public static class RoutingScenarios
                 }
             }
         }, name: "level-result");
-        vm.Traps.Register(TrapBus.Pio, RoutingGuests.QueryPort, 1, access =>
+        Writer(vm).Register(TrapBus.Pio, RoutingGuests.QueryPort, 1, access =>
         {
             if (!access.IsWrite)
             {
                 access.SetValue(Volatile.Read(ref done) ? 1u : 0u);
             }
         }, name: "level-query");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
+        Writer(vm).Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
         var exit = RunBootVcpu(vm, FlatBinaryLoader.Load(vm.Memory, image), timeout);
         ulong[] expected = [RoutingGuests.LevelReadyMarker, RoutingGuests.LevelHandledMarker, RoutingGuests.LevelHandledMarker, RoutingGuests.LevelDoneMarker | 2];
         bool stillAsserted = vm.Interrupts.IsAsserted(RoutingGuests.LevelIrq);
@@ -173,14 +173,14 @@ public static class RoutingScenarios
         var mmioThreads = new ConcurrentQueue<int>();
         var trapped = new ConcurrentQueue<string>();
         int vcpuThread = -1;
-        vm.Traps.Register(TrapBus.Pio, RoutingGuests.NotifyPort, sizeof(ushort), access =>
+        Writer(vm).Register(TrapBus.Pio, RoutingGuests.NotifyPort, sizeof(ushort), access =>
         {
             Volatile.Write(ref vcpuThread, Environment.CurrentManagedThreadId);
             trapped.Enqueue($"{access.Bus} 0x{access.Address:X} {(access.IsWrite ? "write" : "read")} 0x{access.Value:X}");
         }, name: "notify-port");
-        vm.Traps.Register(TrapBus.Mmio, RoutingGuests.NotifyMmioAddress, sizeof(uint), access =>
+        Writer(vm).Register(TrapBus.Mmio, RoutingGuests.NotifyMmioAddress, sizeof(uint), access =>
             trapped.Enqueue($"{access.Bus} 0x{access.Address:X} {(access.IsWrite ? "write" : "read")} 0x{access.Value:X}"), name: "notify-mmio");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
+        Writer(vm).Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
         using var port = vm.Doorbells.Register(new Doorbell(TrapBus.Pio, RoutingGuests.NotifyPort, sizeof(ushort), RoutingGuests.NotifyValue), () => portThreads.Enqueue(Environment.CurrentManagedThreadId));
         using var mmio = vm.Doorbells.Register(new Doorbell(TrapBus.Mmio, RoutingGuests.NotifyMmioAddress, sizeof(uint)), () => mmioThreads.Enqueue(Environment.CurrentManagedThreadId));
         var exit = RunBootVcpu(vm, FlatBinaryLoader.Load(vm.Memory, image), timeout);
@@ -200,7 +200,7 @@ public static class RoutingScenarios
         {
             int region = i;
             var declared = pic.Regions[i];
-            vm.Traps.Register(declared.Bus, declared.Base, declared.Length, access => pic.HandleTrap(region, access), name: $"pic[{i}]");
+            Writer(vm).Register(declared.Bus, declared.Base, declared.Length, access => pic.HandleTrap(region, access), name: $"pic[{i}]");
         }
 
         vm.AttachInterruptController(pic);
@@ -230,4 +230,9 @@ public static class RoutingScenarios
     }
 
     private static string Describe(VcpuExit? exit) => exit is null ? "Timeout" : $"{exit.Reason} {exit.Message}".Trim();
+
+    /// <summary>The scenario stands in for the supervisor: it claims each VM's trap-table writer once.</summary>
+    private static TrapTableWriter Writer(IVirtualMachine vm) => Writers.GetValue(vm.Traps, table => table.ClaimWriter());
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TrapTable, TrapTableWriter> Writers = [];
 }
