@@ -2,6 +2,7 @@ using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using Akka.Actor;
+using Akka.Event;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
@@ -61,6 +62,21 @@ public sealed class ConsoleSinkTests(ITestOutputHelper output) : ActorVmmTestKit
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void Console_sink_answers_a_flush_told_without_a_sender_with_no_dead_letter()
+    {
+        var letters = CreateTestProbe();
+        Sys.EventStream.Subscribe(letters.Ref, typeof(AllDeadLetters));
+        var sink = Sys.ActorOf(ConsoleSinkActor.Props(ConsoleTarget.None));
+
+        sink.Tell(ConsoleProtocol.Flush.Instance, ActorRefs.NoSender);
+        sink.Tell(ConsoleProtocol.Flush.Instance, TestActor);
+
+        // The answered flush proves the unanswered one was handled first (one mailbox, in order).
+        ExpectMsg<ConsoleProtocol.Flushed>(Patience);
+        AssertNoDeadLetterOfOurs(letters, TimeSpan.FromMilliseconds(200));
     }
 
     /// <summary>Supervises a sink exactly as a VM actor does.</summary>

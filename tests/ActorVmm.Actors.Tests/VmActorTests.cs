@@ -7,6 +7,7 @@ using ActorVmm.Devices.Platforms;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
+using Akka.Event;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests;
@@ -42,6 +43,32 @@ public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(out
         Assert.Equal(VmExitReason.ExitPort, exited.Exit.Reason);
         Assert.Equal(GuestStatus, exited.Exit.ExitCode);
         Assert.True(Assert.Single(hypervisor.Created).Disposed);
+    }
+
+    [Fact]
+    public void Vm_created_at_the_top_level_runs_to_its_exit_without_dead_letters()
+    {
+        // Without a VmManager parent there is nobody to tell about state changes; the user guardian
+        // must not receive them as unhandled messages.
+        var letters = CreateTestProbe();
+        Sys.EventStream.Subscribe(letters.Ref, typeof(AllDeadLetters));
+        using var hypervisor = new FakeHypervisor(_ => step =>
+        {
+            if (step.Step == 0)
+            {
+                step.Out(ExitPortDevice.Port, GuestStatus);
+            }
+
+            return VcpuExit.Halted;
+        });
+        var vm = Sys.ActorOf(VmActor.Props(Define("top-level"), hypervisor));
+
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+        ExpectMsg<VmProtocol.Exited>(Patience);
+
+        AssertNoDeadLetterOfOurs(letters, TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]

@@ -40,7 +40,12 @@ public sealed class ConsoleSinkActor : ReceiveActor
         Receive<ConsoleProtocol.Flush>(_ =>
         {
             Drain();
-            Sender.Tell(new ConsoleProtocol.Flushed(_buffer.PendingCount));
+
+            // A flush told without a sender (fire-and-forget) has nobody to answer: no dead letter.
+            if (!Sender.IsNobody())
+            {
+                Sender.Tell(new ConsoleProtocol.Flushed(_buffer.PendingCount));
+            }
         });
         Receive<ConsoleProtocol.GetStatistics>(_ => Sender.Tell(new ConsoleProtocol.SinkStatistics(_buffer.Accepted, _buffer.Written, _buffer.Restarts)));
     }

@@ -458,7 +458,14 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private void SetState(VmState state)
     {
         _state = state;
-        Context.Parent.Tell(new VmProtocol.StateChanged(_definition.Name, state, state == VmState.Stopped ? _exit : null));
+
+        // The parent is the VmManager, which keeps each VM's summary. A VM created at the top level
+        // (tests, embedders without a manager) has the user guardian as parent, which would turn
+        // every state change into an unhandled-message warning: there is nobody to tell.
+        if (!Context.Parent.Equals(((ExtendedActorSystem)Context.System).Guardian))
+        {
+            Context.Parent.Tell(new VmProtocol.StateChanged(_definition.Name, state, state == VmState.Stopped ? _exit : null));
+        }
     }
 
     private void Reply(object message)

@@ -6,9 +6,9 @@ namespace ActorVmm.Devices.Pci;
 /// <summary>
 /// The device-tree node of the generic ECAM PCI host bridge (Linux's <c>pci-host-ecam-generic</c>, kvmtool's
 /// <c>pci__generate_fdt_nodes</c>, QEMU virt's <c>create_pcie</c>): the ECAM window as <c>reg</c>, the buses it covers,
-/// the layout's I/O and memory windows as <c>ranges</c>, and INTx routed to four level-triggered SPIs with the standard
-/// swizzle — pin INTx of device d reaches line (x − 1 + d) mod 4 — written for device numbers 0–3 and repeated for the
-/// rest through <c>interrupt-map-mask</c>.
+/// the layout's I/O and memory windows as <c>ranges</c>, and INTx routed to four level-triggered SPIs with
+/// <see cref="PciIntxRouting.Swizzle"/> — pin INTx of device d reaches line (x − 1 + d) mod 4 — written for device
+/// numbers 0–3 and repeated for the rest through <c>interrupt-map-mask</c>.
 /// </summary>
 /// <param name="Layout">The VM's layout: its <c>PciConfig</c>, <c>PciIo</c>, <c>PciMmio</c> and (if any) <c>PciMmio64</c> windows.</param>
 /// <param name="IntxLines">The interrupt lines (backend GSIs) of INTA, INTB, INTC and INTD after the swizzle (PIRQA–D).</param>
@@ -29,9 +29,6 @@ public sealed record PciEcamHostBridgeDeviceTreeNode(MemoryLayout Layout, IReadO
     /// <summary>An INTx specifier is one cell: the pin, 1 (INTA) to 4 (INTD).</summary>
     public const int PciInterruptCells = 1;
 
-    /// <summary>ECAM bytes per bus (bus number in offset bits 27:20).</summary>
-    public const ulong EcamBusSize = 1UL << 20;
-
     /// <summary>phys.hi space code for I/O space (bits 25:24 = 01).</summary>
     public const uint IoSpace = 0x0100_0000;
 
@@ -48,16 +45,13 @@ public sealed record PciEcamHostBridgeDeviceTreeNode(MemoryLayout Layout, IReadO
     public const int DeviceShift = 11;
 
     /// <summary>INTx pins (and the lines they are swizzled onto).</summary>
-    public const int IntxPins = 4;
+    public const int IntxPins = PciIntxRouting.LineCount;
 
     /// <summary>
     /// <c>interrupt-map-mask</c>: the low two bits of the device number (the swizzle repeats every four devices) and the
     /// pin; bus, function and phys.mid/lo are ignored.
     /// </summary>
     public static IReadOnlyList<uint> InterruptMapMask { get; } = [(IntxPins - 1) << DeviceShift, 0, 0, 7];
-
-    /// <summary>The line (index into <see cref="IntxLines"/>) pin <paramref name="pin"/> (1–4) of device <paramref name="device"/> reaches.</summary>
-    public static int Swizzle(int device, int pin) => (pin - 1 + device) % IntxPins;
 
     /// <inheritdoc />
     public void Describe(DeviceTreeBuilder tree)
@@ -74,8 +68,8 @@ public sealed record PciEcamHostBridgeDeviceTreeNode(MemoryLayout Layout, IReadO
         }
 
         var ecam = Single(MemoryRegionKind.PciConfig) ?? throw new InvalidOperationException($"the {Layout.Map.Architecture} layout has no ECAM window");
-        ulong buses = ecam.Size / EcamBusSize;
-        if (buses is 0 or > 256 || ecam.Size % EcamBusSize != 0)
+        ulong buses = ecam.Size / PciEcam.BusSize;
+        if (buses == 0 || ecam.Size > PciEcam.MaxWindowSize || ecam.Size % PciEcam.BusSize != 0)
         {
             throw new InvalidOperationException($"ECAM window {ecam} is not a whole number of 1 MiB buses up to 256");
         }
@@ -133,7 +127,7 @@ public sealed record PciEcamHostBridgeDeviceTreeNode(MemoryLayout Layout, IReadO
         var cells = new List<uint>();
         for (int device = 0; device < IntxPins; device++)
         {
-            for (int pin = 1; pin <= IntxPins; pin++)
+            for (var pin = PciInterruptPin.IntA; pin <= PciInterruptPin.IntD; pin++)
             {
                 cells.Add((uint)device << DeviceShift);
                 cells.Add(0);
@@ -141,7 +135,7 @@ public sealed record PciEcamHostBridgeDeviceTreeNode(MemoryLayout Layout, IReadO
                 cells.Add((uint)pin);
                 cells.Add(interruptParent);
                 DeviceTreeBuilder.AppendCells(cells, 0, parentAddressCells, "interrupt parent unit address");
-                DeviceTreeBuilder.AppendInterrupt(cells, GicInterrupt.ForLine(IntxLines[Swizzle(device, pin)], GicTrigger.LevelHigh));
+                DeviceTreeBuilder.AppendInterrupt(cells, GicInterrupt.ForLine(IntxLines[PciIntxRouting.Swizzle(device, pin)], GicTrigger.LevelHigh));
             }
         }
 

@@ -215,7 +215,7 @@ public sealed class Arm64DeviceTreeTests
         Assert.Equal([2u], pci.Cells("#size-cells"));
         Assert.Equal([1u], pci.Cells("#interrupt-cells"));
         Assert.Equal([(ecam.Base, ecam.Size)], pci.Reg(RootCells, RootCells));
-        Assert.Equal([0u, (uint)(ecam.Size / PciEcamHostBridgeDeviceTreeNode.EcamBusSize) - 1], pci.Cells("bus-range"));
+        Assert.Equal([0u, (uint)(ecam.Size / PciEcam.BusSize) - 1], pci.Cells("bus-range"));
 
         // Each range: phys.hi, PCI address (2 cells), CPU address (root's 2), size (2).
         uint[] ranges = pci.Cells("ranges");

@@ -1,8 +1,8 @@
-using ActorVmm.Machine.Layout;
 using ActorVmm.Devices.ExitPort;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Tests.Support;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;

@@ -6,8 +6,8 @@ namespace ActorVmm.Host.Tests.EndToEnd;
 /// <summary>Runs the built program (<c>dotnet actorvmm.dll ...</c>) as a separate process with its own runtime directory.</summary>
 internal sealed class ActorVmmProcess : IDisposable
 {
-    /// <summary>The program, copied next to the tests by the project reference.</summary>
-    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "actorvmm.dll");
+    /// <summary>The program as built for users (the Host's output folder, copied to program/ by the test project).</summary>
+    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "program", "actorvmm.dll");
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
@@ -16,6 +16,12 @@ internal sealed class ActorVmmProcess : IDisposable
     private readonly Lock _lock = new();
 
     private ActorVmmProcess(Process process) => _process = process;
+
+    /// <summary>The process id (it names the host's control socket).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
 
     /// <summary>Everything the process wrote to stdout so far.</summary>
     public string Stdout
@@ -45,15 +51,24 @@ internal sealed class ActorVmmProcess : IDisposable
     public static ActorVmmProcess Start(string runtimeDir, params string[] args) => Start(runtimeDir, new Dictionary<string, string>(), args);
 
     /// <summary>Starts actorvmm with extra environment variables.</summary>
-    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(runtimeDir, environment, [], args);
+
+    /// <summary>Starts actorvmm under <paramref name="launcher"/> (a command that runs the rest of its arguments, like prlimit).</summary>
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(launcher.Length > 0 ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (string arg in launcher.Skip(1).Concat(launcher.Length > 0 ? ["dotnet"] : []))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         info.ArgumentList.Add(ProgramPath);
         foreach (string arg in args)
         {
@@ -82,9 +97,13 @@ internal sealed class ActorVmmProcess : IDisposable
         RunAsync(runtimeDir, new Dictionary<string, string>(), args);
 
     /// <summary>Runs actorvmm to completion with extra environment variables.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunAsync(runtimeDir, environment, [], args);
+
+    /// <summary>Runs actorvmm to completion under <paramref name="launcher"/>.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, params string[] args)
     {
-        using var process = Start(runtimeDir, environment, args);
+        using var process = Start(runtimeDir, environment, launcher, args);
         int code = await process.WaitForExitAsync(DefaultTimeout);
         return (code, process.Stdout, process.Stderr);
     }

@@ -98,7 +98,7 @@ public static class Dtc
             catch (System.ComponentModel.Win32Exception ex)
             {
                 throw new InvalidOperationException(
-                    "dtc is not installed: apt-get install device-tree-compiler (./build.sh test and .ci/run install it)", ex);
+                    "dtc is not installed: apt-get install device-tree-compiler (./build.sh test installs it where it is missing)", ex);
             }
 
             using (process)
