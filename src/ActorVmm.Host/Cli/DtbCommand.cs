@@ -79,18 +79,8 @@ public static class DtbCommand
             throw new UsageException("dtb needs -o/--output FILE");
         }
 
-        ulong memory = RunPlanner.ParseMemory(args.Memory);
+        var layout = ParseMemory(args.Memory);
         int cpus = RunPlanner.ParseCpus(args.Cpus);
-        MemoryLayout layout;
-        try
-        {
-            layout = MemoryMap.Arm64.Layout(memory);
-        }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            throw new UsageException($"invalid --mem: {args.Memory} does not fit the arm64 map (at most {SizeParser.Format(MemoryMap.Arm64.MaxRamSize)})", ex);
-        }
-
         foreach (string disk in args.Disks)
         {
             if (!File.Exists(disk))
@@ -116,11 +106,35 @@ public static class DtbCommand
             throw new UsageException($"too many virtio devices: {ex.Message}", ex);
         }
 
+        // The output last, as run checks its files: an unwritable path, a directory, a FIFO or /proc is one line.
+        OutputPaths.CheckFile("-o/--output", args.Output);
         var options = new Arm64DeviceTreeOptions(layout, cpus) { Bootargs = args.Params ?? string.Empty, Devices = virtio, Pci = args.Pci };
         return (options, args.Output);
     }
 
     private const string VirtioMmioWindowName = "virtio-mmio";
+
+    /// <summary>-m/--mem against the arm64 map (<c>run</c>'s parser holds sizes to the x86 map's limit).</summary>
+    private static MemoryLayout ParseMemory(string text)
+    {
+        if (!SizeParser.TryParse(text, out ulong bytes, out string? error))
+        {
+            throw new UsageException($"invalid --mem: {error}");
+        }
+
+        var map = MemoryMap.Arm64;
+        if (bytes % MemoryMap.PageSize != 0)
+        {
+            throw new UsageException($"invalid --mem: {text} is not a whole number of 4 KiB pages");
+        }
+
+        if (bytes > map.MaxRamSize)
+        {
+            throw new UsageException($"invalid --mem: {text} is more than the {SizeParser.Format(map.MaxRamSize)} of RAM the arm64 memory map holds");
+        }
+
+        return map.Layout(bytes);
+    }
 
     private static async Task WriteAsync(string path, byte[] blob)
     {

@@ -63,8 +63,10 @@ public sealed class DtbCommandTests : IDisposable
         { ["dtb", "--disk", "/no/such/disk.img", "-o", "out.dtb"], "disk image '/no/such/disk.img' does not exist" },
         { ["dtb", "-c", "0", "-o", "out.dtb"], "invalid --cpus: 0" },
         { ["dtb", "-m", "12Q", "-o", "out.dtb"], "invalid --mem: '12Q' has an unknown size unit 'Q'" },
-        { ["dtb", "-m", "2T", "-o", "out.dtb"], "invalid --mem: 2T does not fit the arm64 map" },
-        { ["dtb", "-o", "/no/such/dir/out.dtb"], "cannot write '/no/such/dir/out.dtb'" },
+        { ["dtb", "-m", "1T", "-o", "out.dtb"], "invalid --mem: 1T is more than the 1022G of RAM the arm64 memory map holds" },
+        { ["dtb", "-m", "1001K", "-o", "out.dtb"], "invalid --mem: 1001K is not a whole number of 4 KiB pages" },
+        { ["dtb", "-o", "/no/such/dir/out.dtb"], "-o/--output '/no/such/dir/out.dtb': directory '/no/such/dir' does not exist" },
+        { ["dtb", "-o", "/proc/self/status"], "-o/--output '/proc/self/status'" },
         { ["dtb", "--bogus", "-o", "out.dtb"], "Unrecognized command or argument '--bogus'" },
     };
 
