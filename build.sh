@@ -14,10 +14,12 @@ readonly EXIT_MISSING_PREREQUISITES=3
 # Debian/Ubuntu packages the tests need beyond the .NET SDK, one per line, only those missing:
 #   gcc, linux-libc-dev  the KVM interop check compiles C against <linux/kvm.h> (tests/ActorVmm.Kvm.Tests/Interop)
 #   libunicorn2          the emulator's differential tests load libunicorn.so.2 (tests/ActorVmm.Emulator.Tests)
+#   device-tree-compiler the device-tree tests check the DTBs against dtc (tests/ActorVmm.Devices.Tests/DeviceTree)
 missing_test_packages() {
   command -v gcc >/dev/null || echo gcc
   [[ -f /usr/include/linux/kvm.h ]] || echo linux-libc-dev
   has_shared_library libunicorn.so.2 || echo libunicorn2
+  command -v dtc >/dev/null || echo device-tree-compiler
 }
 
 # True when the dynamic loader finds the library (ldconfig lives in /sbin, often outside a user's PATH).

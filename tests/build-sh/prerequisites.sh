@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks `./build.sh test`'s prerequisite step without touching this machine: each case runs build.sh
-# with a PATH of fakes (ldconfig, id, apt-get, dotnet, gcc) that simulate a machine state and record
+# with a PATH of fakes (ldconfig, id, apt-get, dotnet, gcc, dtc) that simulate a machine state and record
 # what build.sh asked of them. Non-zero when a case does not behave as expected.
 #   tests/build-sh/prerequisites.sh
 set -euo pipefail
@@ -23,6 +23,7 @@ setup() {
   fake id "echo $1"
   fake ldconfig "cat '$work/ldcache'"
   fake gcc "exit 0"
+  fake dtc "exit 0"
   fake dotnet "echo \"dotnet \$*\" >>'$work/calls'"
   fake apt-get "echo \"apt-get \$*\" >>'$work/calls'; [[ \$* == *install* ]] && echo '	libunicorn.so.2 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libunicorn.so.2' >>'$work/ldcache'; exit 0"
 }
@@ -78,6 +79,14 @@ fake apt-get "echo \"apt-get \$*\" >>'$work/calls'; echo 'E: Unable to locate pa
 run_case "root, install fails" 3 && refuse_calls "root, install fails" '^dotnet' && expect_output "root, install fails" 'Unable to locate package' \
   && expect_calls "root, install fails" '^apt-get update' \
   && echo "ok   root, apt-get fails: retried after apt-get update, showed apt's error, built nothing, exit 3"
+
+# 5. Root without dtc: installs only device-tree-compiler (the fake install puts a dtc on the PATH), then builds.
+setup 0 "$unicorn"
+rm "$bin/dtc"
+fake apt-get "echo \"apt-get \$*\" >>'$work/calls'; [[ \$* == *device-tree-compiler* ]] && printf '#!/usr/bin/env bash\\nexit 0\\n' >'$bin/dtc' && chmod +x '$bin/dtc'; exit 0"
+run_case "root, no dtc" 0 && expect_calls "root, no dtc" '^apt-get install .*-qq .*device-tree-compiler$' \
+  && refuse_calls "root, no dtc" '^apt-get install .*(gcc|libunicorn2)' && expect_calls "root, no dtc" '^dotnet build' \
+  && echo "ok   root without dtc: apt-get install -qq device-tree-compiler only, then build and test"
 
 if ((failures)); then echo "build.sh prerequisites: $failures case(s) failed"; exit 1; fi
 echo "build.sh prerequisites: all cases passed"

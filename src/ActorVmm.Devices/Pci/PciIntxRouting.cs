@@ -54,8 +54,11 @@ public sealed class PciIntxRouting
             throw new ArgumentOutOfRangeException(nameof(pin), pin, "a routed pin is INTA..INTD");
         }
 
-        return _lines[((int)pin - 1 + device) % LineCount];
+        return _lines[Swizzle(device, pin)];
     }
+
+    /// <summary>Which of the four lines (0 = PIRQA) pin <paramref name="pin"/> of device <paramref name="device"/> reaches: (pin − 1 + device) mod 4.</summary>
+    public static int Swizzle(int device, PciInterruptPin pin) => ((int)pin - 1 + device) % LineCount;
 
     /// <summary><paramref name="owner"/>'s source on the line with IRQ <paramref name="irq"/>.</summary>
     public IInterruptLine Connect(int irq, string owner) => _connect(irq, owner) ?? throw new InvalidOperationException($"no interrupt source for IRQ {irq}");

@@ -32,6 +32,7 @@ public static class CommandLineApp
         var root = new RootCommand("actorvmm: an actor-based virtual machine monitor (KVM, or a software x86 emulator)");
         root.Subcommands.Add(RunCommand(catalog));
         root.Subcommands.Add(FleetCommand(catalog));
+        root.Subcommands.Add(DtbCommand.Create());
         root.Subcommands.Add(ControlCommands.List());
         foreach (string command in new[] { "stat", "pause", "resume", "stop" })
         {
