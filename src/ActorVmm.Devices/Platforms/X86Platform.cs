@@ -81,8 +81,8 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         var pci = new PciMachine(
             PciConfigWindows.For(vm.Layout.Map),
             PciBarWindows.X86(vm.Layout),
-            new PciIntxRouting(PciIntxLines(vm.HasInKernelIrqchip), vm.Interrupts.GetSource),
-            vm.Interrupts.CreateMsiRoute);
+            new PciIntxRouting(PciIntxLines(vm.HasInKernelIrqchip), (irq, owner) => vm.Interrupts.GetSource(irq, owner)),
+            message => vm.Interrupts.CreateMsiRoute(message));
         devices.Add(pci.HostBridge());
         var pciLogger = context.LoggerFactory.CreateLogger<PciBus>();
         foreach (var device in options.PciDevices)
