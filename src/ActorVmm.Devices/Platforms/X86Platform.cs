@@ -78,8 +78,9 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power, c.Restore<I8042State>())));
         devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
 
+        var config = PciConfigWindows.For(vm.Layout.Map);
         var pci = new PciMachine(
-            PciConfigWindows.For(vm.Layout.Map),
+            config,
             PciBarWindows.X86(vm.Layout),
             new PciIntxRouting(PciIntxLines(vm.HasInKernelIrqchip), (irq, owner) => vm.Interrupts.GetSource(irq, owner)),
             message => vm.Interrupts.CreateMsiRoute(message));
@@ -90,6 +91,16 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
             devices.Add(pci.Add(device));
         }
 
+        pciLogger.LogInformation(
+            "PCI bus 0 of VM {Vm}: host bridge {HostBridge} {Vendor:x4}:{Device:x4} on ports 0x{ConfigAddress:X}-0x{ConfigEnd:X} and ECAM 0x{EcamBase:X}, INTA-D on IRQs {IntxLines}",
+            vm.Name,
+            pci.Bus.Slot(PciBus.HostBridgeSlotName).Address(0),
+            PciHostBridge.VendorId,
+            PciHostBridge.DeviceId,
+            PciHostBridgeDevice.ConfigAddressPort,
+            PciHostBridgeDevice.ConfigAddressPort + PciHostBridgeDevice.PortCount - 1,
+            config.EcamBase,
+            string.Join(",", PciIntxLines(vm.HasInKernelIrqchip)));
         foreach (var planned in pci.Planned)
         {
             pciLogger.LogInformation("PCI device {Function} of VM {Vm}", planned, vm.Name);
