@@ -23,6 +23,7 @@ public static class RunCommandHandler
         {
             plan = RunPlanner.Plan(args, Environment.ProcessId);
             backend = BackendSelector.Select(plan.Backend, catalog);
+            RunPlanner.CheckBackendBoots(plan, backend.Kind);
         }
         catch (UsageException ex)
         {
@@ -56,7 +57,7 @@ public static class RunCommandHandler
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Boot, console) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio, Reboot = plan.Reboot };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)

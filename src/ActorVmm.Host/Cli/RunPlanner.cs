@@ -1,6 +1,8 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Boot.Linux;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Vcpu;
 using Serilog.Events;
 
@@ -26,7 +28,6 @@ public static class RunPlanner
     public static RunPlan Plan(RunArguments args, int processId)
     {
         ArgumentNullException.ThrowIfNull(args);
-        RejectLinuxBoot(args);
         var backend = ParseBackend(args.Backend);
         var console = ParseConsole(args.Console);
         ulong memory = ParseMemory(args.Memory);
@@ -45,10 +46,10 @@ public static class RunPlanner
 
         CheckWritable("--console-log", args.ConsoleLog);
         CheckWritable("--log-file", args.LogFile);
-        var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image), args.Image);
-        CheckFits(image, description, memory);
-        return new RunPlan(name, image, description, memory, cpus, backend, console, logging)
+        var (boot, description) = PlanBoot(args, backend, memory);
+        return new RunPlan(name, boot, description, memory, cpus, backend, console, logging)
         {
+            Reboot = args.Reboot,
             ConsoleLog = args.ConsoleLog,
             DebugIoport = args.DebugIoport,
             DebugMmio = args.DebugMmio,
@@ -168,15 +169,96 @@ public static class RunPlanner
         }
     }
 
-    /// <summary>Linux boot options are part of kvmtool's vocabulary but not implemented yet.</summary>
-    private static void RejectLinuxBoot(RunArguments args)
+    /// <summary>Turns a Linux boot on an emulator backend (asked for, or what auto resolved to) into bad input.</summary>
+    public static void CheckBackendBoots(RunPlan plan, BackendKind backend)
     {
-        foreach (var (option, value) in new[] { ("--kernel", args.Kernel), ("--initrd", args.Initrd), ("--params", args.Params) })
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator)
         {
-            if (value is not null)
-            {
-                throw new UsageException($"{option} is not supported yet: Linux boot is not implemented; use --image with a flat binary");
-            }
+            throw new UsageException("the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)");
         }
+    }
+
+    /// <summary>Reads a kernel or initrd after checking it is a non-empty regular file no larger than guest RAM.</summary>
+    public static byte[] ReadBootFile(string what, string path, ulong memory)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            throw new UsageException($"{what} '{path}' is a directory, not a file");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new UsageException($"{what} '{path}' does not exist");
+        }
+
+        // Sized before it is opened: devices and FIFOs report no size, so they end here without blocking a read.
+        long size = new FileInfo(path).Length;
+        if (size == 0)
+        {
+            throw new UsageException($"{what} '{path}' is empty or not a regular file");
+        }
+
+        if ((ulong)size > memory || size > Array.MaxLength)
+        {
+            throw new UsageException($"{what} '{path}' ({size} bytes) is larger than guest memory ({SizeParser.Format(memory)}); give the guest more with -m");
+        }
+
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{what} '{path}' cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private static (BootSource Boot, string Description) PlanBoot(RunArguments args, BackendKind backend, ulong memory)
+    {
+        if (args.Kernel is null)
+        {
+            foreach (var (option, value) in new[] { ("--initrd", args.Initrd), ("--params", args.Params) })
+            {
+                if (value is not null)
+                {
+                    throw new UsageException($"{option} needs --kernel");
+                }
+            }
+
+            var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image), args.Image);
+            CheckFits(image, description, memory);
+            return (new FlatBinaryBoot(image), description);
+        }
+
+        if (args.Image is not null)
+        {
+            throw new UsageException("--image and --kernel cannot be used together: a VM boots a flat binary or a Linux kernel");
+        }
+
+        if (backend == BackendKind.Emulator)
+        {
+            throw new UsageException("the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)");
+        }
+
+        byte[] kernel = ReadBootFile("kernel", args.Kernel, memory);
+        byte[]? initrd = args.Initrd is null ? null : ReadBootFile("initrd", args.Initrd, memory);
+        string commandLine = LinuxCommandLine.Compose(args.Params);
+        try
+        {
+            var bzImage = BzImage.Parse(kernel, $"kernel '{args.Kernel}'");
+            LinuxLoader.Plan(bzImage, (ulong)(initrd?.LongLength ?? 0), commandLine, MemoryMap.X86.Layout(memory));
+        }
+        catch (LinuxBootException ex)
+        {
+            throw new UsageException(ex.Message, ex);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new UsageException($"invalid --mem: {ex.Message}", ex);
+        }
+
+        return (new LinuxBoot(kernel, initrd, commandLine), args.Kernel);
     }
 }

@@ -1,6 +1,7 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 using ActorVmm.Host.Demo;
+using ActorVmm.Machine.Boot;
 using ActorVmm.TestGuests;
 using Serilog.Events;
 
@@ -20,7 +21,7 @@ public sealed class RunPlannerTests : IDisposable
         var plan = RunPlanner.Plan(new RunArguments(), ProcessId);
 
         Assert.Equal($"guest-{ProcessId}", plan.Name);
-        Assert.Equal(DemoGuest.Build(), plan.Image);
+        Assert.Equal(DemoGuest.Build(), Assert.IsType<FlatBinaryBoot>(plan.Boot).Image);
         Assert.Equal(SizeParser.Parse(RunPlanner.DefaultMemory), plan.MemorySize);
         Assert.Equal(1, plan.Cpus);
         Assert.Equal(BackendKind.Auto, plan.Backend);
@@ -36,7 +37,7 @@ public sealed class RunPlannerTests : IDisposable
 
         var plan = RunPlanner.Plan(new RunArguments { Image = path, Memory = "1M", Cpus = 2, Backend = "emulator", Console = "none", Name = "vm-a" }, ProcessId);
 
-        Assert.Equal(guest, plan.Image);
+        Assert.Equal(guest, Assert.IsType<FlatBinaryBoot>(plan.Boot).Image);
         Assert.Equal(SizeParser.MiB, plan.MemorySize);
         Assert.Equal(2, plan.Cpus);
         Assert.Equal(BackendKind.Emulator, plan.Backend);
