@@ -45,7 +45,7 @@ public static class CommandLineApp
         var image = new Option<string>("--image") { Description = "Flat binary loaded at 0x10000 and started in real mode at 1000:0000 (default: the built-in demo guest)" };
         var kernel = new Option<string>("--kernel", "-k") { Description = "Linux bzImage booted through the 64-bit boot protocol (KVM backend)" };
         var initrd = new Option<string>("--initrd", "-i") { Description = "Initial ramdisk for --kernel" };
-        var parameters = new Option<string>("--params", "-p") { Description = "Kernel parameters, after the platform's console=ttyS0 reboot=k" };
+        var parameters = new Option<string>("--params", "-p") { Description = "Kernel parameters, after the platform's console=ttyS0 reboot=k acpi=off" };
         var reboot = new Option<bool>("--reboot") { Description = "Restart the guest when it resets (reboot, triple fault) instead of ending the VM" };
         var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM with a unit: 64M, 1G (a plain number is MiB)", DefaultValueFactory = _ => RunPlanner.DefaultMemory };
         var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };

@@ -12,7 +12,7 @@ public sealed record RunArguments
     /// <summary>-i/--initrd: the kernel's initial ramdisk.</summary>
     public string? Initrd { get; init; }
 
-    /// <summary>-p/--params: kernel parameters, after the platform's own (console=ttyS0 reboot=k).</summary>
+    /// <summary>-p/--params: kernel parameters, after the platform's own (console=ttyS0 reboot=k acpi=off).</summary>
     public string? Params { get; init; }
 
     /// <summary>--reboot: restart the guest when it resets instead of ending the VM.</summary>

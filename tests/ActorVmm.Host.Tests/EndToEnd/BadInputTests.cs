@@ -1,5 +1,6 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
+using ActorVmm.TestGuests;
 
 namespace ActorVmm.Host.Tests.EndToEnd;
 
@@ -51,6 +52,39 @@ public sealed class BadInputTests : IDisposable
 
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("larger than guest memory allows", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Linux_boot_inputs_that_cannot_boot_print_one_line_naming_the_limit_and_exit_2()
+    {
+        var spec = new TestBzImage.Spec();
+        string kernel = Path.Combine(_dir, "bzImage");
+        string truncated = Path.Combine(_dir, "truncated");
+        string notKernel = Path.Combine(_dir, "not-a-kernel");
+        string initrd = Path.Combine(_dir, "initrd");
+        byte[] image = TestBzImage.Build(spec);
+        await File.WriteAllBytesAsync(kernel, image);
+        await File.WriteAllBytesAsync(truncated, image[..^16]);
+        await File.WriteAllBytesAsync(notKernel, new byte[4096]);
+        await File.WriteAllBytesAsync(initrd, new byte[24 * 1024 * 1024]);
+
+        (string[] Args, string Message)[] cases =
+        [
+            (["run", "-k", notKernel], "is not a bzImage"),
+            (["run", "-k", truncated], "is truncated"),
+            (["run", "-k", kernel, "-i", initrd, "-m", "32M"], "the initrd (25165824 bytes) does not fit"),
+            (["run", "-k", kernel, "-p", new string('p', (int)spec.CommandLineSize)], "(cmdline_size)"),
+        ];
+        foreach (var (args, message) in cases)
+        {
+            var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, args);
+
+            Assert.Equal(ExitCodes.Usage, code);
+            string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("actorvmm: ", line, StringComparison.Ordinal);
+            Assert.Contains(message, line, StringComparison.Ordinal);
+            Assert.Equal(string.Empty, stdout);
+        }
     }
 
     [Fact]

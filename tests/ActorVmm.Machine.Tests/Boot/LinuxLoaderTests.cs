@@ -160,9 +160,9 @@ public sealed class LinuxLoaderTests
     [Fact]
     public void The_platform_entries_come_first_then_the_users_parameters()
     {
-        Assert.Equal("console=ttyS0 reboot=k panic=-1 quiet", LinuxCommandLine.Compose(" panic=-1 quiet "));
-        Assert.Equal("console=ttyS0 reboot=k", LinuxCommandLine.Compose(null));
-        Assert.Equal("console=ttyS0 reboot=k rw virtio_mmio.device=512@0xfe000000:5", LinuxCommandLine.Compose("rw", ["virtio_mmio.device=512@0xfe000000:5"]));
+        Assert.Equal("console=ttyS0 reboot=k acpi=off panic=-1 quiet", LinuxCommandLine.Compose(" panic=-1 quiet "));
+        Assert.Equal("console=ttyS0 reboot=k acpi=off", LinuxCommandLine.Compose(null));
+        Assert.Equal("console=ttyS0 reboot=k acpi=off rw virtio_mmio.device=512@0xfe000000:5", LinuxCommandLine.Compose("rw", ["virtio_mmio.device=512@0xfe000000:5"]));
     }
 
     private static byte[] Read(GuestMemory memory, ulong address, int length)

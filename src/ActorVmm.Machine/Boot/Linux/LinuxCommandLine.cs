@@ -13,8 +13,14 @@ public static class LinuxCommandLine
     /// <summary>Reboot through the i8042 reset line, the reset this platform backs (there is no ACPI reset register).</summary>
     public const string KeyboardReboot = "reboot=k";
 
+    /// <summary>
+    /// No ACPI: the platform describes itself with an MP table (docs/linux-boot.md), so the kernel is told not to search
+    /// for an RSDP it would not find (and log "ACPI BIOS Error").
+    /// </summary>
+    public const string NoAcpi = "acpi=off";
+
     /// <summary>The platform's entries, in order.</summary>
-    public static IReadOnlyList<string> PlatformEntries { get; } = [SerialConsole, KeyboardReboot];
+    public static IReadOnlyList<string> PlatformEntries { get; } = [SerialConsole, KeyboardReboot, NoAcpi];
 
     /// <summary>The whole command line.</summary>
     /// <param name="userParameters">What the user asked for (<c>-p</c>), or null.</param>
