@@ -126,6 +126,9 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
             return;
         }
 
+        // The request is published before immediate_exit, so a vCPU thread that clears immediate_exit in between still
+        // finds it; one that already consumed an earlier request answers this one on its next (immediate) exit.
+        // Safe: the only caller is the VM's halt watch, which is disposed, with no tick in flight, before the vCPUs.
         Volatile.Write(ref _haltProbe, (int)HaltProbe.Unknown);
         Interlocked.Exchange(ref _haltProbeRequested, 1);
         Volatile.Write(ref _run->immediate_exit, 1);

@@ -122,11 +122,28 @@ chmod +x "$root/init"
 phase "initramfs"
 
 # 5. Boot it: TCG, -cpu max exposes SVM; the host root is shared read-only over 9p.
+# The outer guest hangs now and then (shared/design/nested-kvm.md): a watchdog stops it once its console has been
+# silent for longer than any phase is quiet (a .NET start plus a kernel decompressing, under TCG), so a hang costs
+# minutes, not the whole time limit.
 serial="$work/serial.log"
+stall_limit=420
 timeout $((480 + linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
   -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-  </dev/null >"$serial" 2>&1 || echo "nested-kvm: qemu exited with $?"
+  </dev/null >"$serial" 2>&1 &
+outer=$!
+printed=-1; silent=0
+while kill -0 "$outer" 2>/dev/null; do
+  sleep 10
+  size=$(stat -c %s "$serial")
+  if [[ "$size" -ne "$printed" ]]; then printed=$size; silent=0; else silent=$((silent + 10)); fi
+  if (( silent >= stall_limit )); then
+    echo "nested-kvm: the outer guest printed nothing for $stall_limit s (last: $(tr -d '\r' < "$serial" | grep -a -E '^(LANE-|LINUX-)' | tail -n 1)): stopping it"
+    kill "$outer" 2>/dev/null || true
+    break
+  fi
+done
+wait "$outer" || echo "nested-kvm: qemu exited with $?"
 # Strip carriage returns and the terminal escapes SeaBIOS and the kernel print before our lines.
 tr -d '\r' < "$serial" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$work/serial.txt"
 phase "boot + run on KVM"

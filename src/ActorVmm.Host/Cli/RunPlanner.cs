@@ -23,6 +23,8 @@ public static class RunPlanner
     /// <summary>The guest page size; RAM is a whole number of pages.</summary>
     public const ulong PageSize = 4096;
 
+    private const string EmulatorCannotBootLinux = "the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)";
+
     /// <summary>Builds a plan; <paramref name="processId"/> names unnamed guests like lkvm ("guest-PID").</summary>
     /// <exception cref="UsageException">Any bad input, with the one line to print.</exception>
     public static RunPlan Plan(RunArguments args, int processId)
@@ -175,7 +177,7 @@ public static class RunPlanner
         ArgumentNullException.ThrowIfNull(plan);
         if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator)
         {
-            throw new UsageException("the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)");
+            throw new UsageException(EmulatorCannotBootLinux);
         }
     }
 
@@ -239,7 +241,7 @@ public static class RunPlanner
 
         if (backend == BackendKind.Emulator)
         {
-            throw new UsageException("the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)");
+            throw new UsageException(EmulatorCannotBootLinux);
         }
 
         byte[] kernel = ReadBootFile("kernel", args.Kernel, memory);
