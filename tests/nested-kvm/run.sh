@@ -103,8 +103,9 @@ t0=\$(date +%s)
 chroot /host /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
   "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 30 --guests-dir "$work/guests"
 echo "LANE-EXIT \$? after \$((\$(date +%s) - t0)) s"
-# Linux under actorvmm, then under QEMU as the baseline: same kernel, initrd, vCPUs and RAM. Each console line is
-# stamped with the outer guest's uptime (10 ms resolution), so the host can time process start -> init -> exit.
+# Linux under actorvmm, then under QEMU as the baseline: same kernel, initrd, vCPUs and RAM; QEMU keeps its ACPI
+# (with acpi=off its firmware's MP table brings up one CPU only). Each console line is stamped with the outer guest's
+# uptime (10 ms resolution), so the host can time process start -> init -> exit.
 stamp() { while IFS= read -r l; do read up rest < /proc/uptime; echo "\$1 \$up \$l"; done; }
 read t rest < /proc/uptime; echo "LINUX-AVM-START \$t"
 { chroot /host /usr/bin/timeout $linux_timeout /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
@@ -113,7 +114,7 @@ read t rest < /proc/uptime; echo "LINUX-AVM-END \$t"
 read t rest < /proc/uptime; echo "LINUX-QEMU-START \$t"
 { chroot /host /usr/bin/timeout $qemu_timeout /usr/bin/qemu-system-x86_64 -accel kvm -M pc -cpu host -m $linux_mem_mib -smp $linux_cpus \\
   -nodefaults -serial stdio -display none -no-reboot -kernel "$vmlinuz" -initrd "$work/linux-initrd.gz" \\
-  -append "console=ttyS0 reboot=k acpi=off panic=-1" 2>&1; echo "RC \$?"; } | stamp QEMU
+  -append "console=ttyS0 reboot=k panic=-1" 2>&1; echo "RC \$?"; } | stamp QEMU
 read t rest < /proc/uptime; echo "LINUX-QEMU-END \$t"
 poweroff -f
 INIT
