@@ -17,7 +17,7 @@ public sealed record MpTableConfig(int CpuCount, ulong LocalApicAddress, ulong I
 /// the floating pointer ("_MP_") followed by the configuration table ("PCMP") with one processor entry per vCPU, a PCI
 /// bus (0) and an ISA bus (1), the IOAPIC (ID = CpuCount, after the CPUs), ISA IRQs 0–15 on IOAPIC pins 0–15 (the
 /// in-kernel irqchip's default GSI routing), PCI INTA–INTD of every slot on pins 16–19 by
-/// <see cref="PciIntxRouting"/> (level, active-low), and LINT0 = ExtINT / LINT1 = NMI on every local APIC.
+/// <see cref="PciIntxSwizzle"/> (level, active-low), and LINT0 = ExtINT / LINT1 = NMI on every local APIC.
 /// </summary>
 public static class MpTable
 {
@@ -169,13 +169,13 @@ public static class MpTable
             offset = WriteInterrupt(config32, offset, EntryIoInterrupt, InterruptInt, FlagsConforming, IsaBusId, (byte)irq, ioApicId, (byte)irq);
         }
 
-        for (int slot = 0; slot < PciIntxRouting.SlotCount; slot++)
+        for (int slot = 0; slot < PciIntxSwizzle.SlotCount; slot++)
         {
-            for (int pin = PciIntxRouting.IntA; pin < PciIntxRouting.IntA + PciIntxRouting.PinCount; pin++)
+            for (int pin = PciIntxSwizzle.IntA; pin < PciIntxSwizzle.IntA + PciIntxSwizzle.PinCount; pin++)
             {
                 // Source bus IRQ for PCI: device number in bits 2–6, INT# (0 = INTA) in bits 0–1.
-                byte source = (byte)((slot << 2) | (pin - PciIntxRouting.IntA));
-                byte gsi = (byte)PciIntxRouting.Gsi(slot, pin);
+                byte source = (byte)((slot << 2) | (pin - PciIntxSwizzle.IntA));
+                byte gsi = (byte)PciIntxSwizzle.Gsi(slot, pin);
                 offset = WriteInterrupt(config32, offset, EntryIoInterrupt, InterruptInt, FlagsLevel | FlagsActiveLow, PciBusId, source, ioApicId, gsi);
             }
         }
@@ -216,7 +216,7 @@ public static class MpTable
     }
 
     private static int EntryCount(MpTableConfig config) =>
-        config.CpuCount + 2 + 1 + IsaIrqCount + (PciIntxRouting.SlotCount * PciIntxRouting.PinCount) + 2;
+        config.CpuCount + 2 + 1 + IsaIrqCount + (PciIntxSwizzle.SlotCount * PciIntxSwizzle.PinCount) + 2;
 
     private static int WriteBus(Span<byte> table, int offset, byte id, string type)
     {

@@ -60,8 +60,9 @@ public sealed class LinuxEntryTests
     {
         using var vm = hypervisor.CreateVm(new VmSpec("linux-entry", Ram));
         var reports = new List<uint>();
-        vm.Traps.Register(TrapBus.Pio, IoGuests.ResultPort, sizeof(uint), a => reports.Add((uint)a.Value), name: "result");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, _ => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, IoGuests.ResultPort, sizeof(uint), a => reports.Add((uint)a.Value), name: "result");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, _ => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
         byte[] kernel = TestBzImage.Build();
         var vcpu = vm.Vcpus[0];
 

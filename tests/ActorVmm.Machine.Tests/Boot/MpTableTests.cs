@@ -69,15 +69,15 @@ public sealed class MpTableTests
     {
         var pci = Entries(MpTable.Build(Config)).Where(e => e[0] == MpTable.EntryIoInterrupt && e[4] == MpTable.PciBusId).ToList();
 
-        Assert.Equal(PciIntxRouting.SlotCount * PciIntxRouting.PinCount, pci.Count);
+        Assert.Equal(PciIntxSwizzle.SlotCount * PciIntxSwizzle.PinCount, pci.Count);
         Assert.All(pci, e =>
         {
             int slot = e[5] >> 2;
-            int pin = (e[5] & 0x3) + PciIntxRouting.IntA;
+            int pin = (e[5] & 0x3) + PciIntxSwizzle.IntA;
             Assert.Equal(MpTable.FlagsLevel | MpTable.FlagsActiveLow, BinaryPrimitives.ReadUInt16LittleEndian(e.AsSpan(2)));
-            Assert.Equal(PciIntxRouting.Gsi(slot, pin), e[7]);
+            Assert.Equal(PciIntxSwizzle.Gsi(slot, pin), e[7]);
         });
-        Assert.Equal(PciIntxRouting.FirstGsi + 2, pci.Single(e => e[5] == ((1 << 2) | 1))[7]);
+        Assert.Equal(PciIntxSwizzle.FirstGsi + 2, pci.Single(e => e[5] == ((1 << 2) | 1))[7]);
     }
 
     [Fact]
@@ -92,11 +92,11 @@ public sealed class MpTableTests
     [Fact]
     public void The_swizzle_rotates_pins_by_slot()
     {
-        Assert.Equal(PciIntxRouting.FirstGsi, PciIntxRouting.Gsi(0, PciIntxRouting.IntA));
-        Assert.Equal(PciIntxRouting.FirstGsi + 1, PciIntxRouting.Gsi(1, PciIntxRouting.IntA));
-        Assert.Equal(PciIntxRouting.FirstGsi, PciIntxRouting.Gsi(3, PciIntxRouting.IntA + 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => PciIntxRouting.Gsi(PciIntxRouting.SlotCount, PciIntxRouting.IntA));
-        Assert.Throws<ArgumentOutOfRangeException>(() => PciIntxRouting.Gsi(0, 0));
+        Assert.Equal(PciIntxSwizzle.FirstGsi, PciIntxSwizzle.Gsi(0, PciIntxSwizzle.IntA));
+        Assert.Equal(PciIntxSwizzle.FirstGsi + 1, PciIntxSwizzle.Gsi(1, PciIntxSwizzle.IntA));
+        Assert.Equal(PciIntxSwizzle.FirstGsi, PciIntxSwizzle.Gsi(3, PciIntxSwizzle.IntA + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PciIntxSwizzle.Gsi(PciIntxSwizzle.SlotCount, PciIntxSwizzle.IntA));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PciIntxSwizzle.Gsi(0, 0));
     }
 
     [Fact]
