@@ -160,7 +160,8 @@ public sealed class RunPlannerTests : IDisposable
         string kernel = Write("bzImage", TestBzImage.Build());
         AssertRejected(new RunArguments { Kernel = Path.Combine(_dir, "none") }, $"kernel '{Path.Combine(_dir, "none")}' does not exist");
         AssertRejected(new RunArguments { Kernel = _dir }, "is a directory");
-        AssertRejected(new RunArguments { Kernel = Write("empty", []) }, "is empty or not a regular file");
+        AssertRejected(new RunArguments { Kernel = Write("empty", []) }, $"kernel '{Path.Combine(_dir, "empty")}' is empty");
+        AssertRejected(new RunArguments { Kernel = kernel, Initrd = "/dev/zero" }, "initrd '/dev/zero' is a character device, not a regular file");
         AssertRejected(new RunArguments { Kernel = kernel, Initrd = Write("big-initrd", new byte[Size]), Memory = "1M" }, "is larger than guest memory (1M)");
         AssertRejected(new RunArguments { Kernel = kernel, Initrd = Path.Combine(_dir, "no-initrd") }, "initrd '");
     }
