@@ -171,10 +171,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _dispatcher = vm.Dispatcher;
         _vcpus = vm.Vcpus;
         _backend = vm.Backend;
-        if (_definition.Image is { } image)
+        if (_definition.Boot is { } source)
         {
-            var entry = FlatBinaryLoader.Load(vm.Memory, image);
-            vm.Vcpus[0].SetEntryState(entry);
+            vm.Vcpus[0].SetEntryState(BootLoader.Load(vm, source));
         }
 
         InterruptControllerSlot? controllerSlot = null;
@@ -361,7 +360,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
                 BeginStop(new VmExit(VmExitReason.Shutdown, VmExit.Success, ended.Exit.Message ?? $"vCPU {ended.VcpuId} shut down"));
                 break;
             case VcpuExitReason.Reset:
-                OnGuestReset(ended.Exit.Message ?? $"vCPU {ended.VcpuId} asked for a reset");
+                OnGuestReset($"vCPU {ended.VcpuId} reset the machine: {ended.Exit.Message ?? "reset request"}");
                 break;
             case VcpuExitReason.InternalError:
                 _logger.LogError("vCPU {Vcpu} of VM {Vm} stopped on an internal error: {Error} {Diagnostics}", ended.VcpuId, _definition.Name, ended.Exit.Message, ended.Exit.Diagnostics?.ToString());

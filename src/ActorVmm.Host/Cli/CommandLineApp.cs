@@ -45,9 +45,10 @@ public static class CommandLineApp
     private static Command RunCommand(IBackendCatalog catalog)
     {
         var image = new Option<string>("--image") { Description = "Flat binary loaded at 0x10000 and started in real mode at 1000:0000 (default: the built-in demo guest)" };
-        var kernel = new Option<string>("--kernel", "-k") { Description = "Linux kernel (not supported yet)" };
-        var initrd = new Option<string>("--initrd", "-i") { Description = "Initial ramdisk (not supported yet)" };
-        var parameters = new Option<string>("--params", "-p") { Description = "Kernel command line (not supported yet)" };
+        var kernel = new Option<string>("--kernel", "-k") { Description = "Linux bzImage booted through the 64-bit boot protocol (KVM backend)" };
+        var initrd = new Option<string>("--initrd", "-i") { Description = "Initial ramdisk for --kernel" };
+        var parameters = new Option<string>("--params", "-p") { Description = "Kernel parameters, after the platform's console=ttyS0 reboot=k acpi=off" };
+        var reboot = new Option<bool>("--reboot") { Description = "Restart the guest when it resets (reboot, triple fault) instead of ending the VM" };
         var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM with a unit: 64M, 1G (a plain number is MiB)", DefaultValueFactory = _ => RunPlanner.DefaultMemory };
         var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };
         var name = new Option<string>("--name", "-n") { Description = "Guest name for logs and the control socket (default guest-PID)" };
@@ -61,7 +62,7 @@ public static class CommandLineApp
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
+            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -70,6 +71,7 @@ public static class CommandLineApp
                 Kernel = parse.GetValue(kernel),
                 Initrd = parse.GetValue(initrd),
                 Params = parse.GetValue(parameters),
+                Reboot = parse.GetValue(reboot),
                 Memory = parse.GetValue(memory)!,
                 Cpus = parse.GetValue(cpus),
                 Name = parse.GetValue(name),

@@ -5,6 +5,7 @@ using ActorVmm.Host.Control;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Vms;
+using ActorVmm.Machine.Boot;
 using Spectre.Console;
 
 namespace ActorVmm.Host.Fleet;
@@ -132,7 +133,7 @@ public static class FleetCommandHandler
 
                 try
                 {
-                    await fleet.LaunchAsync(new VmLaunchSpec(name, plan.MemorySize, 1, plan.Image, console), CancellationToken.None);
+                    await fleet.LaunchAsync(new VmLaunchSpec(name, plan.MemorySize, 1, new FlatBinaryBoot(plan.Image), console), CancellationToken.None);
                 }
                 catch (VmLaunchException ex)
                 {

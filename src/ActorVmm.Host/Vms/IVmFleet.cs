@@ -82,7 +82,7 @@ public enum VmState
     /// <summary>Ended cleanly (exit port, stop request).</summary>
     Stopped = 3,
 
-    /// <summary>Ended by a fault: triple fault, internal error.</summary>
+    /// <summary>Ended by a fault: every vCPU halted for good, internal error.</summary>
     Failed = 4,
 }
 

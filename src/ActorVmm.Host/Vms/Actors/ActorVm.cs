@@ -169,8 +169,8 @@ internal sealed class ActorVm : IVmHandle
     {
         VmExitReason.ExitPort => new VmOutcome(VmOutcomeKind.ExitPort, exit.ExitCode, exit.Message),
         VmExitReason.HostStop => VmOutcome.Stopped,
-        VmExitReason.Reset => new VmOutcome(VmOutcomeKind.Reset, 0, exit.Message ?? "guest asked for a reset; actorvmm does not reboot guests"),
-        VmExitReason.Shutdown => new VmOutcome(VmOutcomeKind.Shutdown, 0, exit.Message ?? "guest shut down without an exit status (triple fault?)"),
+        VmExitReason.Reset => new VmOutcome(VmOutcomeKind.Reset, 0, exit.Message ?? "guest asked for a reset"),
+        VmExitReason.Shutdown => new VmOutcome(VmOutcomeKind.Shutdown, 0, exit.Message ?? "guest shut down without an exit status"),
         _ => new VmOutcome(VmOutcomeKind.InternalError, 0, exit.Message ?? exit.Reason.ToString()),
     };
 }
