@@ -98,10 +98,11 @@ public static class CommandLineApp
         var exits = new Option<int>("--exits") { Description = "Port exits each built-in fleet guest makes before it ends", DefaultValueFactory = _ => FleetPlanner.DefaultExits };
         var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
         var namePrefix = new Option<string>("--name-prefix") { Description = "VM names are this plus a four-digit index (names are unique per user across hosts)", DefaultValueFactory = _ => FleetPlanner.DefaultNamePrefix };
+        var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
         var (logLevel, logFile) = LoggingOptions();
         var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
         {
-            count, image, memory, backend, hold, holdFor, exits, namePrefix, logDir, logLevel, logFile,
+            count, image, memory, backend, hold, holdFor, exits, namePrefix, logDir, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
             new FleetArguments
@@ -115,6 +116,7 @@ public static class CommandLineApp
                 Exits = parse.GetValue(exits),
                 NamePrefix = parse.GetValue(namePrefix)!,
                 ConsoleDirectory = parse.GetValue(logDir),
+                Config = parse.GetValue(config),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },

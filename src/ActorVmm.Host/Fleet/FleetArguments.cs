@@ -31,6 +31,9 @@ public sealed record FleetArguments
     public string? ConsoleDirectory { get; init; }
 
 
+    /// <summary>--config: extra HOCON layered over config/akka.hocon.</summary>
+    public string? Config { get; init; }
+
     /// <summary>--log-level.</summary>
     public string LogLevel { get; init; } = "warning";
 

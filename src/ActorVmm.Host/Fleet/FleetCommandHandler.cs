@@ -71,7 +71,7 @@ public static class FleetCommandHandler
         VmRuntime runtime;
         try
         {
-            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, extraHocon: null, controlDirectory);
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.ConfigHocon, controlDirectory);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -111,6 +111,7 @@ public static class FleetCommandHandler
         int failedLaunches = 0;
         TimeSpan idleCpu = TimeSpan.Zero, idleWall = TimeSpan.Zero;
         int idleVms = 0;
+        long? residentAfterEnd = null;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         TimeSpan cpuAtAllRunning = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
@@ -183,6 +184,14 @@ public static class FleetCommandHandler
                 memory.Finish();
             }
 
+            if (!stop.IsCompleted)
+            {
+                // What ended VMs keep: each stopped VM actor answers status until it is removed; the rest should be back.
+                await Task.WhenAll(fleet.Vms.Select(v => v.Completion));
+                HostMemory.Settle();
+                residentAfterEnd = HostMemory.ResidentBytes();
+            }
+
             show(fleet.Vms);
             return launched;
         }
@@ -243,6 +252,7 @@ public static class FleetCommandHandler
             IdleCpu = idleCpu,
             IdleWall = idleWall,
             IdleVms = idleVms,
+            ResidentAfterEnd = residentAfterEnd,
         };
     }
 

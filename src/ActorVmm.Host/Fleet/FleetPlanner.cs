@@ -18,6 +18,9 @@ public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong
     /// <summary>How long the halted fleet stays alive after the memory sample (hold mode), its idle CPU measured; zero: not at all.</summary>
     public TimeSpan HoldFor { get; init; }
 
+    /// <summary>The --config file's HOCON (checked), layered over config/akka.hocon; null without --config.</summary>
+    public string? ConfigHocon { get; init; }
+
     /// <summary>VM names start with this; the rest is the VM's index in four or more digits.</summary>
     public string NamePrefix { get; init; } = FleetPlanner.DefaultNamePrefix;
 
@@ -78,6 +81,7 @@ public static class FleetPlanner
 
         byte[] image = args.Image is null ? FleetGuest.Build((ushort)args.Exits, hold) : RunPlanner.ReadImage(args.Image, memory);
         RunPlanner.CheckFits(image, args.Image ?? "built-in fleet guest", memory);
+        string? configHocon = args.Config is null ? null : RunPlanner.ReadConfig(args.Config);
 
         // Output paths last: the checks create them.
         string directory = args.ConsoleDirectory ?? Path.Combine(Path.GetTempPath(), $"actorvmm-fleet-{processId}");
@@ -87,6 +91,7 @@ public static class FleetPlanner
         {
             NamePrefix = prefix,
             HoldFor = TimeSpan.FromSeconds(args.HoldSeconds),
+            ConfigHocon = configHocon,
         };
     }
 }

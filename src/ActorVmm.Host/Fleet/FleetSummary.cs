@@ -59,6 +59,12 @@ public sealed record FleetSummary(
         ? (FirstInstructions.Count - 1) / (FirstInstructions[^1] - FirstInstructions[0]).TotalSeconds
         : 0;
 
+    /// <summary>RSS after every VM ended and a full GC, or null when not taken (stopped by a signal).</summary>
+    public long? ResidentAfterEnd { get; init; }
+
+    /// <summary>RSS growth over the baseline still held after every VM ended, per VM started: what an ended VM keeps (0 when not taken).</summary>
+    public long RetainedBytesPerEndedVm => Started > 0 && ResidentAfterEnd is long after ? Math.Max(0, after - ResidentBefore) / Started : 0;
+
     /// <summary>Host memory per VM: peak RSS growth divided by the VMs started (guest pages the guest touched included).</summary>
     public long HostBytesPerVm => Started > 0 ? Math.Max(0, ResidentPeak - ResidentBefore) / Started : 0;
 
@@ -96,6 +102,11 @@ public sealed record FleetSummary(
         text.AppendLine($"  create-to-first-instruction: median {FirstExitPercentile(50).TotalMilliseconds:F3} ms, p99 {FirstExitPercentile(99).TotalMilliseconds:F3} ms ({FirstExitTimes.Count} VMs)");
         string allAlive = ResidentAllAlive is long alive ? $", {alive / 1048576.0:F1} MiB with all alive after a full GC" : string.Empty;
         text.AppendLine($"  host memory per VM: {HostBytesPerVm / 1024.0:F1} KiB at the peak (RSS {ResidentBefore / 1048576.0:F1} MiB -> peak {ResidentPeak / 1048576.0:F1} MiB{allAlive}; guest RAM {SizeParser.Format(GuestMemory)} per VM, resident only where touched)");
+        if (ResidentAfterEnd is long afterEnd)
+        {
+            text.AppendLine($"  memory left after all VMs ended: {RetainedBytesPerEndedVm / 1024.0:F1} KiB per VM (RSS {afterEnd / 1048576.0:F1} MiB after a full GC, baseline {ResidentBefore / 1048576.0:F1} MiB)");
+        }
+
         if (IdleWall > TimeSpan.Zero)
         {
             double perVm = IdleVms > 0 ? IdleCpu.TotalMicroseconds / IdleVms / IdleWall.TotalSeconds : 0;

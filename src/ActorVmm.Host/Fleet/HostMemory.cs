@@ -29,12 +29,16 @@ public static class HostMemory
         }
     }
 
-    /// <summary>Collects garbage fully so RSS readings are not dominated by dead objects.</summary>
+    /// <summary>
+    /// Collects garbage fully and has the GC give back the memory it freed, so RSS readings are not dominated by dead
+    /// objects or by heap the GC keeps committed for reuse (it decommits free regions only gradually, as later
+    /// collections run, and an idle host runs none).
+    /// </summary>
     public static void Settle()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     private static long ReadStatusKiB(string field)
