@@ -96,13 +96,15 @@ public static class CommandLineApp
         var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM per VM", DefaultValueFactory = _ => FleetPlanner.DefaultMemory };
         var backend = new Option<string>("--backend") { Description = "auto, kvm or emulator", DefaultValueFactory = _ => "auto" };
         var hold = new Option<bool>("--hold") { Description = "Keep every VM alive (halted) until all have started, then measure and stop them (density benchmark)" };
+        var holdFor = new Option<int>("--hold-for") { Description = "Seconds the halted fleet stays alive after the memory sample, with its idle CPU measured (implies --hold)" };
         var exits = new Option<int>("--exits") { Description = "Port exits each built-in fleet guest makes before it ends", DefaultValueFactory = _ => FleetPlanner.DefaultExits };
         var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
         var namePrefix = new Option<string>("--name-prefix") { Description = "VM names are this plus a four-digit index (names are unique per user across hosts)", DefaultValueFactory = _ => FleetPlanner.DefaultNamePrefix };
+        var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
         var (logLevel, logFile) = LoggingOptions();
         var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
         {
-            count, image, memory, backend, hold, exits, namePrefix, logDir, logLevel, logFile,
+            count, image, memory, backend, hold, holdFor, exits, namePrefix, logDir, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
             new FleetArguments
@@ -112,9 +114,11 @@ public static class CommandLineApp
                 Memory = parse.GetValue(memory)!,
                 Backend = parse.GetValue(backend)!,
                 Hold = parse.GetValue(hold),
+                HoldSeconds = parse.GetValue(holdFor),
                 Exits = parse.GetValue(exits),
                 NamePrefix = parse.GetValue(namePrefix)!,
                 ConsoleDirectory = parse.GetValue(logDir),
+                Config = parse.GetValue(config),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },

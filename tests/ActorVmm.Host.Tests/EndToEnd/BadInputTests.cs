@@ -42,6 +42,7 @@ public sealed class BadInputTests : IDisposable
         { ["run", "--config", "/dev/zero"], "config file '/dev/zero' is a character device, not a regular file" },
         { ["run", "--config", "/proc"], "config file '/proc' is a directory, not a file" },
         { ["run", "--config", ""], "config file path is empty" },
+        { ["fleet", "--count", "1", "--config", "/proc"], "config file '/proc' is a directory, not a file" },
         { ["fleet", "--count", "1", "--console-dir", ""], "--console-dir path is empty" },
         { ["fleet", "--count", "1", "--console-dir", "/proc/actorvmm-no-such-dir"], "--console-dir '/proc/actorvmm-no-such-dir' cannot be created" },
         { ["fleet", "--count", "1", "--console-dir", "/proc"], "--console-dir '/proc' is not writable" },
@@ -96,7 +97,9 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Theory]
-    [InlineData("akka.scheduler.tick-duration = -10ms", "cannot be used: The input string '-10ms'")]
+    // The shipped scheduler keeps no tick; Akka's own wheel, chosen here, does and refuses a negative one.
+    [InlineData("akka.scheduler.implementation = \"Akka.Actor.HashedWheelTimerScheduler, Akka\"\nakka.scheduler.tick-duration = -10ms", "cannot be used: The input string '-10ms'")]
+    [InlineData("akka.scheduler.implementation = \"No.Such.Scheduler, Nowhere\"", "cannot be used: Could not load file or assembly 'Nowhere")]
     [InlineData("actorvmm.device-dispatcher.type = NoSuchDispatcher", "Could not resolve dispatcher type NoSuchDispatcher")]
     [InlineData("actorvmm.blocking-io-dispatcher.type = NoSuchDispatcher", "Could not resolve dispatcher type NoSuchDispatcher")]
     [InlineData("actorvmm.supervision.within = -1s", "cannot be used: The input string '-1s'")]
