@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Pci.Msix;
 using ActorVmm.Devices.Tests.Support;
@@ -91,6 +92,57 @@ public sealed class PciMachineTests
 
         Assert.Equal(PciEchoDevice.IdentityBase | PciEchoDevice.Memory32Bar, bus.Read(TrapBus.Mmio, PciEchoGuest.NewMemory32 + PciEchoDevice.IdentityRegister, sizeof(uint)));
         Assert.Equal(uint.MaxValue, bus.Read(TrapBus.Mmio, old + PciEchoDevice.IdentityRegister, sizeof(uint)));
+    }
+
+    [Fact]
+    public async Task While_one_vCPU_moves_a_BAR_back_and_forth_another_hammering_the_device_only_ever_sees_it_or_all_ones_and_each_move_is_visible_when_it_returns()
+    {
+        const int Moves = 2000;
+        const int HammerVcpu = 1;
+        var (machine, bus, _, _) = Attached();
+        ulong[] places = [machine.Planned.Single().Bars[PciEchoDevice.Memory32Bar], PciEchoGuest.NewMemory32];
+        uint identity = PciEchoDevice.IdentityBase | PciEchoDevice.Memory32Bar;
+        var unexpected = new ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        long rounds = 0;
+        var hammer = Task.Run(() =>
+        {
+            Span<byte> data = stackalloc byte[sizeof(uint)];
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (ulong place in places)
+                {
+                    var outcome = bus.Dispatcher.Dispatch(HammerVcpu, TrapBus.Mmio, place + PciEchoDevice.IdentityRegister, TrapDirection.Read, data);
+                    uint value = (uint)TrapAccess.ReadLittleEndian(data);
+                    if (outcome is not (DispatchOutcome.Handled or DispatchOutcome.Unhandled) || (value != identity && value != uint.MaxValue))
+                    {
+                        unexpected.Add($"{outcome} 0x{value:X8} at 0x{place:X}");
+                    }
+                }
+
+                Interlocked.Increment(ref rounds);
+            }
+        });
+        Assert.True(SpinWait.SpinUntil(() => Interlocked.Read(ref rounds) > 0, TimeSpan.FromSeconds(30)), "the hammering vCPU never ran");
+
+        var stale = new List<string>();
+        for (int move = 0; move < Moves; move++)
+        {
+            ulong to = places[(move + 1) % 2], from = places[move % 2];
+            ConfigWrite(bus, PciDeviceContext.BarRegister(PciEchoDevice.Memory32Bar), (uint)to);
+            (ulong New, ulong Old) seen = (bus.Read(TrapBus.Mmio, to + PciEchoDevice.IdentityRegister, sizeof(uint)), bus.Read(TrapBus.Mmio, from + PciEchoDevice.IdentityRegister, sizeof(uint)));
+            if (seen != (identity, uint.MaxValue))
+            {
+                stale.Add($"move {move}: new 0x{seen.New:X8}, old 0x{seen.Old:X8}");
+            }
+        }
+
+        long roundsByTheLastMove = Interlocked.Read(ref rounds);
+        await stop.CancelAsync();
+        await hammer;
+        Assert.True(roundsByTheLastMove > 1, $"the hammering vCPU ran {roundsByTheLastMove} round(s) by the last move");
+        Assert.Empty(stale);
+        Assert.Empty(unexpected);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ internal sealed class ActorVm : IVmHandle
     private volatile string _backend = "?";
     private volatile bool _paused;
     private VmCounters _counters;
-    private IReadOnlyList<string> _pciFunctions = [];
+    private volatile IReadOnlyList<string> _pciFunctions = [];
 
     public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe)
     {
