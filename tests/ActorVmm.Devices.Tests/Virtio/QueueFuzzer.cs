@@ -32,8 +32,9 @@ internal sealed class QueueFuzzer : IDisposable
     private const ulong Ram = 0x1_0000;
     private const ulong TableRegion = 0x2000;
     private const ulong BufferRegion = 0x4000;
-    private const int MaxTables = 64;
     private const int MaxIndirect = 8;
+
+    private static readonly uint[] RequestTypes = [VirtioBlockProtocol.RequestIn, VirtioBlockProtocol.RequestOut, VirtioBlockProtocol.RequestFlush, VirtioBlockProtocol.RequestGetId];
 
     private static readonly (ulong Table, ulong Available, ulong Used)[] QueueAreas = [(0x0000, 0x0400, 0x0800), (0x1000, 0x1400, 0x1800)];
 
@@ -45,6 +46,9 @@ internal sealed class QueueFuzzer : IDisposable
     private readonly QueueModel[] _queues;
     private readonly List<(ulong Address, ulong Length)> _allowed = [];
     private readonly List<Expected> _expected = [];
+    private readonly List<Expected> _returned = [];
+    private readonly List<(ulong Address, ulong Length)> _ranges = [];
+    private readonly List<ushort> _heads = [];
     private ulong _nextTable;
     private bool _running;
     private bool _indirect;
@@ -65,6 +69,9 @@ internal sealed class QueueFuzzer : IDisposable
         _queues = new QueueModel[kind == FuzzedDevice.Console ? 2 : 1];
     }
 
+    /// <summary>Random tables and rings the device was given.</summary>
+    public long Tables { get; private set; }
+
     /// <summary>Chains returned by the device, over the whole run.</summary>
     public long ChainsUsed { get; private set; }
 
@@ -84,6 +91,7 @@ internal sealed class QueueFuzzer : IDisposable
             }
 
             Step();
+            Tables++;
         }
     }
 
@@ -116,8 +124,9 @@ internal sealed class QueueFuzzer : IDisposable
         int q = _queues.Length == 1 ? 0 : _random.Next(2);
         var queue = _queues[q];
         _nextTable = TableRegion;
-        WriteTable(queue.Table, queue.Size);
-        Publish(queue);
+        var ram = RamSpan;
+        var heads = WriteTable(ram, queue.Table, queue.Size);
+        Publish(ram, queue, heads);
 
         bool inputAdded = _kind == FuzzedDevice.Console && _random.Next(2) == 0;
         long remaining = _inputAdded - _inputDelivered;
@@ -213,7 +222,10 @@ internal sealed class QueueFuzzer : IDisposable
     {
         var core = _machine.Device.Core;
         bool needsReset = (core.Status & VirtioStatus.DeviceNeedsReset) != 0;
-        Assert.True(malformed == needsReset, $"device needs reset: {needsReset}, model found a malformed ring or chain: {malformed}");
+        if (malformed != needsReset)
+        {
+            Assert.Fail($"device needs reset: {needsReset}, model found a malformed ring or chain: {malformed}");
+        }
         if (needsReset)
         {
             Assert.NotEqual(0u, _machine.Device.InterruptStatus & VirtioMmioRegisters.InterruptConfigChange);
@@ -225,19 +237,29 @@ internal sealed class QueueFuzzer : IDisposable
         for (int q = 0; q < _queues.Length; q++)
         {
             var queue = _queues[q];
-            var returned = _expected.Where(e => e.Queue == q).ToList();
+            _returned.Clear();
+            foreach (var expected in _expected)
+            {
+                if (expected.Queue == q)
+                {
+                    _returned.Add(expected);
+                }
+            }
+
+            var returned = _returned;
             ushort usedIndex = BinaryPrimitives.ReadUInt16LittleEndian(ram[(int)(queue.Used + SplitRing.UsedIndexOffset)..]);
-            Assert.Equal((ushort)(queue.NextUsed + returned.Count), usedIndex);
+            if ((ushort)(queue.NextUsed + returned.Count) != usedIndex)
+            {
+                Assert.Fail($"used index {usedIndex}, model {(ushort)(queue.NextUsed + returned.Count)}; {Describe(ram, queue)}");
+            }
             foreach (var expected in returned)
             {
                 int element = (int)(queue.Used + SplitRing.UsedRingOffset + ((ulong)(queue.NextUsed % queue.Size) * SplitRing.UsedElementSize));
                 uint id = BinaryPrimitives.ReadUInt32LittleEndian(ram[element..]);
                 uint length = BinaryPrimitives.ReadUInt32LittleEndian(ram[(element + 4)..]);
-                Assert.Equal(expected.Head, id);
-                Assert.True(length <= expected.Chain.WritableLength, $"used length {length} beyond the {expected.Chain.WritableLength} writable bytes");
-                if (expected.ExactLength != uint.MaxValue)
+                if (id != expected.Head || length > expected.Chain.WritableLength || (expected.ExactLength != uint.MaxValue && length != expected.ExactLength))
                 {
-                    Assert.Equal(expected.ExactLength, length);
+                    Assert.Fail($"used element ({id}, {length}); the model expects head {expected.Head}, at most {expected.Chain.WritableLength} bytes (exactly {expected.ExactLength} if not {uint.MaxValue})");
                 }
 
                 queue.NextUsed++;
@@ -252,9 +274,16 @@ internal sealed class QueueFuzzer : IDisposable
 
         foreach (var (address, length) in _writes.Writes)
         {
-            Assert.True(
-                _allowed.Any(a => address >= a.Address && address - a.Address + length <= a.Length),
-                $"the device wrote [0x{address:X}, +0x{length:X}), outside the used rings and the writable buffers it was given");
+            bool inside = false;
+            foreach (var allowed in _allowed)
+            {
+                inside |= address >= allowed.Address && address - allowed.Address + length <= allowed.Length;
+            }
+
+            if (!inside)
+            {
+                Assert.Fail($"the device wrote [0x{address:X}, +0x{length:X}), outside the used rings and the writable buffers it was given");
+            }
         }
 
         if (_kind == FuzzedDevice.Console)
@@ -270,18 +299,44 @@ internal sealed class QueueFuzzer : IDisposable
     /// <summary>Each receive buffer holds the next input bytes, in order, once (checked where the chains' buffers do not overlap).</summary>
     private void CheckReceivedBytes(Span<byte> ram)
     {
-        var received = _expected.Where(e => e.InputStart >= 0).ToList();
-        var ranges = received.SelectMany(e => e.Chain.Writable).OrderBy(r => r.Address).ToList();
-        bool disjoint = ranges.Zip(ranges.Skip(1)).All(p => p.First.Address + p.First.Length <= p.Second.Address);
-        foreach (var expected in received)
+        _ranges.Clear();
+        foreach (var expected in _expected)
         {
+            if (expected.InputStart >= 0)
+            {
+                _ranges.AddRange(expected.Chain.Writable);
+            }
+        }
+
+        if (_ranges.Count == 0)
+        {
+            return;
+        }
+
+        _ranges.Sort((a, b) => a.Address.CompareTo(b.Address));
+        bool disjoint = true;
+        for (int i = 1; i < _ranges.Count; i++)
+        {
+            disjoint &= _ranges[i - 1].Address + _ranges[i - 1].Length <= _ranges[i].Address;
+        }
+
+        foreach (var expected in _expected)
+        {
+            if (expected.InputStart < 0)
+            {
+                continue;
+            }
+
             long position = expected.InputStart;
             uint left = expected.ExactLength;
             foreach (var (address, length) in expected.Chain.Writable)
             {
-                for (uint i = 0; i < length && left > 0 && disjoint; i++, left--)
+                for (uint i = 0; i < length && left > 0 && disjoint; i++, left--, position++)
                 {
-                    Assert.Equal(InputByte(position++), ram[(int)(address + i)]);
+                    if (ram[(int)(address + i)] != InputByte(position))
+                    {
+                        Assert.Fail($"input byte {position} arrived as 0x{ram[(int)(address + i)]:X2}, not 0x{InputByte(position):X2}");
+                    }
                 }
             }
 
@@ -289,14 +344,31 @@ internal sealed class QueueFuzzer : IDisposable
         }
     }
 
+    private string Describe(Span<byte> ram, QueueModel queue)
+    {
+        var text = new System.Text.StringBuilder($"size {queue.Size} indirect {_indirect} avail {queue.AvailableIndex} next {queue.NextAvailable} used {queue.NextUsed} status {_machine.Device.Core.Status}; ring:");
+        for (int i = 0; i < queue.Size; i++)
+        {
+            text.Append(' ').Append(BinaryPrimitives.ReadUInt16LittleEndian(ram[(int)(queue.Available + 4 + (2UL * (ulong)i))..]));
+        }
+
+        text.Append("; table:");
+        for (int i = 0; i < queue.Size; i++)
+        {
+            var d = ram.Slice((int)(queue.Table + ((ulong)i * 16)), 16);
+            text.Append($" [{i}: 0x{BinaryPrimitives.ReadUInt64LittleEndian(d):X}+{BinaryPrimitives.ReadUInt32LittleEndian(d[8..])} f{BinaryPrimitives.ReadUInt16LittleEndian(d[12..])} n{BinaryPrimitives.ReadUInt16LittleEndian(d[14..])}]");
+        }
+
+        return text.ToString();
+    }
+
     private static byte InputByte(long position) => (byte)((position * 31) + 7);
 
-    private void Publish(QueueModel queue)
+    private void Publish(Span<byte> ram, QueueModel queue, List<ushort> heads)
     {
-        var ram = RamSpan;
         int pending = (ushort)(queue.AvailableIndex - queue.NextAvailable);
         int room = queue.Size - pending;
-        if (_random.Next(64) == 0)
+        if (_random.Next(128) == 0)
         {
             // A driver bug: the index jumps past what the ring can hold.
             queue.AvailableIndex += (ushort)(queue.Size + 1 + _random.Next(1000));
@@ -306,7 +378,7 @@ internal sealed class QueueFuzzer : IDisposable
             int count = 1 + _random.Next(room);
             for (int i = 0; i < count; i++)
             {
-                ushort head = _random.Next(32) == 0 ? (ushort)_random.Next(ushort.MaxValue + 1) : (ushort)_random.Next(queue.Size);
+                ushort head = _random.Next(128) == 0 ? (ushort)_random.Next(ushort.MaxValue + 1) : heads[_random.Next(heads.Count)];
                 BinaryPrimitives.WriteUInt16LittleEndian(ram[(int)(queue.Available + 4 + (2UL * (ulong)((queue.AvailableIndex + i) % queue.Size)))..], head);
             }
 
@@ -318,100 +390,188 @@ internal sealed class QueueFuzzer : IDisposable
         BinaryPrimitives.WriteUInt16LittleEndian(ram[(int)(queue.Available + SplitRing.AvailableIndexOffset)..], queue.AvailableIndex);
     }
 
-    private void WriteTable(ulong table, int count)
+    /// <summary>
+    /// Fills a queue's descriptor table: mostly proper chains (readable buffers, then writable ones; block requests laid
+    /// out as header, data, status; some behind indirect tables) with now and then one field corrupted, and sometimes
+    /// pure noise. Returns the chain heads, which the available ring mostly names.
+    /// </summary>
+    private List<ushort> WriteTable(Span<byte> ram, ulong table, int size)
     {
-        for (int i = 0; i < count; i++)
+        var heads = _heads;
+        heads.Clear();
+        if (_random.Next(16) == 0)
         {
-            if (_random.Next(10) == 0 && _nextTable < TableRegion + (MaxTables * MaxIndirect * SplitRing.DescriptorSize))
+            for (int i = 0; i < size; i++)
             {
-                WriteIndirect(table, i);
+                WriteNoise(ram, table, i, size);
+                heads.Add((ushort)i);
+            }
+
+            return heads;
+        }
+
+        Span<ushort> order = stackalloc ushort[size];
+        for (int i = 0; i < size; i++)
+        {
+            order[i] = (ushort)i;
+        }
+
+        _random.Shuffle(order);
+        Span<ushort> inner = stackalloc ushort[MaxIndirect];
+        for (int i = 0; i < MaxIndirect; i++)
+        {
+            inner[i] = (ushort)i;
+        }
+
+        int at = 0;
+        while (at < size)
+        {
+            int length = Math.Min(size - at, 1 + _random.Next(4));
+            var chain = order.Slice(at, length);
+            at += length;
+            heads.Add(chain[0]);
+            if (_random.Next(6) == 0 && _nextTable < BufferRegion)
+            {
+                // The chain's buffers go into an indirect table behind its head; the rest of its slots stay unused.
+                int entries = 1 + _random.Next(MaxIndirect);
+                ulong indirect = _nextTable;
+                _nextTable += (ulong)(MaxIndirect * SplitRing.DescriptorSize);
+                WriteChain(ram, indirect, inner[..entries]);
+                WriteDescriptor(ram, table, chain[0], indirect, (uint)(entries * SplitRing.DescriptorSize), SplitRing.DescriptorIndirect, 0);
             }
             else
             {
-                WriteRandomDescriptor(table, i, count);
+                WriteChain(ram, table, chain);
             }
+        }
+
+        if (_random.Next(10) == 0)
+        {
+            Corrupt(ram, table, size);
+        }
+
+        return heads;
+    }
+
+    /// <summary>A proper chain over <paramref name="slots"/>: readable buffers first, then writable ones (a block request: header, data, status).</summary>
+    private void WriteChain(Span<byte> ram, ulong table, ReadOnlySpan<ushort> slots)
+    {
+        int readable = _random.Next(slots.Length + 1);
+        bool block = _kind == FuzzedDevice.Block && _random.Next(4) != 0;
+        bool dataWritable = _random.Next(2) == 0;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            bool last = i == slots.Length - 1;
+            bool writable;
+            uint length;
+            if (block)
+            {
+                // Header (readable), data sectors (readable for a write, writable for a read), status byte (writable).
+                writable = last || (i > 0 && dataWritable);
+                length = i == 0 && !last ? (uint)VirtioBlockProtocol.HeaderBytes : last ? 1u : (uint)(VirtioBlockProtocol.SectorSize * (1 + _random.Next(4)));
+            }
+            else
+            {
+                writable = i >= readable;
+                length = (uint)_random.Next(600);
+            }
+
+            ulong address = BufferAddress(length);
+            if (block && i == 0 && !last)
+            {
+                uint type = _random.Next(8) switch
+                {
+                    0 => (uint)_random.Next(32),
+                    1 => RequestTypes[_random.Next(RequestTypes.Length)],
+                    _ => dataWritable ? VirtioBlockProtocol.RequestIn : VirtioBlockProtocol.RequestOut,
+                };
+                var header = ram.Slice((int)address, VirtioBlockProtocol.HeaderBytes);
+                BinaryPrimitives.WriteUInt32LittleEndian(header, type);
+                BinaryPrimitives.WriteUInt64LittleEndian(header[VirtioBlockProtocol.HeaderSectorOffset..], (ulong)_random.Next(72));
+            }
+
+            ushort flags = (ushort)((writable ? SplitRing.DescriptorWrite : 0) | (last ? 0 : SplitRing.DescriptorNext));
+            WriteDescriptor(ram, table, slots[i], address, length, flags, last ? (ushort)0 : slots[i + 1]);
         }
     }
 
-    private void WriteIndirect(ulong table, int index)
+    /// <summary>A buffer address inside the buffer region with room for <paramref name="length"/> bytes.</summary>
+    private ulong BufferAddress(uint length) => BufferRegion + (ulong)_random.Next((int)(Ram - BufferRegion - length + 1));
+
+    /// <summary>Breaks one field of one descriptor in the main table or an indirect table written this step.</summary>
+    private void Corrupt(Span<byte> ram, ulong table, int size)
     {
-        int entries = 1 + _random.Next(MaxIndirect);
-        ulong address = _nextTable;
-        _nextTable += (ulong)(MaxIndirect * SplitRing.DescriptorSize);
-        WriteTable(address, entries, nested: true);
-        uint length = (uint)(entries * SplitRing.DescriptorSize);
-        ushort flags = SplitRing.DescriptorIndirect;
-        switch (_random.Next(16))
+        int index = _random.Next(size);
+        if (_nextTable > TableRegion && _random.Next(3) == 0)
+        {
+            table = TableRegion + ((ulong)_random.Next((int)((_nextTable - TableRegion) / (MaxIndirect * SplitRing.DescriptorSize))) * (MaxIndirect * SplitRing.DescriptorSize));
+            index = _random.Next(MaxIndirect);
+        }
+
+        var descriptor = ram.Slice((int)(table + ((ulong)index * SplitRing.DescriptorSize)), SplitRing.DescriptorSize);
+        switch (_random.Next(8))
         {
             case 0:
-                length = (uint)_random.Next(300);
+                BinaryPrimitives.WriteUInt16LittleEndian(descriptor[SplitRing.DescriptorNextOffset..], (ushort)_random.Next(ushort.MaxValue + 1));
                 break;
             case 1:
-                flags |= SplitRing.DescriptorNext;
+                // NEXT and WRITE flipped at random; INDIRECT kept, so a table never turns into a buffer the device may write.
+                ushort indirect = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(descriptor[SplitRing.DescriptorFlagsOffset..]) & SplitRing.DescriptorIndirect);
+                BinaryPrimitives.WriteUInt16LittleEndian(descriptor[SplitRing.DescriptorFlagsOffset..], (ushort)(indirect | _random.Next(4)));
                 break;
             case 2:
-                address = Ram - (ulong)_random.Next(64);
+                BinaryPrimitives.WriteUInt64LittleEndian(descriptor, Ram - (ulong)_random.Next(32));
+                break;
+            case 3:
+                BinaryPrimitives.WriteUInt64LittleEndian(descriptor, ulong.MaxValue - (ulong)_random.Next(64));
+                break;
+            case 4:
+                BinaryPrimitives.WriteUInt32LittleEndian(descriptor[SplitRing.DescriptorLengthOffset..], (uint)_random.NextInt64(uint.MaxValue + 1L));
+                break;
+            case 5:
+                BinaryPrimitives.WriteUInt16LittleEndian(descriptor[SplitRing.DescriptorNextOffset..], (ushort)_random.Next(size));
+                break;
+            case 6:
+                // An indirect descriptor in an indirect table, or an indirect table of a bad length.
+                BinaryPrimitives.WriteUInt16LittleEndian(descriptor[SplitRing.DescriptorFlagsOffset..], SplitRing.DescriptorIndirect);
+                BinaryPrimitives.WriteUInt64LittleEndian(descriptor, TableRegion);
+                BinaryPrimitives.WriteUInt32LittleEndian(descriptor[SplitRing.DescriptorLengthOffset..], (uint)_random.Next(200));
                 break;
             default:
+                BinaryPrimitives.WriteUInt16LittleEndian(descriptor[SplitRing.DescriptorFlagsOffset..], (ushort)(SplitRing.DescriptorIndirect | SplitRing.DescriptorNext));
                 break;
         }
-
-        WriteDescriptor(table, index, address, length, (ushort)(flags | (_random.Next(2) == 0 ? SplitRing.DescriptorWrite : 0)), (ushort)_random.Next(4));
     }
 
-    private void WriteTable(ulong table, int count, bool nested)
+    /// <summary>A descriptor with every field random (mostly within the buffer region).</summary>
+    private void WriteNoise(Span<byte> ram, ulong table, int index, int count)
     {
-        for (int i = 0; i < count; i++)
-        {
-            if (nested && _random.Next(40) == 0)
-            {
-                // An indirect descriptor inside an indirect table.
-                WriteDescriptor(table, i, TableRegion, SplitRing.DescriptorSize, SplitRing.DescriptorIndirect, 0);
-            }
-            else
-            {
-                WriteRandomDescriptor(table, i, count);
-            }
-        }
-    }
-
-    private void WriteRandomDescriptor(ulong table, int index, int count)
-    {
-        ulong address = BufferRegion + (ulong)_random.Next((int)(Ram - BufferRegion));
         uint length = (uint)_random.Next(600);
-        switch (_random.Next(40))
+        ulong address = _random.Next(40) switch
         {
-            case 0:
-                address = Ram - (ulong)_random.Next(32);
-                break;
-            case 1:
-                address = ulong.MaxValue - (ulong)_random.Next(64);
-                break;
-            case 2:
-                length = (uint)_random.NextInt64(uint.MaxValue + 1L);
-                break;
-            default:
-                break;
+            0 => Ram - (ulong)_random.Next(32),
+            1 => ulong.MaxValue - (ulong)_random.Next(64),
+            _ => BufferAddress(length),
+        };
+        if (_random.Next(40) == 0)
+        {
+            length = (uint)_random.NextInt64(uint.MaxValue + 1L);
         }
 
-        ushort flags = (ushort)((_random.Next(2) == 0 ? SplitRing.DescriptorNext : 0) | (_random.Next(2) == 0 ? SplitRing.DescriptorWrite : 0));
+        ushort flags = (ushort)_random.Next(8);
+        if ((flags & SplitRing.DescriptorIndirect) != 0)
+        {
+            address = TableRegion + (ulong)(16 * _random.Next(64));
+            length = (uint)(16 * _random.Next(10));
+        }
+
         ushort next = _random.Next(16) == 0 ? (ushort)_random.Next(ushort.MaxValue + 1) : (ushort)_random.Next(count);
-        WriteDescriptor(table, index, address, length, flags, next);
-
-        // Block requests need a plausible header now and then, or every request would be an unknown type.
-        if (_kind == FuzzedDevice.Block && (flags & SplitRing.DescriptorWrite) == 0 && length >= VirtioBlockProtocol.HeaderBytes
-            && address + VirtioBlockProtocol.HeaderBytes <= Ram && _random.Next(3) == 0)
-        {
-            uint[] types = [VirtioBlockProtocol.RequestIn, VirtioBlockProtocol.RequestOut, VirtioBlockProtocol.RequestFlush, VirtioBlockProtocol.RequestGetId];
-            var header = RamSpan.Slice((int)address, VirtioBlockProtocol.HeaderBytes);
-            BinaryPrimitives.WriteUInt32LittleEndian(header, types[_random.Next(types.Length)]);
-            BinaryPrimitives.WriteUInt64LittleEndian(header[VirtioBlockProtocol.HeaderSectorOffset..], (ulong)_random.Next(72));
-        }
+        WriteDescriptor(ram, table, index, address, length, flags, next);
     }
 
-    private void WriteDescriptor(ulong table, int index, ulong address, uint length, ushort flags, ushort next)
+    private static void WriteDescriptor(Span<byte> ram, ulong table, int index, ulong address, uint length, ushort flags, ushort next)
     {
-        var descriptor = RamSpan.Slice((int)(table + ((ulong)index * SplitRing.DescriptorSize)), SplitRing.DescriptorSize);
+        var descriptor = ram.Slice((int)(table + ((ulong)index * SplitRing.DescriptorSize)), SplitRing.DescriptorSize);
         BinaryPrimitives.WriteUInt64LittleEndian(descriptor, address);
         BinaryPrimitives.WriteUInt32LittleEndian(descriptor[SplitRing.DescriptorLengthOffset..], length);
         BinaryPrimitives.WriteUInt16LittleEndian(descriptor[SplitRing.DescriptorFlagsOffset..], flags);

@@ -52,6 +52,7 @@ public sealed class VirtioConsole : IVirtioDeviceModel, IConsoleInputDevice
 
     private readonly GuestInputQueue _input;
     private readonly IGuestOutput _output;
+    private readonly byte[] _chunk = new byte[ChunkSize];
     private IVirtioModelHost? _host;
 
     /// <summary>Creates the console: input from <paramref name="input"/>, output to <paramref name="output"/>.</summary>
@@ -174,7 +175,7 @@ public sealed class VirtioConsole : IVirtioDeviceModel, IConsoleInputDevice
     private void Receive(Virtqueue receive, DescriptorChain chain)
     {
         var dma = Host.Dma;
-        Span<byte> bytes = stackalloc byte[ChunkSize];
+        Span<byte> bytes = _chunk;
         uint written = 0;
         while (written < chain.WritableLength)
         {
@@ -200,7 +201,7 @@ public sealed class VirtioConsole : IVirtioDeviceModel, IConsoleInputDevice
     private void Transmit(Virtqueue transmit, DescriptorChain chain)
     {
         var dma = Host.Dma;
-        Span<byte> bytes = stackalloc byte[ChunkSize];
+        Span<byte> bytes = _chunk;
         ulong offset = 0;
         while (offset < chain.ReadableLength)
         {

@@ -25,6 +25,7 @@ public sealed class VirtioRng : IVirtioDeviceModel
     private const int ChunkSize = 4096;
 
     private readonly RandomFill _fill;
+    private readonly byte[] _chunk = new byte[ChunkSize];
     private IVirtioModelHost? _host;
 
     /// <summary>Creates the device; <paramref name="fill"/> replaces the CSPRNG in tests.</summary>
@@ -92,7 +93,7 @@ public sealed class VirtioRng : IVirtioDeviceModel
     private void Fill(Virtqueue queue, DescriptorChain chain)
     {
         var dma = (_host ?? throw new InvalidOperationException("virtio-rng used before DRIVER_OK")).Dma;
-        Span<byte> random = stackalloc byte[ChunkSize];
+        Span<byte> random = _chunk;
         int total = (int)Math.Min(chain.WritableLength, MaxBytesPerRequest);
         int written = 0;
         while (written < total)
