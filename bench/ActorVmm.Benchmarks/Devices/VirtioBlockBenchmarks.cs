@@ -26,7 +26,7 @@ public class VirtioBlockBenchmarks
     private const int SmallBytes = 4096;
     private const int LargeBytes = 1 << 20;
     private const int SegmentBytes = (int)VirtioBlock.MaxSegmentBytes;
-    private const int SmallRequests = 1024;
+    private const int SmallRequests = 4096;
     private const int LargeRequests = 64;
     private const int SmallDepth = 32;
     private const int LargeDepth = 4;
@@ -51,8 +51,31 @@ public class VirtioBlockBenchmarks
     [Params(BlockIoMode.Inline, BlockIoMode.ThreadPool)]
     public BlockIoMode Mode { get; set; }
 
-    [GlobalSetup]
-    public void Setup()
+    [GlobalSetup(Targets = [nameof(DirectRandomRead4K), nameof(DirectSequentialRead1M), nameof(DirectSequentialWrite1M)])]
+    public void SetupDirect() => Setup();
+
+    [GlobalSetup(Targets = [nameof(QueueRandomRead4K)])]
+    public void SetupSmallReads()
+    {
+        Setup();
+        LayOut(SmallDepth, SmallBytes, dataWritable: true);
+    }
+
+    [GlobalSetup(Targets = [nameof(QueueSequentialRead1M)])]
+    public void SetupLargeReads()
+    {
+        Setup();
+        LayOut(LargeDepth, LargeBytes, dataWritable: true);
+    }
+
+    [GlobalSetup(Targets = [nameof(QueueSequentialWrite1M)])]
+    public void SetupLargeWrites()
+    {
+        Setup();
+        LayOut(LargeDepth, LargeBytes, dataWritable: false);
+    }
+
+    private void Setup()
     {
         string id = Guid.NewGuid().ToString("N");
         _imagePath = $"/dev/shm/actorvmm-bench-{id}.img";
@@ -70,17 +93,6 @@ public class VirtioBlockBenchmarks
         _image = RawImageFile.Open(_imagePath, readOnly: false, Mode);
         _direct = File.OpenHandle(_directPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         _machine = new VirtioTestMachine(GuestRam, _ => new VirtioBlock(_image, "bench"));
-        var arena = new GuestArena(RingArea, RequestArea);
-        ulong features = VirtioFeatures.Version1 | VirtioFeatures.IndirectDescriptors | VirtioFeatures.EventIndex | FeatureFlush;
-        if (_machine.Driver.Negotiate(features) is null)
-        {
-            throw new InvalidOperationException("virtio-blk refused the benchmark's features");
-        }
-
-        _queue = DriverQueue.Allocate(_machine.Dma, arena, QueueSize);
-        _machine.Driver.SetUpQueue(0, _queue);
-        _machine.Driver.DriverOk();
-        _machine.RunSlowPath();
     }
 
     [GlobalCleanup]
@@ -92,15 +104,6 @@ public class VirtioBlockBenchmarks
         File.Delete(_imagePath);
         File.Delete(_directPath);
     }
-
-    [IterationSetup(Targets = [nameof(QueueRandomRead4K)])]
-    public void LayOutSmallReads() => LayOut(SmallDepth, SmallBytes, dataWritable: true);
-
-    [IterationSetup(Targets = [nameof(QueueSequentialRead1M)])]
-    public void LayOutLargeReads() => LayOut(LargeDepth, LargeBytes, dataWritable: true);
-
-    [IterationSetup(Targets = [nameof(QueueSequentialWrite1M)])]
-    public void LayOutLargeWrites() => LayOut(LargeDepth, LargeBytes, dataWritable: false);
 
     [BenchmarkCategory("4 KiB random read"), Benchmark(OperationsPerInvoke = SmallRequests)]
     public void QueueRandomRead4K() => RunQueue(RequestIn, SmallRequests, i => _randomOffsets[i]);
@@ -197,12 +200,16 @@ public class VirtioBlockBenchmarks
     }
 
     /// <summary>
-    /// Starts the queue over and lays out <paramref name="depth"/> request slots: header, data (one buffer, or an indirect
+    /// Brings the device up and lays out <paramref name="depth"/> request slots: header, data (one buffer, or an indirect
     /// table of 64 KiB segments for large requests), status.
     /// </summary>
     private void LayOut(int depth, int dataBytes, bool dataWritable)
     {
-        _machine.Driver.Negotiate(VirtioFeatures.Version1 | VirtioFeatures.IndirectDescriptors | VirtioFeatures.EventIndex | FeatureFlush);
+        if (_machine.Driver.Negotiate(VirtioFeatures.Version1 | VirtioFeatures.IndirectDescriptors | VirtioFeatures.EventIndex | FeatureFlush) is null)
+        {
+            throw new InvalidOperationException("virtio-blk refused the benchmark's features");
+        }
+
         _queue = DriverQueue.Allocate(_machine.Dma, new GuestArena(RingArea, RequestArea), QueueSize);
         _machine.Driver.SetUpQueue(0, _queue);
         _machine.Driver.DriverOk();
