@@ -27,7 +27,7 @@ public class SerialDeviceBenchmarks
         var device = new SerialDevice(SerialPortSpec.Com1, new NoInterruptLine(), NullGuestOutput.Instance);
         var table = new TrapTable();
         var region = device.Regions[0];
-        table.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(0, access), name: device.Name);
+        table.ClaimWriter().Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(0, access), name: device.Name);
         _dispatcher = new TrapDispatcher(table);
     }
 

@@ -10,6 +10,7 @@ namespace ActorVmm.Devices;
 public sealed class DeviceContext
 {
     private readonly IDeviceMailbox _mailbox;
+    private readonly HashSet<int> _claimedLines = [];
 
     /// <summary>Creates a context for one incarnation of a device.</summary>
     /// <param name="deviceName">The device's name.</param>
@@ -17,9 +18,11 @@ public sealed class DeviceContext
     /// <param name="mailbox">The device's way to its own slow path.</param>
     /// <param name="input">Host input waiting for the guest (outlives the instance).</param>
     /// <param name="restoredState">The validated state this incarnation is rebuilt from; null for power-on state.</param>
-    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null)
+    /// <param name="regions">The capabilities over the device's regions, shared by every incarnation (granted once registered); null for a device used outside a supervisor.</param>
+    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null, DeviceRegionControls? regions = null)
     {
         RestoredState = restoredState;
+        Regions = regions ?? new DeviceRegionControls();
         DeviceName = deviceName;
         Input = input ?? throw new ArgumentNullException(nameof(input));
         Environment = environment ?? throw new ArgumentNullException(nameof(environment));
@@ -34,6 +37,9 @@ public sealed class DeviceContext
 
     /// <summary>Host input waiting for the guest; outlives this instance (see <see cref="IConsoleInputDevice"/>).</summary>
     public GuestInputQueue Input { get; }
+
+    /// <summary>The capabilities over this device's own regions (PCI BARs move through them), granted by the supervisor.</summary>
+    public DeviceRegionControls Regions { get; }
 
     /// <summary>The validated state this incarnation is rebuilt from (after a failure), or null for power-on state.</summary>
     public DeviceState? RestoredState { get; }
@@ -62,8 +68,26 @@ public sealed class DeviceContext
     /// <summary>Guest RAM for DMA (<see cref="GuestDma"/>): checked, RAM only, never a trap dispatch.</summary>
     public GuestDma Dma => Environment.Dma;
 
-    /// <summary>The interrupt line for an IRQ number.</summary>
-    public IInterruptLine GetInterruptLine(int irq) => Environment.InterruptLines(irq);
+
+    /// <summary>
+    /// This device's own source on GSI <paramref name="irq"/>, shared with nobody: the GSI's level is the OR of its
+    /// sources, so another device on the same GSI (COM1 and COM3 on IRQ 4, PCI INTx) never drops this one's
+    /// interrupt. Every incarnation of the device gets the same source; a power-on incarnation starts it deasserted,
+    /// one rebuilt from <see cref="RestoredState"/> keeps the level its predecessor left.
+    /// </summary>
+    public IInterruptLine GetInterruptLine(int irq)
+    {
+        var line = Environment.InterruptLines(irq, DeviceName);
+        lock (_claimedLines)
+        {
+            if (_claimedLines.Add(irq) && RestoredState is null)
+            {
+                line.SetLevel(false);
+            }
+        }
+
+        return line;
+    }
 
     /// <summary>
     /// Plugs a userspace interrupt controller (the 8259 pair) into the VM; every incarnation of the

@@ -1,3 +1,5 @@
+using ActorVmm.Devices.DeviceTree;
+
 namespace ActorVmm.Devices;
 
 /// <summary>
@@ -10,6 +12,9 @@ public sealed record DeviceDefinition(string Name, Func<DeviceContext, IDevice> 
 {
     /// <summary>Longest device name accepted (it names actors, regions and log lines).</summary>
     public const int MaxNameLength = 64;
+
+    /// <summary>How the device appears in the machine's device tree, on machines that have one (arm64); null for none.</summary>
+    public IDescribesDeviceTree? DeviceTree { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> when the name cannot name a device.</summary>
     public void Validate()

@@ -9,7 +9,10 @@ namespace ActorVmm.Devices;
 /// power control and checked access to guest RAM. Shared by all devices of a VM and by every incarnation of a device.
 /// </summary>
 /// <param name="VmName">The VM's name, for logs.</param>
-/// <param name="InterruptLines">Returns the VM's interrupt line for an IRQ (<see cref="IVirtualMachine.GetInterruptLine"/>).</param>
+/// <param name="InterruptLines">
+/// Returns an owner's own source on a GSI, given (gsi, owner): <see cref="IInterruptRouter.GetSource"/> of the VM's
+/// <see cref="IVirtualMachine.Interrupts"/>. The GSI's level is the OR of its sources.
+/// </param>
 /// <param name="Time">The clock devices use (a fake one in tests).</param>
 /// <param name="Output">Where guest console output goes (the VM's console sink).</param>
 /// <param name="Power">How a device asks for a VM exit, shutdown or reset.</param>
@@ -17,7 +20,7 @@ namespace ActorVmm.Devices;
 /// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
 public sealed record DeviceEnvironment(
     string VmName,
-    Func<int, IInterruptLine> InterruptLines,
+    Func<int, string, IInterruptLine> InterruptLines,
     TimeProvider Time,
     IGuestOutput Output,
     IVmPowerRequests Power,

@@ -14,6 +14,20 @@ public static class DeviceSignals
         public static InputSpaceAvailable Instance { get; } = new();
     }
 
+    /// <summary>
+    /// A bounded guest output has room again for a device whose transmitter is holding bytes (see
+    /// <see cref="IGuestOutputWaiter"/>): its slow path completes the transmission.
+    /// </summary>
+    public sealed record OutputSpaceAvailable
+    {
+        private OutputSpaceAvailable()
+        {
+        }
+
+        /// <summary>The single instance.</summary>
+        public static OutputSpaceAvailable Instance { get; } = new();
+    }
+
     /// <summary>What <see cref="ISlowPathDevice.OnSlowPath"/> returns for a message it does not handle.</summary>
     public sealed record NotUnderstood
     {

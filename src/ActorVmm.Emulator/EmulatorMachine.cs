@@ -1,3 +1,4 @@
+using ActorVmm.Emulator.Apic;
 using ActorVmm.Emulator.Cpu;
 using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Memory;
@@ -5,16 +6,20 @@ using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Emulator;
 
-/// <summary>What every emulated vCPU of one VM shares: RAM, the trap dispatcher, the code-page tracker and the interrupt controller.</summary>
+/// <summary>
+/// What every emulated vCPU of one VM shares: RAM, the trap dispatcher, the code-page tracker, the
+/// doorbells, every vCPU's local APIC (an MSI to vCPU n lands in <c>Apics[n]</c>) and the 8259 pair.
+/// </summary>
 internal sealed class EmulatorMachine
 {
     private IInterruptController? _controller;
 
-    public EmulatorMachine(GuestMemory memory, TrapDispatcher dispatcher)
+    public EmulatorMachine(GuestMemory memory, TrapDispatcher dispatcher, int vcpuCount)
     {
         Memory = memory;
         Dispatcher = dispatcher;
         Code = new CodePageTracker(memory);
+        Apics = [.. Enumerable.Range(0, vcpuCount).Select(id => new LocalApic(id))];
     }
 
     public GuestMemory Memory { get; }
@@ -23,7 +28,13 @@ internal sealed class EmulatorMachine
 
     public CodePageTracker Code { get; }
 
-    /// <summary>The userspace 8259 pair, once attached; only the boot vCPU takes its interrupts.</summary>
+    /// <summary>Doorbells, matched by the vCPU before a write reaches the trap table.</summary>
+    public DoorbellTable Doorbells { get; } = new();
+
+    /// <summary>The local APIC of each vCPU, index = vCPU id = APIC ID.</summary>
+    public IReadOnlyList<LocalApic> Apics { get; }
+
+    /// <summary>The userspace 8259 pair, once attached; its INTR reaches the vCPUs whose LINT0 is unmasked ExtINT.</summary>
     public IInterruptController? Controller
     {
         get => Volatile.Read(ref _controller);

@@ -11,20 +11,23 @@ namespace ActorVmm.Emulator;
 
 /// <summary>
 /// A VM on the software backend: guest RAM laid out by the spec's memory map, the trap table and dispatcher, and one interpreter
-/// core per vCPU, each on its own <see cref="VcpuThread"/>. There is no in-kernel irqchip: the
-/// userspace 8259 pair is attached with <see cref="AttachInterruptController"/>.
+/// core per vCPU, each on its own <see cref="VcpuThread"/> with its own local APIC. There is no
+/// in-kernel irqchip: the userspace 8259 pair is attached with <see cref="AttachInterruptController"/>
+/// and reaches every vCPU whose LVT LINT0 is unmasked ExtINT (the boot vCPU after reset).
 /// </summary>
 public sealed class EmulatorVm : IVirtualMachine
 {
+    /// <summary>GSIs of an emulated VM: as many as KVM's in-kernel IOAPIC has pins, for parity (0–15 reach the 8259).</summary>
+    public const int GsiCount = 24;
+
     /// <summary>Highest ISA/GSI line number served by <see cref="GetInterruptLine"/>.</summary>
-    public const int MaxIrq = 23;
+    public const int MaxIrq = GsiCount - 1;
 
     private readonly EmulatorMachine _machine;
     private readonly VcpuThread[] _vcpus;
     private readonly X86Core[] _cores;
-    private readonly EmulatorInterruptLine[] _lines = new EmulatorInterruptLine[MaxIrq + 1];
+    private readonly EmulatorInterruptRouter _interrupts;
     private readonly ILogger _logger;
-    private long _droppedIrqChanges;
     private int _disposed;
 
     /// <summary>Creates the VM (vCPUs not started).</summary>
@@ -39,7 +42,7 @@ public sealed class EmulatorVm : IVirtualMachine
         Memory = GuestMemory.Create(Layout);
         Traps = new TrapTable(spec.VcpuCount);
         Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
-        _machine = new EmulatorMachine(Memory, Dispatcher);
+        _machine = new EmulatorMachine(Memory, Dispatcher, spec.VcpuCount);
         Memory.WriteObserver = _machine.Code;
         _cores = new X86Core[spec.VcpuCount];
         _vcpus = new VcpuThread[spec.VcpuCount];
@@ -50,11 +53,7 @@ public sealed class EmulatorVm : IVirtualMachine
             _vcpus[i] = new VcpuThread(_cores[i], spec.Name, vcpuLogger);
         }
 
-        for (int irq = 0; irq <= MaxIrq; irq++)
-        {
-            _lines[irq] = new EmulatorInterruptLine(this, irq);
-        }
-
+        _interrupts = new EmulatorInterruptRouter(_machine, id => _vcpus[id].Wake(), GsiCount);
         _logger.LogInformation("Created emulated VM {Vm} with {Memory} bytes of RAM in {Slots} slots ({Map} map) and {Vcpus} vCPUs", Name, spec.MemorySize, Memory.Regions.Count, Layout.Map.Architecture, spec.VcpuCount);
     }
 
@@ -82,24 +81,30 @@ public sealed class EmulatorVm : IVirtualMachine
     /// <inheritdoc />
     public bool HasInKernelIrqchip => false;
 
+    /// <inheritdoc />
+    public IInterruptRouter Interrupts => _interrupts;
+
+    /// <inheritdoc />
+    public IDoorbells Doorbells => _machine.Doorbells;
+
     /// <summary>IRQ level changes dropped because no interrupt controller was attached yet.</summary>
-    public long DroppedIrqChanges => Interlocked.Read(ref _droppedIrqChanges);
+    public long DroppedIrqChanges => _interrupts.DroppedIrqChanges;
+
+    /// <summary>MSIs that reached no local APIC.</summary>
+    public long DroppedMsis => _interrupts.DroppedMsis;
+
+    /// <summary>Doorbell callbacks that threw.</summary>
+    public long FailedDoorbellCallbacks => _machine.Doorbells.FailedCallbacks;
 
     /// <summary>Instructions retired by each vCPU so far.</summary>
     public long InstructionsRetired(int vcpu) => _cores[vcpu].InstructionsRetired;
 
     internal X86Core Core(int vcpu) => _cores[vcpu];
 
-    /// <inheritdoc />
-    public IInterruptLine GetInterruptLine(int irq)
-    {
-        if (irq is < 0 or > MaxIrq)
-        {
-            throw new ArgumentOutOfRangeException(nameof(irq), irq, $"IRQ lines are numbered 0..{MaxIrq}");
-        }
+    internal Apic.LocalApic Apic(int vcpu) => _machine.Apics[vcpu];
 
-        return _lines[irq];
-    }
+    /// <inheritdoc />
+    public IInterruptLine GetInterruptLine(int irq) => _interrupts.GetSource(irq, GsiSourceTable.HostOwner);
 
     /// <inheritdoc />
     public void AttachInterruptController(IInterruptController controller)
@@ -114,20 +119,17 @@ public sealed class EmulatorVm : IVirtualMachine
         _machine.Controller = controller;
     }
 
-    internal void SetIrqLevel(int irq, bool asserted)
+    // The 8259's INTR is wired to every local APIC's LINT0; a vCPU takes it while LINT0 is unmasked ExtINT.
+    private void OnInterruptRequested()
     {
-        var controller = _machine.Controller;
-        if (controller is null)
+        foreach (var apic in _machine.Apics)
         {
-            Interlocked.Increment(ref _droppedIrqChanges);
-            return;
+            if (apic.AcceptsExtInt)
+            {
+                _vcpus[apic.Id].Wake();
+            }
         }
-
-        controller.SetIrqLevel(irq, asserted);
     }
-
-    // The 8259's INTR output goes to the boot vCPU only (no APIC bus).
-    private void OnInterruptRequested() => _vcpus[0].Wake();
 
     /// <inheritdoc />
     public void Dispose()

@@ -9,7 +9,7 @@ namespace ActorVmm.Kvm;
 /// </summary>
 public sealed class KvmEventFd : IDisposable
 {
-    private readonly Action<SafeFdHandle>? _deassign;
+    private Action<SafeFdHandle>? _deassign;
     private bool _disposed;
 
     internal KvmEventFd(SafeFdHandle fd, Action<SafeFdHandle>? deassign)
@@ -49,6 +49,9 @@ public sealed class KvmEventFd : IDisposable
         return errno == Libc.EAGAIN ? 0UL : throw new KvmIoctlException("read from eventfd", errno);
     }
 
+    /// <summary>Detaches the eventfd from the VM (deassigns the ioeventfd/irqfd) without closing it; once only.</summary>
+    internal void Deassign() => Interlocked.Exchange(ref _deassign, null)?.Invoke(Handle);
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -60,7 +63,7 @@ public sealed class KvmEventFd : IDisposable
         _disposed = true;
         try
         {
-            _deassign?.Invoke(Handle);
+            Deassign();
         }
         finally
         {

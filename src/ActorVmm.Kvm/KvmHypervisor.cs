@@ -31,6 +31,8 @@ public sealed class KvmHypervisor : IHypervisor
         (KVM_CAP_COALESCED_MMIO, nameof(KVM_CAP_COALESCED_MMIO)),
         (KVM_CAP_IOEVENTFD, nameof(KVM_CAP_IOEVENTFD)),
         (KVM_CAP_IRQFD, nameof(KVM_CAP_IRQFD)),
+        (KVM_CAP_IRQ_ROUTING, nameof(KVM_CAP_IRQ_ROUTING)),
+        (KVM_CAP_SIGNAL_MSI, nameof(KVM_CAP_SIGNAL_MSI)),
         (KVM_CAP_IMMEDIATE_EXIT, nameof(KVM_CAP_IMMEDIATE_EXIT)),
     ];
 
@@ -67,6 +69,7 @@ public sealed class KvmHypervisor : IHypervisor
 
             CoalescedMmioPageOffset = CheckExtension(KVM_CAP_COALESCED_MMIO);
             HasCoalescedPio = CheckExtension(KVM_CAP_COALESCED_PIO) > 0;
+            MaxIrqRoutes = CheckExtension(KVM_CAP_IRQ_ROUTING);
             VcpuMmapSize = KvmCalls.Ioctl(_kvm, KvmIoctls.KVM_GET_VCPU_MMAP_SIZE, 0, nameof(KvmIoctls.KVM_GET_VCPU_MMAP_SIZE));
             int maxVcpus = CheckExtension(KVM_CAP_MAX_VCPUS);
             MaxVcpus = maxVcpus > 0 ? maxVcpus : Math.Max(CheckExtension(KVM_CAP_NR_VCPUS), 1);
@@ -87,6 +90,9 @@ public sealed class KvmHypervisor : IHypervisor
 
     /// <summary>Most vCPUs per VM the kernel allows.</summary>
     public int MaxVcpus { get; }
+
+    /// <summary>Most GSI routing entries a VM may have (KVM_CHECK_EXTENSION(KVM_CAP_IRQ_ROUTING): the kernel's KVM_MAX_IRQ_ROUTES).</summary>
+    public int MaxIrqRoutes { get; }
 
     internal int CoalescedMmioPageOffset { get; }
 

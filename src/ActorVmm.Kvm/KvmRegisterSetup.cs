@@ -1,5 +1,6 @@
 using ActorVmm.Kvm.Interop;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Vcpu;
 
@@ -25,12 +26,12 @@ internal static class KvmRegisterSetup
     public const ushort FpuControlWordDefault = 0x37F;
     public const uint MxcsrDefault = 0x1F80;
 
-    // Local APIC (Intel SDM vol. 3, 10.5.1): LVT LINT0/LINT1 register offsets and delivery mode field.
-    public const int ApicLvtLint0Offset = 0x350;
-    public const int ApicLvtLint1Offset = 0x360;
-    public const uint ApicDeliveryModeMask = 0x700; // bits 8-10
-    public const uint ApicDeliveryModeExtInt = 0x700; // 0b111 << 8
-    public const uint ApicDeliveryModeNmi = 0x400; // 0b100 << 8
+    // Local APIC (Intel SDM vol. 3, 10.5.1): LVT LINT0/LINT1 register offsets and delivery mode field (one table: LocalApicRegisters).
+    public const int ApicLvtLint0Offset = LocalApicRegisters.LvtLint0;
+    public const int ApicLvtLint1Offset = LocalApicRegisters.LvtLint1;
+    public const uint ApicDeliveryModeMask = LocalApicRegisters.LvtDeliveryModeMask;
+    public const uint ApicDeliveryModeExtInt = LocalApicRegisters.DeliveryModeExtInt;
+    public const uint ApicDeliveryModeNmi = LocalApicRegisters.DeliveryModeNmi;
 
     // IA32_MISC_ENABLE (Intel SDM vol. 4): bit 0 enables fast string operations, set for 64-bit boot as Firecracker does.
     public const uint MsrIa32MiscEnable = 0x1A0;

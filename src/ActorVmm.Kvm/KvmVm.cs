@@ -17,12 +17,14 @@ namespace ActorVmm.Kvm;
 /// </summary>
 public sealed class KvmVm : IVirtualMachine
 {
-    /// <summary>IRQ lines of the in-kernel irqchip (IOAPIC pins; 0–15 also reach the 8259 pair).</summary>
-    public const int IrqLines = 24;
+    /// <summary>IRQ lines (GSIs) of the in-kernel irqchip (IOAPIC pins; 0–15 also reach the 8259 pair).</summary>
+    public const int IrqLines = KvmGsiRoutingTable.IrqchipGsis;
 
     private readonly SafeFdHandle _vmFd;
+    private readonly KvmVmFd _kernel;
+    private readonly KvmInterruptRouter _interrupts;
+    private readonly KvmDoorbells _doorbells;
     private readonly VcpuThread[] _vcpus;
-    private readonly KvmInterruptLine?[] _lines = new KvmInterruptLine?[IrqLines];
     private bool _disposed;
 
     internal KvmVm(KvmHypervisor hypervisor, VmSpec spec, ILoggerFactory loggerFactory)
@@ -36,6 +38,9 @@ public sealed class KvmVm : IVirtualMachine
         Layout = spec.Layout;
         var logger = loggerFactory.CreateLogger<KvmVm>();
         _vmFd = hypervisor.CreateVmFd();
+        _kernel = new KvmVmFd(_vmFd);
+        _interrupts = new KvmInterruptRouter(_kernel, hypervisor.MaxIrqRoutes);
+        _doorbells = new KvmDoorbells(_kernel, () => EventFdPoller.Shared);
         var created = new List<IDisposable>();
         try
         {
@@ -61,8 +66,7 @@ public sealed class KvmVm : IVirtualMachine
                 KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_USER_MEMORY_REGION, ref slot, nameof(KvmIoctls.KVM_SET_USER_MEMORY_REGION));
             }
 
-            Traps = new TrapTable(spec.VcpuCount);
-            Traps.AddListener(new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio));
+            Traps = new TrapTable(spec.VcpuCount, new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio, loggerFactory.CreateLogger<KvmCoalescingListener>()));
             Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
 
             _vcpus = new VcpuThread[spec.VcpuCount];
@@ -116,12 +120,19 @@ public sealed class KvmVm : IVirtualMachine
     public bool HasInKernelIrqchip => true;
 
     /// <inheritdoc />
-    public IInterruptLine GetInterruptLine(int irq)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(irq);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(irq, IrqLines);
-        return _lines[irq] ??= new KvmInterruptLine(_vmFd, irq);
-    }
+    public IInterruptRouter Interrupts => _interrupts;
+
+    /// <inheritdoc />
+    public IDoorbells Doorbells => _doorbells;
+
+    /// <summary>One-off MSIs KVM reported as not delivered, or outside the interrupt window.</summary>
+    public long DroppedMsis => _interrupts.DroppedMsis;
+
+    /// <summary>Doorbell callbacks that threw.</summary>
+    public long FailedDoorbellCallbacks => _doorbells.FailedCallbacks;
+
+    /// <inheritdoc />
+    public IInterruptLine GetInterruptLine(int irq) => _interrupts.GetSource(irq, GsiSourceTable.HostOwner);
 
     /// <inheritdoc />
     public void AttachInterruptController(IInterruptController controller) =>
@@ -130,37 +141,13 @@ public sealed class KvmVm : IVirtualMachine
     /// <summary>
     /// KVM_IOEVENTFD: the kernel signals the returned eventfd when the guest writes
     /// <paramref name="length"/> bytes at <paramref name="address"/> (optionally only the value
-    /// <paramref name="dataMatch"/>), and the write never exits to userspace.
+    /// <paramref name="dataMatch"/>), and the write never exits to userspace. The raw form of a
+    /// doorbell (<see cref="Doorbells"/>), for callers that read the eventfd themselves.
     /// </summary>
-    public KvmEventFd RegisterIoEventFd(TrapBus bus, ulong address, int length, ulong? dataMatch = null)
-    {
-        if (length is not (1 or 2 or 4 or 8))
-        {
-            throw new ArgumentOutOfRangeException(nameof(length), length, "An ioeventfd covers 1, 2, 4 or 8 bytes");
-        }
+    public KvmEventFd RegisterIoEventFd(TrapBus bus, ulong address, int length, ulong? dataMatch = null) =>
+        KvmDoorbells.RegisterIoEventFd(_kernel, bus, address, length, dataMatch);
 
-        var fd = KvmEventFd.Create();
-        uint flags = (bus == TrapBus.Pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (dataMatch.HasValue ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0);
-        var request = new kvm_ioeventfd { addr = address, len = (uint)length, fd = fd.Fd, flags = flags, datamatch = dataMatch ?? 0 };
-        try
-        {
-            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IOEVENTFD, ref request, nameof(KvmIoctls.KVM_IOEVENTFD));
-        }
-        catch
-        {
-            fd.Dispose();
-            throw;
-        }
-
-        return new KvmEventFd(fd, _ =>
-        {
-            var deassign = request;
-            deassign.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IOEVENTFD, ref deassign, nameof(KvmIoctls.KVM_IOEVENTFD));
-        });
-    }
-
-    /// <summary>KVM_IRQFD: signalling the returned eventfd raises <paramref name="gsi"/> without an ioctl.</summary>
+    /// <summary>KVM_IRQFD: signalling the returned eventfd raises <paramref name="gsi"/> (0–23, an edge) without an ioctl.</summary>
     public KvmEventFd RegisterIrqFd(int gsi)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(gsi);
@@ -169,7 +156,7 @@ public sealed class KvmVm : IVirtualMachine
         var request = new kvm_irqfd { fd = (uint)fd.Fd, gsi = (uint)gsi };
         try
         {
-            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IRQFD, ref request, nameof(KvmIoctls.KVM_IRQFD));
+            _kernel.IrqFd(request);
         }
         catch
         {
@@ -181,7 +168,7 @@ public sealed class KvmVm : IVirtualMachine
         {
             var deassign = request;
             deassign.flags |= KVM_IRQFD_FLAG_DEASSIGN;
-            KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_IRQFD, ref deassign, nameof(KvmIoctls.KVM_IRQFD));
+            _kernel.IrqFd(deassign);
         });
     }
 
@@ -198,6 +185,10 @@ public sealed class KvmVm : IVirtualMachine
         {
             vcpu.Dispose();
         }
+
+        // Doorbells leave the shared poller and routes drop their irqfds while the VM fd is still open.
+        _doorbells.Dispose();
+        _interrupts.Dispose();
 
         // The VM fd goes before guest RAM: the kernel must drop its slots before the pages vanish.
         _vmFd.Dispose();

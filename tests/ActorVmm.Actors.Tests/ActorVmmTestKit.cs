@@ -1,4 +1,6 @@
 using ActorVmm.Actors.Hosting;
+using Akka.Event;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Xunit.Abstractions;
 
@@ -10,4 +12,15 @@ public abstract class ActorVmmTestKit(ITestOutputHelper output)
 {
     /// <summary>Generous upper bound for anything asynchronous in these tests.</summary>
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Fails when <paramref name="letters"/> (subscribed to <see cref="AllDeadLetters"/>) receives, within
+    /// <paramref name="window"/>, a dead or unhandled message of ActorVmm's own (the TestKit's logger start-up leaves its own).
+    /// </summary>
+    protected static void AssertNoDeadLetterOfOurs(TestProbe letters, TimeSpan window)
+    {
+        ArgumentNullException.ThrowIfNull(letters);
+        var received = letters.ReceiveWhile(window, message => message as AllDeadLetters).OfType<AllDeadLetters>();
+        Assert.DoesNotContain(received, letter => letter.Message.GetType().Namespace?.StartsWith("ActorVmm", StringComparison.Ordinal) == true);
+    }
 }

@@ -28,7 +28,7 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
     void IDisposable.Dispose() => _vm.Dispose();
 
     private IActorRef NewSupervisor(int maxRestarts = MaxRestarts) =>
-        Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, DeviceEnvironments.For(_vm), new SupervisionSettings(maxRestarts, Window), _logs));
+        Sys.ActorOf(DeviceSupervisor.Props(_vm.Dispatcher, _vm.Traps.ClaimWriter(), DeviceEnvironments.For(_vm), new SupervisionSettings(maxRestarts, Window), _logs));
 
     private (IActorRef Supervisor, RegionHandle Handle, InstanceLog Log) AddFlaky(int maxRestarts = MaxRestarts)
     {
@@ -72,6 +72,37 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
         Assert.False(_vm.Traps.Find(handle)!.IsQuarantined);
         Assert.Equal(SecondIncarnation, Read(FlakyPort));
         Assert.Equal(DispatchOutcome.Handled, Write(FlakyPort, OrdinaryValue));
+    }
+
+    [Fact]
+    public void Hot_path_restart_rebuilds_the_device_from_its_last_state_and_says_so()
+    {
+        var (supervisor, _, _) = AddFlaky();
+        Write(FlakyPort, OrdinaryValue);
+
+        Write(FlakyPort, FlakyDevice.ThrowValue);
+
+        var restarted = ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience);
+        Assert.True(restarted.FromState, restarted.Detail);
+        Assert.Contains("last state", restarted.Detail, StringComparison.Ordinal);
+        supervisor.Tell(new SupervisorProtocol.SendToDevice("flaky", FlakyDevice.WhatWasWritten.Instance), TestActor);
+        Assert.Equal(OrdinaryValue, ExpectMsg<int>(Patience));
+    }
+
+    [Fact]
+    public void A_state_that_fails_validation_restarts_the_device_from_power_on_and_the_event_says_why()
+    {
+        var (supervisor, _, _) = AddFlaky();
+        Write(FlakyPort, FlakyDevice.CorruptStateValue);
+
+        Write(FlakyPort, FlakyDevice.ThrowValue);
+
+        var restarted = ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience);
+        Assert.False(restarted.FromState);
+        Assert.Contains("power-on", restarted.Detail, StringComparison.Ordinal);
+        Assert.Contains(nameof(ActorVmm.Devices.DeviceStateException), restarted.Detail, StringComparison.Ordinal);
+        supervisor.Tell(new SupervisorProtocol.SendToDevice("flaky", FlakyDevice.WhatWasWritten.Instance), TestActor);
+        Assert.Equal(FlakyDevice.NothingWritten, ExpectMsg<int>(Patience));
     }
 
     [Fact]
@@ -125,7 +156,7 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
 
             return new VcpuExit(VcpuExitReason.Shutdown, "done");
         });
-        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, DeviceEnvironments.For(vm), new SupervisionSettings(0, Window), _logs));
+        var supervisor = Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), DeviceEnvironments.For(vm), new SupervisionSettings(0, Window), _logs));
         supervisor.Tell(new SupervisorProtocol.AddDevice(FlakyDevice.Definition("flaky", FlakyPort, new InstanceLog())), TestActor);
         var handle = ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience).Regions[0].Handle;
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceFailed));
@@ -178,6 +209,7 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
         ExpectMsg<SupervisorProtocol.DeviceAdded>(Patience);
         Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceRestarted));
         supervisor.Tell(new SupervisorProtocol.SendToDevice("console", new ConsoleProtocol.Input(typed)), TestActor);
+        ExpectMsg<ConsoleProtocol.InputAccepted>(Patience);
         AwaitAssert(() => Assert.Equal(TestConsoleDevice.DataReady, Read(ConsolePort + TestConsoleDevice.LineStatusOffset) & TestConsoleDevice.DataReady), Patience);
 
         var received = new List<byte>();

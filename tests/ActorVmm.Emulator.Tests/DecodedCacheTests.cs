@@ -27,8 +27,9 @@ public sealed class DecodedCacheTests
         using var vm = new EmulatorVm(new VmSpec("cache", EmulatorHarness.DefaultMemory));
         var results = new List<ulong>();
         var core = vm.Core(0);
-        vm.Traps.Register(TrapBus.Pio, IoGuests.ResultPort, 1, access => results.Add(access.Value), name: "result");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, _ => core.RequestExit(), name: "exit");
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, IoGuests.ResultPort, 1, access => results.Add(access.Value), name: "result");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, _ => core.RequestExit(), name: "exit");
 
         FlatBinaryLoader.Load(vm.Memory, IoGuests.ReportConstant(Before));
         RunUntilExitRequested(core);

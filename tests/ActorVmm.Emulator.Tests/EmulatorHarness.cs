@@ -26,12 +26,16 @@ internal sealed class EmulatorHarness : IDisposable
         Vm = (EmulatorVm)Hypervisor.CreateVm(new VmSpec("test", memory, vcpus));
         var entry = FlatBinaryLoader.Load(Vm.Memory, image);
         Vm.Vcpus[0].SetEntryState(entry);
-        Vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, OnExitPort, name: "exit");
+        Traps = Vm.Traps.ClaimWriter();
+        Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, OnExitPort, name: "exit");
     }
 
     public EmulatorHypervisor Hypervisor { get; }
 
     public EmulatorVm Vm { get; }
+
+    /// <summary>The VM table's writer, claimed by the harness (no supervisor here).</summary>
+    public TrapTableWriter Traps { get; }
 
     /// <summary>The status the guest wrote to the exit port, or -1.</summary>
     public int ExitStatus => Volatile.Read(ref _exitStatus);
@@ -40,7 +44,7 @@ internal sealed class EmulatorHarness : IDisposable
     public ConcurrentQueue<ulong> CapturePortWrites(ushort port, ulong length = 1)
     {
         var writes = new ConcurrentQueue<ulong>();
-        Vm.Traps.Register(TrapBus.Pio, port, length, access =>
+        Traps.Register(TrapBus.Pio, port, length, access =>
         {
             if (access.IsWrite)
             {

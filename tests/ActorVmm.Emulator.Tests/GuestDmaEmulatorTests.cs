@@ -43,7 +43,7 @@ public sealed class GuestDmaEmulatorTests
         var dma = new GuestDma(harness.Vm.Memory);
         var results = harness.CapturePortWrites(IoGuests.ResultPort);
         int ready = 0;
-        harness.Vm.Traps.Register(TrapBus.Pio, ReadyPort, 1, access => access.SetValue((ulong)Volatile.Read(ref ready)), name: "ready");
+        harness.Traps.Register(TrapBus.Pio, ReadyPort, 1, access => access.SetValue((ulong)Volatile.Read(ref ready)), name: "ready");
 
         var vcpu = harness.Vm.Vcpus[0];
         vcpu.Start();
@@ -60,7 +60,7 @@ public sealed class GuestDmaEmulatorTests
     {
         using var vm = new EmulatorVm(new VmSpec("dma", X86MemoryMap.MmioHoleStart));
         int dispatched = 0;
-        vm.Traps.Register(TrapBus.Mmio, X86MemoryMap.PciMmioBase, 0x1000, _ => Interlocked.Increment(ref dispatched), name: "bar");
+        vm.Traps.ClaimWriter().Register(TrapBus.Mmio, X86MemoryMap.PciMmioBase, 0x1000, _ => Interlocked.Increment(ref dispatched), name: "bar");
         var dma = new GuestDma(vm.Memory);
 
         Assert.Throws<GuestMemoryException>(() => dma.ReadUInt32(X86MemoryMap.PciMmioBase));

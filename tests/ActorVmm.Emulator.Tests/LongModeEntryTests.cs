@@ -30,8 +30,9 @@ public sealed class LongModeEntryTests
         vm.Memory.Write(CodeAddress, stream.ToArray());
         var results = new List<ulong>();
         var vcpu = vm.Vcpus[0];
-        vm.Traps.Register(TrapBus.Pio, IoGuests.ResultPort, 4, access => results.Add(access.Value), name: "result");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, _ => vcpu.Stop(TimeSpan.Zero), name: "exit");
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, IoGuests.ResultPort, 4, access => results.Add(access.Value), name: "result");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, _ => vcpu.Stop(TimeSpan.Zero), name: "exit");
 
         vcpu.SetEntryState(new LongModeEntry(CodeAddress, StackAddress, BootParams));
         vcpu.Start();

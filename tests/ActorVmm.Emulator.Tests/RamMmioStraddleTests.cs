@@ -36,7 +36,7 @@ public sealed class RamMmioStraddleTests
         });
         using var harness = new EmulatorHarness(image);
         var bus = new List<(TrapDirection Direction, ulong Address, int Length, ulong Value)>();
-        harness.Vm.Traps.Register(TrapBus.Mmio, RamEnd, 0x1000, access =>
+        harness.Traps.Register(TrapBus.Mmio, RamEnd, 0x1000, access =>
         {
             if (!access.IsWrite)
             {

@@ -31,7 +31,7 @@ public sealed class RealModeIoTests
     {
         using var harness = new EmulatorHarness(IoGuests.InEcho());
         var reads = 0;
-        harness.Vm.Traps.Register(TrapBus.Pio, IoGuests.DevicePort, 2, access =>
+        harness.Traps.Register(TrapBus.Pio, IoGuests.DevicePort, 2, access =>
         {
             Assert.Equal(TrapDirection.Read, access.Direction);
             Assert.Equal(sizeof(ushort), access.Length);
@@ -51,7 +51,7 @@ public sealed class RealModeIoTests
     {
         using var harness = new EmulatorHarness(IoGuests.MmioReadWrite());
         var accesses = new List<(ulong Address, TrapDirection Direction, int Length, ulong Value)>();
-        harness.Vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x100, access =>
+        harness.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x100, access =>
         {
             if (access.Direction == TrapDirection.Read)
             {
@@ -79,7 +79,7 @@ public sealed class RealModeIoTests
         using var harness = new EmulatorHarness(IoGuests.RepStringIo());
         ushort next = StringPattern;
         int reads = 0;
-        harness.Vm.Traps.Register(TrapBus.Pio, IoGuests.DevicePort, 2, access =>
+        harness.Traps.Register(TrapBus.Pio, IoGuests.DevicePort, 2, access =>
         {
             reads++;
             access.SetValue(next++);

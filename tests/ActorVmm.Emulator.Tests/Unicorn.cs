@@ -62,7 +62,7 @@ internal static unsafe partial class Unicorn
             return true;
         }
 
-        error = $"{Library} could not be loaded: install Debian's libunicorn2 (apt-get install libunicorn2); CI installs it in .ci/run";
+        error = $"{Library} could not be loaded: install Debian's libunicorn2 (apt-get install libunicorn2); ./build.sh test installs it when run as root";
         return false;
     }
 

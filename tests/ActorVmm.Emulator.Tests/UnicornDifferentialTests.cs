@@ -37,7 +37,7 @@ public sealed class UnicornDifferentialTests(ITestOutputHelper output)
 
     private void RunCampaigns(int bitness)
     {
-        // Loud failure when the reference is missing: CI installs libunicorn2, so absence is a broken setup.
+        // Loud failure when the reference is missing: ./build.sh test installs libunicorn2, so absence is a broken setup.
         Assert.True(Unicorn.IsAvailable(out string error), error);
         int randomSeed = Random.Shared.Next();
         output.WriteLine($"{bitness}-bit: fixed seed {FixedSeed} ({FixedCases} cases), random seed {randomSeed} ({RandomCases} cases)");

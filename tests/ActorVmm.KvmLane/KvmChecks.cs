@@ -1,8 +1,10 @@
 using ActorVmm.Kvm;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
+using ActorVmm.TestSupport.Routing;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -12,9 +14,11 @@ namespace ActorVmm.KvmLane;
 public sealed record KvmCheckResult(string Name, bool Passed, string Detail);
 
 /// <summary>
-/// Checks of KVM features the emulator has no counterpart for (so nothing to diff against):
-/// 64-bit entry, interrupts through KVM_IRQ_LINE and an irqfd, ioeventfd. Run by the nested
-/// lane (so CI exercises these ioctls on real KVM) and by the real-KVM unit tests.
+/// Checks of KVM features whose outcome is checked on its own rather than diffed against the
+/// emulator: 64-bit entry, interrupts through KVM_IRQ_LINE and an irqfd, ioeventfd, MSIs (one-off
+/// and through a reprogrammed GSI route with its irqfd) to a second vCPU, a shared level-triggered
+/// GSI after MSI routes replaced the routing table, and a doorbell served by the poller thread.
+/// Run by the nested lane (so CI exercises these ioctls on real KVM) and by the real-KVM unit tests.
 /// </summary>
 public static class KvmChecks
 {
@@ -67,15 +71,25 @@ public static class KvmChecks
     /// <summary>The ioeventfd guest's image name.</summary>
     public const string IoEventFdImage = "check-ioeventfd";
 
+    /// <summary>The two-vCPU MSI guest's image name.</summary>
+    public const string MsiImage = "check-msi";
+
+    /// <summary>The shared level-triggered IRQ guest's image name.</summary>
+    public const string SharedLevelImage = "check-shared-level";
+
+    /// <summary>The doorbell guest's image name.</summary>
+    public const string DoorbellImage = "check-doorbell";
+
+    /// <summary>vCPUs of the MSI check's VM.</summary>
+    public const int MsiVcpus = 2;
+
     private static IReadOnlyDictionary<string, byte[]>? s_loadedImages;
 
+    /// <summary>Every check image's name (what <see cref="BuildImages"/> returns and the nested run loads).</summary>
+    public static IReadOnlyList<string> ImageNames { get; } = [InterruptImage, LongModeImage, IoEventFdImage, MsiImage, SharedLevelImage, DoorbellImage];
+
     /// <summary>Builds every check guest image with the Iced assembler.</summary>
-    public static IReadOnlyDictionary<string, byte[]> BuildImages() => new Dictionary<string, byte[]>
-    {
-        [InterruptImage] = InterruptGuest(),
-        [LongModeImage] = LongModeGuest(),
-        [IoEventFdImage] = IoEventFdGuest(),
-    };
+    public static IReadOnlyDictionary<string, byte[]> BuildImages() => ImageNames.ToDictionary(name => name, Assemble);
 
     /// <summary>Uses pre-built images (from <see cref="GuestFiles"/>) instead of assembling them here.</summary>
     public static void UseImages(IReadOnlyDictionary<string, byte[]> images) => s_loadedImages = images;
@@ -88,6 +102,9 @@ public static class KvmChecks
             ["irq-line-pulse-reaches-the-guest-via-8259-and-lint0-extint"] = (kvm, timeout) => Interrupt(kvm, timeout, useIrqFd: false),
             ["irqfd-signal-reaches-the-guest-via-8259"] = (kvm, timeout) => Interrupt(kvm, timeout, useIrqFd: true),
             ["ioeventfd-write-signals-the-eventfd-without-a-trap"] = IoEventFd,
+            ["msi-one-off-and-reprogrammed-irqfd-route-reach-vcpu-1-only"] = Msi,
+            ["shared-level-gsi-held-until-both-sources-deassert-after-gsi-routing-set"] = SharedLevel,
+            ["doorbell-ioeventfd-reaches-the-callback-on-the-poller-thread"] = DoorbellOnPoller,
         };
 
     /// <summary>
@@ -187,7 +204,8 @@ public static class KvmChecks
         using var irqFd = useIrqFd ? vm.RegisterIrqFd(Irq) : null;
         var line = vm.GetInterruptLine(Irq);
         var markers = new List<ulong>();
-        vm.Traps.Register(TrapBus.Pio, ResultPort, 1, access =>
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, ResultPort, 1, access =>
         {
             markers.Add(access.Value);
             if (access.Value == ReadyMarker)
@@ -202,7 +220,7 @@ public static class KvmChecks
                 }
             }
         }, name: "result");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access => vm.Vcpus[access.VcpuId].Stop(TimeSpan.Zero), name: "exit");
         var exit = RunBootVcpu(vm, FlatBinaryLoader.Load(vm.Memory, Image(InterruptImage)), timeout);
         bool passed = exit?.Reason == VcpuExitReason.Stopped && markers.SequenceEqual([ReadyMarker, HandledMarker]);
         return new KvmCheckResult(name, passed, $"exit={Describe(exit)} markers=[{string.Join(", ", markers)}]");
@@ -232,15 +250,47 @@ public static class KvmChecks
             GuestAssembler.EmitExit(asm, 0);
         });
 
-    private static byte[] Image(string name) =>
-        s_loadedImages is { } loaded ? loaded[name]
-        : name switch
-        {
-            InterruptImage => InterruptGuest(),
-            LongModeImage => LongModeGuest(),
-            IoEventFdImage => IoEventFdGuest(),
-            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown check image"),
-        };
+    private static KvmCheckResult Msi(KvmHypervisor kvm, TimeSpan timeout)
+    {
+        using var vm = kvm.CreateVm(new VmSpec("msi", MemorySize, MsiVcpus));
+        var result = RoutingScenarios.MsiToSecondVcpu(vm, Image(MsiImage), timeout);
+        return new KvmCheckResult("msi", result.Passed, result.Detail);
+    }
+
+    private static KvmCheckResult SharedLevel(KvmHypervisor kvm, TimeSpan timeout)
+    {
+        using var vm = kvm.CreateVm(new VmSpec("shared-level", MemorySize));
+        // Installing MSI routes replaces the whole routing table: the pin routes to the 8259 must survive it.
+        using var route = vm.Interrupts.CreateMsiRoute(MsiMessage.Fixed(0, RoutingGuests.MsiVector));
+        route.Update(MsiMessage.Fixed(0, (byte)(RoutingGuests.MsiVector + 1)));
+        var result = RoutingScenarios.SharedLevelGsi(vm, Image(SharedLevelImage), timeout);
+        return new KvmCheckResult("shared-level", result.Passed, result.Detail);
+    }
+
+    private static KvmCheckResult DoorbellOnPoller(KvmHypervisor kvm, TimeSpan timeout)
+    {
+        using var vm = kvm.CreateVm(new VmSpec("doorbell", MemorySize));
+        var outcome = RoutingScenarios.Doorbells(vm, Image(DoorbellImage), timeout);
+        int poller = EventFdPoller.Shared.ManagedThreadId;
+        string expectedTrap = $"{TrapBus.Pio} 0x{RoutingGuests.NotifyPort:X} write 0x{RoutingGuests.OtherValue:X}";
+        bool passed = outcome.Exit?.Reason == VcpuExitReason.Stopped
+            && outcome.PortCallbackThreads.SequenceEqual([poller]) && outcome.MmioCallbackThreads.SequenceEqual([poller])
+            && outcome.VcpuThread != poller && outcome.Trapped.SequenceEqual([expectedTrap]);
+        return new KvmCheckResult("doorbell", passed, $"exit={Describe(outcome.Exit)} port=[{string.Join(",", outcome.PortCallbackThreads)}] mmio=[{string.Join(",", outcome.MmioCallbackThreads)}] poller={poller} vcpu={outcome.VcpuThread} trapped=[{string.Join("; ", outcome.Trapped)}]");
+    }
+
+    private static byte[] Image(string name) => s_loadedImages is { } loaded ? loaded[name] : Assemble(name);
+
+    private static byte[] Assemble(string name) => name switch
+    {
+        InterruptImage => InterruptGuest(),
+        LongModeImage => LongModeGuest(),
+        IoEventFdImage => IoEventFdGuest(),
+        MsiImage => RoutingGuests.MsiTarget(),
+        SharedLevelImage => RoutingGuests.SharedLevelIrq(),
+        DoorbellImage => RoutingGuests.Doorbells(),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown check image"),
+    };
 
     private static VcpuExit? RunBootVcpu(IVirtualMachine vm, VcpuEntryState entry, TimeSpan timeout)
     {

@@ -54,7 +54,7 @@ try
     guests = guestsDir is null ? LaneGuests.All : GuestFiles.Load(guestsDir);
     if (guestsDir is not null && backend == "kvm")
     {
-        KvmChecks.UseImages(GuestFiles.LoadImages(guestsDir, [KvmChecks.InterruptImage, KvmChecks.LongModeImage, KvmChecks.IoEventFdImage]));
+        KvmChecks.UseImages(GuestFiles.LoadImages(guestsDir, KvmChecks.ImageNames));
     }
 
     hypervisor = backend switch

@@ -54,16 +54,17 @@ public sealed class TrapRecorder
     {
         ArgumentNullException.ThrowIfNull(vm);
         var recorder = new TrapRecorder(vm);
-        vm.Traps.Register(TrapBus.Pio, 0, TrapTable.MaxPort + 1, recorder.OnAccess, name: "lane-pio");
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, 0, TrapTable.MaxPort + 1, recorder.OnAccess, name: "lane-pio");
         if (ramEnd >= CoalescedWindowBase)
         {
             throw new ArgumentOutOfRangeException(nameof(ramEnd), ramEnd, $"Guest RAM must end below the coalesced window at 0x{CoalescedWindowBase:X}");
         }
 
         ulong coalescedEnd = CoalescedWindowBase + CoalescedWindowLength;
-        vm.Traps.Register(TrapBus.Mmio, ramEnd, CoalescedWindowBase - ramEnd, recorder.OnAccess, name: "lane-mmio-low");
-        vm.Traps.Register(TrapBus.Mmio, CoalescedWindowBase, CoalescedWindowLength, recorder.OnAccess, TrapFlags.Coalesce, "lane-mmio-coalesced");
-        vm.Traps.Register(TrapBus.Mmio, coalescedEnd, MmioWindowEnd - coalescedEnd, recorder.OnAccess, name: "lane-mmio-high");
+        traps.Register(TrapBus.Mmio, ramEnd, CoalescedWindowBase - ramEnd, recorder.OnAccess, name: "lane-mmio-low");
+        traps.Register(TrapBus.Mmio, CoalescedWindowBase, CoalescedWindowLength, recorder.OnAccess, TrapFlags.Coalesce, "lane-mmio-coalesced");
+        traps.Register(TrapBus.Mmio, coalescedEnd, MmioWindowEnd - coalescedEnd, recorder.OnAccess, name: "lane-mmio-high");
         return recorder;
     }
 

@@ -14,6 +14,7 @@ public sealed class DeviceBus
 
     public DeviceBus(params IDevice[] devices)
     {
+        Writer = Table.ClaimWriter();
         Dispatcher = new TrapDispatcher(Table);
         foreach (var device in devices)
         {
@@ -22,6 +23,9 @@ public sealed class DeviceBus
     }
 
     public TrapTable Table { get; } = new();
+
+    /// <summary>The table's writer (the bus plays the supervisor).</summary>
+    public TrapTableWriter Writer { get; }
 
     public TrapDispatcher Dispatcher { get; }
 
@@ -34,7 +38,7 @@ public sealed class DeviceBus
         {
             int region = i;
             var r = device.Regions[i];
-            Table.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), r.Flags, $"{device.Name}[{region}]");
+            Writer.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), r.Flags, $"{device.Name}[{region}]");
         }
     }
 

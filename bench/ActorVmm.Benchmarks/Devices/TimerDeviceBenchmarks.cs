@@ -32,6 +32,7 @@ public class TimerDeviceBenchmarks
     public void Setup()
     {
         var table = new TrapTable();
+        var writer = table.ClaimWriter();
         _dispatcher = new TrapDispatcher(table);
         _pic = new PicDevice();
         var rtc = new RtcDevice(TimeProvider.System, new NullLine(), CmosMemorySize.None);
@@ -42,7 +43,7 @@ public class TimerDeviceBenchmarks
             {
                 int region = i;
                 var r = device.Regions[i];
-                table.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), name: device.Name);
+                writer.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), name: device.Name);
             }
         }
 

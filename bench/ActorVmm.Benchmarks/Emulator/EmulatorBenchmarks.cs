@@ -1,5 +1,6 @@
 using ActorVmm.Emulator;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
@@ -10,7 +11,8 @@ namespace ActorVmm.Benchmarks.Emulator;
 /// <summary>
 /// Emulator throughput on one vCPU, driven on the benchmark thread (no vCPU thread hand-off):
 /// guest instructions per second on an ALU loop, port-I/O and MMIO exits per second into a trivial
-/// handler, and the trap dispatcher's own cost per access for comparison.
+/// handler, the same port writes ringing a doorbell instead (matched before the trap table), and the
+/// trap dispatcher's own cost per access for comparison.
 /// Run: dotnet run -c Release --project bench/ActorVmm.Benchmarks -- --filter '*EmulatorBenchmarks*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -27,16 +29,19 @@ public class EmulatorBenchmarks
     private EmulatorVm _aluVm = null!;
     private EmulatorVm _pioVm = null!;
     private EmulatorVm _mmioVm = null!;
+    private EmulatorVm _doorbellVm = null!;
     private long _handled;
 
     [GlobalSetup]
     public void Setup()
     {
-        _aluVm = CreateVm(IoGuests.AluLoop(AluIterations));
-        _pioVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits));
-        _pioVm.Traps.Register(TrapBus.Pio, BenchPort, 1, _ => _handled++, name: "bench-port");
-        _mmioVm = CreateVm(IoGuests.MmioLoop(Exits));
-        _mmioVm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => _handled++, name: "bench-mmio");
+        _aluVm = CreateVm(IoGuests.AluLoop(AluIterations), out _);
+        _pioVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits), out var pioTraps);
+        pioTraps.Register(TrapBus.Pio, BenchPort, 1, _ => _handled++, name: "bench-port");
+        _mmioVm = CreateVm(IoGuests.MmioLoop(Exits), out var mmioTraps);
+        mmioTraps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => _handled++, name: "bench-mmio");
+        _doorbellVm = CreateVm(IoGuests.OutLoop(BenchPort, Exits), out _);
+        _doorbellVm.Doorbells.Register(new Doorbell(TrapBus.Pio, BenchPort, 1), () => _handled++);
     }
 
     [GlobalCleanup]
@@ -45,6 +50,7 @@ public class EmulatorBenchmarks
         _aluVm.Dispose();
         _pioVm.Dispose();
         _mmioVm.Dispose();
+        _doorbellVm.Dispose();
     }
 
     /// <summary>Time per guest instruction of an add/xor/dec/jnz loop.</summary>
@@ -54,6 +60,10 @@ public class EmulatorBenchmarks
     /// <summary>Time per OUT to a registered no-op port handler, including the loop's dec/jnz.</summary>
     [Benchmark(OperationsPerInvoke = Exits)]
     public long PortIoExit() => RunToExit(_pioVm);
+
+    /// <summary>Time per OUT that rings a doorbell with a no-op callback (never reaching the trap table), including the loop's dec/jnz.</summary>
+    [Benchmark(OperationsPerInvoke = Exits)]
+    public long DoorbellExit() => RunToExit(_doorbellVm);
 
     /// <summary>Time per dword MMIO store into a registered no-op handler, including the loop's dec/jnz.</summary>
     [Benchmark(OperationsPerInvoke = Exits)]
@@ -87,12 +97,13 @@ public class EmulatorBenchmarks
         return _handled;
     }
 
-    private static EmulatorVm CreateVm(byte[] image)
+    private static EmulatorVm CreateVm(byte[] image, out TrapTableWriter traps)
     {
         var vm = new EmulatorVm(new VmSpec("bench", VmMemory));
         FlatBinaryLoader.Load(vm.Memory, image);
         var core = vm.Core(0);
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access =>
+        traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access =>
         {
             if (access.IsWrite)
             {

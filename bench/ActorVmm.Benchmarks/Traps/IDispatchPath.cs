@@ -15,12 +15,20 @@ internal interface IDispatchPath
 /// <summary>ActorVmm: immutable snapshots, lock-free lookup.</summary>
 internal sealed class LockFreePath : IDispatchPath
 {
-    private readonly TrapDispatcher _dispatcher = new(new TrapTable(maxVcpus: 4));
+    private readonly TrapDispatcher _dispatcher;
+    private readonly TrapTableWriter _writer;
+
+    public LockFreePath()
+    {
+        var table = new TrapTable(maxVcpus: 4);
+        _writer = table.ClaimWriter();
+        _dispatcher = new TrapDispatcher(table);
+    }
 
     public void Register(TrapBus bus, ulong start, ulong length, TrapHandler handler, out object token) =>
-        token = _dispatcher.Table.Register(bus, start, length, handler);
+        token = _writer.Register(bus, start, length, handler);
 
-    public void Unregister(TrapBus bus, object token) => _dispatcher.Table.Unregister((RegionHandle)token);
+    public void Unregister(TrapBus bus, object token) => _writer.Unregister((RegionHandle)token);
 
     public void Dispatch(int vcpu, TrapBus bus, ulong address, Span<byte> data) =>
         _dispatcher.Dispatch(vcpu, bus, address, TrapDirection.Read, data);

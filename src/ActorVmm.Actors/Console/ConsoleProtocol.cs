@@ -1,15 +1,30 @@
 namespace ActorVmm.Actors.Console;
 
-/// <summary>Messages of the guest console: output to the sink, input to a device.</summary>
+/// <summary>Messages of the guest console: the sink's flush and counters, and host input for a device.</summary>
+/// <remarks>
+/// Guest output does not travel in messages: devices append it to the VM's <see cref="ActorVmm.Devices.GuestOutputBuffer"/>
+/// and the sink drains it when signalled.
+/// </remarks>
 public static class ConsoleProtocol
 {
-    /// <summary>Bytes the guest wrote, for the console sink. The array is owned by the message.</summary>
-    /// <param name="Data">The bytes, in guest order.</param>
-    public sealed record Output(byte[] Data);
-
-    /// <summary>Host bytes for a device's receiver (sent to the device actor, or through the supervisor).</summary>
-    /// <param name="Data">The bytes, in typing order.</param>
+    /// <summary>
+    /// Host bytes for a device's receiver (sent to the device actor, or through the supervisor). The device answers
+    /// the sender with <see cref="InputAccepted"/> once all of them are in its bounded input queue, which may be only
+    /// after the guest has read earlier input: a source that waits for the answer before sending more stays bounded.
+    /// </summary>
+    /// <param name="Data">The bytes, in typing order; owned by the message.</param>
     public sealed record Input(ReadOnlyMemory<byte> Data);
+
+    /// <summary>Every byte of an <see cref="Input"/> is in the device's input queue: the sender may send the next.</summary>
+    public sealed record InputAccepted
+    {
+        private InputAccepted()
+        {
+        }
+
+        /// <summary>The single instance.</summary>
+        public static InputAccepted Instance { get; } = new();
+    }
 
     /// <summary>Asks the sink to write and flush everything accepted so far; answered with <see cref="Flushed"/>.</summary>
     public sealed record Flush
@@ -30,8 +45,8 @@ public static class ConsoleProtocol
     }
 
     /// <summary>Sink counters.</summary>
-    /// <param name="Accepted">Bytes accepted from devices.</param>
+    /// <param name="Accepted">Bytes devices put into the console's output buffer.</param>
     /// <param name="Written">Bytes written to the target.</param>
-    /// <param name="Restarts">Times the sink restarted after its target failed.</param>
-    public sealed record SinkStatistics(long Accepted, long Written, long Restarts);
+    /// <param name="Dropped">Bytes a device that could not wait offered while the buffer was full.</param>
+    public sealed record SinkStatistics(long Accepted, long Written, long Dropped);
 }

@@ -1,55 +1,54 @@
+using ActorVmm.Devices;
 using Akka.Actor;
 
 namespace ActorVmm.Actors.Console;
 
 /// <summary>
-/// Writes a VM's guest console output to its target (stdout, a file, or nowhere), one write and
-/// flush per burst of output messages, so the output appears promptly without a syscall per byte. Bytes are first appended to a
-/// <see cref="ConsoleSinkBuffer"/> that outlives the actor: when the target throws, the actor is
-/// restarted, reopens the target and writes the retained bytes first, so no accepted byte is lost
-/// or reordered. Runs on the blocking-I/O dispatcher because writes may block.
+/// Writes a VM's guest console output to its target (stdout, a file, or nowhere). Devices append to the VM's
+/// <see cref="GuestOutputBuffer"/> on vCPU threads; the first byte into an idle buffer sends this actor one drain
+/// signal, and a drain writes everything waiting in one or two writes and one flush. A byte leaves the buffer only
+/// after the target took and flushed it, and the buffer outlives the actor: when the target throws, the actor is
+/// restarted, reopens the target and writes the retained bytes first, so no accepted byte is lost or reordered.
+/// While the target is slow, the buffer fills and the UARTs hold the guest back.
 /// </summary>
+/// <remarks>
+/// One write is in flight at a time, off the actor's thread, and comes back as a message: a terminal nobody reads
+/// blocks that write, never the actor, which still answers, stops with its VM and lets the actor system shut down.
+/// </remarks>
 public sealed class ConsoleSinkActor : ReceiveActor
 {
     private readonly ConsoleTarget _target;
-    private readonly ConsoleSinkBuffer _buffer;
+    private readonly GuestOutputBuffer _buffer;
+    private readonly List<(IActorRef ReplyTo, long UpTo)> _flushes = [];
     private Stream? _stream;
-    private bool _drainScheduled;
+    private Guid? _writeInFlight;
 
     /// <summary>Creates the sink over a buffer shared by all its incarnations.</summary>
-    public ConsoleSinkActor(ConsoleTarget target, ConsoleSinkBuffer buffer)
+    public ConsoleSinkActor(ConsoleTarget target, GuestOutputBuffer buffer)
     {
         _target = target ?? throw new ArgumentNullException(nameof(target));
         _buffer = buffer ?? throw new ArgumentNullException(nameof(buffer));
-        Receive<ConsoleProtocol.Output>(output =>
+        Receive<DrainNow>(_ => StartWrite());
+        Receive<WriteDone>(OnWriteDone);
+        Receive<WriteFailed>(failed =>
         {
-            _buffer.Append(output.Data);
-
-            // Coalesce a burst: outputs already queued are appended before the one drain this schedules.
-            if (!_drainScheduled)
+            if (failed.Write == _writeInFlight)
             {
-                _drainScheduled = true;
-                Self.Tell(DrainNow.Instance);
+                // The bytes stay in the buffer; the restarted sink writes them first.
+                throw new ConsoleSinkException(_target.Description, failed.Exception);
             }
-        });
-        Receive<DrainNow>(_ =>
-        {
-            _drainScheduled = false;
-            Drain();
         });
         Receive<ConsoleProtocol.Flush>(_ =>
         {
-            Drain();
-            Sender.Tell(new ConsoleProtocol.Flushed(_buffer.PendingCount));
+            _flushes.Add((Sender, _buffer.Accepted));
+            StartWrite();
+            AnswerFlushes();
         });
-        Receive<ConsoleProtocol.GetStatistics>(_ => Sender.Tell(new ConsoleProtocol.SinkStatistics(_buffer.Accepted, _buffer.Written, _buffer.Restarts)));
+        Receive<ConsoleProtocol.GetStatistics>(_ => Sender.Tell(new ConsoleProtocol.SinkStatistics(_buffer.Accepted, _buffer.Consumed, _buffer.Dropped)));
     }
 
-    /// <summary>Props of a sink with a fresh buffer; the buffer is captured so restarts reuse it.</summary>
-    public static Props Props(ConsoleTarget target) => Props(target, new ConsoleSinkBuffer());
-
-    /// <summary>Props of a sink over a given buffer (tests inspect it).</summary>
-    public static Props Props(ConsoleTarget target, ConsoleSinkBuffer buffer) =>
+    /// <summary>Props of a sink draining <paramref name="buffer"/>; the buffer is captured so restarts reuse it.</summary>
+    public static Props Props(ConsoleTarget target, GuestOutputBuffer buffer) =>
         Akka.Actor.Props.Create(() => new ConsoleSinkActor(target, buffer));
 
     /// <inheritdoc />
@@ -58,14 +57,15 @@ public sealed class ConsoleSinkActor : ReceiveActor
         try
         {
             _stream = _target.Open();
-
-            // After a restart the bytes the failed incarnation had not written go out first.
-            Drain();
         }
         catch (Exception ex)
         {
             throw new ConsoleSinkException(_target.Description, ex);
         }
+
+        // After a restart the bytes the failed incarnation had not written are signalled at once and go out first.
+        var self = Self;
+        _buffer.SetDrainSignal(() => self.Tell(DrainNow.Instance, ActorRefs.NoSender));
     }
 
     /// <inheritdoc />
@@ -79,13 +79,6 @@ public sealed class ConsoleSinkActor : ReceiveActor
         {
             throw new ConsoleSinkException(_target.Description, ex);
         }
-    }
-
-    /// <inheritdoc />
-    protected override void PreRestart(Exception reason, object message)
-    {
-        _buffer.Restarts++;
-        base.PreRestart(reason, message);
     }
 
     /// <inheritdoc />
@@ -103,21 +96,81 @@ public sealed class ConsoleSinkActor : ReceiveActor
         _stream = null;
     }
 
+    private void StartWrite()
+    {
+        if (_writeInFlight is not null || _stream is null)
+        {
+            return;
+        }
+
+        // Clear the signal before looking, so a byte appended after the look signals again.
+        _buffer.BeginDrain();
+        int count = _buffer.Peek(out var first, out var second);
+        if (count == 0)
+        {
+            return;
+        }
+
+        // The two runs stay valid until Consume: only this actor frees ring space, and only after the write.
+        var stream = _stream;
+        var write = Guid.NewGuid();
+        _writeInFlight = write;
+        Task.Run(() =>
+        {
+            stream.Write(first.Span);
+            if (!second.IsEmpty)
+            {
+                stream.Write(second.Span);
+            }
+
+            stream.Flush();
+        }).PipeTo(Self, success: () => new WriteDone(write, count), failure: ex => new WriteFailed(write, ex));
+    }
+
+    private void OnWriteDone(WriteDone done)
+    {
+        if (done.Write != _writeInFlight)
+        {
+            return;
+        }
+
+        _writeInFlight = null;
+        _buffer.Consume(done.Count);
+        AnswerFlushes();
+
+        // What arrived during the write signalled already, or is picked up here.
+        StartWrite();
+    }
+
+    private void AnswerFlushes()
+    {
+        long written = _buffer.Consumed;
+        _flushes.RemoveAll(flush =>
+        {
+            if (written < flush.UpTo)
+            {
+                return false;
+            }
+
+            // A flush told without a sender (fire-and-forget) has nobody to answer: no dead letter.
+            if (!flush.ReplyTo.IsNobody())
+            {
+                flush.ReplyTo.Tell(new ConsoleProtocol.Flushed(_buffer.PendingCount));
+            }
+
+            return true;
+        });
+    }
+
+    /// <summary>The buffer's drain signal.</summary>
     private sealed record DrainNow
     {
         public static DrainNow Instance { get; } = new();
     }
 
-    private void Drain()
-    {
-        if (_buffer.PendingCount == 0 || _stream is null)
-        {
-            return;
-        }
+    /// <summary>A write finished: its bytes can leave the buffer.</summary>
+    private sealed record WriteDone(Guid Write, int Count);
 
-        // Commit only after the target took and flushed the bytes: a throw leaves them pending.
-        _stream.Write(_buffer.Pending);
-        _stream.Flush();
-        _buffer.CommitAll();
-    }
+    /// <summary>A write threw: the target failed.</summary>
+    private sealed record WriteFailed(Guid Write, Exception Exception);
 }

@@ -1,4 +1,3 @@
-using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Machine.Vcpu;
 using Akka.Configuration;
@@ -41,10 +40,7 @@ public static class ActorVmmHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.WithActors((system, registry, resolver) =>
         {
-            var hypervisor = resolver.GetService<IHypervisor>();
-            var loggerFactory = resolver.GetService<ILoggerFactory>();
-            var settings = SupervisionSettings.FromConfig(system.Settings.Config);
-            var manager = system.ActorOf(VmManager.Props(hypervisor, loggerFactory, settings), VmManagerName);
+            var manager = ActorVmmSystem.StartVmManager(system, resolver.GetService<IHypervisor>(), resolver.GetService<ILoggerFactory>());
             registry.Register<VmManager>(manager);
         });
     }

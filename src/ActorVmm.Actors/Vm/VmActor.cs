@@ -41,6 +41,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private readonly TimeProvider _time;
     private readonly List<IActorRef> _exitWaiters = [];
     private readonly List<string> _deviceErrors = [];
+
+    // The console's output in flight: devices of every boot generation append to it, the sink drains it.
+    private readonly GuestOutputBuffer _consoleOutput = new();
     private IVirtualMachine? _vm;
 
     // Kept after the backend VM is disposed so a stopped VM still reports its counters.
@@ -57,6 +60,12 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private int _pendingDevices;
     private bool _startRequested;
     private int _reboots;
+
+    // The devices as the supervisor last reported them before it stopped (status of a stopped VM).
+    private SupervisorProtocol.DeviceReport _finalReport = new([], 0, 0);
+
+    // Who asked for a pause that the vCPUs have not acknowledged yet.
+    private IActorRef? _pausing;
 
     /// <summary>Creates the VM actor; the backend VM is created in <see cref="PreStart"/>.</summary>
     public VmActor(VmDefinition definition, IHypervisor hypervisor, ILoggerFactory? loggerFactory, SupervisionSettings? settings, TimeProvider? time)
@@ -92,6 +101,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         Receive<VmProtocol.GuestPowerRequest>(OnGuestPowerRequest);
         Receive<VmProtocol.VcpuEnded>(OnVcpuEnded);
         Receive<VmProtocol.VcpusStopped>(OnVcpusStopped);
+        Receive<VmProtocol.VcpusPaused>(OnVcpusPaused);
+        Receive<VmProtocol.FinalDeviceReport>(OnFinalDeviceReport);
+        Receive<Terminated>(OnTerminated);
         Receive<ConsoleProtocol.Flushed>(_ => Finish());
         Receive<VmProtocol.FlushTimedOut>(_ => Finish());
         Receive<VmProtocol.GetStatus>(_ => OnGetStatus());
@@ -126,7 +138,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
-        var sinkProps = ConsoleSinkActor.Props(_definition.Console);
+        var sinkProps = ConsoleSinkActor.Props(_definition.Console, _consoleOutput);
         if (Context.System.Dispatchers.HasDispatcher(SupervisionSettings.BlockingIoDispatcherId))
         {
             sinkProps = sinkProps.WithDispatcher(SupervisionSettings.BlockingIoDispatcherId);
@@ -174,13 +186,15 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
         var environment = new DeviceEnvironment(
             _definition.Name,
-            vm.GetInterruptLine,
+            vm.Interrupts.GetSource,
             _time,
-            new ActorGuestOutput(_sink),
+            _consoleOutput,
             new ActorPowerControl(Self, _generation),
             new GuestDma(vm.Memory),
             controllerSlot);
-        _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment, _settings, _loggerFactory), SupervisorName(_generation));
+        // The supervisor is the table's only writer: the VM claims the writer for it, once per backend VM.
+        _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment, _settings, _loggerFactory), SupervisorName(_generation));
+        Context.Watch(_supervisor);
 
         var platformDevices = _definition.EffectivePlatform.CreateDevices(new PlatformContext(vm, _time, _loggerFactory));
         IReadOnlyList<DeviceDefinition> devices = _definition.WithExitPort
@@ -274,26 +288,37 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void OnPause()
     {
-        if (_state != VmState.Running || _stopping is not null)
+        if (_state != VmState.Running || _stopping is not null || _pausing is not null)
         {
-            Reply(Rejected($"the VM is {_state}; only a running VM can pause"));
+            Reply(Rejected(_pausing is not null ? "the VM is already pausing" : $"the VM is {_state}; only a running VM can pause"));
             return;
         }
 
-        foreach (var vcpu in _vm!.Vcpus)
+        // The vCPUs acknowledge the pause by completing their tasks; the answer waits for that, never spinning here.
+        _pausing = Sender;
+        int generation = _generation;
+        Task.WhenAll(_vm!.Vcpus.Select(v => v.Pause())).PipeTo(Self, success: () => new VmProtocol.VcpusPaused(generation));
+    }
+
+    private void OnVcpusPaused(VmProtocol.VcpusPaused paused)
+    {
+        var replyTo = _pausing;
+        _pausing = null;
+        if (paused.Generation != _generation || _stopping is not null || _state != VmState.Running)
         {
-            vcpu.Pause();
+            replyTo?.Tell(Rejected("the VM stopped before it paused"));
+            return;
         }
 
         SetState(VmState.Paused);
-        Reply(Accepted());
+        replyTo?.Tell(Accepted());
     }
 
     private void OnResume()
     {
         if (_state != VmState.Paused || _stopping is not null)
         {
-            Reply(Rejected($"the VM is {_state}; only a paused VM can resume"));
+            Reply(Rejected(_pausing is not null ? "the VM is still pausing" : $"the VM is {_state}; only a paused VM can resume"));
             return;
         }
 
@@ -401,12 +426,37 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             return;
         }
 
+        // Guest memory outlives every user: the device actors (which may be in the middle of DMA) stop before the
+        // VM's memory is unmapped. The supervisor's last report is kept for status queries of the stopped VM; then it
+        // stops (its device actors first), and its Terminated continues the stop.
+        int generation = _generation;
+        _supervisor.Ask<SupervisorProtocol.DeviceReport>(SupervisorProtocol.GetDevices.Instance, StatusTimeout)
+            .PipeTo(Self, success: report => new VmProtocol.FinalDeviceReport(generation, report), failure: _ => new VmProtocol.FinalDeviceReport(generation, null));
+    }
+
+    private void OnFinalDeviceReport(VmProtocol.FinalDeviceReport final)
+    {
+        if (final.Generation != _generation || _stopping is null)
+        {
+            return;
+        }
+
+        _finalReport = final.Report ?? _finalReport;
+        Context.Stop(_supervisor);
+    }
+
+    private void OnTerminated(Terminated terminated)
+    {
+        if (!terminated.ActorRef.Equals(_supervisor) || _stopping is null)
+        {
+            return;
+        }
+
         if (_rebooting)
         {
             _rebooting = false;
             _stopping = null;
             _reboots++;
-            Context.Stop(_supervisor);
             _vm?.Dispose();
             _vm = null;
             SetState(VmState.Created);
@@ -415,7 +465,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             return;
         }
 
-        // Output the guest wrote before it asked to stop is already in the sink's mailbox: flush it first.
+        // Output the guest wrote before it asked to stop is already in the console output buffer: flush it first.
         _sink.Tell(ConsoleProtocol.Flush.Instance);
         Timers.StartSingleTimer(nameof(VmProtocol.FlushTimedOut), VmProtocol.FlushTimedOut.Instance, FlushTimeout);
     }
@@ -451,6 +501,13 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         var exit = _exit;
         int reboots = _reboots;
         string name = _definition.Name;
+        if (_stopping is not null || _state == VmState.Stopped)
+        {
+            // The supervisor stops with the VM: its last report stands for the devices.
+            Sender.Tell(new VmProtocol.VmStatus(name, backend, state, vcpus, _finalReport, unhandledPio, unhandledMmio, reboots, exit));
+            return;
+        }
+
         _supervisor.Ask<SupervisorProtocol.DeviceReport>(SupervisorProtocol.GetDevices.Instance, StatusTimeout)
             .PipeTo(Sender, success: devices => new VmProtocol.VmStatus(name, backend, state, vcpus, devices, unhandledPio, unhandledMmio, reboots, exit));
     }
@@ -458,7 +515,14 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private void SetState(VmState state)
     {
         _state = state;
-        Context.Parent.Tell(new VmProtocol.StateChanged(_definition.Name, state, state == VmState.Stopped ? _exit : null));
+
+        // The parent is the VmManager, which keeps each VM's summary. A VM created at the top level
+        // (tests, embedders without a manager) has the user guardian as parent, which would turn
+        // every state change into an unhandled-message warning: there is nobody to tell.
+        if (!Context.Parent.Equals(((ExtendedActorSystem)Context.System).Guardian))
+        {
+            Context.Parent.Tell(new VmProtocol.StateChanged(_definition.Name, state, state == VmState.Stopped ? _exit : null));
+        }
     }
 
     private void Reply(object message)

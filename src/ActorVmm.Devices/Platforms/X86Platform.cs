@@ -63,7 +63,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         foreach (var spec in SerialPortSpec.PcComPorts.Where(s => s != ConsolePort))
         {
             var output = options.SerialOutputs is { } outputs && outputs.TryGetValue(spec.Name, out var factory) ? factory : null;
-            devices.Add(new(spec.Name, c => new SerialDevice(spec, c.GetInterruptLine(spec.Irq), output?.Invoke() ?? NullGuestOutput.Instance)));
+            devices.Add(new(spec.Name, c => new SerialDevice(spec, c.GetInterruptLine(spec.Irq), output?.Invoke() ?? NullGuestOutput.Instance, c.Restore<Uart16550State>())));
         }
 
         devices.Add(TimerDeviceDefinitions.Rtc(cmos));

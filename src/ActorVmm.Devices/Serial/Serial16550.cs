@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using ActorVmm.Machine.Interrupts;
 using static ActorVmm.Devices.Serial.Uart16550Registers;
 
@@ -9,8 +10,12 @@ namespace ActorVmm.Devices.Serial;
 /// the caller (<see cref="SerialDevice"/>) serializes access.
 /// </summary>
 /// <remarks>
-/// There is no physical line, so transmission is instantaneous: a THR write reaches the sink at once and
-/// THRE and TEMT are always set. Host input arrives in batches; when a batch leaves bytes below the
+/// There is no physical line, so transmission is instantaneous while the host side keeps up: a THR write reaches
+/// the sink at once and THRE and TEMT stay set. When the sink is full (a stalled terminal or pipe), the byte stays
+/// in the transmit FIFO (THR with FIFOs off) and THRE and TEMT read clear, so a driver waits as it would for a slow
+/// line; once the sink has room (<see cref="TransmitSpaceAvailable"/>, then <see cref="ResumeTransmit"/>) the bytes
+/// leave, THRE is set and its interrupt raised. A THR write while the FIFO is full is lost, as on the chip
+/// (<see cref="TransmitOverrunCount"/>); the shift register is not modelled apart from the FIFO. Host input arrives in batches; when a batch leaves bytes below the
 /// trigger level, the receive line counts as idle at once and the character-timeout interrupt (IIR 0xC)
 /// is reported immediately instead of after four character times. Baud rate, word length, parity and
 /// stop bits are stored and read back but not applied.
@@ -20,7 +25,9 @@ public sealed class Serial16550
     private readonly IInterruptLine _interrupt;
     private readonly IGuestOutput _output;
     private readonly bool _out2GatesInterrupt;
-    private readonly ReceiveFifo _receive = new();
+    private readonly UartFifo _receive = new();
+    private readonly UartFifo _transmit = new();
+    private readonly TransmitWaiter _transmitWaiter;
 
     private byte _ier;
     private byte _lcr;
@@ -31,7 +38,7 @@ public sealed class Serial16550
     private bool _fifoEnabled;
     private int _triggerLevel;
     private byte _lineErrors;
-    private byte _modemLines;
+    private byte _modemLines; // derived from MCR (loopback) and the host side; not part of the captured state
     private byte _modemDeltas;
     private bool _thrEmptyPending;
     private byte _lastReceived;
@@ -44,14 +51,21 @@ public sealed class Serial16550
     /// True on PC boards, where MCR.OUT2 gates the UART's interrupt onto the ISA IRQ line (and loopback, which
     /// forces OUT2 inactive, disconnects it); false for a UART wired directly, as on arm64's platform MMIO.
     /// </param>
-    public Serial16550(IInterruptLine interrupt, IGuestOutput output, bool out2GatesInterrupt = true)
+    /// <param name="state">A captured state to rebuild from (validated here), or null for the power-on state.</param>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not one a 16550A can be in.</exception>
+    public Serial16550(IInterruptLine interrupt, IGuestOutput output, bool out2GatesInterrupt = true, Uart16550State? state = null)
     {
         ArgumentNullException.ThrowIfNull(interrupt);
         ArgumentNullException.ThrowIfNull(output);
         _interrupt = interrupt;
         _output = output;
         _out2GatesInterrupt = out2GatesInterrupt;
+        _transmitWaiter = new TransmitWaiter(this);
         PowerOn();
+        if (state is not null)
+        {
+            Load(state);
+        }
     }
 
     /// <summary>
@@ -59,6 +73,13 @@ public sealed class Serial16550
     /// can send more. Raised on the reading vCPU thread under the device lock: subscribers must not block.
     /// </summary>
     public event Action? ReceiveSpaceAvailable;
+
+    /// <summary>
+    /// Raised when the output that refused transmitted bytes has room again: call <see cref="ResumeTransmit"/> from
+    /// the device's slow path. Raised on the thread that drained the output (not a vCPU), without the device lock:
+    /// subscribers only hand over and must not block.
+    /// </summary>
+    public event Action? TransmitSpaceAvailable;
 
     /// <summary>Whether the interrupt output is asserted now (after OUT2 gating).</summary>
     public bool InterruptAsserted => _interruptAsserted;
@@ -72,6 +93,12 @@ public sealed class Serial16550
     /// <summary>Received bytes lost to overrun since power-on.</summary>
     public long OverrunCount { get; private set; }
 
+    /// <summary>Bytes held in the transmitter because the output had no room.</summary>
+    public int TransmitCount => _transmit.Count;
+
+    /// <summary>Transmitted bytes lost because the guest wrote THR while the transmit FIFO was full (since creation).</summary>
+    public long TransmitOverrunCount { get; private set; }
+
     /// <summary>Whether MCR.LOOP is set (transmit feeds receive; host input is not accepted).</summary>
     public bool IsLoopback => (_mcr & McrLoopBit) != 0;
 
@@ -84,7 +111,9 @@ public sealed class Serial16550
     /// <summary>The current divisor latch (DLM:DLL).</summary>
     public ushort Divisor => (ushort)((_dlm << 8) | _dll);
 
-    private int ReceiveCapacity => _fifoEnabled ? FifoDepth : 1;
+    private int ReceiveCapacity => Uart16550State.FifoCapacity(_fifoEnabled);
+
+    private int TransmitCapacity => Uart16550State.FifoCapacity(_fifoEnabled);
 
     private bool Dlab => (_lcr & LcrDlabBit) != 0;
 
@@ -205,6 +234,74 @@ public sealed class Serial16550
         _thrEmptyPending = false;
         _lastReceived = 0;
         _receive.Clear();
+        _transmit.Clear();
+    }
+
+    /// <summary>The guest-visible state, to rebuild an equal UART from (see <see cref="Uart16550State"/>).</summary>
+    public Uart16550State CaptureState() => new(
+        _ier,
+        _lcr,
+        _mcr,
+        _scr,
+        Divisor,
+        _fifoEnabled,
+        _triggerLevel,
+        _lineErrors,
+        _modemDeltas,
+        _thrEmptyPending,
+        _lastReceived,
+        ImmutableArray.Create(_receive.ToArray()),
+        ImmutableArray.Create(_transmit.ToArray()));
+
+    /// <summary>
+    /// Sends the bytes the transmitter holds as far as the output takes them; when it has sent them all, THR is empty
+    /// again and the THRE interrupt is raised if enabled. Called from the slow path after <see cref="TransmitSpaceAvailable"/>.
+    /// </summary>
+    public void ResumeTransmit()
+    {
+        if (_transmit.IsEmpty)
+        {
+            return;
+        }
+
+        while (!_transmit.IsEmpty)
+        {
+            var run = _transmit.FirstRun;
+            int sent = _output.TryWrite(run, _transmitWaiter);
+            _transmit.Discard(sent);
+            if (sent < run.Length)
+            {
+                // Still full: the output will tell the waiter again.
+                return;
+            }
+        }
+
+        _thrEmptyPending = true;
+        UpdateInterrupt();
+    }
+
+    private void Load(Uart16550State state)
+    {
+        state.Validate();
+        _ier = state.InterruptEnable;
+        _lcr = state.LineControl;
+        _mcr = state.ModemControl;
+        _scr = state.Scratch;
+        _dll = (byte)state.Divisor;
+        _dlm = (byte)(state.Divisor >> 8);
+        _fifoEnabled = state.FifoEnabled;
+        _triggerLevel = state.ReceiveTriggerLevel;
+        _lineErrors = state.LineErrors;
+        _modemLines = IsLoopback ? LoopedBackModemLines(_mcr) : MsrHostLinesConnected;
+        _modemDeltas = state.ModemDeltas;
+        _thrEmptyPending = state.ThrEmptyInterruptPending;
+        _lastReceived = state.LastReceived;
+        _receive.Load(state.ReceiveFifo.AsSpan());
+        _transmit.Load(state.TransmitFifo.AsSpan());
+
+        // Drive the line to what the state says, whatever the failed instance left on it.
+        _interruptAsserted = ComputeInterruptLevel();
+        _interrupt.SetLevel(_interruptAsserted);
     }
 
     private byte ReadReceiveBuffer()
@@ -240,7 +337,12 @@ public sealed class Serial16550
 
     private byte ReadLineStatus()
     {
-        byte value = (byte)(_lineErrors | LsrThrEmptyBit | LsrTransmitterEmptyBit);
+        byte value = _lineErrors;
+        if (_transmit.IsEmpty)
+        {
+            value |= LsrThrEmptyBit | LsrTransmitterEmptyBit;
+        }
+
         if (!_receive.IsEmpty)
         {
             value |= LsrDataReadyBit;
@@ -261,20 +363,28 @@ public sealed class Serial16550
 
     private void WriteTransmitHolding(byte value)
     {
-        // Writing THR clears a pending THRE interrupt; the byte then leaves at once and THR is empty again,
-        // which re-raises it: the line drops and rises, giving an edge-triggered PIC a fresh edge.
+        // Writing THR clears a pending THRE interrupt; when the byte leaves at once THR is empty again, which
+        // re-raises it: the line drops and rises, giving an edge-triggered PIC a fresh edge.
         _thrEmptyPending = false;
         UpdateInterrupt();
         if (IsLoopback)
         {
             Receive(value);
         }
-        else
+        else if (!_transmit.IsEmpty || _output.TryWrite(new ReadOnlySpan<byte>(in value), _transmitWaiter) == 0)
         {
-            _output.Write(new ReadOnlySpan<byte>(in value));
+            // The output is full (or bytes already wait ahead of this one): hold it; THRE stays clear until it leaves.
+            if (!_transmit.TryPush(value, TransmitCapacity))
+            {
+                TransmitOverrunCount++;
+            }
         }
 
-        _thrEmptyPending = true;
+        if (_transmit.IsEmpty)
+        {
+            _thrEmptyPending = true;
+        }
+
         UpdateInterrupt();
     }
 
@@ -283,8 +393,8 @@ public sealed class Serial16550
         byte previous = _ier;
         _ier = (byte)(value & IerWritableMask);
 
-        // Enabling ETBEI while THR is empty (always, here) raises THRE at once; Linux's THRE test depends on it.
-        if ((_ier & IerThrEmptyBit) != 0 && (previous & IerThrEmptyBit) == 0)
+        // Enabling ETBEI while THR is empty raises THRE at once; Linux's THRE test depends on it.
+        if ((_ier & IerThrEmptyBit) != 0 && (previous & IerThrEmptyBit) == 0 && _transmit.IsEmpty)
         {
             _thrEmptyPending = true;
         }
@@ -295,10 +405,12 @@ public sealed class Serial16550
     private void WriteFifoControl(byte value)
     {
         bool enable = (value & FcrEnableFifoBit) != 0;
+        bool transmitHeld = !_transmit.IsEmpty;
         if (enable != _fifoEnabled)
         {
             // Changing FCR bit 0 resets both FIFOs.
             _receive.Clear();
+            _transmit.Clear();
             _fifoEnabled = enable;
         }
 
@@ -310,6 +422,11 @@ public sealed class Serial16550
                 _receive.Clear();
             }
 
+            if ((value & FcrClearTransmitBit) != 0)
+            {
+                _transmit.Clear();
+            }
+
             _triggerLevel = (value & FcrTriggerMask) switch
             {
                 FcrTrigger1 => 1,
@@ -317,6 +434,12 @@ public sealed class Serial16550
                 FcrTrigger8 => 8,
                 _ => 14,
             };
+        }
+
+        if (transmitHeld && _transmit.IsEmpty)
+        {
+            // Clearing held bytes empties THR, which raises THRE as a byte leaving it would.
+            _thrEmptyPending = true;
         }
 
         UpdateInterrupt();
@@ -422,15 +545,26 @@ public sealed class Serial16550
         return IirNoInterruptPending;
     }
 
-    private void UpdateInterrupt()
+    private bool ComputeInterruptLevel()
     {
         bool pending = HighestPendingInterrupt() != IirNoInterruptPending;
         bool connected = !_out2GatesInterrupt || ((_mcr & McrOut2Bit) != 0 && !IsLoopback);
-        bool level = pending && connected;
+        return pending && connected;
+    }
+
+    private void UpdateInterrupt()
+    {
+        bool level = ComputeInterruptLevel();
         if (level != _interruptAsserted)
         {
             _interruptAsserted = level;
             _interrupt.SetLevel(level);
         }
+    }
+
+    /// <summary>What the output holds on to while it is full; a separate object so the UART's own API stays as it is.</summary>
+    private sealed class TransmitWaiter(Serial16550 uart) : IGuestOutputWaiter
+    {
+        public void OnOutputSpaceAvailable() => uart.TransmitSpaceAvailable?.Invoke();
     }
 }

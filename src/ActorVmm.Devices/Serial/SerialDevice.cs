@@ -16,12 +16,17 @@ public sealed class SerialDevice : IDevice
     /// <summary>Creates the device for <paramref name="spec"/> driving <paramref name="interrupt"/>.</summary>
     /// <param name="spec">Where the UART sits.</param>
     /// <param name="interrupt">Its interrupt line.</param>
-    /// <param name="output">Where transmitted bytes go.</param>
-    public SerialDevice(SerialPortSpec spec, IInterruptLine interrupt, IGuestOutput output)
+    /// <param name="output">
+    /// Where transmitted bytes go. When it can refuse bytes (a bounded <see cref="GuestOutputBuffer"/>), someone must
+    /// call <see cref="ResumeTransmit"/> after <see cref="TransmitSpaceAvailable"/>, as <see cref="SerialConsoleDevice"/> does.
+    /// </param>
+    /// <param name="state">A captured state to rebuild from, or null for power-on.</param>
+    /// <exception cref="DeviceStateException"><paramref name="state"/> is not one a 16550A can be in.</exception>
+    public SerialDevice(SerialPortSpec spec, IInterruptLine interrupt, IGuestOutput output, Uart16550State? state = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;
-        _uart = new Serial16550(interrupt, output, spec.Out2GatesInterrupt);
+        _uart = new Serial16550(interrupt, output, spec.Out2GatesInterrupt, state);
         Regions = [new DeviceRegion(spec.Bus, spec.Base, Uart16550Registers.RegisterCount)];
     }
 
@@ -42,6 +47,28 @@ public sealed class SerialDevice : IDevice
     {
         add => _uart.ReceiveSpaceAvailable += value;
         remove => _uart.ReceiveSpaceAvailable -= value;
+    }
+
+    /// <summary>
+    /// Raised when the output has room again for bytes the transmitter holds (see <see cref="Serial16550.TransmitSpaceAvailable"/>).
+    /// Raised on the thread that drained the output, without the device lock: subscribers only hand over to the slow path.
+    /// </summary>
+    public event Action? TransmitSpaceAvailable
+    {
+        add => _uart.TransmitSpaceAvailable += value;
+        remove => _uart.TransmitSpaceAvailable -= value;
+    }
+
+    /// <summary>Bytes held in the transmitter because the output was full.</summary>
+    public int TransmitCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _uart.TransmitCount;
+            }
+        }
     }
 
     /// <summary>
@@ -103,6 +130,24 @@ public sealed class SerialDevice : IDevice
             {
                 return _uart.ReceiveSpace;
             }
+        }
+    }
+
+    /// <summary>Sends what the transmitter holds as far as the output has room (see <see cref="Serial16550.ResumeTransmit"/>).</summary>
+    public void ResumeTransmit()
+    {
+        lock (_lock)
+        {
+            _uart.ResumeTransmit();
+        }
+    }
+
+    /// <inheritdoc />
+    public DeviceState CaptureState()
+    {
+        lock (_lock)
+        {
+            return _uart.CaptureState();
         }
     }
 

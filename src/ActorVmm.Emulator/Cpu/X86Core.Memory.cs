@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Emulator.Cpu;
@@ -302,6 +303,12 @@ internal sealed partial class X86Core
             return TrapAccess.ReadLittleEndian(spanning);
         }
 
+        // The local APIC page is inside the CPU: its accesses never reach the bus (as KVM's in-kernel APIC).
+        if (physical - LocalApicRegisters.DefaultBase < LocalApicRegisters.PageSize)
+        {
+            return _apic.Read(physical - LocalApicRegisters.DefaultBase, size);
+        }
+
         var data = _io.AsSpan(0, size);
         _dispatcher.Dispatch(Id, TrapBus.Mmio, physical, TrapDirection.Read, data);
         AfterDispatch();
@@ -362,6 +369,19 @@ internal sealed partial class X86Core
             Span<byte> spanning = stackalloc byte[size];
             TrapAccess.WriteLittleEndian(spanning, value);
             _memory.Write(physical, spanning);
+            return;
+        }
+
+        if (physical - LocalApicRegisters.DefaultBase < LocalApicRegisters.PageSize)
+        {
+            _apic.Write(physical - LocalApicRegisters.DefaultBase, size, value);
+            return;
+        }
+
+        // Doorbells come before the trap table, as KVM's ioeventfds do: a matching write never reaches a handler.
+        if (_doorbells.TryRing(TrapBus.Mmio, physical, size, value & SizeMask[size]))
+        {
+            AfterDispatch();
             return;
         }
 
@@ -426,6 +446,12 @@ internal sealed partial class X86Core
     /// <summary>Port output of 1, 2 or 4 bytes: one dispatch.</summary>
     private void PortWrite(ushort port, int size, ulong value)
     {
+        if (_doorbells.TryRing(TrapBus.Pio, port, size, value & SizeMask[size]))
+        {
+            AfterDispatch();
+            return;
+        }
+
         var data = _io.AsSpan(0, size);
         TrapAccess.WriteLittleEndian(data, value);
         _dispatcher.Dispatch(Id, TrapBus.Pio, port, TrapDirection.Write, data);

@@ -373,8 +373,8 @@ internal sealed partial class X86Core
         {
             // Vendor "ActorVmm-EMU" in EBX, EDX, ECX.
             0 => (1u, 0x6F74_6341u, 0x554D_452Du, 0x6D6D_5672u),
-            // Family 6; features: PSE, TSC, MSR, PAE, CX8, CMOV.
-            1 => (0x0000_0600u, (uint)Id << 24, 0u, (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15)),
+            // Family 6; EBX: initial APIC ID; features: PSE, TSC, MSR, PAE, CX8, APIC (on-chip local APIC), CMOV.
+            1 => (0x0000_0600u, (uint)Id << 24, 0u, (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 15)),
             0x8000_0000 => (0x8000_0001u, 0u, 0u, 0u),
             // Long mode.
             0x8000_0001 => (0u, 0u, 0u, 1u << 29),

@@ -1,4 +1,6 @@
+using ActorVmm.Emulator.Apic;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -38,6 +40,8 @@ internal sealed partial class X86Core : IVcpuCore
     private readonly GuestMemory _memory;
     private readonly TrapDispatcher _dispatcher;
     private readonly CodePageTracker _code;
+    private readonly LocalApic _apic;
+    private readonly DoorbellTable _doorbells;
     private readonly byte[] _io = new byte[16];
 
     internal readonly ulong[] Gpr = new ulong[16];
@@ -72,6 +76,8 @@ internal sealed partial class X86Core : IVcpuCore
         _memory = machine.Memory;
         _dispatcher = machine.Dispatcher;
         _code = machine.Code;
+        _apic = machine.Apics[id];
+        _doorbells = machine.Doorbells;
         var ram = _memory.Regions[0];
         _ramBase = ram.GuestPhysicalAddress;
         _ramSize = ram.Size;
@@ -223,15 +229,21 @@ internal sealed partial class X86Core : IVcpuCore
         TryDeliverExternalInterrupt();
     }
 
+    /// <summary>
+    /// With IF set, takes one external interrupt: first the 8259's (an INTA cycle) when LINT0 is unmasked
+    /// ExtINT, then the local APIC's highest deliverable request, the order KVM uses.
+    /// </summary>
     private bool TryDeliverExternalInterrupt()
     {
-        if ((Flags & RFlags.IF) == 0 || Id != 0)
+        if ((Flags & RFlags.IF) == 0)
         {
             return false;
         }
 
+        byte vector = 0;
         var controller = _machine.Controller;
-        if (controller is null || !controller.HasPendingInterrupt || !controller.TryAcknowledge(out byte vector))
+        bool extInt = controller is not null && _apic.AcceptsExtInt && controller.HasPendingInterrupt && controller.TryAcknowledge(out vector);
+        if (!extInt && !(_apic.HasRequests && _apic.TryAcknowledge(out vector)))
         {
             return false;
         }

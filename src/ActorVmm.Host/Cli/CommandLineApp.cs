@@ -13,6 +13,7 @@ public static class CommandLineApp
     /// <summary>Parses and runs; every parse error is one line on stderr and exit code 2.</summary>
     public static async Task<int> RunAsync(string[] args, IBackendCatalog catalog)
     {
+        Terminal.TerminalKeypad.ResetAtExit();
         var root = Build(catalog);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -31,6 +32,7 @@ public static class CommandLineApp
         var root = new RootCommand("actorvmm: an actor-based virtual machine monitor (KVM, or a software x86 emulator)");
         root.Subcommands.Add(RunCommand(catalog));
         root.Subcommands.Add(FleetCommand(catalog));
+        root.Subcommands.Add(DtbCommand.Create());
         root.Subcommands.Add(ControlCommands.List());
         foreach (string command in new[] { "stat", "pause", "resume", "stop" })
         {
@@ -94,10 +96,11 @@ public static class CommandLineApp
         var hold = new Option<bool>("--hold") { Description = "Keep every VM alive (halted) until all have started, then measure and stop them (density benchmark)" };
         var exits = new Option<int>("--exits") { Description = "Port exits each built-in fleet guest makes before it ends", DefaultValueFactory = _ => FleetPlanner.DefaultExits };
         var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
+        var namePrefix = new Option<string>("--name-prefix") { Description = "VM names are this plus a four-digit index (names are unique per user across hosts)", DefaultValueFactory = _ => FleetPlanner.DefaultNamePrefix };
         var (logLevel, logFile) = LoggingOptions();
         var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
         {
-            count, image, memory, backend, hold, exits, logDir, logLevel, logFile,
+            count, image, memory, backend, hold, exits, namePrefix, logDir, logLevel, logFile,
         };
         command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
             new FleetArguments
@@ -108,6 +111,7 @@ public static class CommandLineApp
                 Backend = parse.GetValue(backend)!,
                 Hold = parse.GetValue(hold),
                 Exits = parse.GetValue(exits),
+                NamePrefix = parse.GetValue(namePrefix)!,
                 ConsoleDirectory = parse.GetValue(logDir),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),

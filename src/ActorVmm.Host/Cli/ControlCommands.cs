@@ -12,7 +12,17 @@ public static class ControlCommands
         var command = new Command("list", "List the VMs of every running actorvmm host of this user");
         command.SetAction(async (_, token) =>
         {
-            var vms = await ControlClient.ListAllAsync(token);
+            IReadOnlyList<(string Socket, VmStatus Vm)> vms;
+            try
+            {
+                vms = await ControlClient.ListAllAsync(token);
+            }
+            catch (IOException ex)
+            {
+                await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+                return ExitCodes.Unavailable;
+            }
+
             await Console.Out.WriteAsync(FormatTable(vms.Select(v => v.Vm).ToList()));
             return ExitCodes.Success;
         });
@@ -51,7 +61,17 @@ public static class ControlCommands
 
     private static async Task<int> SendAsync(string verb, string name, CancellationToken token)
     {
-        var hosts = await ControlClient.ListAllAsync(token);
+        IReadOnlyList<(string Socket, VmStatus Vm)> hosts;
+        try
+        {
+            hosts = await ControlClient.ListAllAsync(token);
+        }
+        catch (IOException ex)
+        {
+            await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+            return ExitCodes.Unavailable;
+        }
+
         var match = hosts.FirstOrDefault(h => h.Vm.Name == name);
         if (match.Socket is null)
         {

@@ -1,5 +1,6 @@
-using System.Net.Sockets;
+using ActorVmm.Actors.Console;
 using ActorVmm.Host.Backends;
+using ActorVmm.Host.Control;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Terminal;
@@ -8,8 +9,9 @@ using ActorVmm.Host.Vms;
 namespace ActorVmm.Host.Cli;
 
 /// <summary>
-/// <c>actorvmm run</c>: validate everything, start the host, boot one VM with its console on the
-/// terminal, and exit with the guest's status. Ctrl-C (SIGINT) and SIGTERM stop the VM cleanly.
+/// <c>actorvmm run</c>: validate everything, claim the VM's name, start the host, boot one VM with
+/// its console on the terminal, and exit with the guest's status. SIGINT, SIGTERM and SIGHUP stop
+/// the VM cleanly and exit with 128 + the signal.
 /// </summary>
 public static class RunCommandHandler
 {
@@ -17,6 +19,10 @@ public static class RunCommandHandler
     public static async Task<int> RunAsync(RunArguments args, IBackendCatalog catalog, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(error);
+
+        // stdout carries the guest console and nothing else: whatever a library prints through
+        // Console.Out goes to stderr (the guest console writes to the raw stdout stream).
+        Console.SetOut(Console.Error);
         RunPlan plan;
         (BackendKind Kind, string Reason) backend;
         try
@@ -30,21 +36,76 @@ public static class RunCommandHandler
             return ExitCodes.Usage;
         }
 
+        string controlDirectory;
+        VmNameRegistry names;
+        try
+        {
+            controlDirectory = ControlPaths.EnsureDirectory();
+            names = new VmNameRegistry(controlDirectory);
+            names.Claim([plan.Name]);
+        }
+        catch (VmNameInUseException ex)
+        {
+            await error.WriteLineAsync($"actorvmm: {ex.Message}; choose another --name");
+            return ExitCodes.Usage;
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"actorvmm: {ex.Message}");
+            return ExitCodes.Unavailable;
+        }
+
+        using (names)
+        {
+            return await RunClaimedAsync(plan, backend, catalog, controlDirectory, error);
+        }
+    }
+
+    /// <summary>Turns a VM's end into the process exit code, printing one line when it died.</summary>
+    public static async Task<int> ReportAsync(VmOutcome outcome, string name, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(error);
+        switch (outcome.Kind)
+        {
+            case VmOutcomeKind.ExitPort:
+                return outcome.ExitStatus;
+            case VmOutcomeKind.Stopped:
+                return ExitCodes.Success;
+            case VmOutcomeKind.Reset:
+                await error.WriteLineAsync($"actorvmm: VM '{name}' {outcome.Message}");
+                return ExitCodes.Success;
+            default:
+                await error.WriteLineAsync($"actorvmm: VM '{name}' died: {outcome.Message}");
+                return ExitCodes.VmDied;
+        }
+    }
+
+    private static async Task<int> RunClaimedAsync(RunPlan plan, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
+    {
         using var logger = HostLogging.Create(plan.Logging);
         var log = logger.ForContext("SourceContext", "ActorVmm.Host.Run").ForContext("vm", plan.Name);
         log.Information("Backend {Backend} chosen ({Reason})", backend.Kind.ToName(), backend.Reason);
 
         using var signals = new StopSignals();
-        await using var consoleLog = plan.ConsoleLog is null ? null : new FileStream(plan.ConsoleLog, FileMode.Create, FileAccess.Write, FileShare.Read);
-        await using var stdout = Console.OpenStandardOutput();
-        Stream[] sinks = [.. new[] { plan.Console == ConsoleMode.Serial ? stdout : null, consoleLog }.OfType<Stream>()];
-        await using var console = sinks.Length == 0 ? null : new TeeStream(sinks);
+        HostConsole console;
+        try
+        {
+            console = HostConsole.Open(plan.Console == ConsoleMode.Serial, plan.ConsoleLog, log, error);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"actorvmm: --console-log '{plan.ConsoleLog}' cannot be written: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+
+        using var consoleScope = console;
         VmRuntime runtime;
         try
         {
-            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.ConfigFile);
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.ConfigHocon, controlDirectory);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             await error.WriteLineAsync($"actorvmm: cannot start the host: {ex.Message}");
             return ExitCodes.Unavailable;
@@ -56,7 +117,7 @@ public static class RunCommandHandler
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)
@@ -66,43 +127,40 @@ public static class RunCommandHandler
                 return ExitCodes.VmDied;
             }
 
-            if (plan.Console == ConsoleMode.Serial)
-            {
-                ConsoleInputPump.Start(vm);
-            }
+            // Stdin is read only as fast as the guest takes it; the pump stops with the VM.
+            using var input = plan.Console == ConsoleMode.Serial ? new ConsoleInputPump(Console.OpenStandardInput(), vm.SendConsoleInputAsync, $"stdin:{vm.Name}") : null;
+            input?.Start();
 
             log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend}", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName());
-            var ended = await Task.WhenAny(vm.Completion, signals.Requested);
-            bool interrupted = ended != vm.Completion;
-            if (interrupted)
+            var ended = await Task.WhenAny(vm.Completion, signals.Requested, console.Broken);
+            if (ended == console.Broken && signals.Received is null)
             {
-                log.Information("Stop requested by signal; stopping VM {Vm}", plan.Name);
+                // stdout is gone: stop the guest, as a Unix tool ends on EPIPE, instead of letting it print into nothing.
+                log.Information("The console's stdout failed; stopping VM {Vm}", plan.Name);
                 await vm.StopAsync();
+                terminal?.Dispose();
+                return await console.Broken;
+            }
+
+            if (signals.Received is { } signal)
+            {
+                log.Information("Stop requested by {Signal}; stopping VM {Vm}", signal, plan.Name);
+                try
+                {
+                    await vm.StopAsync();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // The VM did not take the stop; a second signal ends the process regardless.
+                    log.Warning(ex, "VM {Vm} did not stop cleanly", plan.Name);
+                }
             }
 
             var outcome = await vm.Completion;
             terminal?.Dispose();
-            return await ReportAsync(outcome, interrupted, plan.Name, error);
-        }
-    }
 
-    /// <summary>Turns a VM's end into the process exit code, printing one line when it died.</summary>
-    public static async Task<int> ReportAsync(VmOutcome outcome, bool interrupted, string name, TextWriter error)
-    {
-        ArgumentNullException.ThrowIfNull(outcome);
-        ArgumentNullException.ThrowIfNull(error);
-        switch (outcome.Kind)
-        {
-            case VmOutcomeKind.ExitPort:
-                return outcome.ExitStatus;
-            case VmOutcomeKind.Stopped:
-                return interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
-            case VmOutcomeKind.Reset:
-                await error.WriteLineAsync($"actorvmm: VM '{name}' {outcome.Message}");
-                return ExitCodes.Success;
-            default:
-                await error.WriteLineAsync($"actorvmm: VM '{name}' died: {outcome.Message}");
-                return ExitCodes.VmDied;
+            // One rule for every stop signal, whatever state the VM was in: 128 + the signal.
+            return signals.Received is { } stoppedBy ? ExitCodes.ForSignal(stoppedBy) : await ReportAsync(outcome, plan.Name, error);
         }
     }
 }

@@ -43,6 +43,9 @@ public sealed record RunPlan(
 
     /// <summary>Extra HOCON file, or null.</summary>
     public string? ConfigFile { get; init; }
+
+    /// <summary>The text of <see cref="ConfigFile"/> as read and validated, or null.</summary>
+    public string? ConfigHocon { get; init; }
 }
 
 /// <summary>Validated logging options.</summary>

@@ -1,6 +1,8 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Vcpu;
 using Serilog.Events;
 
@@ -21,6 +23,12 @@ public static class RunPlanner
     /// <summary>The guest page size; RAM is a whole number of pages.</summary>
     public const ulong PageSize = 4096;
 
+    /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
+    public const ulong MaxMemory = X86MemoryMap.MaxRam;
+
+    /// <summary>Largest --config file read (the shipped config/akka.hocon is about 2 KiB).</summary>
+    public const ulong MaxConfigBytes = 1024 * 1024;
+
     /// <summary>Builds a plan; <paramref name="processId"/> names unnamed guests like lkvm ("guest-PID").</summary>
     /// <exception cref="UsageException">Any bad input, with the one line to print.</exception>
     public static RunPlan Plan(RunArguments args, int processId)
@@ -30,29 +38,24 @@ public static class RunPlanner
         var backend = ParseBackend(args.Backend);
         var console = ParseConsole(args.Console);
         ulong memory = ParseMemory(args.Memory);
+        CheckHostCanMap(args.Memory, memory);
         int cpus = ParseCpus(args.Cpus);
         var logging = new LogSettings(ParseLogLevel(args.LogLevel), args.LogFile);
         string name = ParseName(args.Name ?? $"guest-{processId}");
-        if (args.Config is not null && !File.Exists(args.Config))
-        {
-            throw new UsageException($"config file '{args.Config}' does not exist");
-        }
-
-        if (args.Config is not null && Hosting.VmmHost.ValidateConfig(args.Config) is { } configError)
-        {
-            throw new UsageException(configError);
-        }
-
-        CheckWritable("--console-log", args.ConsoleLog);
-        CheckWritable("--log-file", args.LogFile);
-        var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image), args.Image);
+        var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image, memory), args.Image);
         CheckFits(image, description, memory);
+        string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
+
+        // Output files last: the checks open them, and nothing else may be refused after that.
+        OutputPaths.CheckFile("--console-log", args.ConsoleLog);
+        OutputPaths.CheckFile("--log-file", args.LogFile);
         return new RunPlan(name, image, description, memory, cpus, backend, console, logging)
         {
             ConsoleLog = args.ConsoleLog,
             DebugIoport = args.DebugIoport,
             DebugMmio = args.DebugMmio,
             ConfigFile = args.Config,
+            ConfigHocon = configHocon,
         };
     }
 
@@ -69,7 +72,28 @@ public static class RunPlanner
             throw new UsageException($"invalid --mem: {text} is not a whole number of 4 KiB pages");
         }
 
+        if (bytes > MaxMemory)
+        {
+            throw new UsageException($"invalid --mem: {text} is more than the {SizeParser.Format(MaxMemory)} of RAM the x86 memory map holds");
+        }
+
         return bytes;
+    }
+
+    /// <summary>
+    /// Maps and unmaps guest RAM of <paramref name="memory"/> bytes the way the backends do, so a size
+    /// this host cannot map (address-space limit, overcommit policy) is refused before any VM exists.
+    /// </summary>
+    public static void CheckHostCanMap(string text, ulong memory)
+    {
+        try
+        {
+            using var probe = GuestMemory.Create(memory);
+        }
+        catch (OutOfMemoryException ex)
+        {
+            throw new UsageException($"invalid --mem: this host cannot map {text} of guest RAM ({ex.Message})", ex);
+        }
     }
 
     /// <summary>Checks -c/--cpus against what a VM supports.</summary>
@@ -104,37 +128,30 @@ public static class RunPlanner
         _ => throw new UsageException($"unknown log level '{text}': expected verbose, debug, information, warning, error or fatal"),
     };
 
+    /// <summary>Longest VM name.</summary>
+    public const int MaxNameLength = 64;
+
     /// <summary>Checks a VM name: it names sockets, threads and log files, so it is kept to a safe alphabet.</summary>
-    public static string ParseName(string name)
+    public static string ParseName(string name) =>
+        IsValidName(name) ? name : throw new UsageException($"invalid --name '{name}': use 1 to {MaxNameLength} letters, digits, '-', '_' or '.'");
+
+    /// <summary>True for 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'.</summary>
+    public static bool IsValidName(string name)
     {
-        bool valid = name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && name[0] != '.';
-        return valid ? name : throw new UsageException($"invalid --name '{name}': use 1 to 64 letters, digits, '-', '_' or '.'");
+        ArgumentNullException.ThrowIfNull(name);
+        return name.Length is > 0 and <= MaxNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && name[0] != '.';
     }
 
-    /// <summary>Reads an image file with a clear error when it is missing, unreadable or empty.</summary>
-    public static byte[] ReadImage(string path)
+    /// <summary>Reads an image file that must fit in <paramref name="memory"/> above the load address, refusing anything else before reading it.</summary>
+    public static byte[] ReadImage(string path, ulong memory) =>
+        InputFiles.ReadRegularFile("image", path, memory > LoadAddress ? memory - LoadAddress : 0, size => TooLarge(path, size, memory));
+
+    /// <summary>Reads a --config file and checks that the configuration it makes can be used (one line per problem).</summary>
+    public static string ReadConfig(string path)
     {
-        if (Directory.Exists(path))
-        {
-            throw new UsageException($"image '{path}' is a directory, not a file");
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new UsageException($"image '{path}' does not exist");
-        }
-
-        byte[] image;
-        try
-        {
-            image = File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"image '{path}' cannot be read: {ex.Message}", ex);
-        }
-
-        return image.Length > 0 ? image : throw new UsageException($"image '{path}' is empty");
+        byte[] bytes = InputFiles.ReadRegularFile("config file", path, MaxConfigBytes, size => $"config file '{path}' is {size} bytes; at most {MaxConfigBytes} are read");
+        string hocon = System.Text.Encoding.UTF8.GetString(bytes);
+        return Hosting.VmmHost.ValidateConfig(hocon, path) is { } error ? throw new UsageException(error) : hocon;
     }
 
     /// <summary>Checks that the image fits in guest RAM above the load address.</summary>
@@ -143,30 +160,12 @@ public static class RunPlanner
         ArgumentNullException.ThrowIfNull(image);
         if (memory <= LoadAddress || (ulong)image.Length > memory - LoadAddress)
         {
-            throw new UsageException(
-                $"image '{description}' ({image.Length} bytes) is larger than guest memory allows: {SizeParser.Format(memory)} leaves {(memory > LoadAddress ? memory - LoadAddress : 0)} bytes above the load address 0x{LoadAddress:X}");
+            throw new UsageException(TooLarge(description, (ulong)image.Length, memory));
         }
     }
 
-    /// <summary>Checks that an output file can be created: its directory exists and it is not a directory.</summary>
-    public static void CheckWritable(string option, string? path)
-    {
-        if (path is null)
-        {
-            return;
-        }
-
-        string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
-        {
-            throw new UsageException($"{option} '{path}' is a directory, not a file");
-        }
-
-        if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir))
-        {
-            throw new UsageException($"{option} '{path}': directory '{dir}' does not exist");
-        }
-    }
+    private static string TooLarge(string description, ulong size, ulong memory) =>
+        $"image '{description}' ({size} bytes) is larger than guest memory allows: {SizeParser.Format(memory)} leaves {(memory > LoadAddress ? memory - LoadAddress : 0)} bytes above the load address 0x{LoadAddress:X}";
 
     /// <summary>Linux boot options are part of kvmtool's vocabulary but not implemented yet.</summary>
     private static void RejectLinuxBoot(RunArguments args)

@@ -37,6 +37,7 @@ public static class ControlClient
     }
 
     /// <summary>Asks every live host for its VMs; stale sockets (no listener) are skipped.</summary>
+    /// <exception cref="IOException">The control directory is not safe to use (another owner, a symbolic link, a loose mode).</exception>
     public static async Task<IReadOnlyList<(string Socket, VmStatus Vm)>> ListAllAsync(CancellationToken cancellationToken)
     {
         var all = new List<(string, VmStatus)>();

@@ -9,8 +9,14 @@ namespace ActorVmm.Host.Control;
 /// </summary>
 public static class ControlProtocol
 {
-    /// <summary>Longest request line the host reads; longer lines are answered with an error and the connection closed.</summary>
+    /// <summary>Longest request line in bytes (without its newline); a longer one is answered with an error as soon as its 4097th byte arrives, and the connection closed.</summary>
     public const int MaxRequestLength = 4096;
+
+    /// <summary>Connections a host serves at once; one more is answered with an error and closed at once.</summary>
+    public const int MaxConnections = 64;
+
+    /// <summary>How long a connection may wait for its next request line (or take to read an answer) before the host closes it.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The commands the host understands.</summary>
     public static IReadOnlyList<string> Commands { get; } = ["list", "stat", "pause", "resume", "stop"];
@@ -21,7 +27,7 @@ public static class ControlProtocol
     /// <summary>Serializes a message to one line (no trailing newline).</summary>
     public static string Serialize(ControlResponse response) => JsonSerializer.Serialize(response, ControlJsonContext.Default.ControlResponse);
 
-    /// <summary>Parses a request line; null when it is not a JSON request object.</summary>
+    /// <summary>Parses a request line; null when it is not one JSON request object (duplicate keys included: which one would win is not obvious to a reader).</summary>
     public static ControlRequest? ParseRequest(string line)
     {
         try
@@ -75,7 +81,7 @@ public sealed record ControlResponse(bool Ok, string? Error = null, IReadOnlyLis
 public sealed record VmStatus(string Name, string State, string Backend, ulong MemoryBytes, int Cpus, long Exits, int Restarts, int HostPid);
 
 /// <summary>System.Text.Json source generation for the protocol (camelCase, nulls omitted).</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ControlRequest))]
 [JsonSerializable(typeof(ControlResponse))]
 internal sealed partial class ControlJsonContext : JsonSerializerContext;

@@ -50,9 +50,8 @@ public sealed class ControlRequestHandler
         bool finished = vm.Completion.IsCompleted;
         switch (request.Command)
         {
-            case "pause" when finished:
-            case "resume" when finished:
-                return ControlResponse.Failure($"VM '{vm.Name}' has already ended");
+            case "pause" or "resume" or "stop" when finished:
+                return ControlResponse.Failure($"VM '{vm.Name}' has already ended ({vm.State.ToString().ToLowerInvariant()})");
             case "pause":
                 await vm.PauseAsync();
                 break;

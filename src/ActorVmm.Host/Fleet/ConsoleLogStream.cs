@@ -44,10 +44,21 @@ public sealed class ConsoleLogStream : Stream
     {
         lock (_lock)
         {
+            long before = _buffer.Length;
             _buffer.Write(buffer);
             if (_buffer.Length >= FlushThreshold)
             {
-                FlushLocked();
+                try
+                {
+                    FlushLocked();
+                }
+                catch
+                {
+                    // The caller keeps these bytes and writes them again (the console sink retries after a restart):
+                    // holding them here too would put them in the log twice.
+                    _buffer.SetLength(before);
+                    throw;
+                }
             }
         }
     }

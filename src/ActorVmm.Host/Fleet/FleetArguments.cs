@@ -21,6 +21,9 @@ public sealed record FleetArguments
     /// <summary>--exits: port exits the built-in guest makes.</summary>
     public int Exits { get; init; } = FleetPlanner.DefaultExits;
 
+    /// <summary>--name-prefix: VMs are named PREFIX0000, PREFIX0001, ...</summary>
+    public string NamePrefix { get; init; } = FleetPlanner.DefaultNamePrefix;
+
     /// <summary>--console-dir: where per-VM console logs go.</summary>
     public string? ConsoleDirectory { get; init; }
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
+using ActorVmm.Host.Control;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Vms;
@@ -11,7 +11,8 @@ namespace ActorVmm.Host.Fleet;
 
 /// <summary>
 /// <c>actorvmm fleet</c>: start N VMs in this process, show their status live, and print a summary
-/// with the density figures (starts/s, create-to-first-instruction, host memory per VM).
+/// with the density figures (starts/s, create-to-first-instruction, host memory per VM). SIGINT,
+/// SIGTERM and SIGHUP stop every VM; the summary is still printed and the exit code is 128 + the signal.
 /// </summary>
 public static class FleetCommandHandler
 {
@@ -35,7 +36,33 @@ public static class FleetCommandHandler
             return ExitCodes.Usage;
         }
 
-        Directory.CreateDirectory(plan.ConsoleDirectory);
+        string controlDirectory;
+        VmNameRegistry names;
+        try
+        {
+            controlDirectory = ControlPaths.EnsureDirectory();
+            names = new VmNameRegistry(controlDirectory);
+            names.Claim(plan.VmNames);
+        }
+        catch (VmNameInUseException ex)
+        {
+            await error.WriteLineAsync($"actorvmm: {ex.Message}; choose another --name-prefix");
+            return ExitCodes.Usage;
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"actorvmm: {ex.Message}");
+            return ExitCodes.Unavailable;
+        }
+
+        using (names)
+        {
+            return await RunClaimedAsync(plan, backend, catalog, controlDirectory, error);
+        }
+    }
+
+    private static async Task<int> RunClaimedAsync(FleetPlan plan, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
+    {
         using var logger = HostLogging.Create(plan.Logging);
         var log = logger.ForContext("SourceContext", "ActorVmm.Host.Fleet");
         log.Information("Backend {Backend} chosen ({Reason})", backend.Kind.ToName(), backend.Reason);
@@ -44,9 +71,9 @@ public static class FleetCommandHandler
         VmRuntime runtime;
         try
         {
-            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, extraConfig: null);
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, extraHocon: null, controlDirectory);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             await error.WriteLineAsync($"actorvmm: cannot start the host: {ex.Message}");
             return ExitCodes.Unavailable;
@@ -59,6 +86,11 @@ public static class FleetCommandHandler
             await Task.WhenAll(fleet.Vms.Select(v => v.RefreshAsync()));
             AnsiConsole.Write(new FleetView().Render(fleet.Vms, plan.Count));
             await Console.Out.WriteAsync(summary.Format(plan.ConsoleDirectory));
+            if (signals.Received is { } signal)
+            {
+                return ExitCodes.ForSignal(signal);
+            }
+
             return summary.Started == plan.Count && summary.Failed == 0 ? ExitCodes.Success : ExitCodes.VmDied;
         }
         finally
@@ -90,7 +122,7 @@ public static class FleetCommandHandler
         {
             for (int i = 0; i < plan.Count && !stop.IsCompleted; i++)
             {
-                string name = $"vm{i:D4}";
+                string name = plan.VmName(i);
                 var console = new ConsoleLogStream(Path.Combine(plan.ConsoleDirectory, name + ".log"));
                 consoles.Add(console);
                 lock (launchedAt)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 
@@ -12,7 +13,17 @@ namespace ActorVmm.Host.Fleet;
 /// <param name="Hold">Density mode: hold VMs until all started.</param>
 /// <param name="ConsoleDirectory">Per-VM console logs go here.</param>
 /// <param name="Logging">Log settings.</param>
-public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong MemorySize, BackendKind Backend, bool Hold, string ConsoleDirectory, LogSettings Logging);
+public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong MemorySize, BackendKind Backend, bool Hold, string ConsoleDirectory, LogSettings Logging)
+{
+    /// <summary>VM names start with this; the rest is the VM's index in four or more digits.</summary>
+    public string NamePrefix { get; init; } = FleetPlanner.DefaultNamePrefix;
+
+    /// <summary>The name of VM <paramref name="index"/>.</summary>
+    public string VmName(int index) => $"{NamePrefix}{index:D4}";
+
+    /// <summary>Every VM's name, in launch order.</summary>
+    public IEnumerable<string> VmNames => Enumerable.Range(0, Count).Select(VmName);
+}
 
 /// <summary>Validates <c>actorvmm fleet</c>'s options: bad input is a <see cref="UsageException"/>.</summary>
 public static class FleetPlanner
@@ -22,6 +33,9 @@ public static class FleetPlanner
 
     /// <summary>Default port exits of the built-in guest.</summary>
     public const int DefaultExits = 1000;
+
+    /// <summary>Default VM name prefix: vm0000, vm0001, ...</summary>
+    public const string DefaultNamePrefix = "vm";
 
     /// <summary>Most VMs one fleet command starts (each has a vCPU thread).</summary>
     public const int MaxCount = 10_000;
@@ -42,16 +56,21 @@ public static class FleetPlanner
 
         var backend = RunPlanner.ParseBackend(args.Backend);
         ulong memory = RunPlanner.ParseMemory(args.Memory);
+        RunPlanner.CheckHostCanMap(args.Memory, memory);
         var logging = new LogSettings(RunPlanner.ParseLogLevel(args.LogLevel), args.LogFile);
-        RunPlanner.CheckWritable("--log-file", args.LogFile);
-        byte[] image = args.Image is null ? FleetGuest.Build((ushort)args.Exits, args.Hold) : RunPlanner.ReadImage(args.Image);
-        RunPlanner.CheckFits(image, args.Image ?? "built-in fleet guest", memory);
-        string directory = args.ConsoleDirectory ?? Path.Combine(Path.GetTempPath(), $"actorvmm-fleet-{processId}");
-        if (File.Exists(directory))
+        string prefix = args.NamePrefix ?? DefaultNamePrefix;
+        if (prefix.Length == 0 || !RunPlanner.IsValidName(prefix + (args.Count - 1).ToString("D4", CultureInfo.InvariantCulture)))
         {
-            throw new UsageException($"--console-dir '{directory}' is a file, not a directory");
+            throw new UsageException($"invalid --name-prefix '{prefix}': use letters, digits, '-', '_' or '.' (not first), short enough for {RunPlanner.MaxNameLength}-character names");
         }
 
-        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, args.Hold, directory, logging);
+        byte[] image = args.Image is null ? FleetGuest.Build((ushort)args.Exits, args.Hold) : RunPlanner.ReadImage(args.Image, memory);
+        RunPlanner.CheckFits(image, args.Image ?? "built-in fleet guest", memory);
+
+        // Output paths last: the checks create them.
+        string directory = args.ConsoleDirectory ?? Path.Combine(Path.GetTempPath(), $"actorvmm-fleet-{processId}");
+        OutputPaths.CheckFile("--log-file", args.LogFile);
+        OutputPaths.CheckDirectory("--console-dir", directory);
+        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, args.Hold, directory, logging) { NamePrefix = prefix };
     }
 }

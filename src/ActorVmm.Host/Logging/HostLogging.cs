@@ -8,12 +8,16 @@ namespace ActorVmm.Host.Logging;
 /// <summary>
 /// Serilog for the host: every level goes to stderr (stdout belongs to the guest console and to
 /// command output), optionally to a file, with structured properties (vm, device, bus, address)
-/// rendered after the message.
+/// rendered after the message. On stderr an exception is one line unless the level is debug or
+/// verbose; files always get the stack trace.
 /// </summary>
 public static class HostLogging
 {
-    /// <summary>The line format on stderr and in files: time, level, source, message, then the structured properties.</summary>
+    /// <summary>The line format in files (and on stderr at debug and verbose): time, level, source, message, the structured properties, then any stack trace.</summary>
     public const string Template = "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj} {Properties:j}{NewLine}{Exception}";
+
+    /// <summary>The line format on stderr otherwise: one line per event, an exception summarized at its end.</summary>
+    public const string OneLineTemplate = "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj} {Properties:j}{" + ExceptionSummaryEnricher.PropertyName + ":l}{NewLine}";
 
     /// <summary>Creates the process logger and makes it Serilog's static logger (which Akka's Serilog logger writes to).</summary>
     public static Logger Create(LogSettings settings)
@@ -22,7 +26,10 @@ public static class HostLogging
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(settings.Level)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: null);
+            .Enrich.With<VmFromActorPathEnricher>()
+            .WriteTo.Logger(stderr => stderr
+                .Enrich.With<ExceptionSummaryEnricher>()
+                .WriteTo.Console(outputTemplate: settings.Level <= LogEventLevel.Debug ? Template : OneLineTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: null));
         if (settings.File is not null)
         {
             configuration = configuration.WriteTo.File(settings.File, outputTemplate: Template, formatProvider: null);

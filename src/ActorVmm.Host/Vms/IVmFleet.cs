@@ -47,8 +47,12 @@ public interface IVmHandle
     /// <summary>Completes once the VM has ended, with how it ended. Never faults.</summary>
     Task<VmOutcome> Completion { get; }
 
-    /// <summary>Sends host console input (typed keys) to the guest's COM1 receiver; never blocks.</summary>
-    void SendConsoleInput(ReadOnlyMemory<byte> bytes);
+    /// <summary>
+    /// Sends host console input (typed keys, a pipe) to the guest's COM1 receiver. Completes with true once COM1 has
+    /// accepted all of it into its bounded input queue (which waits while the guest has not read earlier input), or
+    /// with false when the VM has no such device any more. Send the next chunk only after this completes.
+    /// </summary>
+    Task<bool> SendConsoleInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
 
     /// <summary>Pauses every vCPU; returns once they are paused.</summary>
     Task PauseAsync();

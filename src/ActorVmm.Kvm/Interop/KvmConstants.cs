@@ -42,6 +42,7 @@ internal static class KvmConstants
 
     // Capabilities (KVM_CHECK_EXTENSION).
     public const int KVM_CAP_IRQCHIP = 0;
+    public const int KVM_CAP_IRQ_ROUTING = 25;
     public const int KVM_CAP_USER_MEMORY = 3;
     public const int KVM_CAP_SET_TSS_ADDR = 4;
     public const int KVM_CAP_EXT_CPUID = 7;
@@ -52,6 +53,7 @@ internal static class KvmConstants
     public const int KVM_CAP_SET_IDENTITY_MAP_ADDR = 37;
     public const int KVM_CAP_IOEVENTFD = 36;
     public const int KVM_CAP_MAX_VCPUS = 66;
+    public const int KVM_CAP_SIGNAL_MSI = 77;
     public const int KVM_CAP_IMMEDIATE_EXIT = 136;
     public const int KVM_CAP_COALESCED_PIO = 162;
 
@@ -59,6 +61,14 @@ internal static class KvmConstants
     public const int KVM_NR_INTERRUPTS = 256;
     public const int KVM_APIC_REG_SIZE = 0x400;
     public const int KVM_COALESCED_MMIO_PAGE_OFFSET = 2;
+    public const int KVM_IOAPIC_NUM_PINS = 24;
+    public const uint KVM_IRQCHIP_PIC_MASTER = 0;
+    public const uint KVM_IRQCHIP_PIC_SLAVE = 1;
+    public const uint KVM_IRQCHIP_IOAPIC = 2;
+
+    // kvm_irq_routing_entry.type.
+    public const uint KVM_IRQ_ROUTING_IRQCHIP = 1;
+    public const uint KVM_IRQ_ROUTING_MSI = 2;
 
     // kvm_pit_config.flags, kvm_ioeventfd.flags, kvm_irqfd.flags.
     public const uint KVM_PIT_SPEAKER_DUMMY = 1;

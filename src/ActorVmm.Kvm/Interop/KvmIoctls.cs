@@ -26,12 +26,14 @@ internal static class KvmIoctls
     public static readonly uint KVM_SET_IDENTITY_MAP_ADDR = _IOW<ulong>(KVMIO, 0x48);
     public static readonly uint KVM_CREATE_IRQCHIP = _IO(KVMIO, 0x60);
     public static readonly uint KVM_IRQ_LINE = _IOW<kvm_irq_level>(KVMIO, 0x61);
+    public static readonly uint KVM_SET_GSI_ROUTING = _IOW<kvm_irq_routing>(KVMIO, 0x6A);
     public static readonly uint KVM_REGISTER_COALESCED_MMIO = _IOW<kvm_coalesced_mmio_zone>(KVMIO, 0x67);
     public static readonly uint KVM_UNREGISTER_COALESCED_MMIO = _IOW<kvm_coalesced_mmio_zone>(KVMIO, 0x68);
     public static readonly uint KVM_IRQFD = _IOW<kvm_irqfd>(KVMIO, 0x76);
     public static readonly uint KVM_CREATE_PIT2 = _IOW<kvm_pit_config>(KVMIO, 0x77);
     public static readonly uint KVM_IOEVENTFD = _IOW<kvm_ioeventfd>(KVMIO, 0x79);
     public static readonly uint KVM_ENABLE_CAP = _IOW<kvm_enable_cap>(KVMIO, 0xA3);
+    public static readonly uint KVM_SIGNAL_MSI = _IOW<kvm_msi>(KVMIO, 0xA5);
 
     // vCPU ioctls.
     public static readonly uint KVM_RUN = _IO(KVMIO, 0x80);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ActorVmm.Machine.Interop;
 
 namespace ActorVmm.Kvm.Interop;
@@ -69,4 +70,67 @@ internal unsafe struct kvm_enable_cap
     public uint flags;
     public fixed ulong args[4];
     public fixed byte pad[64];
+}
+
+/// <summary>struct kvm_irq_routing_irqchip: a GSI wired to a pin of the in-kernel 8259 pair or IOAPIC.</summary>
+[CStruct]
+internal struct kvm_irq_routing_irqchip
+{
+    public uint irqchip;
+    public uint pin;
+}
+
+/// <summary>struct kvm_irq_routing_msi: a GSI that sends an MSI; <c>devid</c> shares its union with <c>pad</c> (ARM ITS only).</summary>
+[CStruct]
+internal struct kvm_irq_routing_msi
+{
+    public uint address_lo;
+    public uint address_hi;
+    public uint data;
+    public uint devid;
+}
+
+/// <summary>The union <c>u</c> of struct kvm_irq_routing_entry (checked member by member through the entry).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 32)]
+internal unsafe struct kvm_irq_routing_entry_u
+{
+    [FieldOffset(0)]
+    public kvm_irq_routing_irqchip irqchip;
+
+    [FieldOffset(0)]
+    public kvm_irq_routing_msi msi;
+
+    [FieldOffset(0)]
+    public fixed uint pad[8];
+}
+
+/// <summary>struct kvm_irq_routing_entry: one GSI route (KVM_IRQ_ROUTING_IRQCHIP or KVM_IRQ_ROUTING_MSI here).</summary>
+[CStruct]
+internal struct kvm_irq_routing_entry
+{
+    public uint gsi;
+    public uint type;
+    public uint flags;
+    public uint pad;
+    public kvm_irq_routing_entry_u u;
+}
+
+/// <summary>struct kvm_irq_routing (KVM_SET_GSI_ROUTING): the header; <c>nr</c> entries follow it (a flexible array).</summary>
+[CStruct]
+internal struct kvm_irq_routing
+{
+    public uint nr;
+    public uint flags;
+}
+
+/// <summary>struct kvm_msi (KVM_SIGNAL_MSI).</summary>
+[CStruct]
+internal unsafe struct kvm_msi
+{
+    public uint address_lo;
+    public uint address_hi;
+    public uint data;
+    public uint flags;
+    public uint devid;
+    public fixed byte pad[12];
 }

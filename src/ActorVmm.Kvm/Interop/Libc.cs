@@ -18,6 +18,11 @@ internal static partial class Libc
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
 
+    public const int EPOLL_CLOEXEC = 0x80000;
+    public const uint EPOLLIN = 0x1;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+
     public const int EINTR = 4;
     public const int EAGAIN = 11;
     public const int ENOENT = 2;
@@ -31,7 +36,7 @@ internal static partial class Libc
     [LibraryImport(LibName, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint mmap(nint addr, nuint length, int prot, int flags, SafeFdHandle fd, long offset);
 
-    // open and eventfd return a C int: they are declared as int (not SafeHandle, which would
+    // open, eventfd and epoll_create1 return a C int: they are declared as int (not SafeHandle, which would
     // read the whole 64-bit register and turn -1 into 0xFFFFFFFF) and wrapped by the caller.
     [LibraryImport(LibName, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int open(string pathname, int flags);
@@ -54,6 +59,15 @@ internal static partial class Libc
 
     [LibraryImport(LibName, EntryPoint = "write", SetLastError = true)]
     public static partial nint write(SafeFdHandle fd, in ulong buf, nuint count);
+
+    [LibraryImport(LibName, EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int epoll_create1(int flags);
+
+    [LibraryImport(LibName, EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int epoll_ctl(SafeFdHandle epfd, int op, SafeFdHandle fd, ref epoll_event @event);
+
+    [LibraryImport(LibName, EntryPoint = "epoll_wait", SetLastError = true)]
+    public static unsafe partial int epoll_wait(SafeFdHandle epfd, epoll_event* events, int maxevents, int timeout);
 
     [LibraryImport(LibName, EntryPoint = "pthread_self")]
     public static partial nuint pthread_self();

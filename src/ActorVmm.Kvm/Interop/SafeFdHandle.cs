@@ -18,8 +18,17 @@ internal sealed class SafeFdHandle : SafeHandle
         SetHandle(fd);
     }
 
+    private SafeFdHandle(int fd, bool ownsHandle)
+        : base(invalidHandleValue: -1, ownsHandle)
+    {
+        SetHandle(fd);
+    }
+
     /// <inheritdoc />
     public override bool IsInvalid => handle < 0;
+
+    /// <summary>A handle for a descriptor someone else owns and closes (it is never closed through this one).</summary>
+    public static SafeFdHandle Borrow(int fd) => new(fd, ownsHandle: false);
 
     /// <summary>The raw descriptor number (for structs such as kvm_irqfd that carry one).</summary>
     public int Fd => (int)handle;

@@ -1,12 +1,14 @@
 using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Machine.Layout;
 
 /// <summary>
 /// The arm64 layout (kvmtool's <c>arm/include/arm-common/kvm-arch.h</c>): everything is MMIO;
 /// PCI I/O space in the first 64 KiB, platform devices from 16 MiB (the same 16550 UART and
-/// MC146818 RTC code as on x86, on the MMIO bus), flash, virtio-mmio, the GIC just below 1 GiB,
-/// PCI config and BARs between 1 and 2 GiB, RAM from 2 GiB.
+/// MC146818 RTC code as on x86, on the MMIO bus), flash, virtio-mmio, the GICv3 just below 1 GiB (the
+/// distributor, and below it one 128 KiB redistributor per vCPU, room for <see cref="VmSpec.MaxVcpus"/>), PCI
+/// config and BARs between 1 and 2 GiB, RAM from 2 GiB.
 /// <code>
 /// 0x0000_0000 +-----------------------------+
 ///             | PCI I/O space (64 KiB)      |
@@ -16,7 +18,7 @@ namespace ActorVmm.Machine.Layout;
 /// 0x0102_0000 | PVTIME (64 KiB)             |
 /// 0x0200_0000 | flash (16 MiB)              |
 /// 0x0300_0000 | virtio-mmio                 |
-/// 0x3FFD_0000 | GIC CPU interface (128 KiB) |
+/// 0x3F7F_0000 | GICv3 redistributors (8 MiB)|
 /// 0x3FFF_0000 | GIC distributor (64 KiB)    |
 /// 0x4000_0000 | PCI config / ECAM (256 MiB) |
 /// 0x5000_0000 | PCI MMIO (768 MiB)          |
@@ -63,14 +65,37 @@ public sealed class Arm64MemoryMap : MemoryMap
     /// <summary>GIC distributor size.</summary>
     public const ulong GicDistributorSize = 0x1_0000;
 
-    /// <summary>GIC CPU interface size.</summary>
-    public const ulong GicCpuInterfaceSize = 0x2_0000;
-
     /// <summary>GIC distributor (<c>ARM_GIC_DIST_BASE</c>).</summary>
     public const ulong GicDistributorBase = AxiBase - GicDistributorSize;
 
-    /// <summary>GIC CPU interface (<c>ARM_GIC_CPUI_BASE</c>); GICv3 redistributors are placed below the distributor instead.</summary>
-    public const ulong GicCpuInterfaceBase = GicDistributorBase - GicCpuInterfaceSize;
+    /// <summary>One GICv3 redistributor: its RD_base and SGI_base frames, 64 KiB each (<c>ARM_GIC_REDIST_SIZE</c>).</summary>
+    public const ulong GicRedistributorSize = 0x2_0000;
+
+    /// <summary>The redistributor window: room for one redistributor per vCPU of the largest VM.</summary>
+    public const ulong GicRedistributorsSize = VmSpec.MaxVcpus * GicRedistributorSize;
+
+    /// <summary>Lowest address of the redistributor window, which ends where the distributor starts.</summary>
+    public const ulong GicRedistributorsBase = GicDistributorBase - GicRedistributorsSize;
+
+    /// <summary>Name of the redistributor window.</summary>
+    public const string GicRedistributorsName = "gic-redistributors";
+
+    /// <summary>Name of the distributor window.</summary>
+    public const string GicDistributorName = "gic-distributor";
+
+    /// <summary>
+    /// The redistributors a VM with <paramref name="vcpus"/> vCPUs uses: one per vCPU, contiguous, ending at the
+    /// distributor (kvmtool's <c>gic_redists_base = ARM_GIC_DIST_BASE - nrcpus * ARM_GIC_REDIST_SIZE</c>) — the top of
+    /// the redistributor window.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not between 1 and <see cref="VmSpec.MaxVcpus"/>.</exception>
+    public static (ulong Base, ulong Size) GicRedistributors(int vcpus)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(vcpus, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(vcpus, VmSpec.MaxVcpus);
+        ulong size = (ulong)vcpus * GicRedistributorSize;
+        return (GicDistributorBase - size, size);
+    }
 
     /// <summary>PCI config (ECAM) window (<c>KVM_PCI_CFG_AREA</c>).</summary>
     public const ulong PciConfigBase = AxiBase;
@@ -94,9 +119,9 @@ public sealed class Arm64MemoryMap : MemoryMap
         new("rtc", TrapBus.Mmio, RtcBase, PlatformDeviceSize, MemoryRegionKind.PlatformMmio),
         new("pvtime", TrapBus.Mmio, PvTimeBase, PlatformDeviceSize, MemoryRegionKind.PlatformMmio),
         new("flash", TrapBus.Mmio, FlashBase, FlashSize, MemoryRegionKind.Flash),
-        new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, GicCpuInterfaceBase - VirtioMmioBase, MemoryRegionKind.VirtioMmio),
-        new("gic-cpu-interface", TrapBus.Mmio, GicCpuInterfaceBase, GicCpuInterfaceSize, MemoryRegionKind.InterruptController),
-        new("gic-distributor", TrapBus.Mmio, GicDistributorBase, GicDistributorSize, MemoryRegionKind.InterruptController),
+        new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, GicRedistributorsBase - VirtioMmioBase, MemoryRegionKind.VirtioMmio),
+        new(GicRedistributorsName, TrapBus.Mmio, GicRedistributorsBase, GicRedistributorsSize, MemoryRegionKind.InterruptController),
+        new(GicDistributorName, TrapBus.Mmio, GicDistributorBase, GicDistributorSize, MemoryRegionKind.InterruptController),
         new("pci-config", TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
         new("pci-mmio", TrapBus.Mmio, PciMmioBase, RamBase - PciMmioBase, MemoryRegionKind.PciMmio),
     ];

@@ -28,9 +28,12 @@ public sealed class RegionCounters
     /// <summary>How many vCPU ids these counters serve.</summary>
     public int MaxVcpus { get; }
 
+    /// <summary>The counter cells, for <see cref="TrapRegion"/> to keep a direct reference (one load less on the hot path).</summary>
+    internal long[] Cells => _slots;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void CountAccess(int vcpuId, TrapDirection direction) =>
-        _slots[((vcpuId + 1) * Stride) + (direction == TrapDirection.Write ? WriteSlot : ReadSlot)]++;
+    internal static void CountAccess(long[] cells, int vcpuId, TrapDirection direction) =>
+        cells[((vcpuId + 1) * Stride) + (direction == TrapDirection.Write ? WriteSlot : ReadSlot)]++;
 
     internal void CountDropped(int vcpuId) => _slots[((vcpuId + 1) * Stride) + DroppedSlot]++;
 

@@ -1,6 +1,6 @@
 namespace ActorVmm.Machine.Traps;
 
-/// <summary>A trap handler threw; the dispatcher quarantined its region and reports it here.</summary>
+/// <summary>A trap handler threw; the dispatcher quarantined it and reports it here.</summary>
 /// <param name="Region">The region as it was when the handler threw.</param>
 /// <param name="Exception">What the handler threw.</param>
 /// <param name="VcpuId">The vCPU whose access failed.</param>
@@ -20,6 +20,12 @@ public enum DispatchOutcome
     /// <summary>The region is quarantined: answered as an empty bus and counted.</summary>
     Quarantined = 2,
 
-    /// <summary>The handler threw; the region is now quarantined and a fault was raised.</summary>
+    /// <summary>The handler threw (of the region, or of one piece of a split access); it is now quarantined and a fault was raised.</summary>
     Faulted = 3,
+
+    /// <summary>
+    /// No single region held the access: it was split into per-region pieces (as a PC chipset splits a wide
+    /// access to 8-bit ports), bytes no region decodes answered as an empty bus; at least one piece was claimed.
+    /// </summary>
+    Split = 4,
 }

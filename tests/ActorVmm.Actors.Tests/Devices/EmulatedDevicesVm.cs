@@ -26,6 +26,7 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
         Hypervisor = new EmulatorHypervisor();
         Vm = (EmulatorVm)Hypervisor.CreateVm(new VmSpec("devices", Memory, 1));
         Vm.Vcpus[0].SetEntryState(FlatBinaryLoader.Load(Vm.Memory, image));
+        Traps = Vm.Traps.ClaimWriter();
         Register(new LegacyPortsDevice(LegacyPortOptions.Default, this, TimeProvider.System));
         Register(new ExitPortDevice(this));
     }
@@ -33,6 +34,9 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
     public EmulatorHypervisor Hypervisor { get; }
 
     public EmulatorVm Vm { get; }
+
+    /// <summary>The VM table's writer, claimed here in the supervisor's place.</summary>
+    public TrapTableWriter Traps { get; }
 
     /// <summary>The exit status the guest wrote, or -1.</summary>
     public int ExitStatus => Volatile.Read(ref _exitStatus);
@@ -45,7 +49,7 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
         {
             int index = i;
             var region = device.Regions[i];
-            Vm.Traps.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), region.Flags, device.Name);
+            Traps.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), region.Flags, device.Name);
         }
     }
 
@@ -53,7 +57,7 @@ internal sealed class EmulatedDevicesVm : IDisposable, IVmPowerRequests
     {
         var pic = new MinimalTestPic();
         Vm.AttachInterruptController(pic);
-        Vm.Traps.Register(TrapBus.Pio, MinimalTestPic.CommandPort, MinimalTestPic.PortCount, pic.HandlePort, name: "test-pic");
+        Traps.Register(TrapBus.Pio, MinimalTestPic.CommandPort, MinimalTestPic.PortCount, pic.HandlePort, name: "test-pic");
         return pic;
     }
 

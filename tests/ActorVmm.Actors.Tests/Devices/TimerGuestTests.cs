@@ -1,3 +1,4 @@
+using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.Devices;
 using ActorVmm.Devices.Pic;
 using ActorVmm.Devices.Pit;
@@ -5,7 +6,6 @@ using ActorVmm.Devices.Rtc;
 using ActorVmm.Devices.Serial;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
-using ActorVmm.Actors.Tests.Devices.Support;
 using ActorVmm.TestGuests;
 using Microsoft.Extensions.Time.Testing;
 

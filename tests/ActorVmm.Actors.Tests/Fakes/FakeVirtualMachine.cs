@@ -10,8 +10,6 @@ namespace ActorVmm.Actors.Tests.Fakes;
 /// <summary>A VM with real RAM, trap table and dispatcher, and vCPUs running a scripted guest on real VcpuThreads.</summary>
 public sealed class FakeVirtualMachine : IVirtualMachine
 {
-    private readonly ConcurrentDictionary<int, FakeInterruptLine> _lines = new();
-
     public FakeVirtualMachine(VmSpec spec, FakeGuestProgram program)
     {
         Name = spec.Name;
@@ -38,9 +36,15 @@ public sealed class FakeVirtualMachine : IVirtualMachine
 
     public bool HasInKernelIrqchip => false;
 
+    public FakeInterruptRouter Interrupts { get; } = new();
+
+    IInterruptRouter IVirtualMachine.Interrupts => Interrupts;
+
+    public IDoorbells Doorbells { get; } = new DoorbellTable();
+
     public bool Disposed { get; private set; }
 
-    public IInterruptLine GetInterruptLine(int irq) => _lines.GetOrAdd(irq, i => new FakeInterruptLine(i));
+    public IInterruptLine GetInterruptLine(int irq) => Interrupts.GetSource(irq, GsiSourceTable.HostOwner);
 
     public void AttachInterruptController(IInterruptController controller)
     {
@@ -63,17 +67,26 @@ public sealed class FakeVirtualMachine : IVirtualMachine
     }
 }
 
-public sealed class FakeInterruptLine(int irq) : IInterruptLine
+/// <summary>Real wired-OR GSIs whose combined levels are recorded; no MSI delivery (the fake VM has no APICs).</summary>
+public sealed class FakeInterruptRouter : IInterruptRouter, IGsiSink
 {
-    public int Irq { get; } = irq;
+    private readonly GsiSourceTable _gsis;
 
-    public int Pulses;
+    public FakeInterruptRouter() => _gsis = new GsiSourceTable(GsiCount, this);
 
-    public void SetLevel(bool asserted)
-    {
-    }
+    public int GsiCount => 24;
 
-    public void Pulse() => Interlocked.Increment(ref Pulses);
+    public ConcurrentQueue<(int Gsi, bool Level)> Changes { get; } = new();
+
+    public IInterruptLine GetSource(int gsi, string owner) => _gsis.GetSource(gsi, owner);
+
+    public bool IsAsserted(int gsi) => _gsis.IsAsserted(gsi);
+
+    public void SetGsiLevel(int gsi, bool asserted) => Changes.Enqueue((gsi, asserted));
+
+    public bool SignalMsi(MsiMessage message) => false;
+
+    public IMsiRoute CreateMsiRoute(MsiMessage message) => throw new NotSupportedException("The fake VM has no local APICs");
 }
 
 /// <summary>Creates fake VMs whose guest program is chosen by VM name.</summary>

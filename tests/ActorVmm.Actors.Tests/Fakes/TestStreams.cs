@@ -74,3 +74,20 @@ public sealed class FailingStream(IReadOnlySet<int> failingCalls) : CollectingSt
         }
     }
 }
+
+/// <summary>A collecting stream whose writes block until the test opens the gate, like a terminal nobody reads.</summary>
+public sealed class GatedStream : CollectingStream, IDisposable
+{
+    private readonly ManualResetEventSlim _open = new();
+
+    /// <summary>Lets every write through from now on.</summary>
+    public void Open() => _open.Set();
+
+    protected override void BeforeWrite(int call) => _open.Wait();
+
+    void IDisposable.Dispose()
+    {
+        _open.Set();
+        _open.Dispose();
+    }
+}

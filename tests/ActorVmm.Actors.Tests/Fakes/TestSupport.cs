@@ -81,5 +81,5 @@ public sealed class CapturingLoggerFactory : ILoggerFactory
 public static class DeviceEnvironments
 {
     public static DeviceEnvironment For(FakeVirtualMachine vm, IGuestOutput? output = null, IVmPowerRequests? power = null, TimeProvider? time = null) =>
-        new(vm.Name, vm.GetInterruptLine, time ?? TimeProvider.System, output ?? new CollectingOutput(), power ?? new RecordingPower(), new GuestDma(vm.Memory));
+        new(vm.Name, vm.Interrupts.GetSource, time ?? TimeProvider.System, output ?? new CollectingOutput(), power ?? new RecordingPower(), new GuestDma(vm.Memory));
 }

@@ -1,4 +1,3 @@
-using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Devices;
@@ -37,8 +36,11 @@ internal sealed class PlatformRig : IDisposable
 
     public RecordingPower Power { get; } = new();
 
-    /// <summary>Builds the VM and a supervisor, adds every device of <paramref name="platform"/> and waits until all are registered.</summary>
-    public static PlatformRig Start(TestKitBase kit, IPlatform platform, IActorRef consoleSink, TimeProvider? time = null)
+    /// <summary>
+    /// Builds the VM and a supervisor, adds every device of <paramref name="platform"/> and waits until all are registered;
+    /// <paramref name="console"/> is the VM's console output (drained by a sink the test started over it).
+    /// </summary>
+    public static PlatformRig Start(TestKitBase kit, IPlatform platform, GuestOutputBuffer console, TimeProvider? time = null)
     {
         var hypervisor = new EmulatorHypervisor();
         var vm = (EmulatorVm)hypervisor.CreateVm(new VmSpec("platform", MemorySize, 1, platform.Map));
@@ -46,8 +48,8 @@ internal sealed class PlatformRig : IDisposable
         var clock = time ?? TimeProvider.System;
         var controllerSlot = new InterruptControllerSlot();
         vm.AttachInterruptController(controllerSlot);
-        var environment = new DeviceEnvironment(vm.Name, vm.GetInterruptLine, clock, new ActorGuestOutput(consoleSink), rig.Power, new GuestDma(vm.Memory), controllerSlot);
-        rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, environment));
+        var environment = new DeviceEnvironment(vm.Name, vm.Interrupts.GetSource, clock, console, rig.Power, new GuestDma(vm.Memory), controllerSlot);
+        rig.Supervisor = kit.Sys.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment));
         var probe = kit.CreateTestProbe();
         var devices = platform.CreateDevices(new PlatformContext(vm, clock, NullLoggerFactory.Instance));
         foreach (var device in devices)

@@ -1,6 +1,5 @@
 using System.Text;
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Devices;
@@ -41,8 +40,9 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     private (PlatformRig Rig, CollectingStream Console, IActorRef Sink) StartX86()
     {
         var console = new CollectingStream();
-        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console)));
-        return (PlatformRig.Start(this, X86Platform.Default, sink), console, sink);
+        var output = new GuestOutputBuffer();
+        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console), output));
+        return (PlatformRig.Start(this, X86Platform.Default, output), console, sink);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
         var picRegion = rig.Vm.Traps.Regions(TrapBus.Pio).First(r => r.Base == PicDevice.DefaultMasterBase);
         var fault = new TrapFault(picRegion, new InvalidOperationException("the test failed the PIC"), 0, picRegion.Base, TrapDirection.Read);
 
-        rig.Supervisor.Tell(new SupervisorProtocol.SendToDevice(X86Platform.PicName, new DeviceProtocol.HotPathFaulted(fault)));
+        rig.Supervisor.Tell(new SupervisorProtocol.HotPathFaulted(fault));
 
         Assert.Equal(X86Platform.PicName, ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience).DeviceName);
         rig.InitPic(MasterVectorBase, SlaveVectorBase);
@@ -176,9 +176,10 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     {
         var com2Output = new CollectingOutput();
         var console = new CollectingStream();
-        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console)));
+        var output = new GuestOutputBuffer();
+        var sink = Sys.ActorOf(ConsoleSinkActor.Props(new ConsoleTarget("memory", () => console), output));
         var platform = new X86Platform(new X86PlatformOptions(SerialOutputs: new Dictionary<string, Func<IGuestOutput>> { [SerialPortSpec.Com2.Name] = () => com2Output }));
-        using var rig = PlatformRig.Start(this, platform, sink);
+        using var rig = PlatformRig.Start(this, platform, output);
 
         foreach (byte b in Encoding.ASCII.GetBytes(Greeting))
         {

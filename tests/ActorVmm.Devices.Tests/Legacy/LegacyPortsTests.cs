@@ -27,10 +27,11 @@ public sealed class LegacyPortsTests
     {
         var device = new LegacyPortsDevice(LegacyPortOptions.Default, _power, _time);
         var table = new TrapTable();
+        var writer = table.ClaimWriter();
 
         foreach (var region in device.Regions)
         {
-            table.Register(region.Bus, region.Base, region.Length, _ => { });
+            writer.Register(region.Bus, region.Base, region.Length, _ => { });
         }
 
         Assert.Equal(device.Regions.Count, table.Regions(TrapBus.Pio).Count);

@@ -1,8 +1,8 @@
-using ActorVmm.Machine.Layout;
 using ActorVmm.Devices.ExitPort;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Tests.Support;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -89,6 +89,11 @@ public sealed class DefinitionRestoreTests : IDisposable
         public IReadOnlyList<IVcpu> Vcpus => [];
 
         public bool HasInKernelIrqchip => false;
+
+        // Building definitions touches neither: the devices' lines come from their test contexts.
+        public IInterruptRouter Interrupts => throw new NotSupportedException("BareVm routes no interrupts");
+
+        public IDoorbells Doorbells => throw new NotSupportedException("BareVm has no doorbells");
 
         public IInterruptLine GetInterruptLine(int irq) => new RecordingInterruptLine(irq);
 

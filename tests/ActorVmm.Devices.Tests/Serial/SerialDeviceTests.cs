@@ -16,13 +16,14 @@ public sealed class SerialDeviceTests
     private static TrapDispatcher Register(params IDevice[] devices)
     {
         var table = new TrapTable();
+        var writer = table.ClaimWriter();
         foreach (var device in devices)
         {
             for (int i = 0; i < device.Regions.Count; i++)
             {
                 int index = i;
                 var region = device.Regions[i];
-                table.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), region.Flags, device.Name);
+                writer.Register(region.Bus, region.Base, region.Length, access => device.HandleTrap(index, access), region.Flags, device.Name);
             }
         }
 

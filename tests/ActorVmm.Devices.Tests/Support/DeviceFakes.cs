@@ -55,3 +55,57 @@ internal sealed class ManualTimeProvider : TimeProvider
 
     public void Advance(TimeSpan by) => _ticks += by.Ticks;
 }
+
+/// <summary>A console output the test can stall (it then refuses bytes, as a full console buffer does) and release.</summary>
+internal sealed class StallableOutput : IGuestOutput
+{
+    private readonly List<IGuestOutputWaiter> _waiters = [];
+
+    public List<byte> Bytes { get; } = [];
+
+    public bool Full { get; set; }
+
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (!Full)
+        {
+            Bytes.AddRange(bytes);
+        }
+    }
+
+    public int TryWrite(ReadOnlySpan<byte> bytes, IGuestOutputWaiter waiter)
+    {
+        if (Full)
+        {
+            if (!_waiters.Contains(waiter))
+            {
+                _waiters.Add(waiter);
+            }
+
+            return 0;
+        }
+
+        Bytes.AddRange(bytes);
+        return bytes.Length;
+    }
+
+    /// <summary>Takes bytes again and tells every device that waited.</summary>
+    public void Release()
+    {
+        Full = false;
+        IGuestOutputWaiter[] waiting = [.. _waiters];
+        _waiters.Clear();
+        foreach (var waiter in waiting)
+        {
+            waiter.OnOutputSpaceAvailable();
+        }
+    }
+}
+
+/// <summary>A device mailbox that keeps what was posted (the slow path the test runs by hand).</summary>
+internal sealed class RecordingMailbox : IDeviceMailbox
+{
+    public List<object> Posted { get; } = [];
+
+    public void Post(object message) => Posted.Add(message);
+}

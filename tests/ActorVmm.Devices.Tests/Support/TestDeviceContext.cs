@@ -6,12 +6,12 @@ namespace ActorVmm.Devices.Tests.Support;
 internal static class TestDeviceContext
 {
     /// <summary>One page of guest RAM for every test context: these devices do no DMA, the environment only needs an accessor.</summary>
-    private static readonly GuestDma NoDma = new(GuestMemory.Create(4096));
+    public static readonly GuestDma NoDma = new(GuestMemory.Create(4096));
 
     public static DeviceContext Create(string deviceName, TimeProvider time, DeviceState? restoredState = null) =>
         new(
             deviceName,
-            new DeviceEnvironment("test-vm", irq => new RecordingInterruptLine(irq), time, NullGuestOutput.Instance, new RecordingPowerRequests(), NoDma),
+            new DeviceEnvironment("test-vm", (irq, _) => new RecordingInterruptLine(irq), time, NullGuestOutput.Instance, new RecordingPowerRequests(), NoDma),
             new DiscardingMailbox(),
             new GuestInputQueue(),
             restoredState);

@@ -13,7 +13,7 @@ public sealed class VirtioConsoleTests
     [Fact]
     public void Transmitted_bytes_reach_the_output_in_order_and_the_chain_comes_back_with_length_zero()
     {
-        using var machine = Console(_output);
+        using var machine = ConsoleMachine(_output);
         var queues = Start(machine, queues: 2);
         var transmit = queues[VirtioConsole.TransmitQueue];
         machine.Dma.Write(Buffers, "hello "u8);
@@ -32,7 +32,7 @@ public sealed class VirtioConsoleTests
     [Fact]
     public void Host_input_fills_receive_buffers_in_order_with_exact_lengths()
     {
-        using var machine = Console(_output);
+        using var machine = ConsoleMachine(_output);
         var receive = Start(machine, queues: 2)[VirtioConsole.ReceiveQueue];
         ushort first = receive.AddChain([DriverBuffer.Writable(Buffers, 4)]);
         ushort second = receive.AddChain([DriverBuffer.Writable(Buffers + 0x100, 16)]);
@@ -57,7 +57,7 @@ public sealed class VirtioConsoleTests
     [Fact]
     public void Input_waits_outside_the_device_until_the_guest_gives_buffers_and_none_is_lost()
     {
-        using var machine = Console(_output);
+        using var machine = ConsoleMachine(_output);
         var receive = Start(machine, queues: 2)[VirtioConsole.ReceiveQueue];
         machine.Input.Add("0123456789"u8);
         machine.Device.OnInputAvailable();
@@ -82,7 +82,7 @@ public sealed class VirtioConsoleTests
     [Fact]
     public void Input_that_arrives_before_driver_ok_waits_for_it()
     {
-        using var machine = Console(_output);
+        using var machine = ConsoleMachine(_output);
         machine.Input.Add("x"u8);
         machine.Device.OnInputAvailable();
 
@@ -99,7 +99,7 @@ public sealed class VirtioConsoleTests
     [Fact]
     public void The_emergency_write_field_writes_one_character()
     {
-        using var machine = Console(_output);
+        using var machine = ConsoleMachine(_output);
         Assert.NotEqual(0UL, machine.Driver.DeviceFeatures & VirtioConsole.FeatureEmergencyWrite);
 
         machine.Driver.Access(VirtioMmioRegisters.Config + VirtioConsole.EmergencyWriteOffset, sizeof(uint), 'Z');

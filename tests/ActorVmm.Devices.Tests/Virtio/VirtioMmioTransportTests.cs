@@ -197,7 +197,7 @@ public sealed class VirtioMmioTransportTests
     [InlineData(VirtioConsole.ConfigBytes + 4, 8, 0UL)]
     public void The_configuration_space_takes_any_width(int offset, int width, ulong expected)
     {
-        using var machine = Console(new CollectingOutput());
+        using var machine = ConsoleMachine(new CollectingOutput());
 
         Assert.Equal(expected, machine.Driver.ReadConfig(offset, width));
         Assert.Equal(0u, machine.Driver.Read(R.ConfigGeneration));

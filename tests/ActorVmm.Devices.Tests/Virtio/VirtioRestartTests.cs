@@ -117,7 +117,7 @@ public sealed class VirtioRestartTests
     public void Console_bytes_are_delivered_once_across_a_restart_both_ways()
     {
         var output = new CollectingOutput();
-        using var machine = Console(output);
+        using var machine = ConsoleMachine(output);
         var queues = Start(machine, queues: 2);
         Transmit(machine, queues[VirtioConsole.TransmitQueue], "abc");
         machine.Input.Add("xyz"u8);
@@ -197,7 +197,7 @@ public sealed class VirtioRestartTests
         using var rng = Rng();
         Start(rng);
         var rngState = rng.Device.CaptureState();
-        using var console = Console(new CollectingOutput());
+        using var console = ConsoleMachine(new CollectingOutput());
 
         Assert.NotEqual(0, console.Rebuild(rngState).Core.Status & VirtioStatus.DeviceNeedsReset);
         Assert.NotEqual(0, console.Rebuild(new ExitPortState()).Core.Status & VirtioStatus.DeviceNeedsReset);

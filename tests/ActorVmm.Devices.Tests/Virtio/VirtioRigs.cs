@@ -27,7 +27,7 @@ internal static class VirtioRigs
     public static VirtioTestMachine Rng(RandomFill? fill = null) => new(Ram, _ => new VirtioRng(fill ?? (span => span.Fill(0xA5))));
 
     /// <summary>A console writing to <paramref name="output"/>.</summary>
-    public static VirtioTestMachine Console(IGuestOutput output) => new(Ram, context => new VirtioConsole(context.Input, context.Output), output);
+    public static VirtioTestMachine ConsoleMachine(IGuestOutput output) => new(Ram, context => new VirtioConsole(context.Input, context.Output), output);
 
     /// <summary>Negotiates <paramref name="features"/>, sets up <paramref name="queues"/> queues of <see cref="QueueSize"/> and sets DRIVER_OK.</summary>
     public static DriverQueue[] Start(VirtioTestMachine machine, ulong features = RingFeatures, int queues = 1)

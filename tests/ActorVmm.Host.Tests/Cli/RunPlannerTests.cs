@@ -64,7 +64,7 @@ public sealed class RunPlannerTests : IDisposable
         if (ActorVmm.Host.Interop.Libc.geteuid() == RootUid)
         {
             // root reads any file; the check is meaningful only for ordinary users.
-            Assert.Equal(Guests.SerialHello(), RunPlanner.ReadImage(path));
+            Assert.Equal(Guests.SerialHello(), RunPlanner.ReadImage(path, SizeParser.MiB));
             return;
         }
 

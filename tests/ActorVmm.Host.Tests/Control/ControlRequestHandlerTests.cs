@@ -58,6 +58,32 @@ public class ControlRequestHandlerTests
         Assert.Contains("already ended", response.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Stopping_an_ended_vm_says_it_has_already_ended()
+    {
+        var a = _fleet.Add("a");
+        await a.StopAsync();
+
+        var response = await Handle(new ControlRequest("stop", "a"));
+
+        Assert.False(response.Ok);
+        Assert.Equal("VM 'a' has already ended (stopped)", response.Error);
+    }
+
+    [Theory]
+    [InlineData("{\"command\":\"stat\",\"name\":\"a\",\"command\":\"stop\"}")]
+    [InlineData("{\"command\":\"stop\",\"name\":\"b\",\"name\":\"a\"}")]
+    public async Task A_request_with_a_duplicate_key_is_malformed_and_does_nothing(string line)
+    {
+        var a = _fleet.Add("a");
+
+        var response = await _handler.HandleAsync(line);
+
+        Assert.False(response.Ok);
+        Assert.Contains("malformed request", response.Error, StringComparison.Ordinal);
+        Assert.False(a.Completion.IsCompleted);
+    }
+
     [Theory]
     [InlineData("not json", "malformed request")]
     [InlineData("{\"command\":\"reboot\",\"name\":\"a\"}", "unknown command 'reboot'")]

@@ -50,7 +50,7 @@ internal sealed class FakeVm(string name) : IVmHandle
 
     public Task RefreshAsync() => Task.CompletedTask;
 
-    public void SendConsoleInput(ReadOnlyMemory<byte> bytes) => throw new NotSupportedException("protocol tests send no console input");
+    public Task<bool> SendConsoleInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) => throw new NotSupportedException("protocol tests send no console input");
 
     public Task PauseAsync()
     {

@@ -6,8 +6,8 @@ namespace ActorVmm.Host.Tests.EndToEnd;
 /// <summary>Runs the built program (<c>dotnet actorvmm.dll ...</c>) as a separate process with its own runtime directory.</summary>
 internal sealed class ActorVmmProcess : IDisposable
 {
-    /// <summary>The program, copied next to the tests by the project reference.</summary>
-    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "actorvmm.dll");
+    /// <summary>The program as built for users (the Host's output folder, copied to program/ by the test project).</summary>
+    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "program", "actorvmm.dll");
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
     private readonly Process _process;
@@ -16,6 +16,18 @@ internal sealed class ActorVmmProcess : IDisposable
     private readonly Lock _lock = new();
 
     private ActorVmmProcess(Process process) => _process = process;
+
+    /// <summary>The process id (it names the host's control socket; /proc/PID/status).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The write end of the process's stdin pipe.</summary>
+    public Stream StdinPipe => _process.StandardInput.BaseStream;
+
+    /// <summary>The read end of the process's stdout pipe, for a process started with <see cref="StartReadingStdoutYourself"/>.</summary>
+    public Stream StdoutPipe => _process.StandardOutput.BaseStream;
 
     /// <summary>Everything the process wrote to stdout so far.</summary>
     public string Stdout
@@ -45,15 +57,34 @@ internal sealed class ActorVmmProcess : IDisposable
     public static ActorVmmProcess Start(string runtimeDir, params string[] args) => Start(runtimeDir, new Dictionary<string, string>(), args);
 
     /// <summary>Starts actorvmm with extra environment variables.</summary>
-    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(runtimeDir, environment, [], args);
+
+    /// <summary>Starts actorvmm under <paramref name="launcher"/> (a command that runs the rest of its arguments, like prlimit).</summary>
+    public static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, params string[] args) =>
+        Start(runtimeDir, environment, launcher, readStdout: true, args);
+
+    /// <summary>
+    /// Starts actorvmm without reading its stdout: the test reads <see cref="StdoutPipe"/> as raw bytes, slowly, not at all
+    /// (a stalled terminal), or closes it (a reader that went away). Stderr is still collected.
+    /// </summary>
+    public static ActorVmmProcess StartReadingStdoutYourself(string runtimeDir, params string[] args) =>
+        Start(runtimeDir, new Dictionary<string, string>(), [], readStdout: false, args);
+
+    private static ActorVmmProcess Start(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, bool readStdout, string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(launcher.Length > 0 ? launcher[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (string arg in launcher.Skip(1).Concat(launcher.Length > 0 ? ["dotnet"] : []))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         info.ArgumentList.Add(ProgramPath);
         foreach (string arg in args)
         {
@@ -72,7 +103,11 @@ internal sealed class ActorVmmProcess : IDisposable
         process.OutputDataReceived += (_, e) => runner.Append(runner._stdout, e.Data);
         process.ErrorDataReceived += (_, e) => runner.Append(runner._stderr, e.Data);
         process.Start();
-        process.BeginOutputReadLine();
+        if (readStdout)
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return runner;
     }
@@ -82,9 +117,13 @@ internal sealed class ActorVmmProcess : IDisposable
         RunAsync(runtimeDir, new Dictionary<string, string>(), args);
 
     /// <summary>Runs actorvmm to completion with extra environment variables.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunAsync(runtimeDir, environment, [], args);
+
+    /// <summary>Runs actorvmm to completion under <paramref name="launcher"/>.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string runtimeDir, IReadOnlyDictionary<string, string> environment, string[] launcher, params string[] args)
     {
-        using var process = Start(runtimeDir, environment, args);
+        using var process = Start(runtimeDir, environment, launcher, args);
         int code = await process.WaitForExitAsync(DefaultTimeout);
         return (code, process.Stdout, process.Stderr);
     }

@@ -10,6 +10,9 @@ public sealed class BadInputTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
+
     public static TheoryData<string[], string> Cases => new()
     {
         { ["run", "--image", "/no/such/image.bin"], "image '/no/such/image.bin' does not exist" },
@@ -23,20 +26,101 @@ public sealed class BadInputTests : IDisposable
         { ["run", "--no-such-option"], "Unrecognized command or argument '--no-such-option'" },
         { ["fleet", "--count", "0"], "invalid --count: 0" },
         { ["fleet", "--count", "2", "--mem", "1X"], "invalid --mem" },
+        { ["run", "-m", "200T"], "invalid --mem: 200T is more than the 1T of RAM" },
+        { ["run", "-m", "2T"], "invalid --mem: 2T is more than the 1T of RAM" },
+        { ["fleet", "--count", "1", "-m", "200T"], "invalid --mem: 200T is more than" },
+        { ["run", "--image", "/dev/zero"], "image '/dev/zero' is a character device, not a regular file" },
+        { ["run", "--image", ""], "image path is empty" },
+        { ["run", "--console-log", ""], "--console-log path is empty" },
+        { ["run", "--log-file", ""], "--log-file path is empty" },
+        { ["run", "--console-log", "/proc/actorvmm-no-such-file"], "--console-log '/proc/actorvmm-no-such-file' cannot be written" },
+        { ["run", "--log-file", "/proc/actorvmm-no-such-file"], "--log-file '/proc/actorvmm-no-such-file' cannot be written" },
+        { ["run", "--log-file", "/proc/version"], "--log-file '/proc/version' is a kernel interface" },
+        { ["run", "--console-log", "/proc/version"], "--console-log '/proc/version' is a kernel interface" },
+        { ["run", "--config", "/dev/zero"], "config file '/dev/zero' is a character device, not a regular file" },
+        { ["run", "--config", "/proc"], "config file '/proc' is a directory, not a file" },
+        { ["run", "--config", ""], "config file path is empty" },
+        { ["fleet", "--count", "1", "--console-dir", ""], "--console-dir path is empty" },
+        { ["fleet", "--count", "1", "--console-dir", "/proc/actorvmm-no-such-dir"], "--console-dir '/proc/actorvmm-no-such-dir' cannot be created" },
+        { ["fleet", "--count", "1", "--console-dir", "/proc"], "--console-dir '/proc' is not writable" },
+        { ["fleet", "--count", "1", "--log-file", "/proc/actorvmm-no-such-file"], "--log-file '/proc/actorvmm-no-such-file' cannot be written" },
+        { ["fleet", "--count", "1", "--name-prefix", "a/b"], "invalid --name-prefix 'a/b'" },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Bad_input_prints_one_line_and_exits_2_without_starting(string[] args, string message)
+    public Task Bad_input_prints_one_line_and_exits_2_without_starting(string[] args, string message) =>
+        AssertBadInputAsync(args, message);
+
+    private async Task AssertBadInputAsync(string[] args, string message)
     {
         var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, args);
 
-        Assert.Equal(ExitCodes.Usage, code);
+        Assert.True(code == ExitCodes.Usage, $"exit {code}; stderr: {stderr}");
         string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(message, line, StringComparison.Ordinal);
         Assert.StartsWith("actorvmm: ", line, StringComparison.Ordinal);
         Assert.Equal(string.Empty, stdout);
         Assert.False(Directory.Exists(Path.Combine(_dir, "actorvmm")), "no control socket directory may be created");
+    }
+
+    [Fact]
+    public async Task A_fifo_as_image_is_refused_without_waiting_for_a_writer()
+    {
+        string fifo = Path.Combine(_dir, "image.fifo");
+        Assert.Equal(0, mkfifo(fifo, 0x180));
+
+        await AssertBadInputAsync(["run", "--image", fifo, "--mem", "1M"], $"image '{fifo}' is a FIFO, not a regular file");
+    }
+
+    [Fact]
+    public async Task A_sparse_image_larger_than_memory_is_refused_before_it_is_read()
+    {
+        // 1.5 GB of holes costs no disk, but reading it needs 1.5 GB of memory: with the GC heap
+        // capped at 512 MiB a host that reads before checking the size runs out of memory.
+        const long SparseSize = 1536L * 1024 * 1024;
+        string image = Path.Combine(_dir, "sparse.img");
+        using (var file = new FileStream(image, FileMode.Create))
+        {
+            file.SetLength(SparseSize);
+        }
+
+        var environment = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x20000000" };
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, environment, "run", "--image", image, "--mem", "1M");
+
+        Assert.True(code == ExitCodes.Usage, $"exit {code}; stderr: {stderr}");
+        Assert.Contains($"({SparseSize} bytes) is larger than guest memory allows", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Theory]
+    [InlineData("akka.scheduler.tick-duration = -10ms", "cannot be used: The input string '-10ms'")]
+    [InlineData("actorvmm.device-dispatcher.type = NoSuchDispatcher", "Could not resolve dispatcher type NoSuchDispatcher")]
+    [InlineData("actorvmm.blocking-io-dispatcher.type = NoSuchDispatcher", "Could not resolve dispatcher type NoSuchDispatcher")]
+    [InlineData("actorvmm.supervision.within = -1s", "cannot be used: The input string '-1s'")]
+    [InlineData("actorvmm.supervision.max-restarts = -1", "max-restarts must be 0 or more")]
+    public async Task Valid_hocon_the_host_cannot_run_with_is_bad_input(string hocon, string message)
+    {
+        string config = Path.Combine(_dir, "bad.hocon");
+        await File.WriteAllTextAsync(config, hocon);
+
+        await AssertBadInputAsync(["run", "--config", config, "--backend", "emulator"], message);
+    }
+
+    [Fact]
+    public async Task Guest_ram_the_host_cannot_map_is_bad_input_not_a_hang()
+    {
+        // An address-space limit makes mmap fail for a size the memory map allows; the GC is kept
+        // small so the runtime itself starts under that limit.
+        const string AddressSpaceLimit = "8000000000";
+        var environment = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" };
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, environment, ["prlimit", $"--as={AddressSpaceLimit}"], "run", "--mem", "64G", "--backend", "emulator", "--console", "none");
+
+        Assert.Equal(ExitCodes.Usage, code);
+        string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("this host cannot map 64G of guest RAM", line, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stdout);
     }
 
     [Fact]

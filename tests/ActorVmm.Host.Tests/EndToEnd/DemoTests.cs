@@ -67,6 +67,24 @@ public sealed partial class DemoTests : IDisposable
         Assert.DoesNotContain(DemoGuest.Banner, stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Akka_prints_nothing_on_the_guest_console_even_when_config_asks_for_its_stdout_logger()
+    {
+        // Akka's standard-out logger runs before the Serilog bridge starts and after it stops; at DEBUG
+        // it would print its start-up and shut-down lines, in Akka's own "[DEBUG][date]" format.
+        string config = Path.Combine(_dir, "loud.hocon");
+        await File.WriteAllTextAsync(config, "akka.loglevel = DEBUG\nakka.stdout-loglevel = DEBUG\n");
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--backend", "emulator", "--config", config, "--log-level", "debug");
+
+        Assert.True(code == ExitCodes.Success, $"exit {code}: {stderr}");
+        Assert.Contains(DemoGuest.Banner, stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DEBUG]", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("[INFO]", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("akka://", stdout, StringComparison.Ordinal);
+        Assert.Contains("akka://actorvmm", stderr, StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(DemoGuest.DatePrefix + @"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})")]
     private static partial Regex DateLine();
 }

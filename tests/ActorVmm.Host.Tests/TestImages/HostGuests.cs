@@ -45,6 +45,58 @@ internal static class HostGuests
             asm.hlt();
         });
 
+    /// <summary>
+    /// Prints <paramref name="count"/> bytes of <see cref="PatternByte"/> on COM1, each after LSR says THR is empty (as a
+    /// polling driver does, so a stalled host console holds it back instead of losing bytes), then exits with <paramref name="status"/>.
+    /// </summary>
+    public static byte[] PrintPattern(uint count, byte status) =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            var loop = asm.CreateLabel();
+            asm.xor(ecx, ecx);
+            asm.Label(ref loop);
+            EmitSendPatternByte(asm);
+            asm.inc(ecx);
+            asm.cmp(ecx, count);
+            asm.jb(loop);
+            GuestAssembler.EmitExit(asm, status);
+        });
+
+    /// <summary>Prints <see cref="PatternByte"/> bytes on COM1 without end (polling THRE like <see cref="PrintPattern"/>).</summary>
+    public static byte[] PrintForever() =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            var loop = asm.CreateLabel();
+            asm.xor(ecx, ecx);
+            asm.Label(ref loop);
+            EmitSendPatternByte(asm);
+            asm.inc(ecx);
+            asm.jmp(loop);
+        });
+
+    /// <summary>The byte the printing guests send as their <paramref name="index"/>-th: not periodic at any power of two below 64 KiB.</summary>
+    public static byte PatternByte(long index) => (byte)(index + (index >> 8));
+
+    /// <summary>The bytes <see cref="PrintPattern"/> sends.</summary>
+    public static byte[] ExpectedPattern(int count) => [.. Enumerable.Range(0, count).Select(i => PatternByte(i))];
+
     /// <summary>A guest that executes an undefined instruction (UD2) with no IDT: the VM dies.</summary>
     public static byte[] Crasher() => GuestAssembler.Assemble16(asm => asm.ud2());
+
+    /// <summary>Waits for LSR.THRE, then sends the pattern byte for the index in ECX (CL + CH).</summary>
+    private static void EmitSendPatternByte(Iced.Intel.Assembler asm)
+    {
+        const ushort Lsr = Guests.Com1 + 5;
+        const byte ThrEmpty = 0b0010_0000;
+        var wait = asm.CreateLabel();
+        asm.mov(dx, Lsr);
+        asm.Label(ref wait);
+        asm.@in(al, dx);
+        asm.test(al, ThrEmpty);
+        asm.jz(wait);
+        asm.mov(al, cl);
+        asm.add(al, ch);
+        asm.mov(dx, Guests.Com1);
+        asm.@out(dx, al);
+    }
 }

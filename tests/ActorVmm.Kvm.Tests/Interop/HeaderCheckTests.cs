@@ -41,7 +41,16 @@ public sealed class HeaderCheckTests
     [InlineData(nameof(KvmIoctls.KVM_GET_SUPPORTED_CPUID))]
     [InlineData(nameof(KvmConstants.KVM_CAP_COALESCED_PIO))]
     [InlineData(nameof(KvmConstants.KVM_EXIT_SYSTEM_EVENT))]
-    public void The_table_covers_the_members_the_run_loop_depends_on(string key)
+    [InlineData("offsetof(struct kvm_irq_routing_entry, u.msi)")]
+    [InlineData("offsetof(struct kvm_irq_routing_entry, u.irqchip)")]
+    [InlineData("sizeof(struct kvm_irq_routing_entry.u.pad)")]
+    [InlineData("offsetof(struct epoll_event, data)")]
+    [InlineData(nameof(KvmIoctls.KVM_SET_GSI_ROUTING))]
+    [InlineData(nameof(KvmIoctls.KVM_SIGNAL_MSI))]
+    [InlineData(nameof(KvmConstants.KVM_IRQ_ROUTING_MSI))]
+    [InlineData(nameof(KvmConstants.KVM_IRQCHIP_IOAPIC))]
+    [InlineData(nameof(Libc.EPOLLIN))]
+    public void The_table_covers_the_members_the_run_loop_and_interrupt_routing_depend_on(string key)
     {
         Assert.Contains(CHeaderTable.Entries, e => e.Key == key);
     }
@@ -54,6 +63,7 @@ public sealed class HeaderCheckTests
             "kvm_userspace_memory_region", "kvm_run", "kvm_regs", "kvm_sregs", "kvm_segment", "kvm_dtable", "kvm_fpu",
             "kvm_cpuid2", "kvm_cpuid_entry2", "kvm_msrs", "kvm_msr_entry", "kvm_irq_level", "kvm_pit_config",
             "kvm_coalesced_mmio_zone", "kvm_coalesced_mmio", "kvm_coalesced_mmio_ring", "kvm_irqfd", "kvm_ioeventfd", "kvm_enable_cap",
+            "kvm_irq_routing", "kvm_irq_routing_entry", "kvm_irq_routing_irqchip", "kvm_irq_routing_msi", "kvm_msi", "epoll_event",
         ];
         var missing = required.Where(s => !CHeaderTable.Entries.Any(e => e.Key == $"sizeof(struct {s})")).ToArray();
         Assert.Empty(missing);

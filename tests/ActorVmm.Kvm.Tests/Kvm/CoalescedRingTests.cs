@@ -15,7 +15,7 @@ public sealed class CoalescedRingTests
         var table = new TrapTable();
         var dispatcher = new TrapDispatcher(table);
         var replayed = new List<ulong>();
-        table.Register(TrapBus.Mmio, CoalescedBase, FakeKvmKernel.RingCapacity, access =>
+        table.ClaimWriter().Register(TrapBus.Mmio, CoalescedBase, FakeKvmKernel.RingCapacity, access =>
         {
             // A handler that takes a moment widens the window in which two unsynchronised
             // consumers would both replay the same entry.

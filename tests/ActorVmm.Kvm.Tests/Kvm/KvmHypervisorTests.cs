@@ -39,10 +39,10 @@ public sealed class KvmHypervisorTests
     public void Coalescing_port_io_without_KVM_CAP_COALESCED_PIO_is_refused_at_registration_and_leaves_the_table_unchanged()
     {
         using var noVm = new SafeFdHandle();
-        var table = new TrapTable();
-        table.AddListener(new KvmCoalescingListener(noVm, hasCoalescedPio: false));
+        var table = new TrapTable(maxVcpus: 1, new KvmCoalescingListener(noVm, hasCoalescedPio: false));
+        var writer = table.ClaimWriter();
 
-        var ex = Assert.Throws<TrapRegistrationException>(() => table.Register(TrapBus.Pio, AnyPort, 1, _ => { }, TrapFlags.Coalesce, "uart"));
+        var ex = Assert.Throws<TrapRegistrationException>(() => writer.Register(TrapBus.Pio, AnyPort, 1, _ => { }, TrapFlags.Coalesce, "uart"));
 
         Assert.Contains(nameof(KvmConstants.KVM_CAP_COALESCED_PIO), ex.Message, StringComparison.Ordinal);
         Assert.Empty(table.Regions(TrapBus.Pio));
@@ -52,11 +52,11 @@ public sealed class KvmHypervisorTests
     public void Regions_without_the_coalesce_flag_never_reach_the_kernel()
     {
         using var noVm = new SafeFdHandle();
-        var table = new TrapTable();
-        table.AddListener(new KvmCoalescingListener(noVm, hasCoalescedPio: false));
+        var table = new TrapTable(maxVcpus: 1, new KvmCoalescingListener(noVm, hasCoalescedPio: false));
+        var writer = table.ClaimWriter();
 
-        var handle = table.Register(TrapBus.Pio, AnyPort, 1, _ => { }, name: "plain");
+        var handle = writer.Register(TrapBus.Pio, AnyPort, 1, _ => { }, name: "plain");
 
-        Assert.True(table.Unregister(handle));
+        Assert.True(writer.Unregister(handle));
     }
 }

@@ -67,9 +67,10 @@ public sealed class RealKvmTests
         using var kvm = new KvmHypervisor();
         using var vm = kvm.CreateVm(new VmSpec("coalesced", RamSize));
         var order = new List<string>();
-        vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, a => order.Add($"mmio {a.Offset} {a.Value}"), TrapFlags.Coalesce, "coalesced");
-        vm.Traps.Register(TrapBus.Pio, ResultPort, 1, a => order.Add("port"), name: "result");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
+        var traps = vm.Traps.ClaimWriter();
+        traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, a => order.Add($"mmio {a.Offset} {a.Value}"), TrapFlags.Coalesce, "coalesced");
+        traps.Register(TrapBus.Pio, ResultPort, 1, a => order.Add("port"), name: "result");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
 
         var exit = RunToCompletion(vm, FlatBinaryLoader.Load(vm.Memory, image));
 
@@ -96,10 +97,11 @@ public sealed class RealKvmTests
         using var kvm = new KvmHypervisor();
         using var vm = kvm.CreateVm(new VmSpec("uncoalesced", RamSize));
         var writes = new List<ulong>();
-        var coalesced = vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => { }, TrapFlags.Coalesce, "coalesced");
-        Assert.True(vm.Traps.Unregister(coalesced));
-        vm.Traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, a => writes.Add(a.Value), name: "plain");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
+        var traps = vm.Traps.ClaimWriter();
+        var coalesced = traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, _ => { }, TrapFlags.Coalesce, "coalesced");
+        Assert.True(traps.Unregister(coalesced));
+        traps.Register(TrapBus.Mmio, IoGuests.MmioBase, 0x1000, a => writes.Add(a.Value), name: "plain");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, a => vm.Vcpus[0].Stop(TimeSpan.Zero), name: "exit");
 
         var exit = RunToCompletion(vm, FlatBinaryLoader.Load(vm.Memory, image));
 
@@ -148,7 +150,7 @@ public sealed class RealKvmTests
     [KvmTheory]
     [InlineData(nameof(IoGuests.SpinForever))]
     [InlineData(nameof(IoGuests.HaltForever))]
-    public void Pause_and_stop_take_effect_while_the_guest_is_inside_KVM_RUN(string guest)
+    public async Task Pause_and_stop_take_effect_while_the_guest_is_inside_KVM_RUN(string guest)
     {
         byte[] image = guest == nameof(IoGuests.SpinForever) ? IoGuests.SpinForever() : IoGuests.HaltForever();
         using var kvm = new KvmHypervisor();
@@ -158,7 +160,7 @@ public sealed class RealKvmTests
         vcpu.Start();
         Thread.Sleep(TimeSpan.FromMilliseconds(100));
 
-        vcpu.Pause();
+        await vcpu.Pause().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(VcpuRunState.Paused, vcpu.State);
         vcpu.Resume();
         Assert.True(vcpu.Stop(Timeout), "the vCPU did not leave KVM_RUN");

@@ -11,17 +11,20 @@ internal sealed class RecordingBus
     public RecordingBus()
     {
         Table = new TrapTable();
+        Writer = Table.ClaimWriter();
         Dispatcher = new TrapDispatcher(Table);
     }
 
     public TrapTable Table { get; }
+
+    public TrapTableWriter Writer { get; }
 
     public TrapDispatcher Dispatcher { get; }
 
     public List<RecordedAccess> Accesses { get; } = [];
 
     public RegionHandle Add(TrapBus bus, ulong baseAddress, ulong length, Func<ulong, ulong>? read = null, TrapFlags flags = TrapFlags.None) =>
-        Table.Register(bus, baseAddress, length, access =>
+        Writer.Register(bus, baseAddress, length, access =>
         {
             if (access.Direction == TrapDirection.Read && read is not null)
             {

@@ -104,19 +104,20 @@ public sealed class SameMemoryMapTests
     private static List<string> Run(IHypervisor hypervisor)
     {
         using var vm = hypervisor.CreateVm(new VmSpec($"map-{hypervisor.Name}", RamSize));
+        var traps = vm.Traps.ClaimWriter();
         var rtc = new RtcDevice(TimeProvider.System, vm.GetInterruptLine(RtcDevice.Irq), X86Platform.CmosMemory(vm.Layout));
         for (int i = 0; i < rtc.Regions.Count; i++)
         {
             int region = i;
             var r = rtc.Regions[i];
-            vm.Traps.Register(r.Bus, r.Base, r.Length, access => rtc.HandleTrap(region, access), r.Flags, "rtc");
+            traps.Register(r.Bus, r.Base, r.Length, access => rtc.HandleTrap(region, access), r.Flags, "rtc");
         }
 
         var lines = new List<string>();
         int? status = null;
         var vcpu = vm.Vcpus[0];
-        vm.Traps.Register(TrapBus.Pio, MemoryMapGuests.ReportPort, sizeof(uint), access => lines.Add(Report((uint)access.Value)), name: "report");
-        vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access =>
+        traps.Register(TrapBus.Pio, MemoryMapGuests.ReportPort, sizeof(uint), access => lines.Add(Report((uint)access.Value)), name: "report");
+        traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, access =>
         {
             status = (int)(access.Value & 0xFF);
             vcpu.Stop(TimeSpan.Zero);

@@ -20,6 +20,7 @@ public sealed class TrapConcurrencyStressTests
     {
         var duration = TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable("ACTORVMM_STRESS_SECONDS"), out var s) ? s : 2);
         var table = new TrapTable(maxVcpus: Dispatchers);
+        var writer = table.ClaimWriter();
         var dispatcher = new TrapDispatcher(table);
         long epoch = 0;
         var placements = new ConcurrentBag<Placement>();
@@ -88,25 +89,25 @@ public sealed class TrapConcurrencyStressTests
                 {
                     if (current is null)
                     {
-                        var handle = table.Register(TrapBus.Mmio, newBase, RegionSize, handlers[id]);
+                        var handle = writer.Register(TrapBus.Mmio, newBase, RegionSize, handlers[id]);
                         live[id] = (handle, newBase, opEpoch);
                     }
                     else if (random.Next(2) == 0)
                     {
-                        table.Move(current.Value.Handle, newBase);
+                        writer.Move(current.Value.Handle, newBase);
                         placements.Add(new Placement(id, current.Value.Base, current.Value.Since, Interlocked.Increment(ref epoch)));
                         live[id] = (current.Value.Handle, newBase, opEpoch);
                     }
                     else
                     {
-                        table.Unregister(current.Value.Handle);
+                        writer.Unregister(current.Value.Handle);
                         placements.Add(new Placement(id, current.Value.Base, current.Value.Since, Interlocked.Increment(ref epoch)));
                         live[id] = null;
                     }
                 }
                 catch (TrapRegistrationException)
                 {
-                    // Overlap with another live region: rejected, nothing changed.
+                    // Overlap with another decoding region: rejected, nothing changed.
                 }
             }
 

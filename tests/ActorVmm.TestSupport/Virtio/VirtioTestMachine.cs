@@ -68,7 +68,7 @@ public sealed class VirtioTestMachine : IDisposable
 
     private VirtioMmioDevice Create(DeviceState? state)
     {
-        var environment = new DeviceEnvironment("virtio-test", _ => Line, TimeProvider.System, Output, NoPowerRequests.Instance, Dma);
+        var environment = new DeviceEnvironment("virtio-test", (_, _) => Line, TimeProvider.System, Output, NoPowerRequests.Instance, Dma);
         var context = new DeviceContext("virtio0", environment, Mailbox, Input, state);
         return new VirtioMmioDevice("virtio0", Slot, _createModel(context), context);
     }

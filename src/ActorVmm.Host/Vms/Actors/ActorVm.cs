@@ -12,6 +12,13 @@ namespace ActorVmm.Host.Vms.Actors;
 internal sealed class ActorVm : IVmHandle
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+
+    // How long the VM actor may take to answer Identify (it answers after its PreStart, which creates the VM).
+    private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(30);
+
+    // After the VM actor ended, how long its Exited answer (sent just before) may take to arrive.
+    private static readonly TimeSpan ExitAnswerGrace = TimeSpan.FromSeconds(1);
+    private readonly ActorSystem _system;
     private readonly IActorRef _manager;
     private readonly VmDefinition _definition;
     private readonly long _created;
@@ -21,8 +28,9 @@ internal sealed class ActorVm : IVmHandle
     private volatile bool _paused;
     private VmCounters _counters;
 
-    public ActorVm(IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe)
+    public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe)
     {
+        _system = system;
         _manager = manager;
         _definition = definition;
         _created = created;
@@ -69,8 +77,12 @@ internal sealed class ActorVm : IVmHandle
         }
     }
 
-    public void SendConsoleInput(ReadOnlyMemory<byte> bytes) =>
-        _manager.Tell(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, new ConsoleProtocol.Input(bytes.ToArray()))));
+    public async Task<bool> SendConsoleInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        var input = new ConsoleProtocol.Input(bytes.ToArray());
+        var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, input)), Timeout.InfiniteTimeSpan, cancellationToken);
+        return answer is ConsoleProtocol.InputAccepted;
+    }
 
     public Task PauseAsync() => CommandAsync(VmProtocol.Pause.Instance, paused: true);
 
@@ -97,18 +109,31 @@ internal sealed class ActorVm : IVmHandle
         _paused = paused;
     }
 
+    /// <summary>
+    /// Waits for the VM's Exited answer, or for its actor to end without one: a VM actor that fails
+    /// (creating guest RAM in its PreStart, or later) is stopped by the manager and never answers
+    /// the AwaitExit it may already have been forwarded, so waiting on that alone hung forever.
+    /// </summary>
     private async Task WatchAsync()
     {
         VmOutcome outcome;
         try
         {
-            var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, VmProtocol.AwaitExit.Instance), Timeout.InfiniteTimeSpan);
-            outcome = answer switch
+            var exit = _manager.Ask(new VmManagerProtocol.ToVm(Name, VmProtocol.AwaitExit.Instance), Timeout.InfiniteTimeSpan);
+            var ended = ActorEndedAsync();
+            if (await Task.WhenAny(exit, ended) != exit)
             {
-                VmProtocol.Exited exited => Map(exited.Exit),
-                VmManagerProtocol.VmNotFound => new VmOutcome(VmOutcomeKind.InternalError, 0, "the VM actor is gone"),
-                _ => new VmOutcome(VmOutcomeKind.InternalError, 0, $"unexpected answer {answer.GetType().Name}"),
-            };
+                await Task.WhenAny(exit, Task.Delay(ExitAnswerGrace));
+            }
+
+            outcome = !exit.IsCompleted
+                ? new VmOutcome(VmOutcomeKind.InternalError, 0, "the VM actor failed (see the log)")
+                : exit.Result switch
+                {
+                    VmProtocol.Exited exited => Map(exited.Exit),
+                    VmManagerProtocol.VmNotFound => new VmOutcome(VmOutcomeKind.InternalError, 0, "the VM actor is gone"),
+                    var answer => new VmOutcome(VmOutcomeKind.InternalError, 0, $"unexpected answer {answer.GetType().Name}"),
+                };
         }
         catch (Exception ex) when (ex is AskTimeoutException or InvalidOperationException)
         {
@@ -117,6 +142,22 @@ internal sealed class ActorVm : IVmHandle
 
         await RefreshAsync();
         _completion.TrySetResult(outcome);
+    }
+
+    /// <summary>Completes once the VM's actor has terminated (at once when it is already gone).</summary>
+    private async Task ActorEndedAsync()
+    {
+        IActorRef actor;
+        try
+        {
+            actor = await _system.ActorSelection(_manager.Path / Name).ResolveOne(ResolveTimeout);
+        }
+        catch (ActorNotFoundException)
+        {
+            return;
+        }
+
+        await actor.WatchAsync();
     }
 
     private static VmOutcome Map(VmExit exit) => exit.Reason switch

@@ -16,14 +16,20 @@ namespace ActorVmm.Host.Vms.Actors;
 public sealed class ActorVmFleet : IVmFleet
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    private readonly ActorSystem _system;
     private readonly IActorRef _manager;
     private readonly ConcurrentDictionary<string, ActorVm> _byName = new(StringComparer.Ordinal);
     private readonly List<ActorVm> _ordered = [];
     private readonly Lock _orderLock = new();
 
     /// <summary>Creates the fleet over the host's VM manager.</summary>
+    /// <param name="system">The actor system the manager runs in (to watch each VM's actor).</param>
     /// <param name="manager">The <see cref="VmManager"/>. Each VM gets the default x86 platform, which leaves out the PIC and PIT where the backend has them in the kernel.</param>
-    public ActorVmFleet(IActorRef manager) => _manager = manager ?? throw new ArgumentNullException(nameof(manager));
+    public ActorVmFleet(ActorSystem system, IActorRef manager)
+    {
+        _system = system ?? throw new ArgumentNullException(nameof(system));
+        _manager = manager ?? throw new ArgumentNullException(nameof(manager));
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<IVmHandle> Vms
@@ -60,7 +66,7 @@ public sealed class ActorVmFleet : IVmFleet
             Platform: new ProbedPlatform(X86Platform.Default, probe),
             DebugIoport: spec.DebugIoport,
             DebugMmio: spec.DebugMmio);
-        var vm = new ActorVm(_manager, definition, created, probe);
+        var vm = new ActorVm(_system, _manager, definition, created, probe);
         if (!_byName.TryAdd(spec.Name, vm))
         {
             throw new VmLaunchException($"a VM called '{spec.Name}' already exists");

@@ -25,12 +25,16 @@ public sealed class EmulatorRig : IDisposable
         Hypervisor = new EmulatorHypervisor();
         Vm = (EmulatorVm)Hypervisor.CreateVm(new VmSpec("devices", Memory, 1));
         Vm.Vcpus[0].SetEntryState(FlatBinaryLoader.Load(Vm.Memory, image));
-        Vm.Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, OnExitPort, name: "exit");
+        Traps = Vm.Traps.ClaimWriter();
+        Traps.Register(TrapBus.Pio, GuestAssembler.ExitPort, 1, OnExitPort, name: "exit");
     }
 
     public EmulatorHypervisor Hypervisor { get; }
 
     public EmulatorVm Vm { get; }
+
+    /// <summary>The VM table's writer, claimed here in the supervisor's place.</summary>
+    public TrapTableWriter Traps { get; }
 
     public int ExitStatus => Volatile.Read(ref _exitStatus);
 
@@ -40,14 +44,14 @@ public sealed class EmulatorRig : IDisposable
         {
             int region = i;
             var r = device.Regions[i];
-            Vm.Traps.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), r.Flags, $"{device.Name}[{region}]");
+            Traps.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), r.Flags, $"{device.Name}[{region}]");
         }
     }
 
     public ConcurrentQueue<ulong> CapturePortWrites(ushort port, ulong length = 1)
     {
         var writes = new ConcurrentQueue<ulong>();
-        Vm.Traps.Register(TrapBus.Pio, port, length, access =>
+        Traps.Register(TrapBus.Pio, port, length, access =>
         {
             if (access.IsWrite)
             {

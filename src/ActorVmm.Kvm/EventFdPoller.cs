@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using ActorVmm.Kvm.Interop;
+using static ActorVmm.Kvm.Interop.Libc;
+
+namespace ActorVmm.Kvm;
+
+/// <summary>
+/// The one thread per process that waits on every registered eventfd (the ioeventfds behind all VMs'
+/// doorbells) with a single epoll set, and calls each one's callback when the kernel signalled it:
+/// not a thread per VM or per doorbell. Callbacks must not block; an exception from one is counted
+/// and the poller goes on. Started with the first doorbell; a background thread that sleeps in epoll_wait.
+/// </summary>
+internal sealed class EventFdPoller
+{
+    /// <summary>Name of the poller thread.</summary>
+    public const string ThreadName = "kvm-eventfd-poller";
+
+    private const int MaxEventsPerWait = 64;
+
+    private static readonly Lazy<EventFdPoller> s_shared = new(() => new EventFdPoller());
+
+    private readonly SafeFdHandle _epoll;
+    private readonly ConcurrentDictionary<ulong, Registration> _registrations = new();
+    private readonly Thread _thread;
+    private long _nextKey;
+    private long _failedCallbacks;
+    private long _wakeups;
+
+    private EventFdPoller()
+    {
+        int fd = epoll_create1(EPOLL_CLOEXEC);
+        _epoll = fd >= 0 ? new SafeFdHandle(fd) : throw new KvmIoctlException(nameof(epoll_create1), Marshal.GetLastPInvokeError());
+        _thread = new Thread(Run) { Name = ThreadName, IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>The process's poller.</summary>
+    public static EventFdPoller Shared => s_shared.Value;
+
+    /// <summary>The poller thread's managed id (tests check callbacks run there).</summary>
+    public int ManagedThreadId => _thread.ManagedThreadId;
+
+    /// <summary>Eventfds being watched.</summary>
+    public int Count => _registrations.Count;
+
+    /// <summary>Callbacks that threw.</summary>
+    public long FailedCallbacks => Interlocked.Read(ref _failedCallbacks);
+
+    /// <summary>Times epoll_wait returned with events.</summary>
+    public long Wakeups => Interlocked.Read(ref _wakeups);
+
+    /// <summary>
+    /// Watches <paramref name="eventFd"/>: after the kernel (or anyone) signals it, the poller drains its
+    /// counter and calls <paramref name="onSignalled"/>. Dispose the result before closing the fd; after
+    /// Dispose returns the poller no longer touches the fd.
+    /// </summary>
+    public IDisposable Add(SafeFdHandle eventFd, Action onSignalled)
+    {
+        ArgumentNullException.ThrowIfNull(eventFd);
+        ArgumentNullException.ThrowIfNull(onSignalled);
+        ulong key = (ulong)Interlocked.Increment(ref _nextKey);
+        var registration = new Registration(this, key, eventFd, onSignalled);
+        _registrations[key] = registration;
+        var ev = new epoll_event { events = EPOLLIN, data = key };
+        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, eventFd, ref ev) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            _registrations.TryRemove(key, out _);
+            throw new KvmIoctlException("epoll_ctl(EPOLL_CTL_ADD)", errno);
+        }
+
+        return registration;
+    }
+
+    private void Remove(Registration registration)
+    {
+        var ev = default(epoll_event);
+        // ENOENT/EBADF cannot happen while the registration owns the fd; a failure leaves a key nobody maps.
+        _ = epoll_ctl(_epoll, EPOLL_CTL_DEL, registration.EventFd, ref ev);
+        _registrations.TryRemove(registration.Key, out _);
+    }
+
+    private unsafe void Run()
+    {
+        var events = new epoll_event[MaxEventsPerWait];
+        while (true)
+        {
+            int ready;
+            // Safe: the array is pinned for the call and epoll_wait writes at most MaxEventsPerWait entries.
+            fixed (epoll_event* buffer = events)
+            {
+                ready = epoll_wait(_epoll, buffer, MaxEventsPerWait, -1);
+            }
+
+            if (ready < 0)
+            {
+                // EINTR (a runtime signal): wait again. Nothing else can fail on a valid epoll fd.
+                continue;
+            }
+
+            Interlocked.Increment(ref _wakeups);
+            for (int i = 0; i < ready; i++)
+            {
+                if (_registrations.TryGetValue(events[i].data, out var registration))
+                {
+                    registration.Fire();
+                }
+            }
+        }
+    }
+
+    private sealed class Registration(EventFdPoller poller, ulong key, SafeFdHandle eventFd, Action onSignalled) : IDisposable
+    {
+        private readonly Lock _gate = new();
+        private bool _removed;
+
+        public ulong Key => key;
+
+        public SafeFdHandle EventFd => eventFd;
+
+        public void Fire()
+        {
+            lock (_gate)
+            {
+                // Removed between epoll_wait and here: the fd may be closing, leave it alone.
+                if (_removed)
+                {
+                    return;
+                }
+
+                ulong count = 0;
+                if (read(eventFd, ref count, sizeof(ulong)) != sizeof(ulong) || count == 0)
+                {
+                    return; // EAGAIN: already drained (a level-triggered repeat)
+                }
+            }
+
+            try
+            {
+                onSignalled();
+            }
+            catch (Exception)
+            {
+                Interlocked.Increment(ref poller._failedCallbacks);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_removed)
+                {
+                    return;
+                }
+
+                _removed = true;
+            }
+
+            poller.Remove(this);
+        }
+    }
+}
