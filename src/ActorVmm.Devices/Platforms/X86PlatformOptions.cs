@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Legacy;
+using ActorVmm.Devices.Virtio;
 
 namespace ActorVmm.Devices.Platforms;
 
@@ -8,10 +9,17 @@ namespace ActorVmm.Devices.Platforms;
 /// nothing. COM1 is always the VM console (output to its console sink, input from the host).
 /// </param>
 /// <param name="LegacyPorts">The legacy port map (exit and boot-time probe ports); <see cref="LegacyPortOptions.Default"/> when null.</param>
+/// <param name="Virtio">virtio devices, each on its own transport, in order (null: none).</param>
+/// <param name="SerialConsole">Whether COM1 carries the VM console; false when another device (a virtio console) does, and COM1 then transmits into nothing.</param>
 public sealed record X86PlatformOptions(
     IReadOnlyDictionary<string, Func<IGuestOutput>>? SerialOutputs = null,
-    LegacyPortOptions? LegacyPorts = null)
+    LegacyPortOptions? LegacyPorts = null,
+    IReadOnlyList<VirtioDeviceSpec>? Virtio = null,
+    bool SerialConsole = true)
 {
+    /// <summary>The transport of <see cref="Virtio"/> devices. Only <see cref="VirtioTransportKind.Mmio"/> is placed on x86 until the platform has a PCI bus.</summary>
+    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;
+
     /// <summary>COM1 on the console, COM2..COM4 attached to nothing, the default legacy map.</summary>
     public static X86PlatformOptions Default { get; } = new();
 }

@@ -46,6 +46,7 @@ public sealed class VirtioMmioDevice : IDevice, ISlowPathDevice, IConsoleInputDe
         _line = context.GetInterruptLine(slot.Irq);
         _core = new VirtioDeviceCore(name, model, context.Dma, context.Post, this, _logger);
         Rebuild(context.RestoredState);
+        PlaceDoorbells(slot, context);
     }
 
     /// <inheritdoc />
@@ -252,6 +253,21 @@ public sealed class VirtioMmioDevice : IDevice, ISlowPathDevice, IConsoleInputDe
             default:
                 Ignore(access, "a read-only or undefined register, or a value it cannot hold");
                 break;
+        }
+    }
+
+    /// <summary>
+    /// One doorbell per queue on QueueNotify, matching the queue's index (KVM: an ioeventfd with datamatch): the kick
+    /// posts <see cref="VirtioSignals.QueueNotified"/> to the device's actor without the register handler running on
+    /// the vCPU thread. A value naming no queue still reaches <see cref="HandleTrap"/>, which counts and drops it.
+    /// </summary>
+    private void PlaceDoorbells(VirtioMmioSlot slot, DeviceContext context)
+    {
+        for (int queue = 0; queue < _core.QueueCount; queue++)
+        {
+            var notified = new VirtioSignals.QueueNotified(queue);
+            var bell = new Doorbell(TrapBus.Mmio, slot.Base + VirtioMmioRegisters.QueueNotify, VirtioMmioRegisters.RegisterWidth, (ulong)queue);
+            context.Doorbells.Place(queue, bell, () => context.Post(notified));
         }
     }
 

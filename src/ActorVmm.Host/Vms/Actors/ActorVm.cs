@@ -2,7 +2,6 @@ using System.Diagnostics;
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
-using ActorVmm.Devices.Serial;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
 
@@ -28,8 +27,11 @@ internal sealed class ActorVm : IVmHandle
     private volatile bool _paused;
     private VmCounters _counters;
 
-    public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe)
+    private readonly string _consoleDevice;
+
+    public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe, string consoleDevice)
     {
+        _consoleDevice = consoleDevice;
         _system = system;
         _manager = manager;
         _definition = definition;
@@ -80,7 +82,7 @@ internal sealed class ActorVm : IVmHandle
     public async Task<bool> SendConsoleInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         var input = new ConsoleProtocol.Input(bytes.ToArray());
-        var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, input)), Timeout.InfiniteTimeSpan, cancellationToken);
+        var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(_consoleDevice, input)), Timeout.InfiniteTimeSpan, cancellationToken);
         return answer is ConsoleProtocol.InputAccepted;
     }
 
