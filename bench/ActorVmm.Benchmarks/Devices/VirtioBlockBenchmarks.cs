@@ -1,7 +1,10 @@
 using System.Buffers.Binary;
+using ActorVmm.Actors.Devices;
+using ActorVmm.Devices;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
 using ActorVmm.TestSupport.Virtio;
+using Akka.Actor;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using static ActorVmm.Devices.Virtio.Block.VirtioBlockProtocol;
@@ -15,7 +18,9 @@ namespace ActorVmm.Benchmarks.Devices;
 /// Per operation: one 4 KiB random read (IOPS = 1 / mean), or one 1 MiB sequential read or write (MB/s = 1 MiB / mean);
 /// the Ratio column is queue path ÷ direct baseline within each category. Queue depth 32 for 4 KiB, 4 for 1 MiB; 1 MiB
 /// requests use an indirect table of 16 × 64 KiB segments (the advertised size_max). The driver's own work (writing the
-/// sector, publishing and reaping) is included in the queue path.
+/// sector, publishing and reaping) is included in the queue path. <see cref="SlowPath"/> says where the device's slow path
+/// runs: on the benchmark thread right after the notification (no hop), or on the device's real <see cref="DeviceActor"/>
+/// in an actor system (the notification posts to its mailbox and the driver waits for the used index, as a guest would).
 /// Run: dotnet run -c Release --project bench/ActorVmm.Benchmarks -- --filter '*VirtioBlock*' --job short
 /// </summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -47,9 +52,16 @@ public class VirtioBlockBenchmarks
     private long _sequentialOffset;
     private ushort _lastUsed;
 
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(10);
+    private ActorSystem? _system;
+
     /// <summary>Where the image's reads and writes run.</summary>
     [Params(BlockIoMode.Inline, BlockIoMode.ThreadPool)]
     public BlockIoMode Mode { get; set; }
+
+    /// <summary>Where the device's slow path (queue work) runs.</summary>
+    [Params(SlowPathHost.BenchThread, SlowPathHost.DeviceActor)]
+    public SlowPathHost SlowPath { get; set; }
 
     [GlobalSetup(Targets = [nameof(DirectRandomRead4K), nameof(DirectSequentialRead1M), nameof(DirectSequentialWrite1M)])]
     public void SetupDirect() => Setup();
@@ -92,12 +104,26 @@ public class VirtioBlockBenchmarks
 
         _image = RawImageFile.Open(_imagePath, readOnly: false, Mode);
         _direct = File.OpenHandle(_directPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        _machine = new VirtioTestMachine(GuestRam, _ => new VirtioBlock(_image, "bench"));
+        if (SlowPath == SlowPathHost.BenchThread)
+        {
+            _machine = new VirtioTestMachine(GuestRam, _ => new VirtioBlock(_image, "bench"));
+            return;
+        }
+
+        // The device's own actor, as the supervisor sets it up: a cell holding the instance, DeviceActor attached to it.
+        _system = ActorSystem.Create("virtio-bench");
+        var mailbox = new ActorMailbox();
+        _machine = new VirtioTestMachine(GuestRam, _ => new VirtioBlock(_image, "bench"), slowPath: mailbox);
+        var environment = new DeviceEnvironment("virtio-bench", (_, _) => _machine.Line, TimeProvider.System, NullGuestOutput.Instance, new NoPower(), _machine.Dma);
+        var cell = new DeviceCell(new DeviceDefinition("virtio0", _ => _machine.Device), environment);
+        cell.Install(_machine.Device);
+        mailbox.Target = _system.ActorOf(DeviceActor.Props(cell), "virtio0");
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        _system?.Terminate().Wait();
         _machine.Dispose();
         _image.Dispose();
         _direct.Dispose();
@@ -177,11 +203,7 @@ public class VirtioBlockBenchmarks
                 _machine.Driver.Notify(0);
             }
 
-            if (_machine.RunSlowPath() == 0 && _queue.UsedIndex == _lastUsed
-                && !_machine.Mailbox.WaitAndRun(_machine.Device, TimeSpan.FromSeconds(10)))
-            {
-                throw new TimeoutException("virtio-blk answered nothing for 10 s");
-            }
+            WaitForAnswers();
 
             while (_lastUsed != _queue.UsedIndex)
             {
@@ -199,6 +221,32 @@ public class VirtioBlockBenchmarks
         }
     }
 
+    /// <summary>Until the used index moves: the bench thread runs the slow path itself, or waits for the device actor to.</summary>
+    private void WaitForAnswers()
+    {
+        if (SlowPath == SlowPathHost.BenchThread)
+        {
+            if (_machine.RunSlowPath() == 0 && _queue.UsedIndex == _lastUsed && !_machine.Mailbox.WaitAndRun(_machine.Device, AnswerTimeout))
+            {
+                throw new TimeoutException("virtio-blk answered nothing for 10 s");
+            }
+
+            return;
+        }
+
+        var spin = new SpinWait();
+        long deadline = Environment.TickCount64 + (long)AnswerTimeout.TotalMilliseconds;
+        while (_queue.UsedIndex == _lastUsed)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new TimeoutException("virtio-blk's actor answered nothing for 10 s");
+            }
+
+            spin.SpinOnce();
+        }
+    }
+
     /// <summary>
     /// Brings the device up and lays out <paramref name="depth"/> request slots: header, data (one buffer, or an indirect
     /// table of 64 KiB segments for large requests), status.
@@ -213,7 +261,10 @@ public class VirtioBlockBenchmarks
         _queue = DriverQueue.Allocate(_machine.Dma, new GuestArena(RingArea, RequestArea), QueueSize);
         _machine.Driver.SetUpQueue(0, _queue);
         _machine.Driver.DriverOk();
-        _machine.RunSlowPath();
+        if (SlowPath == SlowPathHost.BenchThread)
+        {
+            _machine.RunSlowPath();
+        }
         _lastUsed = 0;
         _sequentialOffset = 0;
 
@@ -241,4 +292,33 @@ public class VirtioBlockBenchmarks
 
     /// <summary>One request's chain and where its header and status byte are.</summary>
     private sealed record Slot(ushort Head, ulong Header, ulong Status);
+
+    /// <summary>The device actor's mailbox: a Tell, as the supervisor's is (the target is set once the actor exists).</summary>
+    private sealed class ActorMailbox : IDeviceMailbox
+    {
+        public IActorRef Target { get; set; } = ActorRefs.Nobody;
+
+        public void Post(object message) => Target.Tell(message, ActorRefs.NoSender);
+    }
+
+    private sealed class NoPower : IVmPowerRequests
+    {
+        public void RequestReset(PowerRequestSource source)
+        {
+        }
+
+        public void RequestStop(int exitStatus, PowerRequestSource source)
+        {
+        }
+    }
+}
+
+/// <summary>Where a benchmarked device's slow path runs.</summary>
+public enum SlowPathHost
+{
+    /// <summary>On the benchmark thread, right after the notification (no thread hop).</summary>
+    BenchThread,
+
+    /// <summary>On the device's DeviceActor in an actor system (one mailbox hop per notification and completion).</summary>
+    DeviceActor,
 }

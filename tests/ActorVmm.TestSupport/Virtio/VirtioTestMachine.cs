@@ -16,11 +16,18 @@ public sealed class VirtioTestMachine : IDisposable
     public static readonly VirtioMmioSlot Slot = new(0xD000_0000, VirtioMmioRegisters.WindowSize, 5);
 
     private readonly Func<DeviceContext, IVirtioDeviceModel> _createModel;
+    private readonly IDeviceMailbox? _slowPath;
 
     /// <summary>Creates the machine with <paramref name="ramBytes"/> of RAM and a first, power-on incarnation of the device.</summary>
-    public VirtioTestMachine(ulong ramBytes, Func<DeviceContext, IVirtioDeviceModel> createModel, IGuestOutput? output = null, DeviceState? restored = null)
+    /// <param name="ramBytes">Guest RAM.</param>
+    /// <param name="createModel">Builds the device model of each incarnation.</param>
+    /// <param name="output">Console output (none by default).</param>
+    /// <param name="restored">The state the first incarnation is rebuilt from; null for power-on.</param>
+    /// <param name="slowPath">Where the device posts its slow-path work (a device actor); null: <see cref="Mailbox"/>, run by the test.</param>
+    public VirtioTestMachine(ulong ramBytes, Func<DeviceContext, IVirtioDeviceModel> createModel, IGuestOutput? output = null, DeviceState? restored = null, IDeviceMailbox? slowPath = null)
     {
         _createModel = createModel ?? throw new ArgumentNullException(nameof(createModel));
+        _slowPath = slowPath;
         Memory = GuestMemory.Create(ramBytes);
         Dma = new GuestDma(Memory);
         Output = output ?? NullGuestOutput.Instance;
@@ -69,7 +76,7 @@ public sealed class VirtioTestMachine : IDisposable
     private VirtioMmioDevice Create(DeviceState? state)
     {
         var environment = new DeviceEnvironment("virtio-test", (_, _) => Line, TimeProvider.System, Output, NoPowerRequests.Instance, Dma);
-        var context = new DeviceContext("virtio0", environment, Mailbox, Input, state);
+        var context = new DeviceContext("virtio0", environment, _slowPath ?? Mailbox, Input, state);
         return new VirtioMmioDevice("virtio0", Slot, _createModel(context), context);
     }
 
