@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
 using ActorVmm.Devices.Virtio.Mmio;
@@ -11,12 +10,14 @@ namespace ActorVmm.TestGuests;
 
 /// <summary>
 /// A flat guest that drives the first virtio-mmio transport of the x86 map as a virtio-blk driver would, polling with
-/// interrupts off: it switches to 32-bit flat protected mode, checks the magic, version and device ID, resets the
+/// interrupts off: in 32-bit flat protected mode (<see cref="ProtectedModeImage"/>) it checks the magic, version and device ID, resets the
 /// device, negotiates VERSION_1 and FLUSH (FEATURES_OK read back), sets up queue 0 with <see cref="QueueSize"/> entries,
 /// sets DRIVER_OK, then: reads sector 0 and checks its first dword is <see cref="Sector0Marker"/> and that
 /// InterruptStatus shows the used-buffer interrupt (and acknowledges it); writes sector <see cref="WrittenSector"/>
 /// filled with <see cref="WritePattern"/>; flushes; prints <see cref="FlushedLine"/> on COM1; and, unless built to hold
-/// there, reads the sector back, compares it and exits 0. Each failed check exits with its own status (below).
+/// there, reads the sector back and compares it. Built with an RNG, it then drives the second transport as virtio-rng
+/// (device ID, VERSION_1, one queue, one 64-byte writable buffer) and checks the used length and that the bytes are not
+/// all zero. Then it exits 0. Each failed check exits with its own status (below).
 /// </summary>
 public static class VirtioBlockGuest
 {
@@ -37,12 +38,21 @@ public static class VirtioBlockGuest
 
     /// <summary>Exit statuses of the failed checks.</summary>
     public const byte BadMagic = 0x11, BadVersion = 0x12, NotBlock = 0x13, NoVersion1 = 0x14, FeaturesRefused = 0x15,
-        QueueTooSmall = 0x16, BadSector0 = 0x17, NoInterrupt = 0x18, BadReadBack = 0x19, RequestFailed = 0x1A, Timeout = 0x1B;
+        QueueTooSmall = 0x16, BadSector0 = 0x17, NoInterrupt = 0x18, BadReadBack = 0x19, RequestFailed = 0x1A, Timeout = 0x1B,
+        NotRng = 0x21, RngFeaturesRefused = 0x22, RngTimeout = 0x23, RngShort = 0x24, RngZero = 0x25;
+
+    /// <summary>Bytes the guest asks the RNG for.</summary>
+    public const uint RngBytes = 64;
 
     /// <summary>Guest RAM the guest needs.</summary>
     public const ulong MemorySize = 1024 * 1024;
 
     private const uint Mmio = (uint)X86MemoryMap.VirtioMmioBase;
+    private const uint RngMmio = Mmio + (uint)VirtioMmioRegisters.WindowSize;
+    private const uint RngDescriptorTable = 0x3_5000;
+    private const uint RngAvailableRing = 0x3_5100;
+    private const uint RngUsedRing = 0x3_5200;
+    private const uint RngBuffer = 0x3_6000;
     private const uint DescriptorTable = 0x3_0000;
     private const uint AvailableRing = 0x3_0100;
     private const uint UsedRing = 0x3_0200;
@@ -50,65 +60,22 @@ public static class VirtioBlockGuest
     private const uint WriteBuffer = 0x3_2000;
     private const uint ReadBuffer = 0x3_3000;
     private const uint StatusByte = 0x3_4000;
-    private const uint Stack32 = 0x7000;
     private const int SectorDwords = VirtioBlockProtocol.SectorSize / 4;
     private const uint PollLimit = 0x1000_0000;
 
-    private const int Code32Offset = 0x100;
-    private const int GdtOffset = 0xC00;
-    private const int GdtrOffset = 0xC30;
-    private const int ImageSize = 0xD00;
-    private const ushort Code32Selector = 0x08;
-    private const ushort DataFlatSelector = 0x10;
-
-    // 32-bit code with base 0x10000 (the image, so labels are image offsets), flat 4 GiB data.
-    private const ulong Code32Descriptor = 0x00CF_9A01_0000_FFFF;
-    private const ulong DataFlatDescriptor = 0x00CF_9200_0000_FFFF;
-    private const uint Cr0ProtectionEnable = 0x1;
     private const ushort Com1Lsr = Guests.Com1 + 5;
     private const byte LsrTransmitterEmpty = 0x20;
 
-    /// <summary>Builds the image; <paramref name="holdAfterFlush"/> makes it spin after printing <see cref="FlushedLine"/> (for a kill test).</summary>
-    public static byte[] Build(bool holdAfterFlush = false)
-    {
-        byte[] image = new byte[ImageSize];
-        byte[] code16 = GuestAssembler.Assemble16(asm =>
-        {
-            asm.cli();
-            asm.lgdt(__[GdtrOffset]);
-            asm.mov(eax, cr0);
-            asm.or(eax, Cr0ProtectionEnable);
-            asm.mov(cr0, eax);
-            asm.jmp(Code32Selector, Code32Offset);
-        });
-        code16.CopyTo(image, 0);
-        byte[] code32 = GuestAssembler.AssembleWithLabels(32, Code32Offset, (asm, _) => Build32(asm, holdAfterFlush), out _);
-        if (code32.Length > GdtOffset - Code32Offset)
-        {
-            throw new InvalidOperationException($"32-bit part is {code32.Length} bytes, too large");
-        }
+    /// <summary>
+    /// Builds the image; <paramref name="holdAfterFlush"/> makes it spin after printing <see cref="FlushedLine"/> (for a kill
+    /// test); <paramref name="withRng"/> also drives virtio-rng on the second transport (run with <c>--disk IMG --rng</c>).
+    /// </summary>
+    public static byte[] Build(bool holdAfterFlush = false, bool withRng = false) =>
+        ProtectedModeImage.Build(asm => Build32(asm, holdAfterFlush, withRng));
 
-        code32.CopyTo(image, Code32Offset);
-        var span = image.AsSpan();
-        ulong[] gdt = [0, Code32Descriptor, DataFlatDescriptor];
-        for (int i = 0; i < gdt.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(span[(GdtOffset + (i * 8))..], gdt[i]);
-        }
-
-        BinaryPrimitives.WriteUInt16LittleEndian(span[GdtrOffset..], (ushort)((gdt.Length * 8) - 1));
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(GdtrOffset + 2)..], (uint)(GuestAssembler.LoadAddress + GdtOffset));
-        return image;
-    }
-
-    private static Label[] Build32(Assembler asm, bool holdAfterFlush)
+    private static void Build32(Assembler asm, bool holdAfterFlush, bool withRng)
     {
         var fail = asm.CreateLabel();
-        asm.mov(ax, DataFlatSelector);
-        asm.mov(ds, ax);
-        asm.mov(es, ax);
-        asm.mov(ss, ax);
-        asm.mov(esp, Stack32);
 
         ExpectRegister(asm, VirtioMmioRegisters.MagicValue, VirtioMmioRegisters.Magic, BadMagic, fail);
         ExpectRegister(asm, VirtioMmioRegisters.Version, VirtioMmioRegisters.Version2, BadVersion, fail);
@@ -198,17 +165,78 @@ public static class VirtioBlockGuest
         asm.add(esi, 4);
         asm.dec(ecx);
         asm.jnz(compare);
+        if (withRng)
+        {
+            DriveRng(asm, fail);
+        }
+
         asm.mov(bl, 0);
 
         // Exit with BL as the status.
         asm.Label(ref fail);
-        asm.mov(al, bl);
-        asm.@out((byte)GuestAssembler.ExitPort, al);
-        var halt = asm.CreateLabel();
-        asm.Label(ref halt);
-        asm.hlt();
-        asm.jmp(halt);
-        return [];
+        ProtectedModeImage.EmitExitWithBl(asm);
+    }
+
+    // virtio-rng on the second transport: negotiate VERSION_1, one queue, one writable buffer, then check what came back.
+    private static void DriveRng(Assembler asm, Label fail)
+    {
+        const uint AckDriver = VirtioStatus.Acknowledge | VirtioStatus.Driver;
+        const uint FeaturesOk = AckDriver | VirtioStatus.FeaturesOk;
+        asm.mov(bl, NotRng);
+        asm.cmp(__dword_ptr[RngMmio + VirtioMmioRegisters.DeviceId], (uint)VirtioDeviceType.Entropy);
+        asm.jne(fail);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], 0u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], AckDriver);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.DriverFeaturesSel], 1u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.DriverFeatures], (uint)(VirtioFeatures.Version1 >> 32));
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], FeaturesOk);
+        asm.mov(bl, RngFeaturesRefused);
+        asm.test(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], VirtioStatus.FeaturesOk);
+        asm.jz(fail);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueSel], 0u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueNum], (uint)QueueSize);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDescLow], RngDescriptorTable);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDriverLow], RngAvailableRing);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDeviceLow], RngUsedRing);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueReady], 1u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], FeaturesOk | VirtioStatus.DriverOk);
+
+        asm.mov(__dword_ptr[RngDescriptorTable + SplitRing.DescriptorAddressOffset], RngBuffer);
+        asm.mov(__dword_ptr[RngDescriptorTable + SplitRing.DescriptorLengthOffset], RngBytes);
+        asm.mov(__word_ptr[RngDescriptorTable + SplitRing.DescriptorFlagsOffset], SplitRing.DescriptorWrite);
+        asm.mov(__word_ptr[RngAvailableRing + SplitRing.AvailableRingOffset], 0);
+        asm.mov(__word_ptr[RngAvailableRing + SplitRing.AvailableIndexOffset], 1);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueNotify], 0u);
+
+        var poll = asm.CreateLabel();
+        var done = asm.CreateLabel();
+        asm.mov(ecx, PollLimit);
+        asm.Label(ref poll);
+        asm.cmp(__word_ptr[RngUsedRing + SplitRing.UsedIndexOffset], 1);
+        asm.je(done);
+        asm.pause();
+        asm.dec(ecx);
+        asm.jnz(poll);
+        asm.mov(bl, RngTimeout);
+        asm.jmp(fail);
+        asm.Label(ref done);
+
+        // The used element's length (after its 4-byte id) is the bytes written: all of the buffer.
+        asm.mov(bl, RngShort);
+        asm.cmp(__dword_ptr[RngUsedRing + SplitRing.UsedRingOffset + 4], RngBytes);
+        asm.jne(fail);
+        asm.mov(esi, RngBuffer);
+        asm.mov(ecx, RngBytes / 4);
+        asm.xor(eax, eax);
+        var or = asm.CreateLabel();
+        asm.Label(ref or);
+        asm.or(eax, __dword_ptr[esi]);
+        asm.add(esi, 4);
+        asm.dec(ecx);
+        asm.jnz(or);
+        asm.mov(bl, RngZero);
+        asm.test(eax, eax);
+        asm.jz(fail);
     }
 
     // One request as a chain from descriptor 0: header, then the data buffer (none for FLUSH), then the status byte;

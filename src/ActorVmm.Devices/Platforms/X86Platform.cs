@@ -126,6 +126,6 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
     public static string VirtioMmioKernelParameters(int count)
     {
         var allocator = new VirtioMmioAllocator(MemoryMap.X86, VirtioMmioIrqs);
-        return string.Join(' ', Enumerable.Range(0, count).Select(_ => allocator.Allocate()).Select(slot => $"virtio_mmio.device={slot.Size}@0x{slot.Base:x}:{slot.Irq}"));
+        return string.Join(' ', Enumerable.Range(0, count).Select(_ => allocator.Allocate().KernelParameter));
     }
 }

@@ -8,7 +8,7 @@ namespace ActorVmm.Host.Tests.EndToEnd;
 
 /// <summary>
 /// <c>actorvmm run --disk</c> as a process: a flat guest drives virtio-blk through the virtio-mmio transport (negotiation,
-/// queue set-up, IN/OUT/FLUSH, the used-buffer interrupt), an acknowledged FLUSH survives SIGKILL of the host, and bad
+/// queue set-up, IN/OUT/FLUSH, the used-buffer interrupt) and virtio-rng, an acknowledged FLUSH survives SIGKILL of the host, and bad
 /// --disk / --virtio-transport values are refused with one line before anything starts.
 /// </summary>
 public sealed class VirtioRunTests : IDisposable
@@ -44,6 +44,46 @@ public sealed class VirtioRunTests : IDisposable
         Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
         Assert.Contains(VirtioBlockGuest.FlushedLine, stdout, StringComparison.Ordinal);
         AssertWrittenSector(disk);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_guest_gets_random_bytes_from_virtio_rng_on_the_transport_after_the_disk(string backend)
+    {
+        string guest = Path.Combine(_dir, "virtio-rng.bin");
+        await File.WriteAllBytesAsync(guest, VirtioBlockGuest.Build(withRng: true));
+        string disk = WriteDisk();
+
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, "--rng");
+
+        Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
+    }
+
+    [Fact]
+    public async Task With_console_virtio_the_guest_writes_to_the_terminal_through_the_virtio_console()
+    {
+        const string text = "hello from hvc0\n";
+        string guest = Path.Combine(_dir, "hvc0.bin");
+        await File.WriteAllBytesAsync(guest, VirtioConsoleGuest.Build(text));
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--console", "virtio");
+
+        Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
+        Assert.Equal(text.TrimEnd('\n'), stdout.Replace("\r", string.Empty, StringComparison.Ordinal).Trim('\n'));
+    }
+
+    [Fact]
+    public async Task A_virtio_console_log_gets_what_the_guest_writes_to_its_virtio_console()
+    {
+        const string text = "to the log\n";
+        string guest = Path.Combine(_dir, "hvc-log.bin");
+        string log = Path.Combine(_dir, "hvc.log");
+        await File.WriteAllBytesAsync(guest, VirtioConsoleGuest.Build(text));
+
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--console", "serial", "--virtio-console-log", log);
+
+        Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
+        Assert.Equal(text, await File.ReadAllTextAsync(log));
     }
 
     [Fact]
