@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Legacy;
+using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Virtio;
 
 namespace ActorVmm.Devices.Platforms;
@@ -17,9 +18,15 @@ public sealed record X86PlatformOptions(
     IReadOnlyList<VirtioDeviceSpec>? Virtio = null,
     bool SerialConsole = true)
 {
-    /// <summary>The transport of <see cref="Virtio"/> devices. Only <see cref="VirtioTransportKind.Mmio"/> is placed on x86 until the platform has a PCI bus.</summary>
+    /// <summary>The transport of <see cref="Virtio"/> devices. Only <see cref="VirtioTransportKind.Mmio"/> is placed on x86 until virtio-pci exists.</summary>
     public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;
 
-    /// <summary>COM1 on the console, COM2..COM4 attached to nothing, the default legacy map.</summary>
+    /// <summary>
+    /// The devices on the PCI bus besides the host bridge (00:00.0), in the order they get slots and BARs: a device's
+    /// own <see cref="PciDeviceDefinition.Slot"/>, else the lowest free device number.
+    /// </summary>
+    public IReadOnlyList<PciDeviceDefinition> PciDevices { get; init; } = [];
+
+    /// <summary>COM1 on the console, COM2..COM4 attached to nothing, the default legacy map, the host bridge alone on PCI.</summary>
     public static X86PlatformOptions Default { get; } = new();
 }

@@ -29,7 +29,7 @@ public static class RunPlanner
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
 
-    /// <summary>The virtio transport when --virtio-transport is not given (mmio until the x86 platform has a PCI bus).</summary>
+    /// <summary>The virtio transport when --virtio-transport is not given (mmio until the virtio-pci transport exists).</summary>
     public const string DefaultVirtioTransport = "mmio";
 
     /// <summary>Largest --config file read (the shipped config/akka.hocon is about 2 KiB).</summary>
@@ -131,11 +131,11 @@ public static class RunPlanner
         _ => throw new UsageException($"unknown console '{text}': expected serial, virtio or none"),
     };
 
-    /// <summary>Parses --virtio-transport; pci is refused until the x86 platform has a PCI bus.</summary>
+    /// <summary>Parses --virtio-transport; pci is refused until the virtio-pci transport exists.</summary>
     public static VirtioTransportKind ParseVirtioTransport(string text) => text.Trim().ToLowerInvariant() switch
     {
         "mmio" => VirtioTransportKind.Mmio,
-        "pci" => throw new UsageException("--virtio-transport pci is not available yet: the x86 platform has no PCI bus; use mmio"),
+        "pci" => throw new UsageException("--virtio-transport pci is not available yet: the virtio-pci transport is not built; use mmio"),
         _ => throw new UsageException($"unknown virtio transport '{text}': expected mmio or pci"),
     };
 

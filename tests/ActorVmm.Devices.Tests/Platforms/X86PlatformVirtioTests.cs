@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Mmio;
@@ -27,6 +28,7 @@ public sealed class X86PlatformVirtioTests
         Assert.Equal(new DeviceRegion(TrapBus.Mmio, X86MemoryMap.VirtioMmioBase, VirtioMmioRegisters.WindowSize), regions[0]);
         Assert.Equal(new DeviceRegion(TrapBus.Mmio, X86MemoryMap.VirtioMmioBase + VirtioMmioRegisters.WindowSize, VirtioMmioRegisters.WindowSize), regions[1]);
         Assert.DoesNotContain(X86Platform.VirtioMmioIrqs, irq => irq is 0 or 1 or 2 or 3 or 4 or 8 or 12);
+        Assert.Empty(X86Platform.VirtioMmioIrqs.Intersect(PciIntxRouting.X86PicIrqs));
     }
 
     [Fact]
@@ -53,12 +55,12 @@ public sealed class X86PlatformVirtioTests
     }
 
     [Fact]
-    public void The_pci_transport_is_refused_while_the_platform_has_no_pci_bus()
+    public void The_pci_transport_is_refused_while_virtio_pci_is_not_built()
     {
         var options = new X86PlatformOptions(Virtio: [Rng("rng")]) { VirtioTransport = VirtioTransportKind.Pci };
 
         var error = Assert.Throws<NotSupportedException>(() => X86Platform.VirtioDevices(options, NullLoggerFactory.Instance));
-        Assert.Contains("PCI bus", error.Message, StringComparison.Ordinal);
+        Assert.Contains("virtio-pci", error.Message, StringComparison.Ordinal);
     }
 
     // The region a definition's device declares, built in a throw-away machine.
