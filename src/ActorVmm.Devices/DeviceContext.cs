@@ -19,8 +19,11 @@ public sealed class DeviceContext
     /// <param name="input">Host input waiting for the guest (outlives the instance).</param>
     /// <param name="restoredState">The validated state this incarnation is rebuilt from; null for power-on state.</param>
     /// <param name="regions">The capabilities over the device's regions, shared by every incarnation (granted once registered); null for a device used outside a supervisor.</param>
-    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null, DeviceRegionControls? regions = null)
+    /// <param name="doorbells">The device's doorbells, shared by every incarnation; null: a set of its own over the environment's doorbells.</param>
+    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null, DeviceRegionControls? regions = null, DeviceDoorbells? doorbells = null)
     {
+        ArgumentNullException.ThrowIfNull(environment);
+        Doorbells = doorbells ?? new DeviceDoorbells(environment.Doorbells);
         RestoredState = restoredState;
         Regions = regions ?? new DeviceRegionControls();
         DeviceName = deviceName;
@@ -40,6 +43,9 @@ public sealed class DeviceContext
 
     /// <summary>The capabilities over this device's own regions (PCI BARs move through them), granted by the supervisor.</summary>
     public DeviceRegionControls Regions { get; }
+
+    /// <summary>The device's doorbells (queue notifications that post to its mailbox without a trap handler), shared by every incarnation.</summary>
+    public DeviceDoorbells Doorbells { get; }
 
     /// <summary>The validated state this incarnation is rebuilt from (after a failure), or null for power-on state.</summary>
     public DeviceState? RestoredState { get; }

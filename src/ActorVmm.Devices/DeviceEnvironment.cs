@@ -18,6 +18,7 @@ namespace ActorVmm.Devices;
 /// <param name="Power">How a device asks for a VM exit, shutdown or reset.</param>
 /// <param name="Dma">Device access to guest RAM: bounds-checked, RAM only, refused once the VM's memory is closed.</param>
 /// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
+/// <param name="Doorbells">The VM's doorbell notifiers (<see cref="IVirtualMachine.Doorbells"/>); null where a device takes its notifications through its trap handler.</param>
 public sealed record DeviceEnvironment(
     string VmName,
     Func<int, string, IInterruptLine> InterruptLines,
@@ -25,4 +26,5 @@ public sealed record DeviceEnvironment(
     IGuestOutput Output,
     IVmPowerRequests Power,
     GuestDma Dma,
-    InterruptControllerSlot? InterruptController = null);
+    InterruptControllerSlot? InterruptController = null,
+    IDoorbells? Doorbells = null);

@@ -7,7 +7,7 @@ namespace ActorVmm.Devices.Tests;
 public sealed class DeviceStateContractTests
 {
     private static readonly Type[] ImmutableLeafTypes =
-        [typeof(bool), typeof(byte), typeof(ushort), typeof(int), typeof(long), typeof(string), typeof(TimeSpan), typeof(DateTimeOffset)];
+        [typeof(bool), typeof(byte), typeof(ushort), typeof(int), typeof(uint), typeof(long), typeof(ulong), typeof(string), typeof(TimeSpan), typeof(DateTimeOffset)];
 
     public static TheoryData<string> StateTypes =>
         [.. typeof(DeviceState).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(DeviceState)) && !t.IsAbstract).Select(t => t.FullName!)];

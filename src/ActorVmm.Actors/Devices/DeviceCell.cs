@@ -11,6 +11,7 @@ public sealed class DeviceCell
 {
     private IDevice? _current;
     private int _generation;
+    private DeviceDoorbells? _doorbells;
 
     /// <summary>Creates the cell of a device that has no instance yet.</summary>
     public DeviceCell(DeviceDefinition definition, DeviceEnvironment environment)
@@ -37,6 +38,9 @@ public sealed class DeviceCell
     /// <summary>The capabilities over the device's regions, granted once they are registered.</summary>
     public DeviceRegionControls Regions { get; } = new();
 
+    /// <summary>The device's doorbells, kept for every incarnation; the supervisor removes them with the device.</summary>
+    public DeviceDoorbells Doorbells => _doorbells ??= new DeviceDoorbells(Environment.Doorbells);
+
     /// <summary>The current instance, or null before the first one is built.</summary>
     public IDevice? Current => Volatile.Read(ref _current);
 
@@ -49,7 +53,7 @@ public sealed class DeviceCell
     /// <see cref="Install"/>.
     /// </summary>
     public IDevice Build(IDeviceMailbox mailbox, DeviceState? state) =>
-        Definition.Factory(new DeviceContext(Name, Environment, mailbox, Input, state, Regions))
+        Definition.Factory(new DeviceContext(Name, Environment, mailbox, Input, state, Regions, Doorbells))
         ?? throw new InvalidOperationException($"The factory of device '{Name}' returned no instance");
 
     /// <summary>Makes <paramref name="device"/> the current instance and returns its generation.</summary>

@@ -81,6 +81,11 @@ public sealed class DeviceSupervisor : ReceiveActor
         {
             _dispatcher.Faulted -= _faultSubscription;
         }
+
+        foreach (var slot in _devices.Values)
+        {
+            slot.Cell.Doorbells.Dispose();
+        }
     }
 
     private void OnAddDevice(SupervisorProtocol.AddDevice request)
@@ -113,6 +118,7 @@ public sealed class DeviceSupervisor : ReceiveActor
         var slot = new DeviceSlot(cell, actor, new RestartWindow(_settings.MaxRestarts, _settings.Within, _environment.Time));
         if (TryStart(slot) is { } rejection)
         {
+            cell.Doorbells.Dispose();
             Context.Stop(actor);
             Sender.Tell(rejection);
             return;
@@ -333,6 +339,7 @@ public sealed class DeviceSupervisor : ReceiveActor
             }
 
             _devices.Remove(slot.Name);
+            slot.Cell.Doorbells.Dispose();
             slot.PendingRemove?.Tell(new SupervisorProtocol.DeviceRemoved(slot.Name));
             return;
         }

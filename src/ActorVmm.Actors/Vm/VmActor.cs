@@ -196,7 +196,8 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             ConsoleOutput,
             new ActorPowerControl(Self, _generation),
             new GuestDma(vm.Memory),
-            controllerSlot);
+            controllerSlot,
+            vm.Doorbells);
         // The supervisor is the table's only writer: the VM claims the writer for it, once per backend VM.
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment, _settings, _loggerFactory), SupervisorName(_generation));
         Context.Watch(_supervisor);

@@ -4,6 +4,8 @@ using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Pic;
 using ActorVmm.Devices.Rtc;
 using ActorVmm.Devices.Serial;
+using ActorVmm.Devices.Virtio;
+using ActorVmm.Devices.Virtio.Mmio;
 using ActorVmm.Machine.Layout;
 using Microsoft.Extensions.Logging;
 
@@ -23,6 +25,13 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 {
     /// <summary>Device names, as the supervisor and <c>SendToDevice</c> know them.</summary>
     public const string RtcName = TimerDeviceDefinitions.RtcName, I8042Name = "i8042", LegacyName = "legacy", PicName = TimerDeviceDefinitions.PicName, PitName = TimerDeviceDefinitions.PitName;
+
+    /// <summary>
+    /// The lines virtio-mmio transports get, the i-th transport the i-th line: the ISA lines from 5 up (as kvmtool hands
+    /// them out) that no platform device uses (0 PIT, 1 keyboard, 2 cascade, 3/4 COM, 8 RTC, 12 mouse) and that PCI INTx
+    /// does not take on the 8259 pair (<see cref="PciIntxRouting.X86PicIrqs"/>), so no virtio-mmio line is shared.
+    /// </summary>
+    public static IReadOnlyList<int> VirtioMmioIrqs { get; } = [.. new[] { 5, 6, 7, 9, 10, 11, 13, 14, 15 }.Except(PciIntxRouting.X86PicIrqs)];
 
     /// <summary>The default machine.</summary>
     public static X86Platform Default { get; } = new(X86PlatformOptions.Default);
@@ -60,7 +69,9 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 
         var devices = new List<DeviceDefinition>
         {
-            SerialConsoleDevice.Definition(ConsolePort),
+            options.SerialConsole
+                ? SerialConsoleDevice.Definition(ConsolePort)
+                : new(ConsolePort.Name, c => new SerialDevice(ConsolePort, c.GetInterruptLine(ConsolePort.Irq), NullGuestOutput.Instance, c.Restore<Uart16550State>())),
         };
         foreach (var spec in SerialPortSpec.PcComPorts.Where(s => s != ConsolePort))
         {
@@ -112,6 +123,40 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
             devices.Add(TimerDeviceDefinitions.Pit());
         }
 
+        devices.AddRange(VirtioDevices(options, context.LoggerFactory));
         return devices;
+    }
+
+    /// <summary>
+    /// The virtio devices of <paramref name="options"/> on their transport: virtio-mmio windows one after another from the
+    /// map's virtio-mmio window, each with the next of <see cref="VirtioMmioIrqs"/> (Linux finds them through
+    /// <c>virtio_mmio.device=</c>, see <see cref="VirtioMmioKernelParameters"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">virtio-pci was asked for: that transport is not built yet.</exception>
+    /// <exception cref="InvalidOperationException">More devices than transport slots.</exception>
+    public static IReadOnlyList<DeviceDefinition> VirtioDevices(X86PlatformOptions options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        if (options.Virtio is not { Count: > 0 } specs)
+        {
+            return [];
+        }
+
+        if (options.VirtioTransport != VirtioTransportKind.Mmio)
+        {
+            throw new NotSupportedException("the virtio-pci transport is not built yet; use the mmio transport");
+        }
+
+        var allocator = new VirtioMmioAllocator(MemoryMap.X86, VirtioMmioIrqs);
+        var logger = loggerFactory.CreateLogger<VirtioMmioDevice>();
+        return [.. specs.Select(spec => VirtioMmioDevice.Definition(spec.Name, allocator.Allocate(), spec.CreateModel, logger))];
+    }
+
+    /// <summary>The kernel command line that tells Linux where the first <paramref name="count"/> virtio-mmio transports are (<c>virtio_mmio.device=SIZE@BASE:IRQ</c> each).</summary>
+    public static string VirtioMmioKernelParameters(int count)
+    {
+        var allocator = new VirtioMmioAllocator(MemoryMap.X86, VirtioMmioIrqs);
+        return string.Join(' ', Enumerable.Range(0, count).Select(_ => allocator.Allocate().KernelParameter));
     }
 }

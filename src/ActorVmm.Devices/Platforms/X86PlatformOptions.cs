@@ -1,5 +1,6 @@
 using ActorVmm.Devices.Legacy;
 using ActorVmm.Devices.Pci;
+using ActorVmm.Devices.Virtio;
 
 namespace ActorVmm.Devices.Platforms;
 
@@ -9,10 +10,17 @@ namespace ActorVmm.Devices.Platforms;
 /// nothing. COM1 is always the VM console (output to its console sink, input from the host).
 /// </param>
 /// <param name="LegacyPorts">The legacy port map (exit and boot-time probe ports); <see cref="LegacyPortOptions.Default"/> when null.</param>
+/// <param name="Virtio">virtio devices, each on its own transport, in order (null: none).</param>
+/// <param name="SerialConsole">Whether COM1 carries the VM console; false when another device (a virtio console) does, and COM1 then transmits into nothing.</param>
 public sealed record X86PlatformOptions(
     IReadOnlyDictionary<string, Func<IGuestOutput>>? SerialOutputs = null,
-    LegacyPortOptions? LegacyPorts = null)
+    LegacyPortOptions? LegacyPorts = null,
+    IReadOnlyList<VirtioDeviceSpec>? Virtio = null,
+    bool SerialConsole = true)
 {
+    /// <summary>The transport of <see cref="Virtio"/> devices. Only <see cref="VirtioTransportKind.Mmio"/> is placed on x86 until virtio-pci exists.</summary>
+    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;
+
     /// <summary>
     /// The devices on the PCI bus besides the host bridge (00:00.0), in the order they get slots and BARs: a device's
     /// own <see cref="PciDeviceDefinition.Slot"/>, else the lowest free device number.

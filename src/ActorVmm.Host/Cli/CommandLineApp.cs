@@ -53,7 +53,11 @@ public static class CommandLineApp
         var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };
         var name = new Option<string>("--name", "-n") { Description = "Guest name for logs and the control socket (default guest-PID)" };
         var backend = new Option<string>("--backend") { Description = "auto (KVM when /dev/kvm opens, else the emulator), kvm or emulator", DefaultValueFactory = _ => "auto" };
-        var console = new Option<string>("--console") { Description = "serial (COM1 on this terminal) or none", DefaultValueFactory = _ => "serial" };
+        var console = new Option<string>("--console") { Description = "serial (COM1 on this terminal), virtio (a virtio console, hvc0, on this terminal) or none", DefaultValueFactory = _ => "serial" };
+        var disks = new Option<string[]>("--disk", "-d") { Description = "Raw disk image as a virtio-blk device, PATH or PATH,ro (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var rng = new Option<bool>("--rng") { Description = "Add a virtio-rng device (bytes from the host's CSPRNG)" };
+        var virtioConsoleLog = new Option<string>("--virtio-console-log") { Description = "Add a virtio console whose output goes to this file" };
+        var virtioTransport = new Option<string>("--virtio-transport") { Description = "Transport of the virtio devices: mmio (pci is not built yet)", DefaultValueFactory = _ => RunPlanner.DefaultVirtioTransport };
         var consoleLog = new Option<string>("--console-log") { Description = "Also write the guest console to this file" };
         var debugIoport = new Option<bool>("--debug-ioport") { Description = "Log unhandled port I/O" };
         var debugMmio = new Option<bool>("--debug-mmio") { Description = "Log unhandled MMIO" };
@@ -62,7 +66,7 @@ public static class CommandLineApp
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
+            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -78,6 +82,10 @@ public static class CommandLineApp
                 Backend = parse.GetValue(backend)!,
                 Console = parse.GetValue(console)!,
                 ConsoleLog = parse.GetValue(consoleLog),
+                Disks = parse.GetValue(disks) ?? [],
+                Rng = parse.GetValue(rng),
+                VirtioConsoleLog = parse.GetValue(virtioConsoleLog),
+                VirtioTransport = parse.GetValue(virtioTransport)!,
                 DebugIoport = parse.GetValue(debugIoport),
                 DebugMmio = parse.GetValue(debugMmio),
                 Config = parse.GetValue(config),

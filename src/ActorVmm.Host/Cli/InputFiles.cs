@@ -18,37 +18,8 @@ public static class InputFiles
     /// <exception cref="UsageException">Empty path, missing, unreadable, not a regular file, empty or too large.</exception>
     public static byte[] ReadRegularFile(string what, string path, ulong maxBytes, Func<ulong, string> tooLarge)
     {
-        ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tooLarge);
-        if (path.Length == 0)
-        {
-            throw new UsageException($"{what} path is empty");
-        }
-
-        using var file = UnixFiles.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY, 0, out int errno);
-        if (file.IsInvalid)
-        {
-            throw new UsageException(errno == Libc.ENOENT
-                ? $"{what} '{path}' does not exist"
-                : $"{what} '{path}' cannot be read: {Libc.ErrorText(errno)}");
-        }
-
-        var status = UnixFiles.Stat(file);
-        uint type = UnixFiles.FileType(status);
-        if (type == Libc.S_IFDIR)
-        {
-            throw new UsageException($"{what} '{path}' is a directory, not a file");
-        }
-
-        if (type != Libc.S_IFREG)
-        {
-            throw new UsageException($"{what} '{path}' is {UnixFiles.Describe(type)}, not a regular file");
-        }
-
-        if (status.stx_size == 0)
-        {
-            throw new UsageException($"{what} '{path}' is empty");
-        }
+        using var file = OpenRegularFile(what, path, out var status);
 
         if (status.stx_size > maxBytes)
         {
@@ -77,5 +48,54 @@ public static class InputFiles
         }
 
         return total == content.Length ? content : content[..total];
+    }
+
+    /// <summary>Checks that <paramref name="path"/> is a readable, non-empty regular file without reading it; returns its size.</summary>
+    /// <exception cref="UsageException">Empty path, missing, unreadable, not a regular file, or empty.</exception>
+    public static ulong CheckRegularFile(string what, string path)
+    {
+        using var file = OpenRegularFile(what, path, out var status);
+        return status.stx_size;
+    }
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenRegularFile(string what, string path, out Libc.statx status)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Length == 0)
+        {
+            throw new UsageException($"{what} path is empty");
+        }
+
+        var file = UnixFiles.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY, 0, out int errno);
+        if (file.IsInvalid)
+        {
+            file.Dispose();
+            throw new UsageException(errno == Libc.ENOENT
+                ? $"{what} '{path}' does not exist"
+                : $"{what} '{path}' cannot be read: {Libc.ErrorText(errno)}");
+        }
+
+        try
+        {
+            status = UnixFiles.Stat(file);
+        }
+        catch (IOException ex)
+        {
+            file.Dispose();
+            throw new UsageException($"{what} '{path}' cannot be read: {ex.Message}", ex);
+        }
+
+        uint type = UnixFiles.FileType(status);
+        string? refusal = type == Libc.S_IFDIR ? $"{what} '{path}' is a directory, not a file"
+            : type != Libc.S_IFREG ? $"{what} '{path}' is {UnixFiles.Describe(type)}, not a regular file"
+            : status.stx_size == 0 ? $"{what} '{path}' is empty"
+            : null;
+        if (refusal is not null)
+        {
+            file.Dispose();
+            throw new UsageException(refusal);
+        }
+
+        return file;
     }
 }

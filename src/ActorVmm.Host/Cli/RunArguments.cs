@@ -30,7 +30,19 @@ public sealed record RunArguments
     /// <summary>--backend auto|kvm|emulator.</summary>
     public string Backend { get; init; } = "auto";
 
-    /// <summary>--console serial|none.</summary>
+    /// <summary>-d/--disk PATH[,ro], repeatable: one virtio-blk device per raw image.</summary>
+    public IReadOnlyList<string> Disks { get; init; } = [];
+
+    /// <summary>--rng: a virtio-rng device.</summary>
+    public bool Rng { get; init; }
+
+    /// <summary>--virtio-console-log FILE: a virtio console whose output goes to FILE.</summary>
+    public string? VirtioConsoleLog { get; init; }
+
+    /// <summary>--virtio-transport mmio|pci.</summary>
+    public string VirtioTransport { get; init; } = RunPlanner.DefaultVirtioTransport;
+
+    /// <summary>--console serial|virtio|none.</summary>
     public string Console { get; init; } = "serial";
 
     /// <summary>--console-log FILE: a copy of the guest console.</summary>

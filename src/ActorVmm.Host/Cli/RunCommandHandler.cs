@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Control;
+using ActorVmm.Host.Devices;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Terminal;
@@ -58,7 +59,21 @@ public static class RunCommandHandler
 
         using (names)
         {
-            return await RunClaimedAsync(plan, backend, catalog, controlDirectory, error);
+            DiskImages disks;
+            try
+            {
+                disks = DiskImages.Open(plan.Disks);
+            }
+            catch (UsageException ex)
+            {
+                await error.WriteLineAsync($"actorvmm: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            using (disks)
+            {
+                return await RunClaimedAsync(plan, disks, backend, catalog, controlDirectory, error);
+            }
         }
     }
 
@@ -82,7 +97,7 @@ public static class RunCommandHandler
         }
     }
 
-    private static async Task<int> RunClaimedAsync(RunPlan plan, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
+    private static async Task<int> RunClaimedAsync(RunPlan plan, DiskImages disks, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
     {
         using var logger = HostLogging.Create(plan.Logging);
         var log = logger.ForContext("SourceContext", "ActorVmm.Host.Run").ForContext("vm", plan.Name);
@@ -92,7 +107,7 @@ public static class RunCommandHandler
         HostConsole console;
         try
         {
-            console = HostConsole.Open(plan.Console == ConsoleMode.Serial, plan.ConsoleLog, log, error);
+            console = HostConsole.Open(plan.Console != ConsoleMode.None, plan.ConsoleLog, log, error);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -101,6 +116,20 @@ public static class RunCommandHandler
         }
 
         using var consoleScope = console;
+        FileGuestOutput? virtioConsoleLog = null;
+        try
+        {
+            virtioConsoleLog = plan.VirtioConsoleLog is { } path
+                ? new FileGuestOutput(path, why => log.Warning("Virtio console log {Path} failed ({Error}); the guest goes on without it", path, why))
+                : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"actorvmm: --virtio-console-log '{plan.VirtioConsoleLog}' cannot be written: {ex.Message}");
+            return ExitCodes.Usage;
+        }
+
+        using var virtioConsoleLogScope = virtioConsoleLog;
         VmRuntime runtime;
         try
         {
@@ -114,11 +143,18 @@ public static class RunCommandHandler
 
         await using (runtime)
         {
-            using var terminal = plan.Console == ConsoleMode.Serial ? RawTerminal.EnterIfInteractive() : null;
+            using var terminal = plan.Console != ConsoleMode.None ? RawTerminal.EnterIfInteractive() : null;
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Boot, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio, Reboot = plan.Reboot };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Boot, console.Output)
+                {
+                    DebugIoport = plan.DebugIoport,
+                    DebugMmio = plan.DebugMmio,
+                    Reboot = plan.Reboot,
+                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog),
+                    ConsoleDevice = RunDevices.ConsoleDevice(plan),
+                };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)
@@ -129,7 +165,7 @@ public static class RunCommandHandler
             }
 
             // Stdin is read only as fast as the guest takes it; the pump stops with the VM.
-            using var input = plan.Console == ConsoleMode.Serial ? new ConsoleInputPump(Console.OpenStandardInput(), vm.SendConsoleInputAsync, $"stdin:{vm.Name}") : null;
+            using var input = plan.Console != ConsoleMode.None ? new ConsoleInputPump(Console.OpenStandardInput(), vm.SendConsoleInputAsync, $"stdin:{vm.Name}") : null;
             input?.Start();
 
             log.Information("VM {Vm} started: {Image}, {Memory} bytes, {Cpus} vCPU(s) on {Backend}", plan.Name, plan.ImageDescription, plan.MemorySize, plan.Cpus, backend.Kind.ToName());

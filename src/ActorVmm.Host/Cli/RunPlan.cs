@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Virtio;
 using ActorVmm.Host.Backends;
 using ActorVmm.Machine.Boot;
 using Serilog.Events;
@@ -12,7 +13,15 @@ public enum ConsoleMode
 
     /// <summary>The console is not shown (still written to --console-log when given).</summary>
     None = 1,
+
+    /// <summary>A virtio console (hvc0) on the terminal and its input; COM1 transmits into nothing.</summary>
+    Virtio = 2,
 }
+
+/// <summary>One --disk: a raw image and whether the guest may only read it.</summary>
+/// <param name="Path">The image file.</param>
+/// <param name="ReadOnly">True for <c>,ro</c>: opened read-only with a shared lock, writes fail in the guest.</param>
+public sealed record DiskSpec(string Path, bool ReadOnly);
 
 /// <summary>A validated <c>actorvmm run</c>: everything checked, the image or kernel read, nothing started yet.</summary>
 /// <param name="Name">VM name.</param>
@@ -44,6 +53,21 @@ public sealed record RunPlan(
 
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
+
+    /// <summary>The --disk images, in order.</summary>
+    public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+
+    /// <summary>Whether a virtio-rng device is added.</summary>
+    public bool Rng { get; init; }
+
+    /// <summary>Path of the --virtio-console-log file, or null.</summary>
+    public string? VirtioConsoleLog { get; init; }
+
+    /// <summary>The transport of the virtio devices.</summary>
+    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;
+
+    /// <summary>How many virtio devices the plan asks for.</summary>
+    public int VirtioDeviceCount => Disks.Count + (Rng ? 1 : 0) + (VirtioConsoleLog is null ? 0 : 1) + (Console == ConsoleMode.Virtio ? 1 : 0);
 
     /// <summary>Extra HOCON file, or null.</summary>
     public string? ConfigFile { get; init; }

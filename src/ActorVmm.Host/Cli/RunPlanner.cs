@@ -1,3 +1,6 @@
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Devices.Virtio;
+using ActorVmm.Devices.Virtio.Block;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
@@ -29,6 +32,9 @@ public static class RunPlanner
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
 
+    /// <summary>The virtio transport when --virtio-transport is not given (mmio until the virtio-pci transport exists).</summary>
+    public const string DefaultVirtioTransport = "mmio";
+
     /// <summary>Largest --config file read (the shipped config/akka.hocon is about 2 KiB).</summary>
     public const ulong MaxConfigBytes = 1024 * 1024;
 
@@ -46,13 +52,21 @@ public static class RunPlanner
         string name = ParseName(args.Name ?? $"guest-{processId}");
         var (boot, description) = PlanBoot(args, backend, memory);
         string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
+        var transport = ParseVirtioTransport(args.VirtioTransport);
+        var disks = args.Disks.Select(ParseDisk).ToArray();
+        CheckVirtioCount(disks.Length + (args.Rng ? 1 : 0) + (args.VirtioConsoleLog is null ? 0 : 1) + (console == ConsoleMode.Virtio ? 1 : 0));
 
         // Output files last: the checks open them, and nothing else may be refused after that.
         OutputPaths.CheckFile("--console-log", args.ConsoleLog);
+        OutputPaths.CheckFile("--virtio-console-log", args.VirtioConsoleLog);
         OutputPaths.CheckFile("--log-file", args.LogFile);
         return new RunPlan(name, boot, description, memory, cpus, backend, console, logging)
         {
             Reboot = args.Reboot,
+            Disks = disks,
+            Rng = args.Rng,
+            VirtioConsoleLog = args.VirtioConsoleLog,
+            VirtioTransport = transport,
             ConsoleLog = args.ConsoleLog,
             DebugIoport = args.DebugIoport,
             DebugMmio = args.DebugMmio,
@@ -115,8 +129,58 @@ public static class RunPlanner
     {
         "serial" => ConsoleMode.Serial,
         "none" => ConsoleMode.None,
-        _ => throw new UsageException($"unknown console '{text}': expected serial or none"),
+        "virtio" => ConsoleMode.Virtio,
+        _ => throw new UsageException($"unknown console '{text}': expected serial, virtio or none"),
     };
+
+    /// <summary>Parses --virtio-transport; pci is refused until the virtio-pci transport exists.</summary>
+    public static VirtioTransportKind ParseVirtioTransport(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "mmio" => VirtioTransportKind.Mmio,
+        "pci" => throw new UsageException("--virtio-transport pci is not available yet: the virtio-pci transport is not built; use mmio"),
+        _ => throw new UsageException($"unknown virtio transport '{text}': expected mmio or pci"),
+    };
+
+    /// <summary>
+    /// Parses one --disk PATH[,ro] (kvmtool's syntax) and checks that PATH is an existing regular file of whole 512-byte
+    /// sectors. The image is opened and locked when the VM starts (<see cref="DiskImages"/>).
+    /// </summary>
+    public static DiskSpec ParseDisk(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string path = text;
+        bool readOnly = false;
+        int comma = text.LastIndexOf(',');
+        if (comma >= 0)
+        {
+            string flag = text[(comma + 1)..];
+            if (flag != "ro")
+            {
+                throw new UsageException($"invalid --disk '{text}': expected PATH or PATH,ro");
+            }
+
+            path = text[..comma];
+            readOnly = true;
+        }
+
+        ulong size = InputFiles.CheckRegularFile("disk image", path);
+        if (size % VirtioBlockProtocol.SectorSize != 0)
+        {
+            throw new UsageException($"disk image '{path}' is {size} bytes, not a whole number of {VirtioBlockProtocol.SectorSize}-byte sectors");
+        }
+
+        return new DiskSpec(path, readOnly);
+    }
+
+    /// <summary>Checks that the virtio devices asked for fit the x86 platform's transport slots.</summary>
+    public static void CheckVirtioCount(int count)
+    {
+        int slots = X86Platform.VirtioMmioIrqs.Count;
+        if (count > slots)
+        {
+            throw new UsageException($"too many virtio devices: {count} asked for (disks, --rng, virtio consoles), the x86 platform has {slots} virtio-mmio slots");
+        }
+    }
 
     /// <summary>Parses --log-level (Serilog's level names, plus trace, info and warn).</summary>
     public static LogEventLevel ParseLogLevel(string text) => text.Trim().ToLowerInvariant() switch

@@ -1,3 +1,5 @@
+using ActorVmm.Devices.Platforms;
+using ActorVmm.Devices.Serial;
 using ActorVmm.Machine.Boot;
 
 namespace ActorVmm.Host.Vms;
@@ -18,4 +20,10 @@ public sealed record VmLaunchSpec(string Name, ulong MemorySize, int VcpuCount, 
 
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
+
+    /// <summary>How the x86 machine is wired (virtio devices, which device carries the console); null: the default machine.</summary>
+    public X86PlatformOptions? Platform { get; init; }
+
+    /// <summary>The device that receives console input (COM1, or a virtio console).</summary>
+    public string ConsoleDevice { get; init; } = SerialPortSpec.Com1.Name;
 }

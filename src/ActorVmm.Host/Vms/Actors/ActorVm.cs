@@ -3,7 +3,6 @@ using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Devices.Pci;
-using ActorVmm.Devices.Serial;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
 
@@ -30,8 +29,11 @@ internal sealed class ActorVm : IVmHandle
     private VmCounters _counters;
     private volatile IReadOnlyList<string> _pciFunctions = [];
 
-    public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe)
+    private readonly string _consoleDevice;
+
+    public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe, string consoleDevice)
     {
+        _consoleDevice = consoleDevice;
         _system = system;
         _manager = manager;
         _definition = definition;
@@ -85,7 +87,7 @@ internal sealed class ActorVm : IVmHandle
     public async Task<bool> SendConsoleInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         var input = new ConsoleProtocol.Input(bytes.ToArray());
-        var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(SerialPortSpec.Com1.Name, input)), Timeout.InfiniteTimeSpan, cancellationToken);
+        var answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, new SupervisorProtocol.SendToDevice(_consoleDevice, input)), Timeout.InfiniteTimeSpan, cancellationToken);
         return answer is ConsoleProtocol.InputAccepted;
     }
 

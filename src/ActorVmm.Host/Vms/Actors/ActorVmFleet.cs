@@ -63,10 +63,10 @@ public sealed class ActorVmFleet : IVmFleet
             [],
             console,
             spec.Reboot ? ResetAction.Reboot : ResetAction.Stop,
-            Platform: new ProbedPlatform(X86Platform.Default, probe),
+            Platform: new ProbedPlatform(spec.Platform is null ? X86Platform.Default : new X86Platform(spec.Platform), probe),
             DebugIoport: spec.DebugIoport,
             DebugMmio: spec.DebugMmio);
-        var vm = new ActorVm(_system, _manager, definition, created, probe);
+        var vm = new ActorVm(_system, _manager, definition, created, probe, spec.ConsoleDevice);
         if (!_byName.TryAdd(spec.Name, vm))
         {
             throw new VmLaunchException($"a VM called '{spec.Name}' already exists");
