@@ -1,9 +1,11 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.I8042;
 using ActorVmm.Devices.Legacy;
 using ActorVmm.Devices.Pic;
 using ActorVmm.Devices.Rtc;
 using ActorVmm.Devices.Serial;
 using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Devices.Platforms;
@@ -11,8 +13,9 @@ namespace ActorVmm.Devices.Platforms;
 /// <summary>
 /// The default PC machine (guest-conventions.md, docs/devices.md): COM1..COM4 16550A UARTs with COM1 on the
 /// console, the MC146818 RTC/CMOS, the i8042, the legacy port block (POST, port 0x92, boot-time probe) and, where
-/// the backend has no in-kernel irqchip (the emulator), the 8259A pair and the 8254 PIT. The exit port is added
-/// by the VM itself (the VM definition's WithExitPort).
+/// the backend has no in-kernel irqchip (the emulator), the 8259A pair and the 8254 PIT; with
+/// <see cref="X86PlatformOptions.Framebuffer"/>, the linear framebuffer ("vesa") in the map's framebuffer window. The exit
+/// port is added by the VM itself (the VM definition's WithExitPort).
 /// </summary>
 public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 {
@@ -44,6 +47,27 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         return CmosMemorySize.FromRamSlots(layout.RamSlots);
     }
 
+    /// <summary>
+    /// The framebuffer of one boot generation: its device RAM (allocated here, once, so a rebuilt device keeps the pixels)
+    /// and the device, whose BAR starts at the map's framebuffer window.
+    /// </summary>
+    /// <exception cref="ArgumentException">The mode does not fit the window.</exception>
+    private static DeviceDefinition Framebuffer(IVirtualMachine vm, FramebufferMode mode)
+    {
+        var window = vm.Layout.Window(X86MemoryMap.FramebufferName);
+        try
+        {
+            mode.Validate(window.Size);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException(ex.Message, nameof(mode), ex);
+        }
+
+        var memory = vm.Memory.CreateDeviceRam(FramebufferDevice.DeviceName, mode.BarSize);
+        return FramebufferDevice.DeviceDefinition(mode, memory, window.Base);
+    }
+
     /// <inheritdoc />
     public IReadOnlyList<DeviceDefinition> CreateDevices(PlatformContext context)
     {
@@ -69,6 +93,11 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         devices.Add(TimerDeviceDefinitions.Rtc(cmos));
         devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power, c.Restore<I8042State>())));
         devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
+
+        if (options.Framebuffer is { } mode)
+        {
+            devices.Add(Framebuffer(vm, mode));
+        }
 
         if (!vm.HasInKernelIrqchip)
         {

@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Legacy;
 
 namespace ActorVmm.Devices.Platforms;
@@ -8,9 +9,11 @@ namespace ActorVmm.Devices.Platforms;
 /// nothing. COM1 is always the VM console (output to its console sink, input from the host).
 /// </param>
 /// <param name="LegacyPorts">The legacy port map (exit and boot-time probe ports); <see cref="LegacyPortOptions.Default"/> when null.</param>
+/// <param name="Framebuffer">The linear framebuffer's mode (<c>--vesa</c>), or null for a machine without one.</param>
 public sealed record X86PlatformOptions(
     IReadOnlyDictionary<string, Func<IGuestOutput>>? SerialOutputs = null,
-    LegacyPortOptions? LegacyPorts = null)
+    LegacyPortOptions? LegacyPorts = null,
+    FramebufferMode? Framebuffer = null)
 {
     /// <summary>COM1 on the console, COM2..COM4 attached to nothing, the default legacy map.</summary>
     public static X86PlatformOptions Default { get; } = new();
