@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using Serilog.Events;
 
@@ -40,6 +41,12 @@ public sealed record RunPlan(
 
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
+
+    /// <summary>The framebuffer's mode (--vesa), or null for none.</summary>
+    public FramebufferMode? Framebuffer { get; init; }
+
+    /// <summary>Where the final frame is written as PNG (--screenshot-on-exit), or null.</summary>
+    public string? ScreenshotOnExit { get; init; }
 
     /// <summary>Extra HOCON file, or null.</summary>
     public string? ConfigFile { get; init; }

@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
@@ -26,6 +27,9 @@ public static class RunPlanner
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
 
+    /// <summary>The framebuffer mode of a bare --vesa (kvmtool's 640×480).</summary>
+    public const string DefaultVesa = "640x480";
+
     /// <summary>Largest --config file read (the shipped config/akka.hocon is about 2 KiB).</summary>
     public const ulong MaxConfigBytes = 1024 * 1024;
 
@@ -45,10 +49,16 @@ public static class RunPlanner
         var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image, memory), args.Image);
         CheckFits(image, description, memory);
         string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
+        var framebuffer = args.Vesa is null ? null : ParseVesa(args.Vesa);
+        if (args.ScreenshotOnExit is not null && framebuffer is null)
+        {
+            throw new UsageException("--screenshot-on-exit needs a framebuffer: add --vesa (640x480 by default)");
+        }
 
         // Output files last: the checks open them, and nothing else may be refused after that.
         OutputPaths.CheckFile("--console-log", args.ConsoleLog);
         OutputPaths.CheckFile("--log-file", args.LogFile);
+        OutputPaths.CheckFile("--screenshot-on-exit", args.ScreenshotOnExit);
         return new RunPlan(name, image, description, memory, cpus, backend, console, logging)
         {
             ConsoleLog = args.ConsoleLog,
@@ -56,7 +66,22 @@ public static class RunPlanner
             DebugMmio = args.DebugMmio,
             ConfigFile = args.Config,
             ConfigHocon = configHocon,
+            Framebuffer = framebuffer,
+            ScreenshotOnExit = args.ScreenshotOnExit is null ? null : Path.GetFullPath(args.ScreenshotOnExit),
         };
+    }
+
+    /// <summary>Parses --vesa WxH: a 32-bpp mode whose BAR fits the x86 map's framebuffer window.</summary>
+    public static FramebufferMode ParseVesa(string text)
+    {
+        try
+        {
+            return FramebufferMode.Parse(text, X86MemoryMap.FramebufferSize);
+        }
+        catch (FormatException ex)
+        {
+            throw new UsageException($"invalid --vesa: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Parses -m/--mem: a size with units, a whole number of 4 KiB pages.</summary>

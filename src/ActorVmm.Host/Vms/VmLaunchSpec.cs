@@ -1,3 +1,5 @@
+using ActorVmm.Devices.Framebuffer;
+
 namespace ActorVmm.Host.Vms;
 
 /// <summary>Everything needed to create and start one VM.</summary>
@@ -13,4 +15,10 @@ public sealed record VmLaunchSpec(string Name, ulong MemorySize, int VcpuCount, 
 
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
+
+    /// <summary>The linear framebuffer's mode (<c>--vesa</c>), or null for none.</summary>
+    public FramebufferMode? Framebuffer { get; init; }
+
+    /// <summary>Keep a copy of the framebuffer as the guest left it (<see cref="IVmHandle.FinalFrame"/>).</summary>
+    public bool CaptureFinalFrame { get; init; }
 }

@@ -63,9 +63,12 @@ public sealed class ActorVmFleet : IVmFleet
             [],
             console,
             ResetAction.Stop,
-            Platform: new ProbedPlatform(X86Platform.Default, probe),
+            Platform: new ProbedPlatform(spec.Framebuffer is null ? X86Platform.Default : new X86Platform(X86PlatformOptions.Default with { Framebuffer = spec.Framebuffer }), probe),
             DebugIoport: spec.DebugIoport,
-            DebugMmio: spec.DebugMmio);
+            DebugMmio: spec.DebugMmio)
+        {
+            CaptureFinalFrame = spec.CaptureFinalFrame,
+        };
         var vm = new ActorVm(_system, _manager, definition, created, probe);
         if (!_byName.TryAdd(spec.Name, vm))
         {
