@@ -1,4 +1,5 @@
 using System.Globalization;
+using ActorVmm.Machine.Boot.Linux;
 using ActorVmm.Machine.Layout;
 
 namespace ActorVmm.Devices.Framebuffer;
@@ -27,6 +28,9 @@ public sealed record FramebufferMode(int Width, int Height)
 
     /// <summary>Bit position of blue in a pixel (bits 7:0).</summary>
     public const int BlueShift = 0;
+
+    /// <summary>Bit position of the unused byte (bits 31:24).</summary>
+    public const int ReservedShift = 24;
 
     /// <summary>Bits of each colour.</summary>
     public const int ColourBits = 8;
@@ -80,6 +84,10 @@ public sealed record FramebufferMode(int Width, int Height)
                 $"{Width}x{Height} at {BitsPerPixel} bpp needs a 0x{Math.Max(frame, MinBarSize):X}-byte frame in a power-of-two BAR, more than the 0x{windowSize:X}-byte framebuffer window of the memory map");
         }
     }
+
+    /// <summary>What a Linux guest is told about this mode with the frame at <paramref name="frameBase"/> (<c>boot_params.screen_info</c>).</summary>
+    public LinearFramebufferInfo BootInfo(ulong frameBase) =>
+        new(frameBase, BarSize, Width, Height, Stride, BitsPerPixel, (ColourBits, RedShift), (ColourBits, GreenShift), (ColourBits, BlueShift), (ColourBits, ReservedShift));
 
     /// <inheritdoc />
     public override string ToString() => $"{Width}x{Height}x{BitsPerPixel}";

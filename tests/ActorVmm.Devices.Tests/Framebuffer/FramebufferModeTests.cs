@@ -54,4 +54,18 @@ public sealed class FramebufferModeTests
     [Fact]
     public void The_default_is_kvmtool_s_640x480_at_32_bpp() =>
         Assert.Equal("640x480x32", FramebufferMode.Default.ToString());
+
+    [Fact]
+    public void The_boot_info_is_the_mode_s_geometry_and_x8r8g8b8_layout_at_the_frame_address()
+    {
+        var mode = FramebufferMode.Parse("800x600", Window);
+
+        var info = mode.BootInfo(X86MemoryMap.FramebufferBase);
+
+        Assert.Equal((X86MemoryMap.FramebufferBase, mode.BarSize, 800, 600, mode.Stride, FramebufferMode.BitsPerPixel), (info.Base, info.Size, info.Width, info.Height, info.Stride, info.Depth));
+        Assert.Equal((FramebufferMode.ColourBits, FramebufferMode.RedShift), info.Red);
+        Assert.Equal((FramebufferMode.ColourBits, FramebufferMode.GreenShift), info.Green);
+        Assert.Equal((FramebufferMode.ColourBits, FramebufferMode.BlueShift), info.Blue);
+        Assert.Equal((FramebufferMode.ColourBits, FramebufferMode.ReservedShift), info.Reserved);
+    }
 }
