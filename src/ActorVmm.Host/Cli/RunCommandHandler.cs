@@ -30,6 +30,7 @@ public static class RunCommandHandler
         {
             plan = RunPlanner.Plan(args, Environment.ProcessId);
             backend = BackendSelector.Select(plan.Backend, catalog);
+            RunPlanner.CheckBackendBoots(plan, backend.Kind);
         }
         catch (UsageException ex)
         {
@@ -140,10 +141,11 @@ public static class RunCommandHandler
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output)
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Boot, console.Output)
                 {
                     DebugIoport = plan.DebugIoport,
                     DebugMmio = plan.DebugMmio,
+                    Reboot = plan.Reboot,
                     Framebuffer = plan.Framebuffer,
                     CaptureFinalFrame = plan.ScreenshotOnExit is not null,
                 };

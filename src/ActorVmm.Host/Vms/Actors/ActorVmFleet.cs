@@ -59,10 +59,10 @@ public sealed class ActorVmFleet : IVmFleet
             spec.Name,
             spec.MemorySize,
             spec.VcpuCount,
-            spec.Image.ToArray(),
+            spec.Boot,
             [],
             console,
-            ResetAction.Stop,
+            spec.Reboot ? ResetAction.Reboot : ResetAction.Stop,
             Platform: new ProbedPlatform(spec.Framebuffer is null ? X86Platform.Default : new X86Platform(X86PlatformOptions.Default with { Framebuffer = spec.Framebuffer }), probe),
             DebugIoport: spec.DebugIoport,
             DebugMmio: spec.DebugMmio)
