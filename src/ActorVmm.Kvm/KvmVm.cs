@@ -67,6 +67,9 @@ public sealed class KvmVm : IVirtualMachine
                 KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_SET_USER_MEMORY_REGION, ref slot, nameof(KvmIoctls.KVM_SET_USER_MEMORY_REGION));
             }
 
+            // Device RAM (a framebuffer BAR) becomes a slot of its own wherever its device maps it.
+            Memory.SlotListener = new KvmRamSlotListener(_vmFd, loggerFactory.CreateLogger<KvmRamSlotListener>());
+
             Traps = new TrapTable(spec.VcpuCount, new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio, loggerFactory.CreateLogger<KvmCoalescingListener>()));
             Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
 

@@ -2,6 +2,7 @@ using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Devices;
 using ActorVmm.Devices.ExitPort;
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Memory;
@@ -70,6 +71,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     // The devices as the supervisor last reported them before it stopped (status of a stopped VM).
     private SupervisorProtocol.DeviceReport _finalReport = new([], 0, 0);
 
+    // The framebuffer copied after the vCPUs stopped (CaptureFinalFrame), handed out with Exited.
+    private FramebufferProtocol.Frame? _finalFrame;
+
     // Who asked for a pause that the vCPUs have not acknowledged yet.
     private IActorRef? _pausing;
 
@@ -108,6 +112,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         Receive<VmProtocol.VcpuEnded>(OnVcpuEnded);
         Receive<VmProtocol.VcpusStopped>(OnVcpusStopped);
         Receive<VmProtocol.VcpusPaused>(OnVcpusPaused);
+        Receive<VmProtocol.FinalFrameCaptured>(OnFinalFrameCaptured);
         Receive<VmProtocol.FinalDeviceReport>(OnFinalDeviceReport);
         Receive<Terminated>(OnTerminated);
         Receive<ConsoleProtocol.Flushed>(_ => Finish());
@@ -117,7 +122,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         {
             if (_state == VmState.Stopped && _exit is not null)
             {
-                Sender.Tell(new VmProtocol.Exited(_definition.Name, _exit));
+                Sender.Tell(new VmProtocol.Exited(_definition.Name, _exit) { FinalFrame = _finalFrame });
             }
             else
             {
@@ -432,10 +437,34 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             return;
         }
 
+        int generation = _generation;
+        if (_definition.CaptureFinalFrame)
+        {
+            // The guest can no longer draw and the memory is still mapped: the frame as it was left.
+            _supervisor.Ask(new SupervisorProtocol.SendToDevice(FramebufferDevice.DeviceName, FramebufferProtocol.Capture.Instance), StatusTimeout)
+                .PipeTo(Self, success: answer => new VmProtocol.FinalFrameCaptured(generation, answer as FramebufferProtocol.Frame), failure: _ => new VmProtocol.FinalFrameCaptured(generation, null));
+            return;
+        }
+
+        AskFinalDeviceReport(generation);
+    }
+
+    private void OnFinalFrameCaptured(VmProtocol.FinalFrameCaptured captured)
+    {
+        if (captured.Generation != _generation || _stopping is null)
+        {
+            return;
+        }
+
+        _finalFrame = captured.Frame;
+        AskFinalDeviceReport(captured.Generation);
+    }
+
+    private void AskFinalDeviceReport(int generation)
+    {
         // Guest memory outlives every user: the device actors (which may be in the middle of DMA) stop before the
         // VM's memory is unmapped. The supervisor's last report is kept for status queries of the stopped VM; then it
         // stops (its device actors first), and its Terminated continues the stop.
-        int generation = _generation;
         _supervisor.Ask<SupervisorProtocol.DeviceReport>(SupervisorProtocol.GetDevices.Instance, StatusTimeout)
             .PipeTo(Self, success: report => new VmProtocol.FinalDeviceReport(generation, report), failure: _ => new VmProtocol.FinalDeviceReport(generation, null));
     }
@@ -492,7 +521,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         SetState(VmState.Stopped);
         foreach (var waiter in _exitWaiters)
         {
-            waiter.Tell(new VmProtocol.Exited(_definition.Name, _exit));
+            waiter.Tell(new VmProtocol.Exited(_definition.Name, _exit) { FinalFrame = _finalFrame });
         }
 
         _exitWaiters.Clear();

@@ -46,6 +46,12 @@ public sealed record VmDefinition(
     /// <summary>The platform this VM boots with.</summary>
     public IPlatform EffectivePlatform => Platform ?? X86Platform.Default;
 
+    /// <summary>
+    /// Copy the framebuffer ("vesa") once the vCPUs have stopped, before the VM's memory goes, and hand it out with
+    /// <see cref="VmProtocol.Exited.FinalFrame"/> (<c>--screenshot-on-exit</c>).
+    /// </summary>
+    public bool CaptureFinalFrame { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> with a clear message when the definition is unusable.</summary>
     public void Validate()
     {

@@ -1,5 +1,6 @@
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Devices;
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Vm;
@@ -84,7 +85,11 @@ public static class VmProtocol
     /// <summary>The VM stopped; its console output is flushed.</summary>
     /// <param name="Name">The VM.</param>
     /// <param name="Exit">How it ended.</param>
-    public sealed record Exited(string Name, VmExit Exit);
+    public sealed record Exited(string Name, VmExit Exit)
+    {
+        /// <summary>The framebuffer as the guest left it, when <see cref="VmDefinition.CaptureFinalFrame"/> asked for it and the VM has one.</summary>
+        public FramebufferProtocol.Frame? FinalFrame { get; init; }
+    }
 
     /// <summary>Told to the VM's parent on every state change.</summary>
     /// <param name="Name">The VM.</param>
@@ -107,6 +112,9 @@ public static class VmProtocol
 
     /// <summary>Every vCPU of a generation acknowledged a pause.</summary>
     internal sealed record VcpusPaused(int Generation);
+
+    /// <summary>The framebuffer copied after the vCPUs stopped (null when the VM has none, or it did not answer).</summary>
+    internal sealed record FinalFrameCaptured(int Generation, FramebufferProtocol.Frame? Frame);
 
     /// <summary>The device supervisor's report just before it stops (null when it did not answer).</summary>
     internal sealed record FinalDeviceReport(int Generation, SupervisorProtocol.DeviceReport? Report);

@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.I8042;
 using ActorVmm.Devices.Legacy;
 using ActorVmm.Devices.Pci;
@@ -7,6 +8,7 @@ using ActorVmm.Devices.Serial;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Mmio;
 using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
 
 namespace ActorVmm.Devices.Platforms;
@@ -19,7 +21,8 @@ namespace ActorVmm.Devices.Platforms;
 /// BARs assigned from the PCI windows and decoding on (as firmware leaves them; the guest may move them). PCI INTA–D
 /// reach IOAPIC GSIs 16–19 where the backend has an in-kernel irqchip, else the 8259's IRQs 5, 9, 10 and 11 (the
 /// emulator has no IOAPIC); MSI-X vectors become the VM's MSI routes. The exit port is added by the VM itself (the VM
-/// definition's WithExitPort).
+/// definition's WithExitPort). With <see cref="X86PlatformOptions.Framebuffer"/>, the linear framebuffer ("vesa")
+/// in the map's framebuffer window.
 /// </summary>
 public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 {
@@ -53,6 +56,27 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
     {
         ArgumentNullException.ThrowIfNull(layout);
         return CmosMemorySize.FromRamSlots(layout.RamSlots);
+    }
+
+    /// <summary>
+    /// The framebuffer of one boot generation: its device RAM (allocated here, once, so a rebuilt device keeps the pixels)
+    /// and the device, whose BAR starts at the map's framebuffer window.
+    /// </summary>
+    /// <exception cref="ArgumentException">The mode does not fit the window.</exception>
+    private static DeviceDefinition Framebuffer(IVirtualMachine vm, FramebufferMode mode)
+    {
+        var window = vm.Layout.Window(X86MemoryMap.FramebufferName);
+        try
+        {
+            mode.Validate(window.Size);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException(ex.Message, nameof(mode), ex);
+        }
+
+        var memory = vm.Memory.CreateDeviceRam(FramebufferDevice.DeviceName, mode.BarSize);
+        return FramebufferDevice.DeviceDefinition(mode, memory, window.Base);
     }
 
     /// <inheritdoc />
@@ -109,6 +133,11 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         foreach (var planned in pci.Planned)
         {
             pciLogger.LogInformation("PCI device {Function} of VM {Vm}", planned, vm.Name);
+        }
+
+        if (options.Framebuffer is { } mode)
+        {
+            devices.Add(Framebuffer(vm, mode));
         }
 
         if (!vm.HasInKernelIrqchip)

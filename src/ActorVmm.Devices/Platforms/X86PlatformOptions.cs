@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Legacy;
 using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Virtio;
@@ -12,11 +13,13 @@ namespace ActorVmm.Devices.Platforms;
 /// <param name="LegacyPorts">The legacy port map (exit and boot-time probe ports); <see cref="LegacyPortOptions.Default"/> when null.</param>
 /// <param name="Virtio">virtio devices, each on its own transport, in order (null: none).</param>
 /// <param name="SerialConsole">Whether COM1 carries the VM console; false when another device (a virtio console) does, and COM1 then transmits into nothing.</param>
+/// <param name="Framebuffer">The linear framebuffer's mode (<c>--vesa</c>), or null for a machine without one.</param>
 public sealed record X86PlatformOptions(
     IReadOnlyDictionary<string, Func<IGuestOutput>>? SerialOutputs = null,
     LegacyPortOptions? LegacyPorts = null,
     IReadOnlyList<VirtioDeviceSpec>? Virtio = null,
-    bool SerialConsole = true)
+    bool SerialConsole = true,
+    FramebufferMode? Framebuffer = null)
 {
     /// <summary>The transport of <see cref="Virtio"/> devices. Only <see cref="VirtioTransportKind.Mmio"/> is placed on x86 until virtio-pci exists.</summary>
     public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;

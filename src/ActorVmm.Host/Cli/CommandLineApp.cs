@@ -34,6 +34,7 @@ public static class CommandLineApp
         root.Subcommands.Add(FleetCommand(catalog));
         root.Subcommands.Add(DtbCommand.Create());
         root.Subcommands.Add(ControlCommands.List());
+        root.Subcommands.Add(ControlCommands.Screenshot());
         foreach (string command in new[] { "stat", "pause", "resume", "stop" })
         {
             root.Subcommands.Add(ControlCommands.ForVm(command));
@@ -62,11 +63,17 @@ public static class CommandLineApp
         var debugIoport = new Option<bool>("--debug-ioport") { Description = "Log unhandled port I/O" };
         var debugMmio = new Option<bool>("--debug-mmio") { Description = "Log unhandled MMIO" };
         var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
+        var vesa = new Option<string>("--vesa")
+        {
+            Description = $"Add a 32-bpp linear framebuffer (a PCI display function, kvmtool's VESA) of WIDTHxHEIGHT pixels (default {RunPlanner.DefaultVesa})",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var screenshotOnExit = new Option<string>("--screenshot-on-exit") { Description = "Write the framebuffer as a PNG file when the VM ends (needs --vesa)" };
         var (logLevel, logFile) = LoggingOptions();
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, config, logLevel, logFile,
+            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, vesa, screenshotOnExit, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -89,6 +96,8 @@ public static class CommandLineApp
                 DebugIoport = parse.GetValue(debugIoport),
                 DebugMmio = parse.GetValue(debugMmio),
                 Config = parse.GetValue(config),
+                Vesa = parse.GetResult(vesa) is null ? null : parse.GetValue(vesa) ?? RunPlanner.DefaultVesa,
+                ScreenshotOnExit = parse.GetValue(screenshotOnExit),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },

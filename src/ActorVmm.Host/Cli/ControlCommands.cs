@@ -39,6 +39,31 @@ public static class ControlCommands
         return command;
     }
 
+    /// <summary>The <c>screenshot NAME FILE.png</c> command: the running VM's framebuffer as a PNG file, written by its host.</summary>
+    public static Command Screenshot()
+    {
+        var name = new Argument<string>("name") { Description = "The VM's name (see 'actorvmm list')" };
+        var file = new Argument<string>("file") { Description = "The PNG file to write (created or replaced)" };
+        var command = new Command("screenshot", "Write a VM's framebuffer (run with --vesa) as a PNG file, without pausing the VM") { name, file };
+        command.SetAction(async (parse, token) =>
+        {
+            string path = parse.GetValue(file)!;
+            try
+            {
+                // Checked here, where the user is, before the host (same user) writes it.
+                OutputPaths.CheckFile("screenshot", path);
+            }
+            catch (UsageException ex)
+            {
+                await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            return await SendAsync("screenshot", parse.GetValue(name)!, token, Path.GetFullPath(path));
+        });
+        return command;
+    }
+
     /// <summary>Formats VMs as an aligned table, one VM per line (script-friendly: whitespace-separated columns).</summary>
     public static string FormatTable(IReadOnlyList<VmStatus> vms)
     {
@@ -78,7 +103,7 @@ public static class ControlCommands
         _ => "Stop a VM (its host exits when it was the host's only VM)",
     };
 
-    private static async Task<int> SendAsync(string verb, string name, CancellationToken token)
+    private static async Task<int> SendAsync(string verb, string name, CancellationToken token, string? path = null)
     {
         IReadOnlyList<(string Socket, VmStatus Vm)> hosts;
         try
@@ -101,7 +126,7 @@ public static class ControlCommands
         ControlResponse response;
         try
         {
-            response = await ControlClient.SendAsync(match.Socket, new ControlRequest(verb, name), token);
+            response = await ControlClient.SendAsync(match.Socket, new ControlRequest(verb, name, path), token);
         }
         catch (IOException ex)
         {
@@ -116,7 +141,11 @@ public static class ControlCommands
         }
 
         var vm = response.Vms is { Count: > 0 } vms ? vms[0] : null;
-        if (verb == "stat" && vm is not null)
+        if (verb == "screenshot")
+        {
+            await Console.Out.WriteLineAsync($"{name}: screenshot written to {path}");
+        }
+        else if (verb == "stat" && vm is not null)
         {
             await Console.Out.WriteAsync(FormatStat(vm));
         }

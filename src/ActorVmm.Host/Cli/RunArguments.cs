@@ -54,6 +54,12 @@ public sealed record RunArguments
     /// <summary>--debug-mmio: log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
 
+    /// <summary>--vesa [WxH]: a linear framebuffer (null: none; <see cref="RunPlanner.DefaultVesa"/> when given without a size).</summary>
+    public string? Vesa { get; init; }
+
+    /// <summary>--screenshot-on-exit FILE.png: the framebuffer as the guest left it.</summary>
+    public string? ScreenshotOnExit { get; init; }
+
     /// <summary>--config FILE: extra HOCON layered over config/akka.hocon.</summary>
     public string? Config { get; init; }
 

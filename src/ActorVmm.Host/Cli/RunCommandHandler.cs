@@ -2,6 +2,7 @@ using ActorVmm.Actors.Console;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Control;
 using ActorVmm.Host.Devices;
+using ActorVmm.Host.Display;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Terminal;
@@ -97,6 +98,28 @@ public static class RunCommandHandler
         }
     }
 
+    /// <summary>Writes --screenshot-on-exit from the frame the VM kept when it ended; false (with one line on stderr) when it cannot.</summary>
+    private static async Task<bool> WriteFinalScreenshotAsync(IVmHandle vm, string path, Serilog.ILogger log, TextWriter error)
+    {
+        if (vm.FinalFrame is not { } frame)
+        {
+            await error.WriteLineAsync($"actorvmm: --screenshot-on-exit: VM '{vm.Name}' left no framebuffer to capture");
+            return false;
+        }
+
+        try
+        {
+            PngScreenshot.Write(frame, path);
+            log.Information("Screenshot of VM {Vm} ({Width}x{Height}) written to {Path}", vm.Name, frame.Width, frame.Height, path);
+            return true;
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"actorvmm: --screenshot-on-exit: {ex.Message}");
+            return false;
+        }
+    }
+
     private static async Task<int> RunClaimedAsync(RunPlan plan, DiskImages disks, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
     {
         using var logger = HostLogging.Create(plan.Logging);
@@ -152,8 +175,9 @@ public static class RunCommandHandler
                     DebugIoport = plan.DebugIoport,
                     DebugMmio = plan.DebugMmio,
                     Reboot = plan.Reboot,
-                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog),
+                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog) with { Framebuffer = plan.Framebuffer },
                     ConsoleDevice = RunDevices.ConsoleDevice(plan),
+                    CaptureFinalFrame = plan.ScreenshotOnExit is not null,
                 };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
@@ -195,9 +219,13 @@ public static class RunCommandHandler
 
             var outcome = await vm.Completion;
             terminal?.Dispose();
+            bool screenshotFailed = plan.ScreenshotOnExit is { } screenshot && !await WriteFinalScreenshotAsync(vm, screenshot, log, error);
 
             // One rule for every stop signal, whatever state the VM was in: 128 + the signal.
-            return signals.Received is { } stoppedBy ? ExitCodes.ForSignal(stoppedBy) : await ReportAsync(outcome, plan.Name, error);
+            int exitCode = signals.Received is { } stoppedBy ? ExitCodes.ForSignal(stoppedBy) : await ReportAsync(outcome, plan.Name, error);
+
+            // A guest that ended well but whose screenshot could not be written is not a success.
+            return screenshotFailed && exitCode == ExitCodes.Success ? ExitCodes.IoError : exitCode;
         }
     }
 }

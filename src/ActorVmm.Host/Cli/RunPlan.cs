@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Virtio;
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using ActorVmm.Machine.Boot;
 using Serilog.Events;
@@ -68,6 +69,12 @@ public sealed record RunPlan(
 
     /// <summary>How many virtio devices the plan asks for.</summary>
     public int VirtioDeviceCount => Disks.Count + (Rng ? 1 : 0) + (VirtioConsoleLog is null ? 0 : 1) + (Console == ConsoleMode.Virtio ? 1 : 0);
+
+    /// <summary>The framebuffer's mode (--vesa), or null for none.</summary>
+    public FramebufferMode? Framebuffer { get; init; }
+
+    /// <summary>Where the final frame is written as PNG (--screenshot-on-exit), or null.</summary>
+    public string? ScreenshotOnExit { get; init; }
 
     /// <summary>Extra HOCON file, or null.</summary>
     public string? ConfigFile { get; init; }

@@ -1,6 +1,7 @@
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
@@ -35,6 +36,9 @@ public static class RunPlanner
     /// <summary>The virtio transport when --virtio-transport is not given (mmio until the virtio-pci transport exists).</summary>
     public const string DefaultVirtioTransport = "mmio";
 
+    /// <summary>The framebuffer mode of a bare --vesa (kvmtool's 640×480).</summary>
+    public const string DefaultVesa = "640x480";
+
     /// <summary>Largest --config file read (the shipped config/akka.hocon is about 2 KiB).</summary>
     public const ulong MaxConfigBytes = 1024 * 1024;
 
@@ -56,10 +60,23 @@ public static class RunPlanner
         var disks = args.Disks.Select(ParseDisk).ToArray();
         CheckVirtioCount(disks.Length + (args.Rng ? 1 : 0) + (args.VirtioConsoleLog is null ? 0 : 1) + (console == ConsoleMode.Virtio ? 1 : 0));
 
+        var framebuffer = args.Vesa is null ? null : ParseVesa(args.Vesa);
+        if (args.ScreenshotOnExit is not null && framebuffer is null)
+        {
+            throw new UsageException("--screenshot-on-exit needs a framebuffer: add --vesa (640x480 by default)");
+        }
+
+        if (framebuffer is not null && boot is LinuxBoot linux)
+        {
+            // The kernel finds the frame where power-on puts its BAR (vesafb/simplefb from screen_info).
+            boot = linux with { Framebuffer = framebuffer.BootInfo(X86MemoryMap.FramebufferBase) };
+        }
+
         // Output files last: the checks open them, and nothing else may be refused after that.
         OutputPaths.CheckFile("--console-log", args.ConsoleLog);
         OutputPaths.CheckFile("--virtio-console-log", args.VirtioConsoleLog);
         OutputPaths.CheckFile("--log-file", args.LogFile);
+        OutputPaths.CheckFile("--screenshot-on-exit", args.ScreenshotOnExit);
         return new RunPlan(name, boot, description, memory, cpus, backend, console, logging)
         {
             Reboot = args.Reboot,
@@ -72,7 +89,22 @@ public static class RunPlanner
             DebugMmio = args.DebugMmio,
             ConfigFile = args.Config,
             ConfigHocon = configHocon,
+            Framebuffer = framebuffer,
+            ScreenshotOnExit = args.ScreenshotOnExit is null ? null : Path.GetFullPath(args.ScreenshotOnExit),
         };
+    }
+
+    /// <summary>Parses --vesa WxH: a 32-bpp mode whose BAR fits the x86 map's framebuffer window.</summary>
+    public static FramebufferMode ParseVesa(string text)
+    {
+        try
+        {
+            return FramebufferMode.Parse(text, X86MemoryMap.FramebufferSize);
+        }
+        catch (FormatException ex)
+        {
+            throw new UsageException($"invalid --vesa: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Parses -m/--mem: a size with units, a whole number of 4 KiB pages.</summary>

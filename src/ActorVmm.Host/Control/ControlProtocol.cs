@@ -19,7 +19,7 @@ public static class ControlProtocol
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The commands the host understands.</summary>
-    public static IReadOnlyList<string> Commands { get; } = ["list", "stat", "pause", "resume", "stop"];
+    public static IReadOnlyList<string> Commands { get; } = ["list", "stat", "pause", "resume", "stop", "screenshot"];
 
     /// <summary>Serializes a message to one line (no trailing newline).</summary>
     public static string Serialize(ControlRequest request) => JsonSerializer.Serialize(request, ControlJsonContext.Default.ControlRequest);
@@ -54,10 +54,11 @@ public static class ControlProtocol
     }
 }
 
-/// <summary>A request: <c>{"command":"pause","name":"vm1"}</c>.</summary>
-/// <param name="Command">list, stat, pause, resume or stop.</param>
+/// <summary>A request: <c>{"command":"pause","name":"vm1"}</c>, <c>{"command":"screenshot","name":"vm1","path":"/abs/shot.png"}</c>.</summary>
+/// <param name="Command">list, stat, pause, resume, stop or screenshot.</param>
 /// <param name="Name">The VM (all but list).</param>
-public sealed record ControlRequest(string Command, string? Name = null);
+/// <param name="Path">screenshot: the absolute path of the PNG file the host writes.</param>
+public sealed record ControlRequest(string Command, string? Name = null, string? Path = null);
 
 /// <summary>A response: <c>{"ok":true,"vms":[...]}</c> or <c>{"ok":false,"error":"..."}</c>.</summary>
 /// <param name="Ok">Whether the request succeeded.</param>

@@ -1,3 +1,5 @@
+using ActorVmm.Devices.Framebuffer;
+using ActorVmm.Host.Display;
 using ActorVmm.Host.Vms;
 
 namespace ActorVmm.Host.Control;
@@ -50,6 +52,8 @@ public sealed class ControlRequestHandler
         bool finished = vm.Completion.IsCompleted;
         switch (request.Command)
         {
+            case "screenshot":
+                return await ScreenshotAsync(vm, request.Path);
             case "pause" or "resume" or "stop" when finished:
                 return ControlResponse.Failure($"VM '{vm.Name}' has already ended ({vm.State.ToString().ToLowerInvariant()})");
             case "pause":
@@ -61,6 +65,37 @@ public sealed class ControlRequestHandler
             case "stop":
                 await vm.StopAsync();
                 break;
+        }
+
+        await vm.RefreshAsync();
+        return new ControlResponse(true, Vms: [Describe(vm)]);
+    }
+
+    /// <summary>Copies the VM's framebuffer (its vCPUs keep running) and writes it as PNG where the client asked.</summary>
+    private async Task<ControlResponse> ScreenshotAsync(IVmHandle vm, string? path)
+    {
+        if (string.IsNullOrEmpty(path) || !Path.IsPathFullyQualified(path))
+        {
+            return ControlResponse.Failure("'screenshot' needs the absolute path of the PNG file to write");
+        }
+
+        FramebufferProtocol.Frame frame;
+        try
+        {
+            frame = await vm.CaptureFrameAsync();
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ControlResponse.Failure(ex.Message);
+        }
+
+        try
+        {
+            await Task.Run(() => PngScreenshot.Write(frame, path));
+        }
+        catch (IOException ex)
+        {
+            return ControlResponse.Failure(ex.Message);
         }
 
         await vm.RefreshAsync();

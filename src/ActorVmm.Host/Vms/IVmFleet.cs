@@ -1,3 +1,5 @@
+using ActorVmm.Devices.Framebuffer;
+
 namespace ActorVmm.Host.Vms;
 
 /// <summary>
@@ -65,6 +67,13 @@ public interface IVmHandle
 
     /// <summary>Stops the VM (final); <see cref="Completion"/> then reports <see cref="VmOutcomeKind.Stopped"/>.</summary>
     Task StopAsync();
+
+    /// <summary>Copies the VM's framebuffer as the guest is drawing it, without stopping its vCPUs.</summary>
+    /// <exception cref="InvalidOperationException">The VM has no framebuffer, or has ended (the message says which).</exception>
+    Task<FramebufferProtocol.Frame> CaptureFrameAsync();
+
+    /// <summary>The framebuffer as the guest left it, once the VM has ended, when its launch asked for it; else null.</summary>
+    FramebufferProtocol.Frame? FinalFrame { get; }
 }
 
 /// <summary>Life-cycle state of a VM.</summary>

@@ -21,9 +21,12 @@ public sealed record VmLaunchSpec(string Name, ulong MemorySize, int VcpuCount, 
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
 
-    /// <summary>How the x86 machine is wired (virtio devices, which device carries the console); null: the default machine.</summary>
+    /// <summary>How the x86 machine is wired (virtio devices, the console device, the framebuffer); null: the default machine.</summary>
     public X86PlatformOptions? Platform { get; init; }
 
     /// <summary>The device that receives console input (COM1, or a virtio console).</summary>
     public string ConsoleDevice { get; init; } = SerialPortSpec.Com1.Name;
+
+    /// <summary>Keep a copy of the framebuffer as the guest left it (<see cref="IVmHandle.FinalFrame"/>).</summary>
+    public bool CaptureFinalFrame { get; init; }
 }

@@ -18,4 +18,8 @@ public sealed record FlatBinaryBoot(byte[] Image) : BootSource;
 /// <param name="Kernel">The bzImage file.</param>
 /// <param name="Initrd">The initial ramdisk, or null for none.</param>
 /// <param name="CommandLine">The whole kernel command line.</param>
-public sealed record LinuxBoot(byte[] Kernel, byte[]? Initrd, string CommandLine) : BootSource;
+public sealed record LinuxBoot(byte[] Kernel, byte[]? Initrd, string CommandLine) : BootSource
+{
+    /// <summary>The linear framebuffer the VM has (<c>--vesa</c>), told to the kernel in <c>boot_params.screen_info</c>; null for none.</summary>
+    public Linux.LinearFramebufferInfo? Framebuffer { get; init; }
+}

@@ -40,10 +40,10 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>Start of the hole: RAM below it, devices in it (<c>KVM_32BIT_GAP_START</c>).</summary>
     public const ulong MmioHoleStart = FourGiB - MmioHoleSize;
 
-    /// <summary>Framebuffer window at the start of the hole.</summary>
+    /// <summary>Framebuffer window at the start of the hole (kvmtool's <c>VESA_MEM_ADDR</c>): the <c>--vesa</c> framebuffer's BAR sits here at power-on.</summary>
     public const ulong FramebufferBase = MmioHoleStart;
 
-    /// <summary>Framebuffer window size: 16 MiB (a 2560×1600 32-bit frame with room to spare).</summary>
+    /// <summary>Framebuffer window size: 16 MiB, the largest framebuffer BAR (a 2560×1600 32-bit frame fits; 2048×2048 does too).</summary>
     public const ulong FramebufferSize = 0x100_0000;
 
     /// <summary>PCI configuration window (<c>KVM_PCI_CFG_AREA</c>).</summary>
@@ -106,13 +106,16 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>RAM limit accepted here (1 TiB).</summary>
     public const ulong MaxRam = 1UL << 40;
 
+    /// <summary>Name of the framebuffer window: where power-on places the framebuffer's BAR, and what bounds its size.</summary>
+    public const string FramebufferName = "framebuffer";
+
     /// <summary>Name of the 64-bit PCI BAR window in <see cref="MemoryLayout.Windows"/>.</summary>
     public const string PciMmio64Name = "pci-mmio-64";
 
     private static readonly MemoryMapRegion[] Regions =
     [
         new("legacy-vga-bios", TrapBus.Mmio, LegacyVgaBiosBase, LegacyVgaBiosSize, MemoryRegionKind.Reserved),
-        new("framebuffer", TrapBus.Mmio, FramebufferBase, FramebufferSize, MemoryRegionKind.Reserved),
+        new(FramebufferName, TrapBus.Mmio, FramebufferBase, FramebufferSize, MemoryRegionKind.Reserved),
         new(PciConfigName, TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
         new(PciMmioName, TrapBus.Mmio, PciMmioBase, PciMmioSize, MemoryRegionKind.PciMmio),
         new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, VirtioMmioSize, MemoryRegionKind.VirtioMmio),

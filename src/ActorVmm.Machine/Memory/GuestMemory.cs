@@ -28,7 +28,10 @@ public sealed class GuestMemory : IDisposable
     private readonly object _drainGate = new();
     private readonly Lock _closeLock = new();
     private readonly nuint _hostSize;
+    private readonly Lock _placeLock = new();
+    private readonly List<DeviceRam> _deviceRams = [];
     private nint _host;
+    private readonly int _ramSlotCount;
     private GuestMemoryRegion[] _regions;
     private long _access;
 
@@ -44,6 +47,7 @@ public sealed class GuestMemory : IDisposable
 
         _host = host;
         _regions = [.. slots.OrderBy(s => s.GuestPhysicalAddress).Select(s => new GuestMemoryRegion(this, s))];
+        _ramSlotCount = slots.Max(s => s.Slot) + 1;
         TotalSize = slots.Aggregate(0UL, (sum, s) => sum + s.Size);
     }
 
@@ -56,8 +60,23 @@ public sealed class GuestMemory : IDisposable
     /// <summary>True once <see cref="Dispose"/> has begun: every later access throws <see cref="GuestMemoryClosedException"/>.</summary>
     public bool IsClosed => (Volatile.Read(ref _access) & ClosedFlag) != 0;
 
-    /// <summary>Optional observer told about host-side writes (decoded-instruction caches).</summary>
+    /// <summary>Optional observer told about host-side writes (decoded-instruction caches), and about device RAM moving.</summary>
     public IGuestMemoryWriteObserver? WriteObserver { get; set; }
+
+    /// <summary>The backend's mirror of device RAM placements (KVM memory slots); null where the backend reads <see cref="Regions"/> itself.</summary>
+    public IRamSlotListener? SlotListener { get; set; }
+
+    /// <summary>Device RAM created on this memory, mapped or not.</summary>
+    public IReadOnlyList<DeviceRam> DeviceRams
+    {
+        get
+        {
+            lock (_placeLock)
+            {
+                return [.. _deviceRams];
+            }
+        }
+    }
 
     /// <summary>Test hook: runs just before the unmap with the number of accesses then in flight (always 0).</summary>
     internal Action<long>? BeforeUnmap { get; set; }
@@ -86,6 +105,42 @@ public sealed class GuestMemory : IDisposable
     /// <summary>Creates guest memory with the given slots (page-aligned, non-overlapping in guest and host space).</summary>
     /// <exception cref="ArgumentException">A slot is empty, unaligned, wraps the address space or overlaps another.</exception>
     public static GuestMemory Create(IReadOnlyList<RamSlot> slots) => new(slots);
+
+    /// <summary>
+    /// Allocates <paramref name="size"/> bytes of device RAM (zeroed, a whole number of pages) that the device maps into
+    /// guest space with <see cref="DeviceRam.Place"/>. It takes the next memory slot number after the RAM slots and is
+    /// unmapped with this memory.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is empty or the size is 0 or not a whole number of pages.</exception>
+    /// <exception cref="OutOfMemoryException">The host cannot map it.</exception>
+    /// <exception cref="GuestMemoryClosedException">The memory is closed.</exception>
+    public DeviceRam CreateDeviceRam(string name, ulong size)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (size == 0 || size % GuestMemoryRegion.PageSize != 0 || size > nuint.MaxValue)
+        {
+            throw new ArgumentException($"device RAM '{name}' of 0x{size:X} bytes must be a non-empty whole number of 4 KiB pages", nameof(size));
+        }
+
+        lock (_placeLock)
+        {
+            if (IsClosed)
+            {
+                throw new GuestMemoryClosedException();
+            }
+
+            nint host = Mman.mmap(0, (nuint)size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS | Mman.MAP_NORESERVE, -1, 0);
+            if (host == Mman.MAP_FAILED)
+            {
+                throw new OutOfMemoryException($"mmap of {size} bytes of device RAM '{name}' failed: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
+            }
+
+            int slot = _ramSlotCount + _deviceRams.Count;
+            var device = new DeviceRam(this, name, slot, host, size);
+            _deviceRams.Add(device);
+            return device;
+        }
+    }
 
     /// <summary>True when the whole range is RAM: inside one slot, or across slots that follow each other in guest-physical space.</summary>
     public bool IsRam(ulong address, ulong length) => FindRun(Volatile.Read(ref _regions), address, length, requireHostContiguous: false) >= 0;
@@ -137,7 +192,6 @@ public sealed class GuestMemory : IDisposable
                 throw new GuestMemoryException(address, length);
             }
 
-            nint host = _host;
             int done = 0;
             ulong cursor = address;
             while (done < destination.Length)
@@ -146,7 +200,7 @@ public sealed class GuestMemory : IDisposable
                 int chunk = (int)Math.Min(length - (ulong)done, region.End - cursor);
 
                 // Safe: FindRun proved [cursor, cursor + chunk) lies inside this slot, and the mapping stays until this access is no longer in flight.
-                new ReadOnlySpan<byte>((void*)(host + (nint)(region.HostOffset + (cursor - region.GuestPhysicalAddress))), chunk).CopyTo(destination[done..]);
+                new ReadOnlySpan<byte>((void*)(region.HostAddress + (nint)(cursor - region.GuestPhysicalAddress)), chunk).CopyTo(destination[done..]);
                 done += chunk;
                 cursor += (ulong)chunk;
             }
@@ -173,7 +227,6 @@ public sealed class GuestMemory : IDisposable
                 throw new GuestMemoryException(address, length);
             }
 
-            nint host = _host;
             int done = 0;
             ulong cursor = address;
             while (done < source.Length)
@@ -182,7 +235,7 @@ public sealed class GuestMemory : IDisposable
                 int chunk = (int)Math.Min(length - (ulong)done, region.End - cursor);
 
                 // Safe: FindRun proved [cursor, cursor + chunk) lies inside this slot, and the mapping stays until this access is no longer in flight.
-                source.Slice(done, chunk).CopyTo(new Span<byte>((void*)(host + (nint)(region.HostOffset + (cursor - region.GuestPhysicalAddress))), chunk));
+                source.Slice(done, chunk).CopyTo(new Span<byte>((void*)(region.HostAddress + (nint)(cursor - region.GuestPhysicalAddress)), chunk));
                 done += chunk;
                 cursor += (ulong)chunk;
             }
@@ -284,16 +337,81 @@ public sealed class GuestMemory : IDisposable
                 }
             }
 
-            Volatile.Write(ref _regions, []);
+            lock (_placeLock)
+            {
+                Volatile.Write(ref _regions, []);
+            }
+
             BeforeUnmap?.Invoke(Volatile.Read(ref _access) & CountMask);
             nint host = _host;
             Volatile.Write(ref _host, 0);
             _ = Mman.munmap(host, _hostSize);
+            foreach (var device in DeviceRams)
+            {
+                _ = Mman.munmap(device.Detach(), (nuint)device.Size);
+            }
+        }
+    }
+
+    /// <summary>The region placing <paramref name="device"/> now, or null while it is unmapped.</summary>
+    internal GuestMemoryRegion? PlacementOf(DeviceRam device) =>
+        Array.Find(Volatile.Read(ref _regions), r => ReferenceEquals(r.Device, device));
+
+    /// <summary><see cref="DeviceRam.Place"/>: one placement change at a time, published as a new region array.</summary>
+    internal bool PlaceDeviceRam(DeviceRam device, ulong guestAddress, bool enabled)
+    {
+        lock (_placeLock)
+        {
+            var regions = Volatile.Read(ref _regions);
+            if (IsClosed)
+            {
+                return false;
+            }
+
+            var current = Array.Find(regions, r => ReferenceEquals(r.Device, device));
+            if (current is not null && enabled && current.GuestPhysicalAddress == guestAddress)
+            {
+                return true;
+            }
+
+            if (current is not null)
+            {
+                regions = [.. regions.Where(r => !ReferenceEquals(r, current))];
+                Volatile.Write(ref _regions, regions);
+                SlotListener?.OnUnmapped(current);
+                WriteObserver?.OnHostWrite(current.GuestPhysicalAddress, current.Size);
+            }
+
+            if (!enabled)
+            {
+                return true;
+            }
+
+            if (guestAddress % GuestMemoryRegion.PageSize != 0 || guestAddress > ulong.MaxValue - device.Size
+                || regions.Any(r => r.GuestPhysicalAddress < guestAddress + device.Size && guestAddress < r.End))
+            {
+                return false;
+            }
+
+            var placed = new GuestMemoryRegion(this, device, guestAddress);
+            try
+            {
+                SlotListener?.OnMapped(placed);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The backend refused the slot (e.g. KVM found an overlap of its own): the memory stays unmapped.
+                return false;
+            }
+
+            Volatile.Write(ref _regions, [.. regions.Append(placed).OrderBy(r => r.GuestPhysicalAddress)]);
+            WriteObserver?.OnHostWrite(guestAddress, device.Size);
+            return true;
         }
     }
 
     /// <summary>Counts an access in flight; refuses it once the memory is closed.</summary>
-    private void EnterAccess()
+    internal void EnterAccess()
     {
         if ((Interlocked.Increment(ref _access) & ClosedFlag) != 0)
         {
@@ -302,7 +420,8 @@ public sealed class GuestMemory : IDisposable
         }
     }
 
-    private void ExitAccess()
+    /// <summary>Ends an access counted by <see cref="EnterAccess"/>.</summary>
+    internal void ExitAccess()
     {
         // The last access to leave a closed memory lets Dispose unmap.
         if (Interlocked.Decrement(ref _access) == ClosedFlag)
@@ -329,7 +448,7 @@ public sealed class GuestMemory : IDisposable
         }
 
         var region = regions[index];
-        return _host + (nint)(region.HostOffset + (address - region.GuestPhysicalAddress));
+        return region.HostAddress + (nint)(address - region.GuestPhysicalAddress);
     }
 
     /// <summary>
@@ -366,7 +485,7 @@ public sealed class GuestMemory : IDisposable
                 cursor = regions[i].End;
                 bool next = i + 1 < regions.Length
                     && regions[i + 1].GuestPhysicalAddress == cursor
-                    && (!requireHostContiguous || regions[i + 1].HostOffset == regions[i].HostOffset + regions[i].Size);
+                    && (!requireHostContiguous || (regions[i].Device is null && regions[i + 1].Device is null && regions[i + 1].HostOffset == regions[i].HostOffset + regions[i].Size));
                 if (!next)
                 {
                     return -1;

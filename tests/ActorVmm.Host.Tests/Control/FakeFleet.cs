@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Vms;
 
 namespace ActorVmm.Host.Tests.Control;
@@ -72,4 +73,12 @@ internal sealed class FakeVm(string name) : IVmHandle
         _completion.TrySetResult(VmOutcome.Stopped);
         return Task.CompletedTask;
     }
+
+    /// <summary>The frame a screenshot returns; null means the VM has no framebuffer.</summary>
+    public FramebufferProtocol.Frame? Frame { get; set; }
+
+    public FramebufferProtocol.Frame? FinalFrame => null;
+
+    public Task<FramebufferProtocol.Frame> CaptureFrameAsync() =>
+        Frame is { } frame ? Task.FromResult(frame) : Task.FromException<FramebufferProtocol.Frame>(new InvalidOperationException($"VM '{Name}' has no framebuffer (start it with --vesa)"));
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ActorVmm.Kvm.Interop;
+using ActorVmm.Machine.Boot.Linux;
 
 namespace ActorVmm.Kvm.Tests.Interop;
 
@@ -50,6 +51,10 @@ public sealed class HeaderCheckTests
     [InlineData(nameof(KvmConstants.KVM_IRQ_ROUTING_MSI))]
     [InlineData(nameof(KvmConstants.KVM_IRQCHIP_IOAPIC))]
     [InlineData(nameof(Libc.EPOLLIN))]
+    [InlineData("sizeof(struct screen_info)")]
+    [InlineData("offsetof(struct screen_info, lfb_base)")]
+    [InlineData("offsetof(struct screen_info, ext_lfb_base)")]
+    [InlineData(nameof(ScreenInfoConstants.VIDEO_TYPE_VLFB))]
     public void The_table_covers_the_members_the_run_loop_and_interrupt_routing_depend_on(string key)
     {
         Assert.Contains(CHeaderTable.Entries, e => e.Key == key);

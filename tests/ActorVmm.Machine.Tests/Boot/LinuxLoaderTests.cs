@@ -165,6 +165,23 @@ public sealed class LinuxLoaderTests
         Assert.Equal("console=ttyS0 reboot=k acpi=off rw virtio_mmio.device=512@0xfe000000:5", LinuxCommandLine.Compose("rw", ["virtio_mmio.device=512@0xfe000000:5"]));
     }
 
+    [Fact]
+    public void A_framebuffer_is_told_to_the_kernel_in_screen_info_and_without_one_screen_info_stays_zero()
+    {
+        var framebuffer = new LinearFramebufferInfo(X86MemoryMap.FramebufferBase, 0x20_0000, 640, 480, 640 * 4, 32, (8, 16), (8, 8), (8, 0), (8, 24));
+        using var withFramebuffer = GuestMemory.Create(Layout);
+        using var without = GuestMemory.Create(Layout);
+
+        LinuxLoader.Load(withFramebuffer, Layout, new LinuxBoot(TestBzImage.Build(), null, CommandLine) { Framebuffer = framebuffer }, vcpuCount: 1);
+        LinuxLoader.Load(without, Layout, new LinuxBoot(TestBzImage.Build(), null, CommandLine), vcpuCount: 1);
+
+        var info = MemoryMarshal.Read<screen_info>(Read(withFramebuffer, LinuxLoader.BootParamsAddress, LinearFramebufferInfo.ScreenInfoSize));
+        Assert.Equal(ScreenInfoConstants.VIDEO_TYPE_VLFB, info.orig_video_isVGA);
+        Assert.Equal((uint)X86MemoryMap.FramebufferBase, info.lfb_base);
+        Assert.Equal((640, 480, 32), ((int)info.lfb_width, (int)info.lfb_height, (int)info.lfb_depth));
+        Assert.All(Read(without, LinuxLoader.BootParamsAddress, LinearFramebufferInfo.ScreenInfoSize), b => Assert.Equal(0, b));
+    }
+
     private static byte[] Read(GuestMemory memory, ulong address, int length)
     {
         byte[] bytes = new byte[length];

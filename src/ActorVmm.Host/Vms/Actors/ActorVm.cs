@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Pci;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
@@ -91,6 +92,35 @@ internal sealed class ActorVm : IVmHandle
         return answer is ConsoleProtocol.InputAccepted;
     }
 
+    public FramebufferProtocol.Frame? FinalFrame { get; private set; }
+
+    public async Task<FramebufferProtocol.Frame> CaptureFrameAsync()
+    {
+        if (_completion.Task.IsCompleted)
+        {
+            throw new InvalidOperationException($"VM '{Name}' has ended; its framebuffer is gone");
+        }
+
+        var capture = new SupervisorProtocol.SendToDevice(FramebufferDevice.DeviceName, FramebufferProtocol.Capture.Instance);
+        object answer;
+        try
+        {
+            answer = await _manager.Ask(new VmManagerProtocol.ToVm(Name, capture), CommandTimeout);
+        }
+        catch (AskTimeoutException ex)
+        {
+            throw new InvalidOperationException($"VM '{Name}' did not answer the screenshot request", ex);
+        }
+
+        return answer switch
+        {
+            FramebufferProtocol.Frame frame => frame,
+            SupervisorProtocol.DeviceNotFound => throw new InvalidOperationException($"VM '{Name}' has no framebuffer (start it with --vesa)"),
+            VmManagerProtocol.VmNotFound => throw new InvalidOperationException($"VM '{Name}' is gone"),
+            _ => throw new InvalidOperationException($"VM '{Name}' answered the screenshot request with {answer.GetType().Name}"),
+        };
+    }
+
     public Task PauseAsync() => CommandAsync(VmProtocol.Pause.Instance, paused: true);
 
     public Task ResumeAsync() => CommandAsync(VmProtocol.Resume.Instance, paused: false);
@@ -137,7 +167,7 @@ internal sealed class ActorVm : IVmHandle
                 ? new VmOutcome(VmOutcomeKind.InternalError, 0, "the VM actor failed (see the log)")
                 : exit.Result switch
                 {
-                    VmProtocol.Exited exited => Map(exited.Exit),
+                    VmProtocol.Exited exited => Keep(exited),
                     VmManagerProtocol.VmNotFound => new VmOutcome(VmOutcomeKind.InternalError, 0, "the VM actor is gone"),
                     var answer => new VmOutcome(VmOutcomeKind.InternalError, 0, $"unexpected answer {answer.GetType().Name}"),
                 };
@@ -165,6 +195,12 @@ internal sealed class ActorVm : IVmHandle
         }
 
         await actor.WatchAsync();
+    }
+
+    private VmOutcome Keep(VmProtocol.Exited exited)
+    {
+        FinalFrame = exited.FinalFrame;
+        return Map(exited.Exit);
     }
 
     private static VmOutcome Map(VmExit exit) => exit.Reason switch

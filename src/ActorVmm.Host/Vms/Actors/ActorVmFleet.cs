@@ -65,7 +65,10 @@ public sealed class ActorVmFleet : IVmFleet
             spec.Reboot ? ResetAction.Reboot : ResetAction.Stop,
             Platform: new ProbedPlatform(spec.Platform is null ? X86Platform.Default : new X86Platform(spec.Platform), probe),
             DebugIoport: spec.DebugIoport,
-            DebugMmio: spec.DebugMmio);
+            DebugMmio: spec.DebugMmio)
+        {
+            CaptureFinalFrame = spec.CaptureFinalFrame,
+        };
         var vm = new ActorVm(_system, _manager, definition, created, probe, spec.ConsoleDevice);
         if (!_byName.TryAdd(spec.Name, vm))
         {

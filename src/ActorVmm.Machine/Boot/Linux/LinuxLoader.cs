@@ -106,7 +106,9 @@ public static class LinuxLoader
         memory.Write(CommandLineAddress, [.. plan.CommandLine, 0]);
         var mp = new MpTableConfig(vcpuCount, X86MemoryMap.LocalApicBase, X86MemoryMap.IoApicBase);
         memory.Write(MpTable.DefaultAddress, MpTable.Build(mp, MpTable.DefaultAddress));
-        memory.Write(BootParamsAddress, BootParamsBuilder.Build(kernel, plan, CommandLineAddress));
+        byte[] zeroPage = BootParamsBuilder.Build(kernel, plan, CommandLineAddress);
+        boot.Framebuffer?.WriteScreenInfo(zeroPage);
+        memory.Write(BootParamsAddress, zeroPage);
         return new LongModeEntry(plan.EntryPoint, StackPointer, BootParamsAddress);
     }
 
