@@ -34,6 +34,7 @@ internal static partial class Libc
     public const int ENODEV = 19;
     public const int EINVAL = 22;
     public const int ENOTTY = 25;
+    public const int EIO = 5;
 
     public const int SA_RESTART = 0x10000000;
 
