@@ -49,20 +49,4 @@ internal static class VfioConstants
     public const uint VFIO_DMA_MAP_FLAG_READ = 1u << 0;
     public const uint VFIO_DMA_MAP_FLAG_WRITE = 1u << 1;
     public const uint VFIO_DMA_UNMAP_FLAG_ALL = 1u << 1;
-
-    // vfio-pci's fixed region indexes.
-    public const int VFIO_PCI_BAR0_REGION_INDEX = 0;
-    public const int VFIO_PCI_BAR5_REGION_INDEX = 5;
-    public const int VFIO_PCI_ROM_REGION_INDEX = 6;
-    public const int VFIO_PCI_CONFIG_REGION_INDEX = 7;
-    public const int VFIO_PCI_VGA_REGION_INDEX = 8;
-    public const int VFIO_PCI_NUM_REGIONS = 9;
-
-    // vfio-pci's fixed IRQ indexes.
-    public const int VFIO_PCI_INTX_IRQ_INDEX = 0;
-    public const int VFIO_PCI_MSI_IRQ_INDEX = 1;
-    public const int VFIO_PCI_MSIX_IRQ_INDEX = 2;
-    public const int VFIO_PCI_ERR_IRQ_INDEX = 3;
-    public const int VFIO_PCI_REQ_IRQ_INDEX = 4;
-    public const int VFIO_PCI_NUM_IRQS = 5;
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ActorVmm.Kvm.Interop;
+using ActorVmm.Machine.Passthrough;
 
 namespace ActorVmm.Kvm.Tests.Interop;
 
@@ -86,7 +87,7 @@ public sealed class HeaderCheckTests
             nameof(VfioConstants.VFIO_API_VERSION), nameof(VfioConstants.VFIO_TYPE1_IOMMU), nameof(VfioConstants.VFIO_GROUP_FLAGS_VIABLE),
             nameof(VfioConstants.VFIO_DEVICE_FLAGS_PCI), nameof(VfioConstants.VFIO_REGION_INFO_FLAG_MMAP), nameof(VfioConstants.VFIO_REGION_INFO_CAP_SPARSE_MMAP),
             nameof(VfioConstants.VFIO_IRQ_SET_DATA_EVENTFD), nameof(VfioConstants.VFIO_IRQ_SET_ACTION_TRIGGER), nameof(VfioConstants.VFIO_IRQ_SET_ACTION_UNMASK),
-            nameof(VfioConstants.VFIO_PCI_CONFIG_REGION_INDEX), nameof(VfioConstants.VFIO_PCI_MSIX_IRQ_INDEX),
+            nameof(VfioPciIndexes.VFIO_PCI_CONFIG_REGION_INDEX), nameof(VfioPciIndexes.VFIO_PCI_MSIX_IRQ_INDEX),
             nameof(KvmConstants.KVM_IRQFD_FLAG_RESAMPLE), nameof(KvmConstants.KVM_CAP_IRQFD_RESAMPLE),
         ];
         var missing = required.Where(key => !CHeaderTable.Entries.Any(e => e.Key == key)).ToArray();

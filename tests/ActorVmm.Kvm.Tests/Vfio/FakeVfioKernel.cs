@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using ActorVmm.Kvm.Interop;
 using ActorVmm.Kvm.Vfio;
 using static ActorVmm.Kvm.Interop.VfioConstants;
+using static ActorVmm.Machine.Passthrough.VfioPciIndexes;
 
 namespace ActorVmm.Kvm.Tests.Vfio;
 

@@ -3,6 +3,7 @@ using ActorVmm.Kvm.Interop;
 using ActorVmm.Kvm.Vfio;
 using ActorVmm.Machine.Passthrough;
 using static ActorVmm.Kvm.Interop.VfioConstants;
+using static ActorVmm.Machine.Passthrough.VfioPciIndexes;
 
 namespace ActorVmm.Kvm.Tests.Vfio;
 
