@@ -57,11 +57,12 @@ public static class CommandLineApp
         var debugIoport = new Option<bool>("--debug-ioport") { Description = "Log unhandled port I/O" };
         var debugMmio = new Option<bool>("--debug-mmio") { Description = "Log unhandled MMIO" };
         var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
+        var vfioPci = new Option<string[]>("--vfio-pci") { Description = "Pass a host PCI device bound to vfio-pci through to the guest: DOMAIN:BUS:DEV.FN (repeatable; KVM backend only)", AllowMultipleArgumentsPerToken = false };
         var (logLevel, logFile) = LoggingOptions();
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
+            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, vfioPci, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -79,6 +80,7 @@ public static class CommandLineApp
                 DebugIoport = parse.GetValue(debugIoport),
                 DebugMmio = parse.GetValue(debugMmio),
                 Config = parse.GetValue(config),
+                VfioPci = parse.GetValue(vfioPci) ?? [],
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },

@@ -29,6 +29,7 @@ public static class RunCommandHandler
         {
             plan = RunPlanner.Plan(args, Environment.ProcessId);
             backend = BackendSelector.Select(plan.Backend, catalog);
+            RunPlanner.CheckBackendSupports(plan, backend.Kind, backend.Reason);
         }
         catch (UsageException ex)
         {

@@ -1,4 +1,5 @@
 using ActorVmm.Host.Backends;
+using ActorVmm.Machine.Passthrough;
 using Serilog.Events;
 
 namespace ActorVmm.Host.Cli;
@@ -46,6 +47,9 @@ public sealed record RunPlan(
 
     /// <summary>The text of <see cref="ConfigFile"/> as read and validated, or null.</summary>
     public string? ConfigHocon { get; init; }
+
+    /// <summary>Host PCI devices to pass through with VFIO (KVM only), in command-line order.</summary>
+    public IReadOnlyList<VfioPciAddress> VfioPci { get; init; } = [];
 }
 
 /// <summary>Validated logging options.</summary>

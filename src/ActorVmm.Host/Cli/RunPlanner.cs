@@ -3,6 +3,7 @@ using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.Machine.Vcpu;
 using Serilog.Events;
 
@@ -45,6 +46,7 @@ public static class RunPlanner
         var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image, memory), args.Image);
         CheckFits(image, description, memory);
         string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
+        var vfioPci = ParseVfioPci(args.VfioPci);
 
         // Output files last: the checks open them, and nothing else may be refused after that.
         OutputPaths.CheckFile("--console-log", args.ConsoleLog);
@@ -56,7 +58,49 @@ public static class RunPlanner
             DebugMmio = args.DebugMmio,
             ConfigFile = args.Config,
             ConfigHocon = configHocon,
+            VfioPci = vfioPci,
         };
+    }
+
+    /// <summary>Parses each --vfio-pci address; the same device twice is refused.</summary>
+    /// <exception cref="UsageException">An address is malformed or repeated.</exception>
+    public static IReadOnlyList<VfioPciAddress> ParseVfioPci(IReadOnlyList<string> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var parsed = new List<VfioPciAddress>();
+        foreach (string text in addresses)
+        {
+            if (!VfioPciAddress.TryParse(text, out var address, out string error))
+            {
+                throw new UsageException($"invalid --vfio-pci: {error}");
+            }
+
+            if (parsed.Contains(address))
+            {
+                throw new UsageException($"invalid --vfio-pci: {address} is given twice");
+            }
+
+            parsed.Add(address);
+        }
+
+        return parsed;
+    }
+
+    /// <summary>Refuses what the chosen backend cannot do: passthrough needs KVM (the host IOMMU maps guest RAM for DMA, irqfds carry the device's interrupts).</summary>
+    /// <exception cref="UsageException">--vfio-pci on the emulator.</exception>
+    public static void CheckBackendSupports(RunPlan plan, BackendKind backend, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.VfioPci.Count > 0 && backend == BackendKind.Emulator)
+        {
+            throw new UsageException($"--vfio-pci needs the KVM backend (the device's DMA goes through the host IOMMU and its interrupts through KVM irqfds), and this run uses the emulator ({reason}); use --backend kvm on a host with /dev/kvm");
+        }
+
+        if (plan.VfioPci.Count > 0)
+        {
+            // Until the x86 platform has a PCI bus, a passed-through function would have nowhere for the guest to find it.
+            throw new UsageException("--vfio-pci is not available yet: the x86 platform has no PCI bus to plug the device into");
+        }
     }
 
     /// <summary>Parses -m/--mem: a size with units, a whole number of 4 KiB pages.</summary>
