@@ -16,12 +16,6 @@ namespace ActorVmm.Devices.Platforms;
 /// </summary>
 public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 {
-    /// <summary>i8042 keyboard interrupt.</summary>
-    public const int KeyboardIrq = 1;
-
-    /// <summary>i8042 aux (PS/2 mouse) interrupt.</summary>
-    public const int AuxIrq = 12;
-
     /// <summary>Device names, as the supervisor and <c>SendToDevice</c> know them.</summary>
     public const string RtcName = TimerDeviceDefinitions.RtcName, I8042Name = "i8042", LegacyName = "legacy", PicName = TimerDeviceDefinitions.PicName, PitName = TimerDeviceDefinitions.PitName;
 
@@ -67,7 +61,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         }
 
         devices.Add(TimerDeviceDefinitions.Rtc(cmos));
-        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power, c.Restore<I8042State>())));
+        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(I8042Registers.KeyboardIrq), c.GetInterruptLine(I8042Registers.AuxIrq), c.Power, c.Restore<I8042State>())));
         devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
 
         if (!vm.HasInKernelIrqchip)
