@@ -26,9 +26,12 @@ public sealed class VfioHostDevice : IVfioDevice
     private readonly SafeFdHandle _container;
     private readonly SafeFdHandle _group;
     private readonly SafeFdHandle _device;
+    private readonly (ulong GuestAddress, nint HostAddress, ulong Size)[] _dmaWindows;
+    private int _disposed;
 
-    private VfioHostDevice(IVfioKernel kernel, string address, SafeFdHandle container, SafeFdHandle group, SafeFdHandle device, VfioDeviceInfo info, int groupNumber)
+    private VfioHostDevice(IVfioKernel kernel, string address, SafeFdHandle container, SafeFdHandle group, SafeFdHandle device, VfioDeviceInfo info, int groupNumber, (ulong, nint, ulong)[] dmaWindows)
     {
+        _dmaWindows = dmaWindows;
         _kernel = kernel;
         HostAddress = address;
         _container = container;
@@ -143,7 +146,7 @@ public sealed class VfioHostDevice : IVfioDevice
             }
 
             return new VfioHostDevice(kernel, name, container, group, device,
-                new VfioDeviceInfo(IsPci: true, (info.flags & VFIO_DEVICE_FLAGS_RESET) != 0, (int)info.num_regions, (int)info.num_irqs), groupNumber);
+                new VfioDeviceInfo(IsPci: true, (info.flags & VFIO_DEVICE_FLAGS_RESET) != 0, (int)info.num_regions, (int)info.num_irqs), groupNumber, [.. dmaWindows]);
         }
         catch
         {
@@ -253,7 +256,19 @@ public sealed class VfioHostDevice : IVfioDevice
     /// <inheritdoc />
     public void Dispose()
     {
-        // Device first, then the group (which leaves the container and drops the IOMMU mappings with it), then the container.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // The device's DMA windows go first (closing the container would drop them too, but the device fd must not
+        // outlive its view of guest RAM), then the device, the group (leaving the container), the container.
+        foreach (var window in _dmaWindows)
+        {
+            var unmap = new vfio_iommu_type1_dma_unmap { argsz = (uint)Marshal.SizeOf<vfio_iommu_type1_dma_unmap>(), iova = window.GuestAddress, size = window.Size };
+            _kernel.Ioctl(_container, VfioIoctls.VFIO_IOMMU_UNMAP_DMA, MemoryMarshal.AsBytes(new Span<vfio_iommu_type1_dma_unmap>(ref unmap)));
+        }
+
         _device.Dispose();
         _group.Dispose();
         _container.Dispose();

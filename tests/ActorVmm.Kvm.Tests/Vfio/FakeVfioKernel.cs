@@ -56,6 +56,8 @@ internal sealed class FakeVfioKernel : IVfioKernel
 
     public List<(vfio_irq_set Header, int[] Fds)> IrqSets { get; } = [];
 
+    public List<vfio_iommu_type1_dma_unmap> DmaUnmaps { get; } = [];
+
     public List<string> Opened { get; } = [];
 
     public SafeFdHandle? Open(string path, out int errno)
@@ -125,6 +127,13 @@ internal sealed class FakeVfioKernel : IVfioKernel
         if (request == VfioIoctls.VFIO_IOMMU_MAP_DMA)
         {
             DmaMaps.Add(MemoryMarshal.Read<vfio_iommu_type1_dma_map>(buffer));
+            return 0;
+        }
+
+        if (request == VfioIoctls.VFIO_IOMMU_UNMAP_DMA)
+        {
+            Assert.Equal(ContainerFd, fd.Fd);
+            DmaUnmaps.Add(MemoryMarshal.Read<vfio_iommu_type1_dma_unmap>(buffer));
             return 0;
         }
 

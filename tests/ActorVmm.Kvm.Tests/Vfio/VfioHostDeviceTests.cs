@@ -33,6 +33,19 @@ public sealed class VfioHostDeviceTests
     }
 
     [Fact]
+    public void Disposing_unmaps_every_dma_window_once()
+    {
+        var kernel = new FakeVfioKernel();
+        var device = VfioHostDevice.Open(kernel, Edu, Ram);
+
+        device.Dispose();
+        device.Dispose();
+
+        Assert.Equal([(0UL, 0x800_0000UL), (0x1_0000_0000UL, 0x100_0000UL)], kernel.DmaUnmaps.Select(u => (u.iova, u.size)));
+        Assert.All(kernel.DmaUnmaps, u => Assert.Equal(0u, u.flags));
+    }
+
+    [Fact]
     public void A_missing_device_says_to_pick_one_from_lspci()
     {
         var error = Assert.Throws<VfioSetupException>(() => VfioHostDevice.Open(new FakeVfioKernel(), new VfioPciAddress(0, 0, 9, 0), Ram));
