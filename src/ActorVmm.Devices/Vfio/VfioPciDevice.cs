@@ -100,6 +100,7 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
         lock (_function.Sync)
         {
             _function.Reset();
+            MirrorCommand();
             SyncInterrupts();
         }
     }
@@ -147,7 +148,8 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
         _passthrough.Device.Write(config, PciHeader.Command, physical);
     }
 
-    // Brings VFIO's MSI and MSI-X in line with the virtual capabilities (a no-op when nothing changed).
+    // Brings VFIO's interrupts in line with the virtual capabilities (a no-op when nothing changed). vfio-pci takes one
+    // interrupt type at a time: INTx is turned off before MSI or MSI-X is armed, and back on once neither is.
     private void SyncInterrupts()
     {
         SyncMsi();
@@ -156,6 +158,7 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
         {
             if (msix)
             {
+                _passthrough.DisarmIntx();
                 _passthrough.Device.SetIrqTriggers(VFIO_PCI_MSIX_IRQ_INDEX, 0, _passthrough.MsixEventFds());
             }
             else
@@ -164,6 +167,11 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
             }
 
             _passthrough.AppliedMsix = msix;
+        }
+
+        if (!_passthrough.AppliedMsix && !_passthrough.AppliedMsi.Enabled)
+        {
+            _passthrough.ArmIntx();
         }
     }
 
@@ -213,6 +221,7 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
                 _passthrough.Device.DisableIrqs(VFIO_PCI_MSI_IRQ_INDEX);
             }
 
+            _passthrough.DisarmIntx();
             _passthrough.Device.SetIrqTriggers(VFIO_PCI_MSI_IRQ_INDEX, 0, [.. routes.Select(r => r.EventFd)]);
         }
 

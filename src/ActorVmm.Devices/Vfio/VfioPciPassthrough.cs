@@ -130,18 +130,51 @@ public sealed class VfioPciPassthrough : IDisposable
             }
 
             var irq = Host.CreateLevelIrqFd(gsi);
+            _intx = irq;
             try
             {
-                Device.SetIrqTriggers(VFIO_PCI_INTX_IRQ_INDEX, 0, [irq.TriggerFd]);
-                Device.SetIrqUnmaskFd(VFIO_PCI_INTX_IRQ_INDEX, irq.ResampleFd);
+                ArmIntx();
             }
             catch
             {
+                _intx = null;
                 irq.Dispose();
                 throw;
             }
+        }
+    }
 
-            _intx = irq;
+    /// <summary>True while VFIO's INTx signals the irqfd (it is off while MSI or MSI-X is on: vfio-pci takes one interrupt type at a time).</summary>
+    internal bool IntxArmed { get; private set; }
+
+    /// <summary>Hands the INTx trigger and resample eventfds to VFIO (again), if INTx is wired and not armed.</summary>
+    internal void ArmIntx()
+    {
+        lock (_lock)
+        {
+            if (_intx is null || IntxArmed)
+            {
+                return;
+            }
+
+            Device.SetIrqTriggers(VFIO_PCI_INTX_IRQ_INDEX, 0, [_intx.TriggerFd]);
+            Device.SetIrqUnmaskFd(VFIO_PCI_INTX_IRQ_INDEX, _intx.ResampleFd);
+            IntxArmed = true;
+        }
+    }
+
+    /// <summary>Turns VFIO's INTx off (before MSI or MSI-X is armed).</summary>
+    internal void DisarmIntx()
+    {
+        lock (_lock)
+        {
+            if (!IntxArmed)
+            {
+                return;
+            }
+
+            Device.DisableIrqs(VFIO_PCI_INTX_IRQ_INDEX);
+            IntxArmed = false;
         }
     }
 

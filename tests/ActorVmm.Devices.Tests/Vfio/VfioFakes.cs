@@ -41,9 +41,15 @@ internal sealed class FakeVfioDevice : IVfioDevice
     /// <summary>(index, start, eventfds) for a trigger, (index, -1, [fd]) for an unmask fd, (index, 0, null) for a disable.</summary>
     public List<(int Index, int Start, int[]? Fds)> IrqSets { get; } = [];
 
+    /// <summary><see cref="IrqSets"/> as text, "index/start/fds" with "off" for a disable (arrays compare by content this way).</summary>
+    public IEnumerable<string> IrqLog => IrqSets.Select(s => Irq(s.Index, s.Start, s.Fds));
+
     public int Resets { get; private set; }
 
     public bool Disposed { get; private set; }
+
+    /// <summary>One <see cref="IrqLog"/> entry.</summary>
+    public static string Irq(int index, int start, params int[]? fds) => $"{index}/{start}/{(fds is null ? "off" : string.Join(',', fds))}";
 
     public void AddRegion(int index, ulong size, VfioRegionFlags flags, params VfioSparseArea[] sparse)
     {

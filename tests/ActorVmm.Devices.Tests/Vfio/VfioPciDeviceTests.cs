@@ -155,13 +155,14 @@ public sealed class VfioPciDeviceTests
         Assert.Single(rig.Device.IrqSets);
 
         rig.WriteConfig(control, 2, 0);
-        Assert.Equal((VFIO_PCI_MSIX_IRQ_INDEX, 0, (int[]?)null), rig.Device.IrqSets[^1]);
+        Assert.Equal(FakeVfioDevice.Irq(VFIO_PCI_MSIX_IRQ_INDEX, 0, null), rig.Device.IrqLog.Last());
     }
 
     [Fact]
-    public void Enabling_msi_arms_its_route_reprogramming_reroutes_it_and_disabling_turns_vfio_msi_off()
+    public void Enabling_msi_turns_intx_off_then_arms_its_route_reprogramming_reroutes_it_and_disabling_brings_intx_back()
     {
         var rig = new VfioRig(FakeDevices.Edu());
+        var intx = rig.Host.LevelIrqFds.Single();
         rig.Device.IrqSets.Clear();
         int msi = PciHeader.StandardHeaderSize;
         rig.WriteConfig(msi + MsiRegisters.AddressLow, 4, (uint)MsiAddress);
@@ -170,15 +171,17 @@ public sealed class VfioPciDeviceTests
 
         rig.WriteConfig(msi + MsiRegisters.MessageControl, 2, MsiRegisters.Enable);
         var route = Assert.Single(rig.Host.Routes);
-        Assert.Equal([(VFIO_PCI_MSI_IRQ_INDEX, 0, new[] { route.EventFd })], rig.Device.IrqSets.Select(s => (s.Index, s.Start, s.Fds!)));
+        Assert.Equal([FakeVfioDevice.Irq(VFIO_PCI_INTX_IRQ_INDEX, 0, null), FakeVfioDevice.Irq(VFIO_PCI_MSI_IRQ_INDEX, 0, route.EventFd)], rig.Device.IrqLog);
         Assert.Equal(new MsiMessage(MsiAddress, MsiData), route.Message);
 
         rig.WriteConfig(msi + MsiRegisters.Data64, 2, MsiData + 1);
         Assert.Equal(new MsiMessage(MsiAddress, MsiData + 1), route.Message);
-        Assert.Single(rig.Device.IrqSets);
+        Assert.Equal(2, rig.Device.IrqSets.Count);
 
         rig.WriteConfig(msi + MsiRegisters.MessageControl, 2, 0);
-        Assert.Equal((VFIO_PCI_MSI_IRQ_INDEX, 0, (int[]?)null), rig.Device.IrqSets[^1]);
+        Assert.Equal(
+            [FakeVfioDevice.Irq(VFIO_PCI_MSI_IRQ_INDEX, 0, null), FakeVfioDevice.Irq(VFIO_PCI_INTX_IRQ_INDEX, 0, intx.TriggerFd), FakeVfioDevice.Irq(VFIO_PCI_INTX_IRQ_INDEX, -1, intx.ResampleFd)],
+            rig.Device.IrqLog.Skip(2));
     }
 
     [Fact]
@@ -231,7 +234,8 @@ public sealed class VfioPciDeviceTests
         Assert.Equal(1, rig.Device.Resets);
         Assert.Empty(rig.Host.Slots);
         Assert.Equal(0u, rig.ReadConfig(PciHeader.Bar(0), 4));
-        Assert.Equal((VFIO_PCI_MSI_IRQ_INDEX, 0, (int[]?)null), rig.Device.IrqSets[^1]);
+        Assert.Contains(FakeVfioDevice.Irq(VFIO_PCI_MSI_IRQ_INDEX, 0, null), rig.Device.IrqLog);
+        Assert.Equal(VFIO_PCI_INTX_IRQ_INDEX, rig.Device.IrqSets[^1].Index);
         Assert.Same(DeviceSignals.NotUnderstood.Instance, rig.Current.OnSlowPath("what"));
     }
 
@@ -245,7 +249,9 @@ public sealed class VfioPciDeviceTests
 
         rig.Passthrough.Dispose();
 
-        Assert.Equal([VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX], rig.Device.IrqSets.TakeLast(3).Select(s => s.Index));
+        Assert.Equal(
+            [FakeVfioDevice.Irq(VFIO_PCI_MSIX_IRQ_INDEX, 0, null), FakeVfioDevice.Irq(VFIO_PCI_MSI_IRQ_INDEX, 0, null), FakeVfioDevice.Irq(VFIO_PCI_INTX_IRQ_INDEX, 0, null)],
+            rig.Device.IrqLog.TakeLast(3));
         Assert.True(rig.Host.LevelIrqFds.Single().Disposed && rig.Host.Routes.Single().Disposed && rig.Device.Disposed);
         Assert.Empty(rig.Host.Slots);
         Assert.Equal(1, rig.Device.Unmaps);
