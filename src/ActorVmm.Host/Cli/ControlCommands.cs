@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using ActorVmm.Host.Control;
 
 namespace ActorVmm.Host.Cli;
@@ -51,6 +52,24 @@ public static class ControlCommands
         return string.Concat(rows.Select(r => string.Join("  ", r.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd() + Environment.NewLine));
     }
 
+    /// <summary>What <c>stat NAME</c> prints: one "key: value" line per field, then the PCI functions (one indented line each).</summary>
+    public static string FormatStat(VmStatus vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var text = new StringBuilder(
+            $"name: {vm.Name}\nstate: {vm.State}\nbackend: {vm.Backend}\nmemory: {SizeParser.Format(vm.MemoryBytes)}\ncpus: {vm.Cpus}\nexits: {vm.Exits}\nrestarts: {vm.Restarts}\nhost-pid: {vm.HostPid}\n");
+        if (vm.Pci is { Count: > 0 } functions)
+        {
+            text.Append("pci:\n");
+            foreach (string function in functions)
+            {
+                text.Append($"  {function}\n");
+            }
+        }
+
+        return text.ToString();
+    }
+
     private static string Describe(string verb) => verb switch
     {
         "stat" => "Show a VM's state and counters",
@@ -99,8 +118,7 @@ public static class ControlCommands
         var vm = response.Vms is { Count: > 0 } vms ? vms[0] : null;
         if (verb == "stat" && vm is not null)
         {
-            await Console.Out.WriteAsync(
-                $"name: {vm.Name}\nstate: {vm.State}\nbackend: {vm.Backend}\nmemory: {SizeParser.Format(vm.MemoryBytes)}\ncpus: {vm.Cpus}\nexits: {vm.Exits}\nrestarts: {vm.Restarts}\nhost-pid: {vm.HostPid}\n");
+            await Console.Out.WriteAsync(FormatStat(vm));
         }
         else
         {
