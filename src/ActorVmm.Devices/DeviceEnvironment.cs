@@ -1,5 +1,6 @@
 using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Devices;
@@ -18,6 +19,7 @@ namespace ActorVmm.Devices;
 /// <param name="Power">How a device asks for a VM exit, shutdown or reset.</param>
 /// <param name="Dma">Device access to guest RAM: bounds-checked, RAM only, refused once the VM's memory is closed.</param>
 /// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
+/// <param name="Passthrough">What the backend offers passed-through devices (KVM); null when it offers nothing (the emulator).</param>
 public sealed record DeviceEnvironment(
     string VmName,
     Func<int, string, IInterruptLine> InterruptLines,
@@ -25,4 +27,5 @@ public sealed record DeviceEnvironment(
     IGuestOutput Output,
     IVmPowerRequests Power,
     GuestDma Dma,
-    InterruptControllerSlot? InterruptController = null);
+    InterruptControllerSlot? InterruptController = null,
+    IPassthroughHost? Passthrough = null);

@@ -28,16 +28,18 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
     private readonly PciBarDefinition[] _bars;
     private readonly PciFunction _function;
 
-    /// <summary>Builds an incarnation on <paramref name="slot"/> (function 0), at power-on or from the context's restored state, and attaches it.</summary>
-    public VfioPciDevice(string name, VfioPciPassthrough passthrough, PciSlot slot, DeviceContext context)
+    /// <summary>
+    /// Builds an incarnation on <paramref name="slot"/> (function 0), at power-on or from the context's restored state, and
+    /// attaches it; at power-on <paramref name="programFirmware"/> (the platform's BAR assignment) runs on the new function.
+    /// </summary>
+    public VfioPciDevice(string name, VfioPciPassthrough passthrough, PciSlot slot, DeviceContext context, Action<PciFunction>? programFirmware = null)
     {
         Name = name ?? throw new ArgumentNullException(nameof(name));
         _passthrough = passthrough ?? throw new ArgumentNullException(nameof(passthrough));
         _slot = slot ?? throw new ArgumentNullException(nameof(slot));
         _context = context ?? throw new ArgumentNullException(nameof(context));
         var definition = passthrough.Layout.Definition;
-        _bars = [.. definition.Bars];
-        Regions = [.. _bars.Select(b => new DeviceRegion(b.Bus, 0, b.Size, Enabled: false))];
+        _bars = [.. definition.Bars.OrderBy(b => b.Index)];
         if (slot.Line(definition.InterruptPin) is { } gsi)
         {
             passthrough.ConnectIntx(gsi);
@@ -45,20 +47,36 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
 
         var wiring = slot.Wiring(0, definition, index => new BarPlacement(this, index), vector => new MsixVector(passthrough, vector))
             with { ConfigWritten = OnConfigWritten };
-        _function = new PciFunction(definition, wiring, context.Restore<VfioPciState>()?.Function);
+        var restored = context.Restore<VfioPciState>()?.Function;
+        _function = new PciFunction(definition, wiring, restored);
         lock (_function.Sync)
         {
             SyncInterrupts();
+            if (restored is null)
+            {
+                programFirmware?.Invoke(_function);
+            }
         }
 
         slot.Attach(0, _function);
     }
 
+    /// <summary>An incarnation on the platform's PCI bus (region i = BAR <see cref="PciDeviceContext.RegionBars"/>[i], BARs assigned at power-on).</summary>
+    public static VfioPciDevice Create(VfioPciPassthrough passthrough, PciDeviceContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new VfioPciDevice(context.Device.DeviceName, passthrough, context.Slot, context.Device, context.ProgramFirmwareBars);
+    }
+
     /// <inheritdoc />
     public string Name { get; }
 
-    /// <inheritdoc />
-    public IReadOnlyList<DeviceRegion> Regions { get; }
+    /// <summary>One region per BAR in register-index order, where the BAR decodes now (address 0, disabled, while it does not).</summary>
+    public IReadOnlyList<DeviceRegion> Regions => [.. _bars.Select(b =>
+    {
+        var placement = _function.Placement(b.Index);
+        return new DeviceRegion(b.Bus, placement.Address, b.Size, Enabled: placement.Enabled);
+    })];
 
     /// <summary>The virtual function the guest configures.</summary>
     public PciFunction Function => _function;

@@ -21,14 +21,19 @@ public sealed class VfioPciPassthrough : IDisposable
     private ILevelIrqFd? _intx;
     private bool _disposed;
 
-    /// <summary>Reads the device's layout and maps every page-aligned mmappable BAR area (outside MSI-X structures) once.</summary>
+    /// <summary>
+    /// Reads the device's layout (unless given), maps the backend's guest RAM for the device's DMA, and mmaps every
+    /// page-aligned mmappable BAR area (outside MSI-X structures) once.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The device cannot be passed through.</exception>
-    public VfioPciPassthrough(IVfioDevice device, IPassthroughHost host)
+    /// <exception cref="IOException">The DMA mapping or an mmap failed.</exception>
+    public VfioPciPassthrough(IVfioDevice device, IPassthroughHost host, VfioPciLayout? layout = null)
     {
         Device = device ?? throw new ArgumentNullException(nameof(device));
         Host = host ?? throw new ArgumentNullException(nameof(host));
-        Layout = VfioPciLayout.Read(device);
+        Layout = layout ?? VfioPciLayout.Read(device);
         _msixRoutes = new IEventFdMsiRoute?[Layout.Definition.Msix?.VectorCount ?? 0];
+        device.MapDma(host.DmaWindows);
         try
         {
             foreach (var (bar, region) in Layout.BarRegions)
@@ -256,15 +261,17 @@ public sealed class VfioPciPassthrough : IDisposable
             }
         }
 
-        _intx?.Dispose();
-        foreach (var route in _msixRoutes.OfType<IEventFdMsiRoute>().Concat(_msiRoutes))
+        IEnumerable<IDisposable> hostSide = [.. _intx is null ? [] : new IDisposable[] { _intx }, .. _msixRoutes.OfType<IEventFdMsiRoute>(), .. _msiRoutes, .. _slots.Values.SelectMany(s => s)];
+        foreach (var resource in hostSide)
         {
-            route.Dispose();
-        }
-
-        foreach (var slot in _slots.Values.SelectMany(s => s))
-        {
-            slot.Dispose();
+            try
+            {
+                resource.Dispose();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The VM was torn down first: closing its fd already dropped its irqfds, routes and slots.
+            }
         }
 
         DisposeMappings();

@@ -1,6 +1,7 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Control;
+using ActorVmm.Host.Devices;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Terminal;
@@ -115,10 +116,27 @@ public static class RunCommandHandler
         await using (runtime)
         {
             using var terminal = plan.Console == ConsoleMode.Serial ? RawTerminal.EnterIfInteractive() : null;
+            using var vfio = new VfioAttachments();
+            try
+            {
+                vfio.Open(plan.VfioPci);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException)
+            {
+                terminal?.Dispose();
+                await error.WriteLineAsync($"actorvmm: --vfio-pci: {ex.Message}");
+                return ExitCodes.Unavailable;
+            }
+
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output)
+                {
+                    DebugIoport = plan.DebugIoport,
+                    DebugMmio = plan.DebugMmio,
+                    PciDevices = vfio.Definitions,
+                };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)

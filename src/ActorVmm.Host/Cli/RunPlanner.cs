@@ -95,12 +95,6 @@ public static class RunPlanner
         {
             throw new UsageException($"--vfio-pci needs the KVM backend (the device's DMA goes through the host IOMMU and its interrupts through KVM irqfds), and this run uses the emulator ({reason}); use --backend kvm on a host with /dev/kvm");
         }
-
-        if (plan.VfioPci.Count > 0)
-        {
-            // Until the x86 platform has a PCI bus, a passed-through function would have nowhere for the guest to find it.
-            throw new UsageException("--vfio-pci is not available yet: the x86 platform has no PCI bus to plug the device into");
-        }
     }
 
     /// <summary>Parses -m/--mem: a size with units, a whole number of 4 KiB pages.</summary>

@@ -1,3 +1,5 @@
+using ActorVmm.Devices.Pci;
+
 namespace ActorVmm.Host.Vms;
 
 /// <summary>Everything needed to create and start one VM.</summary>
@@ -13,4 +15,7 @@ public sealed record VmLaunchSpec(string Name, ulong MemorySize, int VcpuCount, 
 
     /// <summary>Log unhandled MMIO accesses.</summary>
     public bool DebugMmio { get; init; }
+
+    /// <summary>Devices on the PCI bus besides the host bridge (passed-through functions).</summary>
+    public IReadOnlyList<PciDeviceDefinition> PciDevices { get; init; } = [];
 }

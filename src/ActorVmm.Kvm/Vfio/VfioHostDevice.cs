@@ -26,10 +26,10 @@ public sealed class VfioHostDevice : IVfioDevice
     private readonly SafeFdHandle _container;
     private readonly SafeFdHandle _group;
     private readonly SafeFdHandle _device;
-    private readonly (ulong GuestAddress, nint HostAddress, ulong Size)[] _dmaWindows;
+    private readonly List<(ulong GuestAddress, nint HostAddress, ulong Size)> _dmaWindows;
     private int _disposed;
 
-    private VfioHostDevice(IVfioKernel kernel, string address, SafeFdHandle container, SafeFdHandle group, SafeFdHandle device, VfioDeviceInfo info, int groupNumber, (ulong, nint, ulong)[] dmaWindows)
+    private VfioHostDevice(IVfioKernel kernel, string address, SafeFdHandle container, SafeFdHandle group, SafeFdHandle device, VfioDeviceInfo info, int groupNumber, List<(ulong, nint, ulong)> dmaWindows)
     {
         _dmaWindows = dmaWindows;
         _kernel = kernel;
@@ -117,19 +117,7 @@ public sealed class VfioHostDevice : IVfioDevice
             Check(kernel.Ioctl(container, VfioIoctls.VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), nameof(VfioIoctls.VFIO_SET_IOMMU));
             foreach (var window in dmaWindows)
             {
-                var map = new vfio_iommu_type1_dma_map
-                {
-                    argsz = (uint)Marshal.SizeOf<vfio_iommu_type1_dma_map>(),
-                    flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-                    vaddr = (ulong)window.HostAddress,
-                    iova = window.GuestAddress,
-                    size = window.Size,
-                };
-                int rc = kernel.Ioctl(container, VfioIoctls.VFIO_IOMMU_MAP_DMA, MemoryMarshal.AsBytes(new Span<vfio_iommu_type1_dma_map>(ref map)));
-                if (rc < 0)
-                {
-                    throw new VfioSetupException($"VFIO_IOMMU_MAP_DMA of guest RAM [0x{window.GuestAddress:X}, +0x{window.Size:X}) failed: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}); a ENOMEM here usually means the locked-memory limit (ulimit -l) is below the guest's RAM");
-                }
+                MapWindow(kernel, container, window);
             }
 
             var device = kernel.GetDeviceFd(group, name, out errno) ?? throw new VfioSetupException(errno == Libc.EBUSY
@@ -156,6 +144,17 @@ public sealed class VfioHostDevice : IVfioDevice
             }
 
             throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void MapDma(IReadOnlyList<(ulong GuestAddress, nint HostAddress, ulong Size)> windows)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        foreach (var window in windows)
+        {
+            MapWindow(_kernel, _container, window);
+            _dmaWindows.Add(window);
         }
     }
 
@@ -319,6 +318,23 @@ public sealed class VfioHostDevice : IVfioDevice
         }
 
         return null;
+    }
+
+    private static void MapWindow(IVfioKernel kernel, SafeFdHandle container, (ulong GuestAddress, nint HostAddress, ulong Size) window)
+    {
+        var map = new vfio_iommu_type1_dma_map
+        {
+            argsz = (uint)Marshal.SizeOf<vfio_iommu_type1_dma_map>(),
+            flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+            vaddr = (ulong)window.HostAddress,
+            iova = window.GuestAddress,
+            size = window.Size,
+        };
+        int rc = kernel.Ioctl(container, VfioIoctls.VFIO_IOMMU_MAP_DMA, MemoryMarshal.AsBytes(new Span<vfio_iommu_type1_dma_map>(ref map)));
+        if (rc < 0)
+        {
+            throw new VfioSetupException($"VFIO_IOMMU_MAP_DMA of guest RAM [0x{window.GuestAddress:X}, +0x{window.Size:X}) failed: {Marshal.GetPInvokeErrorMessage(-rc)} (errno {-rc}); a ENOMEM here usually means the locked-memory limit (ulimit -l) is below the guest's RAM");
+        }
     }
 
     private static string Strip(string id) => id.StartsWith("0x", StringComparison.Ordinal) ? id[2..] : id;

@@ -13,6 +13,10 @@ public interface IVfioDevice : IDisposable
     /// <summary>VFIO_DEVICE_GET_INFO, as read when the device was opened.</summary>
     VfioDeviceInfo Info { get; }
 
+    /// <summary>VFIO_IOMMU_MAP_DMA of each window (guest-physical address as IOVA, host address, size), read-write; unmapped when the device is disposed.</summary>
+    /// <exception cref="IOException">The kernel refused (the message says why).</exception>
+    void MapDma(IReadOnlyList<(ulong GuestAddress, nint HostAddress, ulong Size)> windows);
+
     /// <summary>VFIO_DEVICE_GET_REGION_INFO with its sparse-mmap capability, if any.</summary>
     /// <exception cref="IOException">The kernel refused.</exception>
     VfioRegionInfo GetRegionInfo(int index);

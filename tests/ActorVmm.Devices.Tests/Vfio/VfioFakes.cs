@@ -61,6 +61,10 @@ internal sealed class FakeVfioDevice : IVfioDevice
 
     public byte[] Contents(int region) => _contents[region];
 
+    public List<(ulong GuestAddress, nint HostAddress, ulong Size)> DmaWindows { get; } = [];
+
+    public void MapDma(IReadOnlyList<(ulong GuestAddress, nint HostAddress, ulong Size)> windows) => DmaWindows.AddRange(windows);
+
     public VfioRegionInfo GetRegionInfo(int index) => _regions.GetValueOrDefault(index) ?? new VfioRegionInfo(index, VfioRegionFlags.None, 0, 0);
 
     public VfioIrqInfo GetIrqInfo(int index) => new(index, VfioIrqFlags.EventFd, _irqCounts.GetValueOrDefault(index));
@@ -109,7 +113,7 @@ internal sealed class FakePassthroughHost : IPassthroughHost
 {
     private int _nextFd = 200;
 
-    public IReadOnlyList<(ulong GuestAddress, nint HostAddress, ulong Size)> DmaWindows { get; } = [];
+    public IReadOnlyList<(ulong GuestAddress, nint HostAddress, ulong Size)> DmaWindows { get; init; } = [];
 
     /// <summary>Memory slots alive now: guest address → (size, host address).</summary>
     public SortedDictionary<ulong, (ulong Size, nint Host)> Slots { get; } = [];

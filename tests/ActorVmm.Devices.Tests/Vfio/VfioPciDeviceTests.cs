@@ -35,6 +35,17 @@ public sealed class VfioPciDeviceTests
     }
 
     [Fact]
+    public void The_passthrough_maps_every_guest_ram_window_of_the_backend_for_dma()
+    {
+        (ulong, nint, ulong)[] ram = [(0, 0x7000_0000, 0x100_0000), (0x1_0000_0000, 0x7100_0000, 0x10_0000)];
+        var device = FakeDevices.Edu();
+
+        using var passthrough = new VfioPciPassthrough(device, new FakePassthroughHost { DmaWindows = ram });
+
+        Assert.Equal(ram, device.DmaWindows);
+    }
+
+    [Fact]
     public void Bar_sizing_reads_back_the_vfio_region_size_and_leaves_the_real_device_untouched()
     {
         var rig = new VfioRig(FakeDevices.Nic());

@@ -63,7 +63,7 @@ public sealed class ActorVmFleet : IVmFleet
             [],
             console,
             ResetAction.Stop,
-            Platform: new ProbedPlatform(X86Platform.Default, probe),
+            Platform: new ProbedPlatform(spec.PciDevices.Count == 0 ? X86Platform.Default : new X86Platform(X86PlatformOptions.Default with { PciDevices = spec.PciDevices }), probe),
             DebugIoport: spec.DebugIoport,
             DebugMmio: spec.DebugMmio);
         var vm = new ActorVm(_system, _manager, definition, created, probe);
