@@ -1,5 +1,6 @@
 using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Devices;
@@ -19,6 +20,7 @@ namespace ActorVmm.Devices;
 /// <param name="Dma">Device access to guest RAM: bounds-checked, RAM only, refused once the VM's memory is closed.</param>
 /// <param name="InterruptController">Where a userspace PIC plugs in; null when the backend has an in-kernel irqchip.</param>
 /// <param name="Doorbells">The VM's doorbell notifiers (<see cref="IVirtualMachine.Doorbells"/>); null where a device takes its notifications through its trap handler.</param>
+/// <param name="Passthrough">What the backend offers passed-through devices (KVM); null when it offers nothing (the emulator).</param>
 public sealed record DeviceEnvironment(
     string VmName,
     Func<int, string, IInterruptLine> InterruptLines,
@@ -27,4 +29,5 @@ public sealed record DeviceEnvironment(
     IVmPowerRequests Power,
     GuestDma Dma,
     InterruptControllerSlot? InterruptController = null,
-    IDoorbells? Doorbells = null);
+    IDoorbells? Doorbells = null,
+    IPassthroughHost? Passthrough = null);

@@ -23,4 +23,7 @@ internal interface IKvmVmKernel
 
     /// <summary>KVM_IOEVENTFD (assign or, with KVM_IOEVENTFD_FLAG_DEASSIGN, deassign).</summary>
     void IoEventFd(in kvm_ioeventfd request);
+
+    /// <summary>KVM_SET_USER_MEMORY_REGION (a memory_size of 0 deletes the slot).</summary>
+    void SetUserMemoryRegion(in kvm_userspace_memory_region region);
 }

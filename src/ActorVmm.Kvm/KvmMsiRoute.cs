@@ -1,4 +1,5 @@
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Passthrough;
 
 namespace ActorVmm.Kvm;
 
@@ -6,7 +7,7 @@ namespace ActorVmm.Kvm;
 /// An MSI route on KVM: GSI <see cref="Gsi"/> routed to the message in the kernel's table, and an
 /// irqfd on that GSI. <see cref="Trigger"/> is one eventfd write: no ioctl, no lock, any thread.
 /// </summary>
-internal sealed class KvmMsiRoute : IMsiRoute
+internal sealed class KvmMsiRoute : IEventFdMsiRoute
 {
     private readonly KvmInterruptRouter _router;
     private readonly KvmEventFd _irqFd;
@@ -24,6 +25,9 @@ internal sealed class KvmMsiRoute : IMsiRoute
 
     /// <summary>The route's irqfd (tests read its counter).</summary>
     internal KvmEventFd IrqFd => _irqFd;
+
+    /// <inheritdoc />
+    public int EventFd => _irqFd.Handle.Fd;
 
     /// <summary>The GSI the route occupies (from <see cref="KvmGsiRoutingTable.FirstMsiGsi"/> up).</summary>
     public int Gsi { get; }

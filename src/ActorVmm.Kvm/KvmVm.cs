@@ -2,6 +2,7 @@ using ActorVmm.Kvm.Interop;
 using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,7 @@ namespace ActorVmm.Kvm;
 /// memory slots (one host mapping, one KVM slot per RAM slot), the trap
 /// table (coalesced regions mirrored into the kernel) and one <see cref="VcpuThread"/> per vCPU.
 /// </summary>
-public sealed class KvmVm : IVirtualMachine
+public sealed class KvmVm : IVirtualMachine, IPassthroughHost
 {
     /// <summary>IRQ lines (GSIs) of the in-kernel irqchip (IOAPIC pins; 0–15 also reach the 8259 pair).</summary>
     public const int IrqLines = KvmGsiRoutingTable.IrqchipGsis;
@@ -26,6 +27,7 @@ public sealed class KvmVm : IVirtualMachine
     private readonly KvmDoorbells _doorbells;
     private readonly VcpuThread[] _vcpus;
     private readonly KvmHaltWatch? _haltWatch;
+    private readonly KvmPassthroughHost _passthrough;
     private bool _disposed;
 
     internal KvmVm(KvmHypervisor hypervisor, VmSpec spec, ILoggerFactory loggerFactory)
@@ -70,6 +72,7 @@ public sealed class KvmVm : IVirtualMachine
             // Device RAM (a framebuffer BAR) becomes a slot of its own wherever its device maps it.
             Memory.SlotListener = new KvmRamSlotListener(_vmFd, loggerFactory.CreateLogger<KvmRamSlotListener>());
 
+            _passthrough = new KvmPassthroughHost(_kernel, _interrupts, Memory);
             Traps = new TrapTable(spec.VcpuCount, new KvmCoalescingListener(_vmFd, hypervisor.HasCoalescedPio, loggerFactory.CreateLogger<KvmCoalescingListener>()));
             Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
 
@@ -182,6 +185,18 @@ public sealed class KvmVm : IVirtualMachine
             _kernel.IrqFd(deassign);
         });
     }
+
+    /// <inheritdoc />
+    public IReadOnlyList<(ulong GuestAddress, nint HostAddress, ulong Size)> DmaWindows => _passthrough.DmaWindows;
+
+    /// <inheritdoc />
+    public IDisposable MapDeviceMemory(ulong guestAddress, ulong size, nint hostAddress) => _passthrough.MapDeviceMemory(guestAddress, size, hostAddress);
+
+    /// <inheritdoc />
+    public ILevelIrqFd CreateLevelIrqFd(int gsi) => _passthrough.CreateLevelIrqFd(gsi);
+
+    /// <inheritdoc />
+    public IEventFdMsiRoute CreateEventFdMsiRoute(MsiMessage message) => _passthrough.CreateEventFdMsiRoute(message);
 
     /// <inheritdoc />
     public void Dispose()

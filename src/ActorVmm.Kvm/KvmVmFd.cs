@@ -40,4 +40,11 @@ internal sealed class KvmVmFd(SafeFdHandle vmFd) : IKvmVmKernel
         var copy = request;
         KvmCalls.Ioctl(vmFd, KvmIoctls.KVM_IOEVENTFD, ref copy, nameof(KvmIoctls.KVM_IOEVENTFD));
     }
+
+    /// <inheritdoc />
+    public void SetUserMemoryRegion(in kvm_userspace_memory_region region)
+    {
+        var copy = region;
+        KvmCalls.Ioctl(vmFd, KvmIoctls.KVM_SET_USER_MEMORY_REGION, ref copy, nameof(KvmIoctls.KVM_SET_USER_MEMORY_REGION));
+    }
 }

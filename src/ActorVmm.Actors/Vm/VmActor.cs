@@ -6,6 +6,7 @@ using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
@@ -202,7 +203,8 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             new ActorPowerControl(Self, _generation),
             new GuestDma(vm.Memory),
             controllerSlot,
-            vm.Doorbells);
+            vm.Doorbells,
+            vm as IPassthroughHost);
         // The supervisor is the table's only writer: the VM claims the writer for it, once per backend VM.
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment, _settings, _loggerFactory), SupervisorName(_generation));
         Context.Watch(_supervisor);

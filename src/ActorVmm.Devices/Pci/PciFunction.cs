@@ -21,6 +21,7 @@ public sealed class PciFunction
     private readonly IBarPlacement[] _placements;
     private readonly PciBarPlacement[] _reported;
     private readonly IInterruptLine? _intx;
+    private readonly Action<int, int>? _configWritten;
     private bool _intxPending;
     private bool _intxAsserted;
 
@@ -44,6 +45,7 @@ public sealed class PciFunction
             _msix = new MsixTable(msix, vectors);
         }
 
+        _configWritten = wiring.ConfigWritten;
         _config = new PciConfigSpace(definition, wiring.InterruptLine);
         _bars = [.. definition.Bars];
         _placements = [.. _bars.Select(b => wiring.Bars(b.Index) ?? throw new ArgumentException($"no placement wired for BAR {b.Index}"))];
@@ -175,6 +177,7 @@ public sealed class PciFunction
         {
             _config.Write(offset, size, value);
             Refresh();
+            _configWritten?.Invoke(offset, size);
         }
     }
 

@@ -22,6 +22,13 @@ public sealed record PciFunctionWiring(Func<int, IBarPlacement> Bars)
     /// <summary>Power-on interrupt line register: the IRQ the platform routes the pin to (as firmware writes it), else 0xFF.</summary>
     public byte InterruptLine { get; init; } = PciHeader.InterruptLineNone;
 
+    /// <summary>
+    /// Called with (offset, size) after each guest configuration write has been applied (placements and INTx already
+    /// followed), under the function's lock on the writing vCPU: a passthrough device mirrors what it must into the
+    /// real device (command bits, MSI) here. Null for emulated functions.
+    /// </summary>
+    public Action<int, int>? ConfigWritten { get; init; }
+
     /// <summary>The delivery of MSI-X vector n, required when the function has MSI-X; called once per vector at construction.</summary>
     public Func<int, IMsiVector>? MsiVectors { get; init; }
 }

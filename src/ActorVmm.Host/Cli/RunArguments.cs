@@ -63,6 +63,8 @@ public sealed record RunArguments
     /// <summary>--config FILE: extra HOCON layered over config/akka.hocon.</summary>
     public string? Config { get; init; }
 
+    /// <summary>--vfio-pci DOMAIN:BUS:DEV.FN (repeatable): host PCI devices to pass through (KVM only).</summary>
+    public IReadOnlyList<string> VfioPci { get; init; } = [];
 
     /// <summary>--log-level.</summary>
     public string LogLevel { get; init; } = "warning";

@@ -32,6 +32,7 @@ public static class RunCommandHandler
             plan = RunPlanner.Plan(args, Environment.ProcessId);
             backend = BackendSelector.Select(plan.Backend, catalog);
             RunPlanner.CheckBackendBoots(plan, backend.Kind);
+            RunPlanner.CheckBackendSupports(plan, backend.Kind, backend.Reason);
         }
         catch (UsageException ex)
         {
@@ -167,6 +168,18 @@ public static class RunCommandHandler
         await using (runtime)
         {
             using var terminal = plan.Console != ConsoleMode.None ? RawTerminal.EnterIfInteractive() : null;
+            using var vfio = new VfioAttachments();
+            try
+            {
+                vfio.Open(plan.VfioPci);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException)
+            {
+                terminal?.Dispose();
+                await error.WriteLineAsync($"actorvmm: --vfio-pci: {ex.Message}");
+                return ExitCodes.Unavailable;
+            }
+
             IVmHandle vm;
             try
             {
@@ -175,7 +188,7 @@ public static class RunCommandHandler
                     DebugIoport = plan.DebugIoport,
                     DebugMmio = plan.DebugMmio,
                     Reboot = plan.Reboot,
-                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog) with { Framebuffer = plan.Framebuffer },
+                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog) with { Framebuffer = plan.Framebuffer, PciDevices = vfio.Definitions },
                     ConsoleDevice = RunDevices.ConsoleDevice(plan),
                     CaptureFinalFrame = plan.ScreenshotOnExit is not null,
                 };

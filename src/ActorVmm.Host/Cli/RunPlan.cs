@@ -2,6 +2,7 @@ using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Passthrough;
 using Serilog.Events;
 
 namespace ActorVmm.Host.Cli;
@@ -81,6 +82,9 @@ public sealed record RunPlan(
 
     /// <summary>The text of <see cref="ConfigFile"/> as read and validated, or null.</summary>
     public string? ConfigHocon { get; init; }
+
+    /// <summary>Host PCI devices to pass through with VFIO (KVM only), in command-line order.</summary>
+    public IReadOnlyList<VfioPciAddress> VfioPci { get; init; } = [];
 }
 
 /// <summary>Validated logging options.</summary>

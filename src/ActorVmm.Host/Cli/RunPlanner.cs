@@ -8,6 +8,7 @@ using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Boot.Linux;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.Machine.Vcpu;
 using Serilog.Events;
 
@@ -72,6 +73,8 @@ public static class RunPlanner
             boot = linux with { Framebuffer = framebuffer.BootInfo(X86MemoryMap.FramebufferBase) };
         }
 
+        var vfioPci = ParseVfioPci(args.VfioPci);
+
         // Output files last: the checks open them, and nothing else may be refused after that.
         OutputPaths.CheckFile("--console-log", args.ConsoleLog);
         OutputPaths.CheckFile("--virtio-console-log", args.VirtioConsoleLog);
@@ -91,6 +94,7 @@ public static class RunPlanner
             ConfigHocon = configHocon,
             Framebuffer = framebuffer,
             ScreenshotOnExit = args.ScreenshotOnExit is null ? null : Path.GetFullPath(args.ScreenshotOnExit),
+            VfioPci = vfioPci,
         };
     }
 
@@ -104,6 +108,41 @@ public static class RunPlanner
         catch (FormatException ex)
         {
             throw new UsageException($"invalid --vesa: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Parses each --vfio-pci address; the same device twice is refused.</summary>
+    /// <exception cref="UsageException">An address is malformed or repeated.</exception>
+    public static IReadOnlyList<VfioPciAddress> ParseVfioPci(IReadOnlyList<string> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var parsed = new List<VfioPciAddress>();
+        foreach (string text in addresses)
+        {
+            if (!VfioPciAddress.TryParse(text, out var address, out string error))
+            {
+                throw new UsageException($"invalid --vfio-pci: {error}");
+            }
+
+            if (parsed.Contains(address))
+            {
+                throw new UsageException($"invalid --vfio-pci: {address} is given twice");
+            }
+
+            parsed.Add(address);
+        }
+
+        return parsed;
+    }
+
+    /// <summary>Refuses what the chosen backend cannot do: passthrough needs KVM (the host IOMMU maps guest RAM for DMA, irqfds carry the device's interrupts).</summary>
+    /// <exception cref="UsageException">--vfio-pci on the emulator.</exception>
+    public static void CheckBackendSupports(RunPlan plan, BackendKind backend, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.VfioPci.Count > 0 && backend == BackendKind.Emulator)
+        {
+            throw new UsageException($"--vfio-pci needs the KVM backend (the device's DMA goes through the host IOMMU and its interrupts through KVM irqfds), and this run uses the emulator ({reason}); use --backend kvm on a host with /dev/kvm");
         }
     }
 

@@ -54,6 +54,7 @@ internal static class KvmConstants
     public const int KVM_CAP_IOEVENTFD = 36;
     public const int KVM_CAP_MAX_VCPUS = 66;
     public const int KVM_CAP_SIGNAL_MSI = 77;
+    public const int KVM_CAP_IRQFD_RESAMPLE = 82;
     public const int KVM_CAP_IMMEDIATE_EXIT = 136;
     public const int KVM_CAP_COALESCED_PIO = 162;
     public const int KVM_CAP_TSC_DEADLINE_TIMER = 72;
@@ -87,4 +88,5 @@ internal static class KvmConstants
     public const uint KVM_IOEVENTFD_FLAG_PIO = 2;
     public const uint KVM_IOEVENTFD_FLAG_DEASSIGN = 4;
     public const uint KVM_IRQFD_FLAG_DEASSIGN = 1;
+    public const uint KVM_IRQFD_FLAG_RESAMPLE = 2;
 }

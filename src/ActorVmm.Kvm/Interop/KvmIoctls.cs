@@ -62,7 +62,8 @@ internal static class KvmIoctls
     private static uint _IOC(uint dir, uint type, uint nr, uint size) =>
         (dir << IOC_DIRSHIFT) | (type << IOC_TYPESHIFT) | (nr << IOC_NRSHIFT) | (size << IOC_SIZESHIFT);
 
-    private static uint _IO(uint type, uint nr) => _IOC(IOC_NONE, type, nr, 0);
+    /// <summary>_IO: a request with no argument size in its number (the KVM ioctls without one, every VFIO ioctl).</summary>
+    internal static uint _IO(uint type, uint nr) => _IOC(IOC_NONE, type, nr, 0);
 
     private static uint _IOR<T>(uint type, uint nr)
         where T : unmanaged => _IOC(IOC_READ, type, nr, (uint)Unsafe.SizeOf<T>());

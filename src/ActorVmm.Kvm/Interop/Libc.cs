@@ -30,6 +30,11 @@ internal static partial class Libc
     public const int EPERM = 1;
     public const int E2BIG = 7;
     public const int ESRCH = 3;
+    public const int EBUSY = 16;
+    public const int ENODEV = 19;
+    public const int EINVAL = 22;
+    public const int ENOTTY = 25;
+    public const int EIO = 5;
 
     public const int SA_RESTART = 0x10000000;
 
@@ -59,6 +64,12 @@ internal static partial class Libc
 
     [LibraryImport(LibName, EntryPoint = "write", SetLastError = true)]
     public static partial nint write(SafeFdHandle fd, in ulong buf, nuint count);
+
+    [LibraryImport(LibName, EntryPoint = "pread", SetLastError = true)]
+    public static unsafe partial nint pread(SafeFdHandle fd, byte* buf, nuint count, long offset);
+
+    [LibraryImport(LibName, EntryPoint = "pwrite", SetLastError = true)]
+    public static unsafe partial nint pwrite(SafeFdHandle fd, byte* buf, nuint count, long offset);
 
     [LibraryImport(LibName, EntryPoint = "epoll_create1", SetLastError = true)]
     public static partial int epoll_create1(int flags);

@@ -3,6 +3,7 @@ using ActorVmm.Host.Cli;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Boot.Linux;
+using ActorVmm.Machine.Passthrough;
 using ActorVmm.TestGuests;
 using Serilog.Events;
 
@@ -205,6 +206,40 @@ public sealed class RunPlannerTests : IDisposable
         string path = Path.Combine(_dir, name);
         File.WriteAllBytes(path, content);
         return path;
+    }
+
+    [Fact]
+    public void Vfio_pci_addresses_are_parsed_in_order_with_domain_zero_when_left_out()
+    {
+        var plan = RunPlanner.Plan(new RunArguments { VfioPci = ["0000:00:03.0", "01:00.1", "abcd:ff:1f.7"] }, ProcessId);
+
+        Assert.Equal([new VfioPciAddress(0, 0, 3, 0), new VfioPciAddress(0, 1, 0, 1), new VfioPciAddress(0xABCD, 0xFF, 0x1F, 7)], plan.VfioPci);
+        Assert.Equal("abcd:ff:1f.7", plan.VfioPci[2].ToString());
+    }
+
+    [Theory]
+    [InlineData("0000:00:20.0")]
+    [InlineData("0000:00:03.8")]
+    [InlineData("00003.0")]
+    [InlineData("12345:00:03.0")]
+    [InlineData("0000:00:03")]
+    [InlineData("")]
+    public void A_malformed_vfio_pci_address_is_bad_input(string address) =>
+        AssertRejected(new RunArguments { VfioPci = [address] }, "invalid --vfio-pci");
+
+    [Fact]
+    public void The_same_vfio_pci_device_twice_is_bad_input() =>
+        AssertRejected(new RunArguments { VfioPci = ["0000:00:03.0", "00:03.0"] }, "0000:00:03.0 is given twice");
+
+    [Fact]
+    public void Vfio_pci_on_the_emulator_is_refused_as_needing_kvm()
+    {
+        var plan = RunPlanner.Plan(new RunArguments { VfioPci = ["0000:00:03.0"] }, ProcessId);
+
+        var ex = Assert.Throws<UsageException>(() => RunPlanner.CheckBackendSupports(plan, BackendKind.Emulator, "auto: /dev/kvm missing"));
+        Assert.Contains("--vfio-pci needs the KVM backend", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("auto: /dev/kvm missing", ex.Message, StringComparison.Ordinal);
+        RunPlanner.CheckBackendSupports(RunPlanner.Plan(new RunArguments(), ProcessId), BackendKind.Emulator, "requested");
     }
 
     private static void AssertRejected(RunArguments args, string message)

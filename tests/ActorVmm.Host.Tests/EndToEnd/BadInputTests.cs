@@ -25,6 +25,8 @@ public sealed class BadInputTests : IDisposable
         { ["run", "-i", "initrd"], "--initrd needs --kernel" },
         { ["run", "-p", "console=ttyS0"], "--params needs --kernel" },
         { ["run", "--console", "vga"], "unknown console 'vga'" },
+        { ["run", "--vfio-pci", "00:1f"], "invalid --vfio-pci: '00:1f' is not a PCI address" },
+        { ["run", "--backend", "emulator", "--vfio-pci", "0000:00:03.0"], "--vfio-pci needs the KVM backend" },
         { ["run", "--no-such-option"], "Unrecognized command or argument '--no-such-option'" },
         { ["fleet", "--count", "0"], "invalid --count: 0" },
         { ["fleet", "--count", "2", "--mem", "1X"], "invalid --mem" },

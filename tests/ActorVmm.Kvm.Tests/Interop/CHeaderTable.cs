@@ -22,7 +22,7 @@ public static partial class CHeaderTable
     public static readonly string[] Includes =
     [
         "stddef.h", "stdio.h", "errno.h", "fcntl.h", "signal.h", "sys/mman.h", "sys/eventfd.h", "sys/epoll.h", "linux/kvm.h",
-        "asm/kvm.h", "asm/kvm_para.h", "asm/bootparam.h", "asm/e820.h", "linux/screen_info.h",
+        "asm/kvm.h", "asm/kvm_para.h", "asm/bootparam.h", "asm/e820.h", "linux/screen_info.h", "linux/vfio.h",
     ];
 
     /// <summary>The assemblies with C declarations: the machine layer (sys/mman.h) and the KVM backend.</summary>

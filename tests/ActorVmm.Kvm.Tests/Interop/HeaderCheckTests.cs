@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ActorVmm.Kvm.Interop;
 using ActorVmm.Machine.Boot.Linux;
+using ActorVmm.Machine.Passthrough;
 
 namespace ActorVmm.Kvm.Tests.Interop;
 
@@ -71,6 +72,30 @@ public sealed class HeaderCheckTests
             "kvm_irq_routing", "kvm_irq_routing_entry", "kvm_irq_routing_irqchip", "kvm_irq_routing_msi", "kvm_msi", "epoll_event",
         ];
         var missing = required.Where(s => !CHeaderTable.Entries.Any(e => e.Key == $"sizeof(struct {s})")).ToArray();
+        Assert.Empty(missing);
+    }
+
+    [Fact]
+    public void The_table_covers_every_vfio_struct_ioctl_and_constant_passthrough_uses()
+    {
+        string[] required =
+        [
+            "sizeof(struct vfio_info_cap_header)", "sizeof(struct vfio_group_status)", "sizeof(struct vfio_device_info)",
+            "sizeof(struct vfio_region_info)", "sizeof(struct vfio_region_sparse_mmap_area)", "sizeof(struct vfio_region_info_cap_sparse_mmap)",
+            "sizeof(struct vfio_irq_info)", "sizeof(struct vfio_irq_set)", "sizeof(struct vfio_iommu_type1_dma_map)", "sizeof(struct vfio_iommu_type1_dma_unmap)",
+            "offsetof(struct vfio_region_info_cap_sparse_mmap, nr_areas)", "offsetof(struct vfio_region_info, offset)",
+            nameof(VfioIoctls.VFIO_GET_API_VERSION), nameof(VfioIoctls.VFIO_CHECK_EXTENSION), nameof(VfioIoctls.VFIO_SET_IOMMU),
+            nameof(VfioIoctls.VFIO_IOMMU_MAP_DMA), nameof(VfioIoctls.VFIO_IOMMU_UNMAP_DMA), nameof(VfioIoctls.VFIO_GROUP_GET_STATUS),
+            nameof(VfioIoctls.VFIO_GROUP_SET_CONTAINER), nameof(VfioIoctls.VFIO_GROUP_UNSET_CONTAINER), nameof(VfioIoctls.VFIO_GROUP_GET_DEVICE_FD),
+            nameof(VfioIoctls.VFIO_DEVICE_GET_INFO), nameof(VfioIoctls.VFIO_DEVICE_GET_REGION_INFO), nameof(VfioIoctls.VFIO_DEVICE_GET_IRQ_INFO),
+            nameof(VfioIoctls.VFIO_DEVICE_SET_IRQS), nameof(VfioIoctls.VFIO_DEVICE_RESET),
+            nameof(VfioConstants.VFIO_API_VERSION), nameof(VfioConstants.VFIO_TYPE1_IOMMU), nameof(VfioConstants.VFIO_GROUP_FLAGS_VIABLE),
+            nameof(VfioConstants.VFIO_DEVICE_FLAGS_PCI), nameof(VfioConstants.VFIO_REGION_INFO_FLAG_MMAP), nameof(VfioConstants.VFIO_REGION_INFO_CAP_SPARSE_MMAP),
+            nameof(VfioConstants.VFIO_IRQ_SET_DATA_EVENTFD), nameof(VfioConstants.VFIO_IRQ_SET_ACTION_TRIGGER), nameof(VfioConstants.VFIO_IRQ_SET_ACTION_UNMASK),
+            nameof(VfioPciIndexes.VFIO_PCI_CONFIG_REGION_INDEX), nameof(VfioPciIndexes.VFIO_PCI_MSIX_IRQ_INDEX),
+            nameof(KvmConstants.KVM_IRQFD_FLAG_RESAMPLE), nameof(KvmConstants.KVM_CAP_IRQFD_RESAMPLE),
+        ];
+        var missing = required.Where(key => !CHeaderTable.Entries.Any(e => e.Key == key)).ToArray();
         Assert.Empty(missing);
     }
 

@@ -24,6 +24,8 @@ internal sealed class FakeKvmVmKernel : IKvmVmKernel
 
     public List<kvm_ioeventfd> IoEventFds { get; } = [];
 
+    public List<kvm_userspace_memory_region> MemoryRegions { get; } = [];
+
     /// <summary>When set, the next KVM_SET_GSI_ROUTING fails with this errno.</summary>
     public int? FailNextRoutingWith { get; set; }
 
@@ -78,6 +80,14 @@ internal sealed class FakeKvmVmKernel : IKvmVmKernel
         lock (_lock)
         {
             IoEventFds.Add(request);
+        }
+    }
+
+    public void SetUserMemoryRegion(in kvm_userspace_memory_region region)
+    {
+        lock (_lock)
+        {
+            MemoryRegions.Add(region);
         }
     }
 
