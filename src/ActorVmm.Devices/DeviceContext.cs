@@ -18,9 +18,11 @@ public sealed class DeviceContext
     /// <param name="mailbox">The device's way to its own slow path.</param>
     /// <param name="input">Host input waiting for the guest (outlives the instance).</param>
     /// <param name="restoredState">The validated state this incarnation is rebuilt from; null for power-on state.</param>
-    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null)
+    /// <param name="regions">The capabilities over the device's regions, shared by every incarnation (granted once registered); null for a device used outside a supervisor.</param>
+    public DeviceContext(string deviceName, DeviceEnvironment environment, IDeviceMailbox mailbox, GuestInputQueue input, DeviceState? restoredState = null, DeviceRegionControls? regions = null)
     {
         RestoredState = restoredState;
+        Regions = regions ?? new DeviceRegionControls();
         DeviceName = deviceName;
         Input = input ?? throw new ArgumentNullException(nameof(input));
         Environment = environment ?? throw new ArgumentNullException(nameof(environment));
@@ -35,6 +37,9 @@ public sealed class DeviceContext
 
     /// <summary>Host input waiting for the guest; outlives this instance (see <see cref="IConsoleInputDevice"/>).</summary>
     public GuestInputQueue Input { get; }
+
+    /// <summary>The capabilities over this device's own regions (PCI BARs move through them), granted by the supervisor.</summary>
+    public DeviceRegionControls Regions { get; }
 
     /// <summary>The validated state this incarnation is rebuilt from (after a failure), or null for power-on state.</summary>
     public DeviceState? RestoredState { get; }

@@ -27,13 +27,17 @@ public interface IDevice
     /// <see cref="DeviceContext.RestoredState"/>). Called by the supervisor after a failure, so it must not
     /// assume the instance is healthy: it reads under the device's own lock and never blocks on an actor.
     /// </summary>
-    // Transitional default while every device model gains its state record; removed once all implement it.
-    DeviceState CaptureState() => throw new NotSupportedException($"{GetType().Name} cannot capture its state yet");
+    DeviceState CaptureState();
 }
 
 /// <summary>A region a device declares.</summary>
 /// <param name="Bus">Port I/O or MMIO.</param>
-/// <param name="Base">First port or guest-physical address.</param>
+/// <param name="Base">First port or guest-physical address (where it decodes when enabled).</param>
 /// <param name="Length">Size in ports or bytes.</param>
 /// <param name="Flags">Registration flags (coalescing).</param>
-public sealed record DeviceRegion(TrapBus Bus, ulong Base, ulong Length, TrapFlags Flags = TrapFlags.None);
+/// <param name="Enabled">
+/// Whether it decodes now. A region that moves at run time (a PCI BAR) is declared where its device's state puts it,
+/// disabled until the guest enables decoding, and then placed by the device itself through
+/// <see cref="DeviceContext.Regions"/>; a fixed region is enabled from the start.
+/// </param>
+public sealed record DeviceRegion(TrapBus Bus, ulong Base, ulong Length, TrapFlags Flags = TrapFlags.None, bool Enabled = true);

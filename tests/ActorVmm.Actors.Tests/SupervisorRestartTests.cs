@@ -75,6 +75,37 @@ public sealed class SupervisorRestartTests(ITestOutputHelper output) : ActorVmmT
     }
 
     [Fact]
+    public void Hot_path_restart_rebuilds_the_device_from_its_last_state_and_says_so()
+    {
+        var (supervisor, _, _) = AddFlaky();
+        Write(FlakyPort, OrdinaryValue);
+
+        Write(FlakyPort, FlakyDevice.ThrowValue);
+
+        var restarted = ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience);
+        Assert.True(restarted.FromState, restarted.Detail);
+        Assert.Contains("last state", restarted.Detail, StringComparison.Ordinal);
+        supervisor.Tell(new SupervisorProtocol.SendToDevice("flaky", FlakyDevice.WhatWasWritten.Instance), TestActor);
+        Assert.Equal(OrdinaryValue, ExpectMsg<int>(Patience));
+    }
+
+    [Fact]
+    public void A_state_that_fails_validation_restarts_the_device_from_power_on_and_the_event_says_why()
+    {
+        var (supervisor, _, _) = AddFlaky();
+        Write(FlakyPort, FlakyDevice.CorruptStateValue);
+
+        Write(FlakyPort, FlakyDevice.ThrowValue);
+
+        var restarted = ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience);
+        Assert.False(restarted.FromState);
+        Assert.Contains("power-on", restarted.Detail, StringComparison.Ordinal);
+        Assert.Contains(nameof(ActorVmm.Devices.DeviceStateException), restarted.Detail, StringComparison.Ordinal);
+        supervisor.Tell(new SupervisorProtocol.SendToDevice("flaky", FlakyDevice.WhatWasWritten.Instance), TestActor);
+        Assert.Equal(FlakyDevice.NothingWritten, ExpectMsg<int>(Patience));
+    }
+
+    [Fact]
     public void Device_failing_past_its_restart_limit_is_marked_failed_and_its_region_stays_quarantined_while_others_work()
     {
         var (supervisor, handle, log) = AddFlaky();

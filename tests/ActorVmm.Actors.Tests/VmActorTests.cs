@@ -1,10 +1,12 @@
 using ActorVmm.Actors.Console;
+using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Devices;
 using ActorVmm.Devices.ExitPort;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Machine.Layout;
+using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using Akka.Event;
@@ -206,10 +208,101 @@ public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(out
         ExpectMsg<VmProtocol.CommandAccepted>(Patience);
     }
 
+    [Fact]
+    public void A_device_in_the_middle_of_a_DMA_loop_while_the_VM_stops_ends_cleanly_and_the_memory_then_refuses_DMA()
+    {
+        using var hypervisor = new FakeHypervisor(_ => _ => VcpuExit.Halted);
+        var loop = new DmaLoopDevice.Probe();
+        var definition = Define("dma-loop") with { Devices = [DmaLoopDevice.Definition(loop)] };
+        var vm = Sys.ActorOf(VmActor.Props(definition, hypervisor));
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+
+        vm.Tell(new SupervisorProtocol.SendToDevice(DmaLoopDevice.Name, DmaLoopDevice.Run.Instance), TestActor);
+        AwaitCondition(() => loop.Iterations > DmaLoopDevice.IterationsBeforeStop, Patience);
+        vm.Tell(VmProtocol.Stop.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+        ExpectMsg<VmProtocol.Exited>(Patience);
+
+        // The actor stopped before the memory was unmapped: its loop never met a closed memory or a host fault.
+        Assert.Null(loop.Failure);
+        Assert.True(Assert.Single(hypervisor.Created).Disposed);
+        Assert.Throws<GuestMemoryClosedException>(() => loop.Dma!.WriteUInt32(DmaLoopDevice.Address, 0));
+    }
+
     private VmProtocol.VmStatus Status(Akka.Actor.IActorRef vm)
     {
         vm.Tell(VmProtocol.GetStatus.Instance, TestActor);
         return ExpectMsg<VmProtocol.VmStatus>(Patience);
+    }
+
+    /// <summary>A device whose slow path copies into and out of guest RAM, one round per message, re-posting itself for ever.</summary>
+    private sealed class DmaLoopDevice(DeviceContext context, DmaLoopDevice.Probe probe) : IDevice, ISlowPathDevice
+    {
+        public const string Name = "dma-loop";
+        public const ulong Address = 0x2000;
+        public const int IterationsBeforeStop = 100;
+
+        string IDevice.Name => Name;
+
+        public IReadOnlyList<DeviceRegion> Regions { get; } = [];
+
+        public static DeviceDefinition Definition(Probe probe) => new(Name, c => new DmaLoopDevice(c, probe));
+
+        public void HandleTrap(int region, TrapAccess access)
+        {
+        }
+
+        public void Reset()
+        {
+        }
+
+        public DeviceState CaptureState() => NoDeviceState.Instance;
+
+        public object? OnSlowPath(object message)
+        {
+            if (message is not Run)
+            {
+                return DeviceSignals.NotUnderstood.Instance;
+            }
+
+            probe.Dma = context.Dma;
+            try
+            {
+                uint value = (uint)probe.Iterations;
+                context.Dma.WriteUInt32(Address, value);
+                if (context.Dma.ReadUInt32(Address) != value)
+                {
+                    throw new InvalidOperationException("guest RAM did not keep what the device wrote");
+                }
+
+                Interlocked.Increment(ref probe.IterationCount);
+                context.Post(Run.Instance);
+            }
+            catch (Exception ex)
+            {
+                probe.Failure = ex;
+            }
+
+            return null;
+        }
+
+        public sealed record Run
+        {
+            public static Run Instance { get; } = new();
+        }
+
+        public sealed class Probe
+        {
+            public int IterationCount;
+
+            public int Iterations => Volatile.Read(ref IterationCount);
+
+            public volatile Exception? Failure;
+
+            public volatile ActorVmm.Machine.Memory.GuestDma? Dma;
+        }
     }
 
     private sealed class QuietDevice(string name) : IDevice
@@ -225,5 +318,7 @@ public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(out
         public void Reset()
         {
         }
+
+        public DeviceState CaptureState() => NoDeviceState.Instance;
     }
 }

@@ -70,14 +70,14 @@ public sealed class BadGuestTests
     }
 
     [Fact]
-    public void Spinning_guest_pauses_and_resumes()
+    public async Task Spinning_guest_pauses_and_resumes()
     {
         using var harness = new EmulatorHarness(IoGuests.SpinForever());
         var vcpu = harness.Vm.Vcpus[0];
         vcpu.Start();
         Thread.Sleep(RunBriefly);
 
-        vcpu.Pause();
+        await vcpu.Pause().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(VcpuRunState.Paused, vcpu.State);
         long retired = harness.Vm.InstructionsRetired(0);
         Thread.Sleep(RunBriefly);

@@ -5,12 +5,13 @@ using Akka.Actor;
 namespace ActorVmm.Actors.Devices;
 
 /// <summary>
-/// The one actor adapter of every device: it builds a fresh instance from the factory on every (re)start and
-/// announces it to the supervisor (which points the regions at it), and does the device's slow-path work, chosen
-/// by what the instance implements: <see cref="ITimedDevice"/> is ticked from one IWithTimers timer,
-/// <see cref="IConsoleInputDevice"/> takes host input as the guest reads it, <see cref="ISlowPathDevice"/> gets the
-/// messages it posted to itself and the commands sent to it by name. Any exception it throws is wrapped in a
-/// <see cref="DeviceFaultException"/> naming the device.
+/// The one actor adapter of every device: it does the slow-path work of the instance its supervisor installed in the
+/// device's <see cref="DeviceCell"/>, chosen by what the instance implements: <see cref="ITimedDevice"/> is ticked from
+/// one IWithTimers timer, <see cref="IConsoleInputDevice"/> takes host input as the guest reads it,
+/// <see cref="ISlowPathDevice"/> gets the messages it posted to itself and the commands sent to it by name. It never
+/// builds instances: the supervisor does, and tells it <see cref="DeviceProtocol.Attach"/>. Any exception it throws is
+/// wrapped in a <see cref="DeviceFaultException"/> naming the device, so the supervisor rebuilds the instance and
+/// restarts this actor.
 /// </summary>
 public sealed class DeviceActor : ReceiveActor, IWithTimers
 {
@@ -22,17 +23,24 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
 
     private const string TimerKey = "device-timer";
 
-    private readonly DeviceSetup _setup;
+    private readonly DeviceCell _cell;
     private IDevice? _device;
+    private int _attachedGeneration;
     private ITimedDevice? _timed;
     private IActorRef _self = ActorRefs.Nobody;
     private int _reschedulePending;
 
-    /// <summary>Creates the adapter; the device instance is built in <see cref="PreStart"/>.</summary>
-    public DeviceActor(DeviceSetup setup)
+    /// <summary>Creates the adapter of <paramref name="cell"/>'s device.</summary>
+    public DeviceActor(DeviceCell cell)
     {
-        _setup = setup ?? throw new ArgumentNullException(nameof(setup));
-        Receive<DeviceProtocol.HotPathFaulted>(OnHotPathFaulted);
+        _cell = cell ?? throw new ArgumentNullException(nameof(cell));
+        Receive<DeviceProtocol.Attach>(attach =>
+        {
+            if (attach.Generation > _attachedGeneration)
+            {
+                AttachCurrent();
+            }
+        });
         Receive<DeviceProtocol.Tick>(_ => Fire());
         Receive<DeviceProtocol.Reschedule>(_ =>
         {
@@ -51,51 +59,27 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Props of a device's actor.</summary>
-    public static Props Props(DeviceSetup setup) => Akka.Actor.Props.Create(() => new DeviceActor(setup));
+    public static Props Props(DeviceCell cell) => Akka.Actor.Props.Create(() => new DeviceActor(cell));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private string DeviceName => _setup.Definition.Name;
+    private string DeviceName => _cell.Name;
 
     /// <inheritdoc />
     protected override void PreStart()
     {
-        IDevice device;
         _self = Self;
-        try
-        {
-            device = _setup.Definition.Factory(new DeviceContext(DeviceName, _setup.Environment, new ActorMailbox(Self), _setup.Input));
-        }
-        catch (Exception ex)
-        {
-            throw new DeviceFaultException(DeviceName, "factory", null, ex);
-        }
 
-        _device = device;
-        Context.Parent.Tell(new DeviceProtocol.InstanceCreated(DeviceName, device, Self));
-        if (device is ITimedDevice timed)
+        // After a slow-path failure the supervisor rebuilt the instance before restarting this actor: take it over.
+        if (_cell.Current is not null)
         {
-            _timed = timed;
-            timed.ScheduleChanged += OnScheduleChanged;
-            Fire();
-        }
-
-        // Input that arrived before the failure is still waiting: let the fresh instance signal it.
-        if (device is IConsoleInputDevice receiver && (!_setup.Input.IsEmpty || !_setup.Backlog.IsEmpty))
-        {
-            FeedInput(receiver);
+            AttachCurrent();
         }
     }
 
     /// <inheritdoc />
-    protected override void PostStop()
-    {
-        if (_timed is not null)
-        {
-            _timed.ScheduleChanged -= OnScheduleChanged;
-        }
-    }
+    protected override void PostStop() => DetachTimer();
 
     /// <inheritdoc />
     protected override bool AroundReceive(Receive receive, object message)
@@ -114,8 +98,37 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void OnHotPathFaulted(DeviceProtocol.HotPathFaulted message) =>
-        throw new DeviceFaultException(DeviceName, HotPath, message.Fault.Region.ToString(), message.Fault.Exception);
+    private void AttachCurrent()
+    {
+        var device = _cell.Current ?? throw new InvalidOperationException($"Device '{DeviceName}' has no instance to attach");
+        DetachTimer();
+        _device = device;
+        _attachedGeneration = _cell.Generation;
+        if (device is ITimedDevice timed)
+        {
+            _timed = timed;
+            timed.ScheduleChanged += OnScheduleChanged;
+        }
+
+        Fire();
+
+        // Input that arrived before a failure is still waiting: let the fresh instance signal it.
+        if (device is IConsoleInputDevice receiver && (!_cell.Input.IsEmpty || !_cell.Backlog.IsEmpty))
+        {
+            FeedInput(receiver);
+        }
+    }
+
+    private void DetachTimer()
+    {
+        if (_timed is not null)
+        {
+            _timed.ScheduleChanged -= OnScheduleChanged;
+            _timed = null;
+        }
+
+        Timers?.Cancel(TimerKey);
+    }
 
     private void OnInput(ConsoleProtocol.Input input)
     {
@@ -125,7 +138,7 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
             return;
         }
 
-        _setup.Backlog.Add(input.Data, Sender);
+        _cell.Backlog.Add(input.Data, Sender);
         FeedInput(receiver);
     }
 
@@ -133,11 +146,11 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
     // Whatever does not fit waits for the device's next InputSpaceAvailable; senders are answered as their chunks get in.
     private void FeedInput(IConsoleInputDevice receiver)
     {
-        _setup.Backlog.MoveInto(_setup.Input);
-        if (!_setup.Input.IsEmpty)
+        _cell.Backlog.MoveInto(_cell.Input);
+        if (!_cell.Input.IsEmpty)
         {
             receiver.OnInputAvailable();
-            _setup.Backlog.MoveInto(_setup.Input);
+            _cell.Backlog.MoveInto(_cell.Input);
         }
     }
 
@@ -183,10 +196,12 @@ public sealed class DeviceActor : ReceiveActor, IWithTimers
             _self.Tell(DeviceProtocol.Reschedule.Instance, ActorRefs.NoSender);
         }
     }
+}
 
-    /// <summary>A device's mailbox is its actor: a Tell never blocks.</summary>
-    private sealed class ActorMailbox(IActorRef actor) : IDeviceMailbox
-    {
-        public void Post(object message) => actor.Tell(message, ActorRefs.NoSender);
-    }
+/// <summary>A device's mailbox is its actor: a Tell never blocks, so it is safe from a trap handler on a vCPU thread.</summary>
+/// <param name="actor">The device's actor.</param>
+internal sealed class ActorMailbox(IActorRef actor) : IDeviceMailbox
+{
+    /// <inheritdoc />
+    public void Post(object message) => actor.Tell(message, ActorRefs.NoSender);
 }

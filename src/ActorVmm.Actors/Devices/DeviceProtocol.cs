@@ -1,21 +1,14 @@
-using ActorVmm.Devices;
-using ActorVmm.Machine.Traps;
-using Akka.Actor;
-
 namespace ActorVmm.Actors.Devices;
 
-/// <summary>Messages between a device actor, its instance and its supervisor.</summary>
+/// <summary>Messages between a device actor and its supervisor, and the device actor's own timer messages.</summary>
 public static class DeviceProtocol
 {
-    /// <summary>A device actor built a fresh instance (first start or restart); sent to the supervisor.</summary>
-    /// <param name="DeviceName">The device.</param>
-    /// <param name="Instance">The new instance whose handlers the regions must point at.</param>
-    /// <param name="Actor">The device actor.</param>
-    public sealed record InstanceCreated(string DeviceName, IDevice Instance, IActorRef Actor);
-
-    /// <summary>The supervisor tells a device actor that its hot path threw; the actor fails with it so the restart is the same as for a slow-path failure.</summary>
-    /// <param name="Fault">What the dispatcher caught.</param>
-    public sealed record HotPathFaulted(TrapFault Fault);
+    /// <summary>
+    /// The supervisor installed a new instance in the device's cell (the first one, or a rebuild after a hot-path
+    /// failure): the actor moves its slow-path wiring (timer subscription, waiting input) to it.
+    /// </summary>
+    /// <param name="Generation">The cell's generation of that instance; an older one is ignored.</param>
+    public sealed record Attach(int Generation);
 
     /// <summary>A timed device's timer fired: deliver its due events and re-arm.</summary>
     public sealed record Tick

@@ -8,7 +8,7 @@ namespace ActorVmm.Actors.Devices;
 /// Host input a device actor has received but not yet put into the device's bounded <see cref="GuestInputQueue"/>,
 /// in arrival order, each chunk with the sender to answer <see cref="ConsoleProtocol.InputAccepted"/> once all of it is
 /// in the queue. A sender that waits for that answer (the console input pump) therefore has at most one chunk here.
-/// Kept in the <see cref="DeviceSetup"/>, so it survives restarts; touched only by the device's actor.
+/// Kept in the <see cref="DeviceCell"/>, so it survives restarts; touched only by the device's actor.
 /// </summary>
 public sealed class InputBacklog
 {

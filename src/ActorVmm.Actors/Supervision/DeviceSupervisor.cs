@@ -8,15 +8,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ActorVmm.Actors.Supervision;
 
 /// <summary>
-/// One per VM: the only writer of the VM's trap table (it holds the table's <see cref="TrapTableWriter"/>)
-/// and the parent of its device actors.
-/// Registration, moves and removals arrive as messages and are answered with success or a
-/// failure naming the conflicting region. A failing device (slow path: its actor threw; hot path:
-/// its handler threw on a vCPU thread and the dispatcher reported it) is restarted with Akka's
-/// restart — same <see cref="IActorRef"/>, fresh instance from the factory — and its regions are
-/// re-pointed at the new instance; between the failure and the re-point they are quarantined.
-/// Past the restart limit the device is stopped, marked failed, and its regions stay quarantined
-/// while the VM keeps running.
+/// One per VM: the only writer of the VM's trap table (it holds the table's <see cref="TrapTableWriter"/>) and the
+/// parent of its device actors. It builds every device instance itself, registers the regions the instance declares
+/// and grants the device the capabilities over them (<see cref="DeviceRegionControls"/>), so a device moves its own
+/// regions synchronously without ever holding the writer.
+/// A failing device — its handler threw on a vCPU thread (the dispatcher quarantined that region and reported it) or
+/// its actor threw on the slow path — is rebuilt here from the last state that can be read and validated, else from
+/// power-on state; its regions are re-pointed at the fresh instance and placed where its state says. A hot-path
+/// failure does not restart the actor (it is told to attach the new instance); a slow-path failure restarts it with
+/// Akka's restart (same <see cref="IActorRef"/>). Past the restart limit the device is stopped, marked failed, and its
+/// regions stay quarantined while the VM keeps running.
 /// </summary>
 public sealed class DeviceSupervisor : ReceiveActor
 {
@@ -29,7 +30,6 @@ public sealed class DeviceSupervisor : ReceiveActor
     private readonly SupervisorStrategy _strategy;
     private readonly Dictionary<string, DeviceSlot> _devices = new(StringComparer.Ordinal);
     private readonly Dictionary<long, DeviceSlot> _deviceRegions = [];
-    private readonly Dictionary<long, string> _ownedRegions = [];
     private Action<TrapFault>? _faultSubscription;
     private long _restarts;
     private long _quarantines;
@@ -51,13 +51,9 @@ public sealed class DeviceSupervisor : ReceiveActor
         _strategy = new OneForOneStrategy(-1, -1, new DeviceFailureDecider(DecideDeviceFailure, OnForeignFailure), loggingEnabled: false);
 
         Receive<SupervisorProtocol.AddDevice>(OnAddDevice);
-        Receive<DeviceProtocol.InstanceCreated>(OnInstanceCreated);
         Receive<SupervisorProtocol.HotPathFaulted>(OnHotPathFaulted);
         Receive<SupervisorProtocol.RemoveDevice>(OnRemoveDevice);
         Receive<SupervisorProtocol.SendToDevice>(OnSendToDevice);
-        Receive<SupervisorProtocol.RegisterRegion>(OnRegisterRegion);
-        Receive<SupervisorProtocol.MoveRegion>(OnMoveRegion);
-        Receive<SupervisorProtocol.UnregisterRegion>(OnUnregisterRegion);
         Receive<SupervisorProtocol.GetDevices>(_ => Sender.Tell(BuildReport()));
         Receive<Terminated>(OnTerminated);
     }
@@ -106,180 +102,180 @@ public sealed class DeviceSupervisor : ReceiveActor
             return;
         }
 
-        var setup = new DeviceSetup(definition, _environment);
-        var props = DeviceActor.Props(setup);
+        var cell = new DeviceCell(definition, _environment);
+        var props = DeviceActor.Props(cell);
         if (Context.System.Dispatchers.HasDispatcher(_settings.DeviceDispatcher))
         {
             props = props.WithDispatcher(_settings.DeviceDispatcher);
         }
 
         var actor = Context.ActorOf(props, definition.Name);
+        var slot = new DeviceSlot(cell, actor, new RestartWindow(_settings.MaxRestarts, _settings.Within, _environment.Time));
+        if (TryStart(slot) is { } rejection)
+        {
+            Context.Stop(actor);
+            Sender.Tell(rejection);
+            return;
+        }
+
         Context.Watch(actor);
-        _devices.Add(definition.Name, new DeviceSlot(setup, actor, new RestartWindow(_settings.MaxRestarts, _settings.Within, _environment.Time))
-        {
-            PendingAdd = Sender,
-        });
+        _devices.Add(definition.Name, slot);
+        Sender.Tell(new SupervisorProtocol.DeviceAdded(slot.Name, RegionStatuses(slot)));
+        _logger.LogInformation("Device {Device} of VM {Vm} added with regions {Regions}", slot.Name, _environment.VmName, DescribeRegions(slot));
     }
 
-    private void OnInstanceCreated(DeviceProtocol.InstanceCreated created)
+    /// <summary>Builds the first instance, registers its regions and grants their controls; a rejection when any step fails (nothing stays registered).</summary>
+    private SupervisorProtocol.DeviceRejected? TryStart(DeviceSlot slot)
     {
-        if (!_devices.TryGetValue(created.DeviceName, out var slot) || !slot.Actor.Equals(created.Actor) || slot.Removing || slot.State == DeviceLifecycle.Failed)
+        IDevice device;
+        try
         {
-            return;
+            device = slot.Cell.Build(slot.Mailbox, state: null);
+        }
+        catch (Exception ex)
+        {
+            // The very first instance could not be built: a configuration error, not a runtime failure.
+            return new SupervisorProtocol.DeviceRejected(slot.Name, $"its factory failed: {ex.Message}");
         }
 
-        var regions = created.Instance.Regions;
-        var handlers = new TrapHandler[regions.Count];
-        for (int i = 0; i < handlers.Length; i++)
-        {
-            int index = i;
-            var instance = created.Instance;
-            handlers[i] = access => instance.HandleTrap(index, access);
-        }
-
-        if (slot.Handles is null)
-        {
-            RegisterFirstInstance(slot, regions, handlers);
-            return;
-        }
-
-        if (slot.Handles.Length != handlers.Length)
-        {
-            // A factory must build the same device every time; a different shape cannot take over the regions.
-            MarkFailed(slot, $"the fresh instance declares {handlers.Length} regions instead of {slot.Handles.Length}", fault: null);
-            Context.Stop(slot.Actor);
-            return;
-        }
-
-        for (int i = 0; i < handlers.Length; i++)
-        {
-            _writer.Repoint(slot.Handles[i], handlers[i]);
-        }
-
-        slot.Handlers = handlers;
-        slot.CrashRequested = false;
-        slot.State = DeviceLifecycle.Running;
-        _logger.LogInformation(
-            "Device {Device} of VM {Vm} runs again on a fresh instance; regions {Regions} re-pointed (restart {Restarts})",
-            slot.Name,
-            _environment.VmName,
-            DescribeRegions(slot),
-            slot.Window.TotalRestarts);
-        Context.System.EventStream.Publish(new SupervisorProtocol.DeviceRestarted(_environment.VmName, slot.Name, slot.Window.TotalRestarts));
-    }
-
-    private void RegisterFirstInstance(DeviceSlot slot, IReadOnlyList<DeviceRegion> regions, TrapHandler[] handlers)
-    {
+        var regions = device.Regions;
+        var handlers = DeviceRebuild.Handlers(device);
         var handles = new List<RegionHandle>(regions.Count);
         for (int i = 0; i < regions.Count; i++)
         {
-            string regionName = regions.Count == 1 ? slot.Name : $"{slot.Name}[{i}]";
-            if (!TryRegister(regionName, regions[i], handlers[i], out var handle, out var rejection))
+            var region = regions[i];
+            var conflict = FindOverlap(region);
+            try
+            {
+                string name = regions.Count == 1 ? slot.Name : $"{slot.Name}[{i}]";
+                handles.Add(_writer.Register(region.Bus, region.Base, region.Length, handlers[i], region.Flags, name, region.Enabled));
+            }
+            catch (TrapRegistrationException ex)
             {
                 foreach (var done in handles)
                 {
                     _writer.Unregister(done);
                 }
 
-                slot.PendingAdd?.Tell(new SupervisorProtocol.DeviceRejected(slot.Name, rejection.Reason, rejection.ConflictsWith));
-                slot.PendingAdd = null;
-                slot.Removing = true;
-                Context.Stop(slot.Actor);
-                return;
+                return new SupervisorProtocol.DeviceRejected(slot.Name, ex.Message, conflict?.ToString());
             }
-
-            handles.Add(handle);
         }
 
         slot.Handles = [.. handles];
+        slot.Cell.Regions.Grant([.. handles.Select(_writer.Control)]);
         foreach (var handle in handles)
         {
             _deviceRegions[handle.Id] = slot;
         }
 
+        Install(slot, device, handlers);
+        return null;
+    }
+
+    private void Install(DeviceSlot slot, IDevice device, TrapHandler[] handlers)
+    {
         slot.Handlers = handlers;
         slot.State = DeviceLifecycle.Running;
-        slot.PendingAdd?.Tell(new SupervisorProtocol.DeviceAdded(slot.Name, RegionStatuses(slot)));
-        slot.PendingAdd = null;
-        _logger.LogInformation("Device {Device} of VM {Vm} added with regions {Regions}", slot.Name, _environment.VmName, DescribeRegions(slot));
+        int generation = slot.Cell.Install(device);
+        slot.Actor.Tell(new DeviceProtocol.Attach(generation));
     }
 
     private void OnHotPathFaulted(SupervisorProtocol.HotPathFaulted message)
     {
         var fault = message.Fault;
-        if (_deviceRegions.TryGetValue(fault.Region.Handle.Id, out var slot))
+        if (!_deviceRegions.TryGetValue(fault.Region.Handle.Id, out var slot))
         {
-            // Faults of an instance already replaced, or a second fault of the same one, cause no second restart.
-            if (slot.State == DeviceLifecycle.Running && !slot.CrashRequested && slot.IsCurrentHandler(fault.Region.Handler))
-            {
-                slot.CrashRequested = true;
-                slot.Actor.Tell(new DeviceProtocol.HotPathFaulted(fault));
-            }
-
             return;
         }
 
-        // A region registered by another actor: it stays quarantined until its owner re-registers it.
-        _logger.LogError(
-            fault.Exception,
-            "Handler of region {Region} (owner {Owner}) in VM {Vm} threw on vCPU {Vcpu}; the region stays quarantined",
-            fault.Region.ToString(),
-            _ownedRegions.GetValueOrDefault(fault.Region.Handle.Id, "unknown"),
-            _environment.VmName,
-            fault.VcpuId);
+        // Faults of an instance already replaced, or a second fault of the same one, cause no second rebuild.
+        if (slot.State != DeviceLifecycle.Running || !slot.IsCurrentHandler(fault.Region.Handler))
+        {
+            return;
+        }
+
+        if (!Recover(slot, DeviceActor.HotPath, fault.Region.ToString(), fault.Exception))
+        {
+            Context.Stop(slot.Actor);
+        }
     }
 
-    /// <summary>The named decider's decision for a failing device: restart within the limit, stop past it.</summary>
+    /// <summary>The named decider's decision for a device whose actor failed: rebuild and restart within the limit, stop past it.</summary>
     private Directive DecideDeviceFailure(DeviceFaultException fault)
     {
-        if (!_devices.TryGetValue(fault.DeviceName, out var slot))
+        if (!_devices.TryGetValue(fault.DeviceName, out var slot) || slot.Removing || slot.State == DeviceLifecycle.Failed)
         {
             return Directive.Stop;
         }
 
-        // No vCPU may call into the failed instance while its replacement is built.
+        return Recover(slot, fault.FaultPath, fault.Region ?? DescribeRegions(slot), fault.InnerException ?? fault) ? Directive.Restart : Directive.Stop;
+    }
+
+    /// <summary>
+    /// Rebuilds a failed device within its restart limit: quarantine every region (no vCPU may call into the failed
+    /// instance), build the replacement from its state (else power-on), re-point and re-place the regions, install it.
+    /// False when the device is marked failed instead.
+    /// </summary>
+    private bool Recover(DeviceSlot slot, string faultPath, string where, Exception cause)
+    {
         QuarantineRegions(slot);
-        slot.LastFailure = fault.Message;
-        if (slot.Removing)
+        slot.LastFailure = $"failed on its {faultPath} in {where}: {cause.Message}";
+        if (!slot.Window.TryRestart())
         {
-            return Directive.Stop;
+            MarkFailed(slot, slot.LastFailure, cause, where);
+            return false;
         }
 
-        if (slot.Handles is null)
+        slot.State = DeviceLifecycle.Restarting;
+        DeviceRebuild.Result rebuilt;
+        try
         {
-            // The very first instance could not be built: a configuration error, not a runtime failure.
-            slot.PendingAdd?.Tell(new SupervisorProtocol.DeviceRejected(slot.Name, fault.Message));
-            slot.PendingAdd = null;
-            slot.Removing = true;
-            return Directive.Stop;
+            rebuilt = DeviceRebuild.Rebuild(slot.Cell, slot.Mailbox, slot.Cell.Current);
+        }
+        catch (Exception ex)
+        {
+            MarkFailed(slot, $"no fresh instance could be built: {ex.Message}", ex, where);
+            return false;
         }
 
-        if (slot.Window.TryRestart())
+        var regions = rebuilt.Instance.Regions;
+        if (regions.Count != slot.Handles.Length)
         {
-            slot.State = DeviceLifecycle.Restarting;
-            _restarts++;
-            SupervisionMetrics.Restarts.Add(1, new KeyValuePair<string, object?>("vm", _environment.VmName), new KeyValuePair<string, object?>("device", slot.Name));
-            _logger.LogWarning(
-                fault.InnerException ?? fault,
-                "Device {Device} of VM {Vm} failed on its {FaultPath} in {Region}; restarting it with a fresh instance (restart {Restart} of {MaxRestarts} within {Within})",
-                slot.Name,
-                _environment.VmName,
-                fault.FaultPath,
-                fault.Region ?? DescribeRegions(slot),
-                slot.Window.TotalRestarts,
-                _settings.MaxRestarts,
-                _settings.Within);
-            return Directive.Restart;
+            // A factory must build the same device every time; a different shape cannot take over the regions.
+            MarkFailed(slot, $"the fresh instance declares {regions.Count} regions instead of {slot.Handles.Length}", cause, where);
+            return false;
         }
 
-        MarkFailed(slot, fault.Message, fault);
-        return Directive.Stop;
+        var handlers = DeviceRebuild.Handlers(rebuilt.Instance);
+        for (int i = 0; i < handlers.Length; i++)
+        {
+            // Placed where the instance's state says (a PCI BAR keeps its programmed address), then re-pointed, which lifts the quarantine.
+            slot.Cell.Regions[i].Place(regions[i].Base, regions[i].Enabled);
+            _writer.Repoint(slot.Handles[i], handlers[i]);
+        }
+
+        Install(slot, rebuilt.Instance, handlers);
+        _restarts++;
+        SupervisionMetrics.Restarts.Add(1, new KeyValuePair<string, object?>("vm", _environment.VmName), new KeyValuePair<string, object?>("device", slot.Name));
+        _logger.LogWarning(
+            cause,
+            "Device {Device} of VM {Vm} failed on its {FaultPath} in {Region}; {Rebuild} (restart {Restart} of {MaxRestarts} within {Within})",
+            slot.Name,
+            _environment.VmName,
+            faultPath,
+            where,
+            rebuilt.Detail,
+            slot.Window.TotalRestarts,
+            _settings.MaxRestarts,
+            _settings.Within);
+        Context.System.EventStream.Publish(new SupervisorProtocol.DeviceRestarted(_environment.VmName, slot.Name, slot.Window.TotalRestarts, rebuilt.FromState, rebuilt.Detail));
+        return true;
     }
 
     private void OnForeignFailure(Exception cause) =>
         _logger.LogError(cause, "A child of the device supervisor of VM {Vm} failed without naming a device; it is stopped", _environment.VmName);
 
-    private void MarkFailed(DeviceSlot slot, string reason, DeviceFaultException? fault)
+    private void MarkFailed(DeviceSlot slot, string reason, Exception? cause, string? where = null)
     {
         QuarantineRegions(slot);
         slot.State = DeviceLifecycle.Failed;
@@ -287,22 +283,21 @@ public sealed class DeviceSupervisor : ReceiveActor
         _quarantines++;
         SupervisionMetrics.Quarantines.Add(1, new KeyValuePair<string, object?>("vm", _environment.VmName), new KeyValuePair<string, object?>("device", slot.Name));
         _logger.LogError(
-            fault?.InnerException ?? fault,
-            "Device {Device} of VM {Vm} failed on its {FaultPath} in {Region} past its restart limit ({MaxRestarts} within {Within}): {Reason}; it is marked failed and its regions {Regions} stay quarantined while the VM runs on",
+            cause,
+            "Device {Device} of VM {Vm} {Reason} (in {Region}); past its restart limit ({MaxRestarts} within {Within}) it is marked failed and its regions {Regions} stay quarantined while the VM runs on",
             slot.Name,
             _environment.VmName,
-            fault?.FaultPath ?? "instance",
-            fault?.Region ?? DescribeRegions(slot),
+            reason,
+            where ?? DescribeRegions(slot),
             _settings.MaxRestarts,
             _settings.Within,
-            reason,
             DescribeRegions(slot));
         Context.System.EventStream.Publish(new SupervisorProtocol.DeviceFailed(_environment.VmName, slot.Name, reason));
     }
 
     private void QuarantineRegions(DeviceSlot slot)
     {
-        foreach (var handle in slot.Handles ?? [])
+        foreach (var handle in slot.Handles)
         {
             _writer.Quarantine(handle);
         }
@@ -331,7 +326,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 
         if (slot.Removing)
         {
-            foreach (var handle in slot.Handles ?? [])
+            foreach (var handle in slot.Handles)
             {
                 _writer.Unregister(handle);
                 _deviceRegions.Remove(handle.Id);
@@ -344,7 +339,7 @@ public sealed class DeviceSupervisor : ReceiveActor
 
         if (slot.State != DeviceLifecycle.Failed)
         {
-            MarkFailed(slot, "its actor stopped unexpectedly", fault: null);
+            MarkFailed(slot, "lost its actor unexpectedly", cause: null);
         }
     }
 
@@ -365,83 +360,15 @@ public sealed class DeviceSupervisor : ReceiveActor
         slot.Actor.Forward(request.Message);
     }
 
-    private void OnRegisterRegion(SupervisorProtocol.RegisterRegion request)
+    private TrapRegion? FindOverlap(DeviceRegion region)
     {
-        if (TryRegister(request.Owner, request.Region, request.Handler, out var handle, out var rejection))
-        {
-            _ownedRegions[handle.Id] = request.Owner;
-            Sender.Tell(new SupervisorProtocol.RegionRegistered(handle, _table.Find(handle)?.ToString() ?? handle.ToString()));
-        }
-        else
-        {
-            Sender.Tell(rejection);
-        }
-    }
-
-    private void OnMoveRegion(SupervisorProtocol.MoveRegion request)
-    {
-        var region = _table.Find(request.Handle);
-        if (region is null)
-        {
-            Sender.Tell(new SupervisorProtocol.RegionRejected($"{request.Handle} is not registered in VM '{_environment.VmName}'"));
-            return;
-        }
-
-        var conflict = FindOverlap(region.Bus, request.NewBase, region.Length, ignore: region.Handle);
-        try
-        {
-            _writer.Move(request.Handle, request.NewBase);
-            Sender.Tell(new SupervisorProtocol.RegionMoved(request.Handle, _table.Find(request.Handle)?.ToString() ?? request.Handle.ToString()));
-        }
-        catch (TrapRegistrationException ex)
-        {
-            Sender.Tell(new SupervisorProtocol.RegionRejected(ex.Message, conflict?.ToString()));
-        }
-    }
-
-    private void OnUnregisterRegion(SupervisorProtocol.UnregisterRegion request)
-    {
-        if (_deviceRegions.TryGetValue(request.Handle.Id, out var slot))
-        {
-            Sender.Tell(new SupervisorProtocol.RegionRejected($"{request.Handle} belongs to device '{slot.Name}'; remove the device instead"));
-            return;
-        }
-
-        if (!_ownedRegions.Remove(request.Handle.Id) || !_writer.Unregister(request.Handle))
-        {
-            Sender.Tell(new SupervisorProtocol.RegionRejected($"{request.Handle} is not registered in VM '{_environment.VmName}'"));
-            return;
-        }
-
-        Sender.Tell(new SupervisorProtocol.RegionUnregistered(request.Handle));
-    }
-
-    private bool TryRegister(string name, DeviceRegion region, TrapHandler handler, out RegionHandle handle, out SupervisorProtocol.RegionRejected rejection)
-    {
-        var conflict = FindOverlap(region.Bus, region.Base, region.Length, ignore: default);
-        try
-        {
-            handle = _writer.Register(region.Bus, region.Base, region.Length, handler, region.Flags, name);
-            rejection = null!;
-            return true;
-        }
-        catch (TrapRegistrationException ex)
-        {
-            handle = default;
-            rejection = new SupervisorProtocol.RegionRejected(ex.Message, conflict?.ToString());
-            return false;
-        }
-    }
-
-    private TrapRegion? FindOverlap(TrapBus bus, ulong baseAddress, ulong length, RegionHandle ignore)
-    {
-        if (length == 0 || baseAddress + length - 1 < baseAddress)
+        if (!region.Enabled || region.Length == 0 || region.Base + region.Length - 1 < region.Base)
         {
             return null;
         }
 
-        ulong last = baseAddress + length - 1;
-        return _table.Regions(bus).FirstOrDefault(r => r.IsDecoding && r.Handle != ignore && r.Base <= last && baseAddress <= r.Last);
+        ulong last = region.Base + region.Length - 1;
+        return _table.Regions(region.Bus).FirstOrDefault(r => r.IsDecoding && r.Base <= last && region.Base <= r.Last);
     }
 
     private SupervisorProtocol.DeviceReport BuildReport() =>
@@ -451,9 +378,9 @@ public sealed class DeviceSupervisor : ReceiveActor
             _quarantines);
 
     private List<SupervisorProtocol.RegionStatus> RegionStatuses(DeviceSlot slot) =>
-        [.. (slot.Handles ?? []).Select(h => _table.Find(h)).OfType<TrapRegion>()
+        [.. slot.Handles.Select(h => _table.Find(h)).OfType<TrapRegion>()
             .Select(r => new SupervisorProtocol.RegionStatus(r.Handle, r.ToString(), r.Bus, r.Base, r.Length, r.IsQuarantined, r.Counters.Snapshot()))];
 
     private string DescribeRegions(DeviceSlot slot) =>
-        string.Join(", ", (slot.Handles ?? []).Select(h => _table.Find(h)?.ToString() ?? h.ToString()));
+        string.Join(", ", slot.Handles.Select(h => _table.Find(h)?.ToString() ?? h.ToString()));
 }

@@ -39,40 +39,6 @@ public static class SupervisorProtocol
     /// <param name="Message">The message.</param>
     public sealed record SendToDevice(string Name, object Message);
 
-    /// <summary>Registers a region for an actor that is not a supervised device. Answered with <see cref="RegionRegistered"/> or <see cref="RegionRejected"/>.</summary>
-    /// <param name="Owner">Owner name, used as the region's name in logs and conflicts.</param>
-    /// <param name="Region">Bus, base, length, flags.</param>
-    /// <param name="Handler">The hot-path handler.</param>
-    public sealed record RegisterRegion(string Owner, DeviceRegion Region, TrapHandler Handler);
-
-    /// <summary>The region is registered.</summary>
-    /// <param name="Handle">Its handle, for move and unregister.</param>
-    /// <param name="Region">Its description.</param>
-    public sealed record RegionRegistered(RegionHandle Handle, string Region);
-
-    /// <summary>Moves a region (PCI BAR reprogramming). Answered with <see cref="RegionMoved"/> or <see cref="RegionRejected"/>.</summary>
-    /// <param name="Handle">The region.</param>
-    /// <param name="NewBase">Its new base on the same bus.</param>
-    public sealed record MoveRegion(RegionHandle Handle, ulong NewBase);
-
-    /// <summary>The region moved.</summary>
-    /// <param name="Handle">The region.</param>
-    /// <param name="Region">Its new description.</param>
-    public sealed record RegionMoved(RegionHandle Handle, string Region);
-
-    /// <summary>Unregisters a region registered with <see cref="RegisterRegion"/>. Answered with <see cref="RegionUnregistered"/> or <see cref="RegionRejected"/>.</summary>
-    /// <param name="Handle">The region.</param>
-    public sealed record UnregisterRegion(RegionHandle Handle);
-
-    /// <summary>The region is gone.</summary>
-    /// <param name="Handle">The region.</param>
-    public sealed record RegionUnregistered(RegionHandle Handle);
-
-    /// <summary>A register, move or unregister request was refused; the table is unchanged.</summary>
-    /// <param name="Reason">Why, in words.</param>
-    /// <param name="ConflictsWith">The region it overlaps (name, bus, range), when that was the reason.</param>
-    public sealed record RegionRejected(string Reason, string? ConflictsWith = null);
-
     /// <summary>Asks for every device's state and counters. Answered with <see cref="DeviceReport"/>.</summary>
     public sealed record GetDevices
     {
@@ -112,7 +78,9 @@ public static class SupervisorProtocol
     /// <param name="VmName">The VM.</param>
     /// <param name="DeviceName">The device.</param>
     /// <param name="Restarts">Its restarts so far.</param>
-    public sealed record DeviceRestarted(string VmName, string DeviceName, int Restarts);
+    /// <param name="FromState">True when the fresh instance was rebuilt from the failed one's state; false for power-on state.</param>
+    /// <param name="Detail">Which, in words, and why not from the state when it was not.</param>
+    public sealed record DeviceRestarted(string VmName, string DeviceName, int Restarts, bool FromState, string Detail);
 
     /// <summary>Published on the event stream when a device is marked failed and its regions stay quarantined.</summary>
     /// <param name="VmName">The VM.</param>

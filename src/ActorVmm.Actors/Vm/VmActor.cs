@@ -61,6 +61,12 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private bool _startRequested;
     private int _reboots;
 
+    // The devices as the supervisor last reported them before it stopped (status of a stopped VM).
+    private SupervisorProtocol.DeviceReport _finalReport = new([], 0, 0);
+
+    // Who asked for a pause that the vCPUs have not acknowledged yet.
+    private IActorRef? _pausing;
+
     /// <summary>Creates the VM actor; the backend VM is created in <see cref="PreStart"/>.</summary>
     public VmActor(VmDefinition definition, IHypervisor hypervisor, ILoggerFactory? loggerFactory, SupervisionSettings? settings, TimeProvider? time)
     {
@@ -95,6 +101,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         Receive<VmProtocol.GuestPowerRequest>(OnGuestPowerRequest);
         Receive<VmProtocol.VcpuEnded>(OnVcpuEnded);
         Receive<VmProtocol.VcpusStopped>(OnVcpusStopped);
+        Receive<VmProtocol.VcpusPaused>(OnVcpusPaused);
+        Receive<VmProtocol.FinalDeviceReport>(OnFinalDeviceReport);
+        Receive<Terminated>(OnTerminated);
         Receive<ConsoleProtocol.Flushed>(_ => Finish());
         Receive<VmProtocol.FlushTimedOut>(_ => Finish());
         Receive<VmProtocol.GetStatus>(_ => OnGetStatus());
@@ -185,6 +194,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             controllerSlot);
         // The supervisor is the table's only writer: the VM claims the writer for it, once per backend VM.
         _supervisor = Context.ActorOf(DeviceSupervisor.Props(vm.Dispatcher, vm.Traps.ClaimWriter(), environment, _settings, _loggerFactory), SupervisorName(_generation));
+        Context.Watch(_supervisor);
 
         var platformDevices = _definition.EffectivePlatform.CreateDevices(new PlatformContext(vm, _time, _loggerFactory));
         IReadOnlyList<DeviceDefinition> devices = _definition.WithExitPort
@@ -278,26 +288,37 @@ public sealed class VmActor : ReceiveActor, IWithTimers
 
     private void OnPause()
     {
-        if (_state != VmState.Running || _stopping is not null)
+        if (_state != VmState.Running || _stopping is not null || _pausing is not null)
         {
-            Reply(Rejected($"the VM is {_state}; only a running VM can pause"));
+            Reply(Rejected(_pausing is not null ? "the VM is already pausing" : $"the VM is {_state}; only a running VM can pause"));
             return;
         }
 
-        foreach (var vcpu in _vm!.Vcpus)
+        // The vCPUs acknowledge the pause by completing their tasks; the answer waits for that, never spinning here.
+        _pausing = Sender;
+        int generation = _generation;
+        Task.WhenAll(_vm!.Vcpus.Select(v => v.Pause())).PipeTo(Self, success: () => new VmProtocol.VcpusPaused(generation));
+    }
+
+    private void OnVcpusPaused(VmProtocol.VcpusPaused paused)
+    {
+        var replyTo = _pausing;
+        _pausing = null;
+        if (paused.Generation != _generation || _stopping is not null || _state != VmState.Running)
         {
-            vcpu.Pause();
+            replyTo?.Tell(Rejected("the VM stopped before it paused"));
+            return;
         }
 
         SetState(VmState.Paused);
-        Reply(Accepted());
+        replyTo?.Tell(Accepted());
     }
 
     private void OnResume()
     {
         if (_state != VmState.Paused || _stopping is not null)
         {
-            Reply(Rejected($"the VM is {_state}; only a paused VM can resume"));
+            Reply(Rejected(_pausing is not null ? "the VM is still pausing" : $"the VM is {_state}; only a paused VM can resume"));
             return;
         }
 
@@ -405,12 +426,37 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             return;
         }
 
+        // Guest memory outlives every user: the device actors (which may be in the middle of DMA) stop before the
+        // VM's memory is unmapped. The supervisor's last report is kept for status queries of the stopped VM; then it
+        // stops (its device actors first), and its Terminated continues the stop.
+        int generation = _generation;
+        _supervisor.Ask<SupervisorProtocol.DeviceReport>(SupervisorProtocol.GetDevices.Instance, StatusTimeout)
+            .PipeTo(Self, success: report => new VmProtocol.FinalDeviceReport(generation, report), failure: _ => new VmProtocol.FinalDeviceReport(generation, null));
+    }
+
+    private void OnFinalDeviceReport(VmProtocol.FinalDeviceReport final)
+    {
+        if (final.Generation != _generation || _stopping is null)
+        {
+            return;
+        }
+
+        _finalReport = final.Report ?? _finalReport;
+        Context.Stop(_supervisor);
+    }
+
+    private void OnTerminated(Terminated terminated)
+    {
+        if (!terminated.ActorRef.Equals(_supervisor) || _stopping is null)
+        {
+            return;
+        }
+
         if (_rebooting)
         {
             _rebooting = false;
             _stopping = null;
             _reboots++;
-            Context.Stop(_supervisor);
             _vm?.Dispose();
             _vm = null;
             SetState(VmState.Created);
@@ -455,6 +501,13 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         var exit = _exit;
         int reboots = _reboots;
         string name = _definition.Name;
+        if (_stopping is not null || _state == VmState.Stopped)
+        {
+            // The supervisor stops with the VM: its last report stands for the devices.
+            Sender.Tell(new VmProtocol.VmStatus(name, backend, state, vcpus, _finalReport, unhandledPio, unhandledMmio, reboots, exit));
+            return;
+        }
+
         _supervisor.Ask<SupervisorProtocol.DeviceReport>(SupervisorProtocol.GetDevices.Instance, StatusTimeout)
             .PipeTo(Sender, success: devices => new VmProtocol.VmStatus(name, backend, state, vcpus, devices, unhandledPio, unhandledMmio, reboots, exit));
     }

@@ -105,6 +105,12 @@ public static class VmProtocol
     /// <summary>Every vCPU thread of a generation has been stopped.</summary>
     internal sealed record VcpusStopped(int Generation);
 
+    /// <summary>Every vCPU of a generation acknowledged a pause.</summary>
+    internal sealed record VcpusPaused(int Generation);
+
+    /// <summary>The device supervisor's report just before it stops (null when it did not answer).</summary>
+    internal sealed record FinalDeviceReport(int Generation, SupervisorProtocol.DeviceReport? Report);
+
     /// <summary>The console sink did not answer the final flush in time.</summary>
     internal sealed record FlushTimedOut
     {

@@ -33,6 +33,8 @@ public sealed class FirstExitProbe
 
         public IReadOnlyList<DeviceRegion> Regions => inner.Regions;
 
+        public DeviceState CaptureState() => inner.CaptureState();
+
         public void HandleTrap(int region, TrapAccess access)
         {
             probe.Mark();

@@ -34,8 +34,12 @@ public interface IVcpu
     /// <summary>Starts the vCPU thread.</summary>
     void Start();
 
-    /// <summary>Pauses promptly, even while the guest spins or halts. Returns once paused (or stopped).</summary>
-    void Pause();
+    /// <summary>
+    /// Asks the vCPU to pause promptly, even while the guest spins or halts, and returns at once (never blocks or
+    /// spins the caller, which may be an actor). The task completes once the vCPU is paused (or stopped, or resumed
+    /// before it got there).
+    /// </summary>
+    Task Pause();
 
     /// <summary>Resumes a paused vCPU.</summary>
     void Resume();

@@ -22,6 +22,9 @@ public sealed class VcpuThread : IVcpu, IDisposable
     private volatile bool _stopRequested;
     private volatile VcpuRunState _state = VcpuRunState.Created;
 
+    // Completed when the thread reaches Paused (or ends, or a resume overtakes the pause): what Pause() returns.
+    private TaskCompletionSource? _paused;
+
     /// <summary>Wraps a backend core.</summary>
     public VcpuThread(IVcpuCore core, string vmName, ILogger? logger = null)
     {
@@ -73,13 +76,19 @@ public sealed class VcpuThread : IVcpu, IDisposable
     }
 
     /// <inheritdoc />
-    public void Pause()
+    public Task Pause()
     {
+        Task paused;
         lock (_stateLock)
         {
-            if (_state is VcpuRunState.Stopped or VcpuRunState.Paused || _stopRequested)
+            if (_state is VcpuRunState.Stopped || _stopRequested)
             {
-                return;
+                return Task.CompletedTask;
+            }
+
+            if (_state == VcpuRunState.Paused && _pauseRequested)
+            {
+                return Task.CompletedTask;
             }
 
             _pauseRequested = true;
@@ -87,16 +96,16 @@ public sealed class VcpuThread : IVcpu, IDisposable
             if (_state == VcpuRunState.Created)
             {
                 _state = VcpuRunState.Paused;
-                return;
+                return Task.CompletedTask;
             }
+
+            _paused ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            paused = _paused.Task;
         }
 
         _core.RequestExit();
         _wake.Set();
-        if (!OnVcpuThread)
-        {
-            SpinWait.SpinUntil(() => _state != VcpuRunState.Running);
-        }
+        return paused;
     }
 
     /// <inheritdoc />
@@ -116,6 +125,7 @@ public sealed class VcpuThread : IVcpu, IDisposable
             }
 
             _resumed.Set();
+            CompletePause();
         }
     }
 
@@ -170,7 +180,12 @@ public sealed class VcpuThread : IVcpu, IDisposable
 
             if (_pauseRequested)
             {
-                _state = VcpuRunState.Paused;
+                lock (_stateLock)
+                {
+                    _state = VcpuRunState.Paused;
+                    CompletePause();
+                }
+
                 _resumed.Wait();
                 if (_stopRequested)
                 {
@@ -198,8 +213,20 @@ public sealed class VcpuThread : IVcpu, IDisposable
 
     private void Finish(VcpuExit exit)
     {
-        _state = VcpuRunState.Stopped;
+        lock (_stateLock)
+        {
+            _state = VcpuRunState.Stopped;
+            CompletePause();
+        }
+
         _completion.TrySetResult(exit);
+    }
+
+    // Under _stateLock: the pause asked for is over (reached, or overtaken by a resume or the end of the thread).
+    private void CompletePause()
+    {
+        _paused?.TrySetResult();
+        _paused = null;
     }
 
     /// <inheritdoc />

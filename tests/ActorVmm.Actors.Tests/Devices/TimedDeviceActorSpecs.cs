@@ -7,6 +7,7 @@ using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Traps;
 using ActorVmm.TestSupport;
+using Akka.Actor;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
@@ -61,14 +62,19 @@ public sealed class TimedDeviceActorSpecs(ITestOutputHelper output) : ActorVmmTe
         public void Reset()
         {
         }
+
+        public DeviceState CaptureState() => NoDeviceState.Instance;
     }
 
     private IDevice Start(DeviceDefinition definition, TimeProvider time, Func<int, IInterruptLine> lines)
     {
         var environment = new DeviceEnvironment(VmName, (irq, _) => lines(irq), time, new CollectingOutput(), new RecordingPower(), new GuestDma(_ram));
-        var setup = new DeviceSetup(definition, environment);
-        ChildActorOf(DeviceActor.Props(setup));
-        return ExpectMsg<DeviceProtocol.InstanceCreated>(Patience).Instance;
+        // As the supervisor does it: the cell gets its instance, then the actor is told to attach it.
+        var cell = new DeviceCell(definition, environment);
+        var actor = ChildActorOf(DeviceActor.Props(cell));
+        var device = cell.Build(new ActorMailbox(actor), state: null);
+        actor.Tell(new DeviceProtocol.Attach(cell.Install(device)), ActorRefs.NoSender);
+        return device;
     }
 
     private static DeviceDefinition Countdown(CountdownDevice device) =>

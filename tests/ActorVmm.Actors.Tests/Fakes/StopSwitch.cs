@@ -35,5 +35,7 @@ public sealed class StopSwitch
         public void Reset()
         {
         }
+
+        public DeviceState CaptureState() => NoDeviceState.Instance;
     }
 }

@@ -21,8 +21,15 @@ public sealed class FlakyDevice : IDevice, ISlowPathDevice
 {
     public const byte ThrowValue = 0xEE;
 
-    public FlakyDevice(string name, ushort port, InstanceLog log)
+    /// <summary>A write the device accepts but that its state record refuses (a corrupted device).</summary>
+    public const byte CorruptStateValue = 0xEF;
+
+    /// <summary>What <see cref="WhatWasWritten"/> answers before any write.</summary>
+    public const int NothingWritten = -1;
+
+    public FlakyDevice(string name, ushort port, InstanceLog log, int lastWritten = -1)
     {
+        LastWritten = lastWritten;
         Name = name;
         Incarnation = log.Next();
         Regions = [new DeviceRegion(TrapBus.Pio, port, 1)];
@@ -54,16 +61,25 @@ public sealed class FlakyDevice : IDevice, ISlowPathDevice
 
     public void Reset() => LastWritten = -1;
 
+    /// <summary>What the guest last wrote survives a restart: the fresh incarnation starts from it.</summary>
+    public DeviceState CaptureState() => new FlakyState(LastWritten);
+
     /// <summary>Slow path: <see cref="Explode"/> fails it; <see cref="WhoAreYou"/> answers the incarnation.</summary>
     public object? OnSlowPath(object message) => message switch
     {
         Explode => throw new InvalidOperationException($"{Name} was told to fail on its slow path"),
         WhoAreYou => Incarnation,
+        WhatWasWritten => LastWritten,
         _ => DeviceSignals.NotUnderstood.Instance,
     };
 
     public static DeviceDefinition Definition(string name, ushort port, InstanceLog log) =>
-        new(name, _ => new FlakyDevice(name, port, log));
+        new(name, context => new FlakyDevice(name, port, log, context.Restore<FlakyState>()?.LastWritten ?? -1));
+
+    public sealed record FlakyState(int LastWritten) : DeviceState
+    {
+        public override void Validate() => Require(LastWritten is >= NothingWritten and <= byte.MaxValue && LastWritten != CorruptStateValue, "a port write is one byte, never the corrupt marker");
+    }
 
     public sealed record Explode
     {
@@ -73,6 +89,11 @@ public sealed class FlakyDevice : IDevice, ISlowPathDevice
     public sealed record WhoAreYou
     {
         public static WhoAreYou Instance { get; } = new();
+    }
+
+    public sealed record WhatWasWritten
+    {
+        public static WhatWasWritten Instance { get; } = new();
     }
 }
 
@@ -152,6 +173,8 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
 
     public void OnInputAvailable() => context.GetInterruptLine(InputIrq).Pulse();
 
+    public DeviceState CaptureState() => NoDeviceState.Instance;
+
     public void OnOutputSpaceAvailable()
     {
         lock (_transmitLock)
@@ -168,4 +191,53 @@ public sealed class TestConsoleDevice(DeviceContext context, ushort port) : IDev
     }
 
     public static DeviceDefinition Definition(ushort port) => new("console", context => new TestConsoleDevice(context, port));
+}
+
+/// <summary>
+/// A device that moves its own 4-port region as a PCI BAR write does: a 16-bit write to <see cref="MoveRegister"/>
+/// places the region at the value written, synchronously, through the capability its supervisor granted. Reads of
+/// any other register return <see cref="Marker"/>.
+/// </summary>
+public sealed class MovableDevice(DeviceContext context, ushort port) : IDevice
+{
+    public const int MoveRegister = 0;
+    public const byte Marker = 0x5A;
+
+    public string Name => context.DeviceName;
+
+    public IReadOnlyList<DeviceRegion> Regions { get; } = [new DeviceRegion(TrapBus.Pio, port, 4)];
+
+    public void HandleTrap(int region, TrapAccess access)
+    {
+        if (access.IsWrite && access.Offset == MoveRegister)
+        {
+            context.Regions[region].Move(access.Value);
+            return;
+        }
+
+        access.SetValue(Marker);
+    }
+
+    public void Reset()
+    {
+    }
+
+    public DeviceState CaptureState() => new MovableState(context.Regions[0].Base);
+
+    public static DeviceDefinition Definition(string name, ushort port) => new(name, context => new MovableDevice(context, port));
+
+    public sealed record MovableState(ulong Base) : DeviceState
+    {
+        public override void Validate() => Require(Base <= ushort.MaxValue, "the base is a port");
+    }
+}
+
+/// <summary>The state of a test device with nothing guest-visible to keep.</summary>
+public sealed record NoDeviceState : DeviceState
+{
+    public static NoDeviceState Instance { get; } = new();
+
+    public override void Validate()
+    {
+    }
 }

@@ -82,6 +82,33 @@ public sealed class PlatformGuestTests(ITestOutputHelper output) : ActorVmmTestK
     }
 
     [Fact]
+    public void A_console_UART_that_fails_mid_session_keeps_its_divisor_LCR_and_IER_so_the_guest_keeps_getting_receive_interrupts()
+    {
+        var console = new CollectingStream();
+        var spec = X86Platform.ConsolePort;
+        var platform = new FaultInjectingPlatform(X86Platform.Default, spec.Name);
+        Sys.EventStream.Subscribe(TestActor, typeof(SupervisorProtocol.DeviceRestarted));
+        using var hypervisor = new EmulatorHypervisor();
+        var vm = StartVm(Define("survivor", DeviceGuests.UartEchoWithInterrupts(Greeting, (ushort)spec.Base, (byte)spec.Irq), console, platform: platform), hypervisor);
+        AwaitCondition(() => Encoding.ASCII.GetString(console.Bytes) == Greeting, GuestPatience);
+
+        // The guest has programmed the divisor, LCR, FCR, MCR and IER and waits for a receive interrupt; the UART fails.
+        vm.Tell(new SupervisorProtocol.SendToDevice(spec.Name, FailSlowPath.Instance), TestActor);
+        var restarted = ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience);
+
+        // Power-on state would have IER = 0: no receive interrupt, and the guest would wait for ever.
+        vm.Tell(new SupervisorProtocol.SendToDevice(spec.Name, new ConsoleProtocol.Input(Encoding.ASCII.GetBytes(Reply))), TestActor);
+        ExpectMsg<ConsoleProtocol.InputAccepted>(Patience);
+        var exit = AwaitExit(vm);
+
+        Assert.Equal(spec.Name, restarted.DeviceName);
+        Assert.True(restarted.FromState, restarted.Detail);
+        Assert.Equal(VmExitReason.ExitPort, exit.Reason);
+        Assert.Equal(Reply.Length, exit.ExitCode);
+        Assert.Equal(Greeting + Reply, Encoding.ASCII.GetString(console.Bytes));
+    }
+
+    [Fact]
     public void Guest_waits_for_UIP_to_clear_and_reads_the_fake_clock_in_BCD_from_the_default_RTC()
     {
         var (start, time) = JustBeforeASecondBoundary();
@@ -213,4 +240,6 @@ internal sealed class ReportPort(ushort port, ConcurrentQueue<ulong> writes, str
     {
         // Stateless: the queue belongs to the test.
     }
+
+    public DeviceState CaptureState() => NoDeviceState.Instance;
 }

@@ -1,6 +1,5 @@
 using System.Text;
 using ActorVmm.Actors.Console;
-using ActorVmm.Actors.Devices;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Tests.Fakes;
 using ActorVmm.Devices;
@@ -161,7 +160,7 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
         var picRegion = rig.Vm.Traps.Regions(TrapBus.Pio).First(r => r.Base == PicDevice.DefaultMasterBase);
         var fault = new TrapFault(picRegion, new InvalidOperationException("the test failed the PIC"), 0, picRegion.Base, TrapDirection.Read);
 
-        rig.Supervisor.Tell(new SupervisorProtocol.SendToDevice(X86Platform.PicName, new DeviceProtocol.HotPathFaulted(fault)));
+        rig.Supervisor.Tell(new SupervisorProtocol.HotPathFaulted(fault));
 
         Assert.Equal(X86Platform.PicName, ExpectMsg<SupervisorProtocol.DeviceRestarted>(Patience).DeviceName);
         rig.InitPic(MasterVectorBase, SlaveVectorBase);

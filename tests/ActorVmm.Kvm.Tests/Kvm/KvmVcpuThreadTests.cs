@@ -45,12 +45,12 @@ public sealed class KvmVcpuThreadTests : IDisposable
     }
 
     [Fact]
-    public void Pause_while_inside_KVM_RUN_returns_paused_and_resume_enters_KVM_RUN_again()
+    public async Task Pause_while_inside_KVM_RUN_returns_paused_and_resume_enters_KVM_RUN_again()
     {
         _vcpu.Start();
         Assert.True(_kernel.BlockedInRun.Wait(Prompt));
 
-        _vcpu.Pause();
+        await _vcpu.Pause().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(VcpuRunState.Paused, _vcpu.State);
         int callsWhilePaused = _kernel.RunCalls;
 

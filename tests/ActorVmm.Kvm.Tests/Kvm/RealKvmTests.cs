@@ -150,7 +150,7 @@ public sealed class RealKvmTests
     [KvmTheory]
     [InlineData(nameof(IoGuests.SpinForever))]
     [InlineData(nameof(IoGuests.HaltForever))]
-    public void Pause_and_stop_take_effect_while_the_guest_is_inside_KVM_RUN(string guest)
+    public async Task Pause_and_stop_take_effect_while_the_guest_is_inside_KVM_RUN(string guest)
     {
         byte[] image = guest == nameof(IoGuests.SpinForever) ? IoGuests.SpinForever() : IoGuests.HaltForever();
         using var kvm = new KvmHypervisor();
@@ -160,7 +160,7 @@ public sealed class RealKvmTests
         vcpu.Start();
         Thread.Sleep(TimeSpan.FromMilliseconds(100));
 
-        vcpu.Pause();
+        await vcpu.Pause().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(VcpuRunState.Paused, vcpu.State);
         vcpu.Resume();
         Assert.True(vcpu.Stop(Timeout), "the vCPU did not leave KVM_RUN");
