@@ -104,12 +104,15 @@ public static class CommandLineApp
         var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
         var namePrefix = new Option<string>("--name-prefix") { Description = "VM names are this plus a four-digit index (names are unique per user across hosts)", DefaultValueFactory = _ => FleetPlanner.DefaultNamePrefix };
         var (logLevel, logFile) = LoggingOptions();
-        var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
+        var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary (with --cluster: create them in the cluster, placed by capacity, and print each node's count)")
         {
             count, image, memory, backend, hold, exits, namePrefix, logDir, logLevel, logFile,
         };
-        command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
-            new FleetArguments
+        var cluster = new ClusterOptions();
+        cluster.AddTo(command);
+        command.SetAction(async (parse, token) =>
+        {
+            var arguments = new FleetArguments
             {
                 Count = parse.GetValue(count),
                 Image = parse.GetValue(image),
@@ -121,9 +124,36 @@ public static class CommandLineApp
                 ConsoleDirectory = parse.GetValue(logDir),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
-            },
-            catalog,
-            Console.Error));
+            };
+            var target = await ControlCommands.ReadClusterAsync(parse, cluster);
+            if (target.Code is { } code)
+            {
+                return code;
+            }
+
+            if (target.Cluster is not { } c)
+            {
+                return await FleetCommandHandler.RunAsync(arguments, catalog, Console.Error);
+            }
+
+            ClusterFleetPlan plan;
+            try
+            {
+                if (parse.GetResult(backend) is { Implicit: false } || parse.GetResult(hold) is { Implicit: false } || parse.GetResult(logFile) is { Implicit: false })
+                {
+                    throw new UsageException("--backend, --hold and --log-file apply only without --cluster (each node has its own backend and logs)");
+                }
+
+                plan = ClusterFleetPlanner.Plan(arguments);
+            }
+            catch (UsageException ex)
+            {
+                await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            return await ClusterFleet.RunAsync(c, plan, token);
+        });
         return command;
     }
 

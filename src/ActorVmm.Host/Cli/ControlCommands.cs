@@ -144,7 +144,7 @@ public static class ControlCommands
     }
 
     /// <summary>The cluster the options name (null: this host), or the exit code of bad input, already reported.</summary>
-    private static async Task<(ClusterTarget? Cluster, int? Code)> ReadClusterAsync(ParseResult parse, ClusterOptions options)
+    internal static async Task<(ClusterTarget? Cluster, int? Code)> ReadClusterAsync(ParseResult parse, ClusterOptions options)
     {
         try
         {
