@@ -20,12 +20,13 @@ internal static class TestCluster
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(45);
 
     /// <summary>
-    /// What the tests change of the shipped configuration: quiet logs, and no coordinated shutdown when the
+    /// What the tests change of the shipped configuration: quiet logs (none at all while a node's system stops), and no coordinated shutdown when the
     /// actor system is terminated, so that <see cref="TestNode.CrashAsync"/> is a crash, not a graceful leave.
     /// Failure detection, the split-brain resolver and sharding are as shipped.
     /// </summary>
     public static Config TestSettings { get; } = ConfigurationFactory.ParseString("""
         akka.loglevel = WARNING
+        akka.stdout-loglevel = OFF
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         """);
