@@ -99,6 +99,26 @@ public sealed class PlacementAndRegistryTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_vm_whose_image_is_missing_on_its_node_is_refused_naming_the_node_and_not_kept()
+    {
+        StartNodes([new(64 * MiB, 8), new(64 * MiB, 8), new(64 * MiB, 8)]);
+        await AllUpAsync(_nodes);
+        string image = Path.Combine(_root, "not-here.bin");
+        var spec = new ClusterVmSpec("no-image", VmMegabytes * MiB, 1, image, null, null);
+
+        var refused = Assert.IsType<ClusterFleetProtocol.Refused>(await CreateAsync(_nodes[1], spec));
+
+        Assert.Contains($"image '{image}' of VM 'no-image' does not exist on node akka.tcp://{Name}@127.0.0.1:", refused.Reason, StringComparison.Ordinal);
+        foreach (var node in _nodes)
+        {
+            var replicator = DistributedData.Get(node.System).Replicator;
+            await EventuallyAsync(() => VmRegistry.ReadAsync(replicator, ReadLocal.Instance), r => !r.ContainsKey("no-image"), $"no-image gone from {node.Address}");
+        }
+
+        Assert.Empty(await ListAsync(_nodes[0]));
+    }
+
     private void StartNodes(IReadOnlyList<VmResources> capacities)
     {
         var endpoints = capacities.Select(_ => TestNode.FreeEndpoint()).ToList();
