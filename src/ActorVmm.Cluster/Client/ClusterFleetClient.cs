@@ -40,10 +40,11 @@ public sealed class ClusterFleetClient : IAsyncDisposable
         }
 
         var config = ClusterNodeConfig.ForClient(LocalAddressTowards(contacts[0])).WithFallback(baseConfig);
+        bool tls = ClusterNodeConfig.UsesTls(config);
         var system = ActorVmmSystem.Create(clusterName + "-client", config, loggers);
         try
         {
-            var receptionists = contacts.Select(c => ActorPath.Parse(c.AkkaAddress(clusterName) + "/system/receptionist")).ToImmutableHashSet();
+            var receptionists = contacts.Select(c => ActorPath.Parse(c.AkkaAddress(clusterName, tls) + "/system/receptionist")).ToImmutableHashSet();
             var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(receptionists)), "fleet-client");
             return new ClusterFleetClient(system, client, contacts);
         }

@@ -8,11 +8,21 @@ namespace ActorVmm.Cluster.Node;
 /// <param name="Port">TCP port.</param>
 public sealed record ClusterEndpoint(string Host, int Port)
 {
-    /// <summary>The Akka address of the node at this endpoint in cluster <paramref name="clusterName"/>.</summary>
-    public string AkkaAddress(string clusterName) => $"akka.tcp://{clusterName}@{Host}:{Port.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>The transport's protocol in addresses: plain TCP.</summary>
+    public const string PlainProtocol = "akka.tcp";
 
-    /// <inheritdoc />
-    public override string ToString() => $"{Host}:{Port.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>The transport's protocol in addresses with TLS on (akka.remote.dot-netty.tcp.enable-ssl).</summary>
+    public const string TlsProtocol = "akka.ssl.tcp";
+
+    /// <summary>The Akka address of the node at this endpoint in cluster <paramref name="clusterName"/>, plain TCP.</summary>
+    public string AkkaAddress(string clusterName) => AkkaAddress(clusterName, tls: false);
+
+    /// <summary>The Akka address of the node at this endpoint in cluster <paramref name="clusterName"/>; with TLS on the protocol is akka.ssl.tcp.</summary>
+    public string AkkaAddress(string clusterName, bool tls) =>
+        $"{(tls ? TlsProtocol : PlainProtocol)}://{clusterName}@{this}";
+
+    /// <summary>HOST:PORT, an IPv6 address in brackets (as addresses and URIs write it).</summary>
+    public override string ToString() => $"{(Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host)}:{Port.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Parses <c>HOST:PORT</c> (an IPv6 address in brackets); throws <see cref="FormatException"/> with a one-line reason.</summary>
     public static ClusterEndpoint Parse(string text)

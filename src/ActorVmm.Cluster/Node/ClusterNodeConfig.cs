@@ -18,11 +18,20 @@ public static class ClusterNodeConfig
     /// <summary>The LMDB directory of sharding's replicator (remembered entities), under the node's state directory.</summary>
     public const string ShardingDirectory = "sharding";
 
-    /// <summary>The node's own settings.</summary>
-    public static Config ForNode(ClusterNodeOptions options)
+    /// <summary>True when <paramref name="settings"/> turn TLS on for the transport (then addresses use akka.ssl.tcp).</summary>
+    public static bool UsesTls(Config settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl", false);
+    }
+
+    /// <summary>The node's own settings over <paramref name="settings"/> (config/akka.hocon with --config over it): the whole configuration.</summary>
+    public static Config ForNode(ClusterNodeOptions options, Config settings)
     {
         ArgumentNullException.ThrowIfNull(options);
-        string seeds = string.Join(", ", options.Seeds.Select(s => Quote(s.AkkaAddress(options.ClusterName))));
+        ArgumentNullException.ThrowIfNull(settings);
+        bool tls = UsesTls(settings);
+        string seeds = string.Join(", ", options.Seeds.Select(s => Quote(s.AkkaAddress(options.ClusterName, tls))));
         string roles = string.Join(", ", NodeRoles.For(options.Capacity).Select(Quote));
         return ConfigurationFactory.ParseString($"""
             akka.actor.provider = cluster
@@ -32,7 +41,7 @@ public static class ClusterNodeConfig
             akka.cluster.roles = [{roles}]
             akka.cluster.distributed-data.durable.lmdb.dir = {Quote(Path.Combine(options.StateDirectory, RegistryDirectory))}
             akka.cluster.sharding.distributed-data.durable.lmdb.dir = {Quote(Path.Combine(options.StateDirectory, ShardingDirectory))}
-            """);
+            """).WithFallback(settings);
     }
 
     /// <summary>A client's own settings: plain remoting (it never joins) bound to <paramref name="localAddress"/> on a free port.</summary>

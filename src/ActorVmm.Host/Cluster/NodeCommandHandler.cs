@@ -53,7 +53,7 @@ public static class NodeCommandHandler
         ActorSystem system;
         try
         {
-            var config = ClusterNodeConfig.ForNode(plan.Options).WithFallback(VmmHost.LoadConfig(plan.ConfigHocon));
+            var config = ClusterNodeConfig.ForNode(plan.Options, VmmHost.LoadConfig(plan.ConfigHocon));
             system = ActorVmmSystem.Create(plan.Options.ClusterName, config, loggers);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

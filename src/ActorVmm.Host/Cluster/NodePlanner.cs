@@ -2,6 +2,7 @@ using ActorVmm.Cluster.Node;
 using ActorVmm.Cluster.Placement;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
+using ActorVmm.Host.Hosting;
 
 namespace ActorVmm.Host.Cluster;
 
@@ -10,10 +11,11 @@ namespace ActorVmm.Host.Cluster;
 /// <param name="Backend">Requested backend.</param>
 /// <param name="ConfigHocon">Extra HOCON, or null.</param>
 /// <param name="Logging">Log settings (with the node's address).</param>
-public sealed record NodePlan(ClusterNodeOptions Options, BackendKind Backend, string? ConfigHocon, LogSettings Logging)
+/// <param name="Tls">True when --config turns TLS on for the transport.</param>
+public sealed record NodePlan(ClusterNodeOptions Options, BackendKind Backend, string? ConfigHocon, LogSettings Logging, bool Tls)
 {
     /// <summary>The node's Akka address.</summary>
-    public string Address => Options.Self.AkkaAddress(Options.ClusterName);
+    public string Address => Options.Self.AkkaAddress(Options.ClusterName, Tls);
 }
 
 /// <summary>Validates <c>actorvmm node</c>'s options: bad input is a <see cref="UsageException"/>.</summary>
@@ -68,8 +70,9 @@ public static class NodePlanner
         OutputPaths.CheckFile("--log-file", args.LogFile);
         OutputPaths.CheckDirectory("--state-dir", state);
         var options = new ClusterNodeOptions(clusterName, self, seeds, new VmResources(memory, vcpus), Path.GetFullPath(state));
-        var logging = new LogSettings(RunPlanner.ParseLogLevel(args.LogLevel), args.LogFile) { Node = self.AkkaAddress(clusterName) };
-        return new NodePlan(options, backend, hocon, logging);
+        bool tls = ClusterNodeConfig.UsesTls(VmmHost.LoadConfig(hocon));
+        var logging = new LogSettings(RunPlanner.ParseLogLevel(args.LogLevel), args.LogFile) { Node = self.AkkaAddress(clusterName, tls) };
+        return new NodePlan(options, backend, hocon, logging, tls);
     }
 
     /// <summary>Checks --cluster-name: an actor system name (letters, digits, '-' and '_', not starting with '-' or '_').</summary>

@@ -24,6 +24,7 @@ internal sealed class TestNode : IAsyncDisposable
     private TestNode(ActorSystem system, EmulatorHypervisor hypervisor, ClusterEndpoint endpoint, VmResources capacity)
     {
         System = system;
+        Address = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
         _hypervisor = hypervisor;
         Endpoint = endpoint;
         Capacity = capacity;
@@ -36,7 +37,7 @@ internal sealed class TestNode : IAsyncDisposable
     public VmResources Capacity { get; }
 
     /// <summary>The node's address as VM listings show it.</summary>
-    public string Address => Endpoint.AkkaAddress(TestCluster.Name);
+    public string Address { get; }
 
     public Akka.Cluster.Cluster Cluster => Akka.Cluster.Cluster.Get(System);
 
@@ -48,10 +49,7 @@ internal sealed class TestNode : IAsyncDisposable
     {
         Assert.Null(LmdbNativeLibrary.Problem());
         var options = new ClusterNodeOptions(TestCluster.Name, endpoint, seeds, capacity, Path.Combine(stateRoot, $"node-{endpoint.Port}"));
-        var config = ClusterNodeConfig.ForNode(options)
-            .WithFallback(extra ?? Config.Empty)
-            .WithFallback(TestCluster.TestSettings)
-            .WithFallback(ActorVmmConfig.Load());
+        var config = ClusterNodeConfig.ForNode(options, (extra ?? Config.Empty).WithFallback(TestCluster.TestSettings).WithFallback(ActorVmmConfig.Load()));
         var system = ActorVmmSystem.Create(TestCluster.Name, config, NullLoggerFactory.Instance);
         var hypervisor = new EmulatorHypervisor();
         ClusterNode.StartVmHost(system, hypervisor, NullLoggerFactory.Instance);
