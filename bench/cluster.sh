@@ -31,8 +31,8 @@ done
 echo "== placement: $n VMs through 127.0.0.1:${ports[0]}, three nodes up"
 dotnet "$program" fleet --count "$n" --mem 4M --cluster "127.0.0.1:${ports[0]}"
 echo "== failover: SIGKILL 127.0.0.1:${ports[2]}"
-kill -9 "${pids[2]}"
 start=$(date +%s.%N)
+{ kill -9 "${pids[2]}"; wait "${pids[2]}"; } 2>/dev/null || true
 while true; do
   running=$(dotnet "$program" list --cluster "127.0.0.1:${ports[0]}" 2>/dev/null | awk -v dead="127.0.0.1:${ports[2]}" 'NR > 1 && $2 == "running" && $8 != dead' | wc -l)
   [ "$running" -eq "$n" ] && break
