@@ -17,6 +17,37 @@ public static class ClusterNode
     /// <summary>The sharded entity type of VMs.</summary>
     public const string VmTypeName = "vm";
 
+    /// <summary>How long one look at the coordinator's regions may take in <see cref="WhenTakingVmsAsync"/>.</summary>
+    public static readonly TimeSpan RegionCheckTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Completes once this node's VM shard region is registered with the shard coordinator: from then on
+    /// placement may choose this node (a member that is up but not registered yet is not a candidate).
+    /// </summary>
+    public static async Task WhenTakingVmsAsync(ActorSystem system, IActorRef region, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(region);
+        var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+        while (true)
+        {
+            try
+            {
+                var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(RegionCheckTimeout), RegionCheckTimeout + TimeSpan.FromSeconds(1), token);
+                if (stats.Regions.Keys.Any(address => address.HasLocalScope || address.Equals(self)))
+                {
+                    return;
+                }
+            }
+            catch (AskTimeoutException)
+            {
+                // No coordinator yet (it starts on the oldest node once the cluster is up): look again.
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), token);
+        }
+    }
+
     /// <summary>
     /// Starts the VM shard region (entities = VMs, placed by <see cref="CapacityAllocationStrategy"/>,
     /// remembered), the fleet gateway at <c>/user/fleet</c>, and registers the gateway with the

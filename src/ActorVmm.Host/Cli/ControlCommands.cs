@@ -99,9 +99,9 @@ public static class ControlCommands
             {
                 ulong bytes = RunPlanner.ParseMemory(parse.GetValue(memory)!);
                 int vcpus = RunPlanner.ParseCpus(parse.GetValue(cpus));
-                string vm = RunPlanner.ParseName(parse.GetValue(name)!);
-                string? log = parse.GetValue(consoleLog) is { } l ? Path.GetFullPath(l) : null;
-                spec = new ClusterVmSpec(vm, bytes, vcpus, Path.GetFullPath(parse.GetValue(image)!), null, log);
+                string vm = parse.GetValue(name)!;
+                string? log = parse.GetValue(consoleLog) is { } l ? ClusterPaths.Absolute("--console-log", l) : null;
+                spec = new ClusterVmSpec(vm, bytes, vcpus, ClusterPaths.Absolute("--image", parse.GetValue(image)!), null, log);
                 if (spec.Problem() is { } problem)
                 {
                     throw new UsageException(problem);

@@ -36,9 +36,9 @@ public static class ClusterFleetPlanner
 
         ulong memory = RunPlanner.ParseMemory(args.Memory);
         string prefix = args.NamePrefix ?? FleetPlanner.DefaultNamePrefix;
-        string? image = args.Image is null ? null : Path.GetFullPath(args.Image);
+        string? image = args.Image is null ? null : ClusterPaths.Absolute("--image", args.Image);
         byte[]? inline = image is null ? FleetGuest.Build((ushort)args.Exits, hold: true) : null;
-        string? consoleDirectory = args.ConsoleDirectory is null ? null : Path.GetFullPath(args.ConsoleDirectory);
+        string? consoleDirectory = args.ConsoleDirectory is null ? null : ClusterPaths.Absolute("--console-dir", args.ConsoleDirectory);
         var vms = new List<ClusterVmSpec>(args.Count);
         for (int index = 0; index < args.Count; index++)
         {

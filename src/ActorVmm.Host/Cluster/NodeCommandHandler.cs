@@ -65,15 +65,20 @@ public static class NodeCommandHandler
         var cluster = Akka.Cluster.Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        ActorVmm.Cluster.Node.ClusterNode.StartVmHost(system, hypervisor, loggers);
+        var region = ActorVmm.Cluster.Node.ClusterNode.StartVmHost(system, hypervisor, loggers);
         log.Information("Node {Address} on backend {Backend} offers {Capacity}; seeds {Seeds}; state in {StateDirectory}",
             plan.Address, backend.Kind.ToName(), plan.Options.Capacity, string.Join(", ", plan.Options.Seeds), plan.Options.StateDirectory);
         await error.WriteLineAsync($"actorvmm node: {plan.Address} ({backend.Kind.ToName()}, {plan.Options.Capacity}) joining {string.Join(", ", plan.Options.Seeds)}");
 
-        if (await Task.WhenAny(up.Task, signals.Requested, system.WhenTerminated) == up.Task)
+        // "Up" once placement can choose this node: a member, and its VM shard region known to the coordinator.
+        using var stopping = new CancellationTokenSource();
+        var ready = up.Task.ContinueWith(_ => ActorVmm.Cluster.Node.ClusterNode.WhenTakingVmsAsync(system, region, stopping.Token), stopping.Token, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+        if (await Task.WhenAny(ready, signals.Requested, system.WhenTerminated) == ready && ready.IsCompletedSuccessfully)
         {
-            await error.WriteLineAsync($"actorvmm node: up in cluster '{plan.Options.ClusterName}' ({cluster.State.Members.Count} members)");
+            await error.WriteLineAsync($"actorvmm node: up in cluster '{plan.Options.ClusterName}' ({cluster.State.Members.Count} members), taking VMs");
         }
+
+        await stopping.CancelAsync();
 
         await Task.WhenAny(signals.Requested, system.WhenTerminated);
         if (signals.Received is { } signal)

@@ -1,7 +1,9 @@
 using ActorVmm.Cluster.Entities;
 using ActorVmm.Cluster.Gateway;
+using ActorVmm.Cluster.Node;
 using ActorVmm.Cluster.Placement;
 using ActorVmm.Cluster.Registry;
+using Akka.Cluster.Sharding;
 using Akka.Configuration;
 
 namespace ActorVmm.Cluster.Tests.Support;
@@ -57,12 +59,19 @@ internal static class TestCluster
         return last;
     }
 
-    /// <summary>Awaits every node seeing all of <paramref name="nodes"/> up.</summary>
-    public static Task AllUpAsync(IReadOnlyList<TestNode> nodes) =>
-        EventuallyAsync(
+    /// <summary>Awaits every node seeing all of <paramref name="nodes"/> up, and each one's VM shard region known to the coordinator.</summary>
+    public static async Task AllUpAsync(IReadOnlyList<TestNode> nodes)
+    {
+        await EventuallyAsync(
             () => Task.FromResult(nodes.Select(n => n.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up)).ToList()),
             counts => counts.All(c => c == nodes.Count),
             $"all {nodes.Count} nodes up");
+        using var deadline = new CancellationTokenSource(Patience);
+        foreach (var node in nodes)
+        {
+            await ClusterNode.WhenTakingVmsAsync(node.System, ClusterSharding.Get(node.System).ShardRegion(ClusterNode.VmTypeName), deadline.Token);
+        }
+    }
 
     /// <summary>The cluster's VMs as <paramref name="node"/>'s gateway lists them (empty when it refused).</summary>
     public static async Task<IReadOnlyList<VmInfo>> ListAsync(TestNode node)
