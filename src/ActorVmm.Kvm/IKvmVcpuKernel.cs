@@ -53,4 +53,7 @@ internal interface IKvmVcpuKernel : IDisposable
 
     /// <summary>KVM_SET_LAPIC.</summary>
     void SetLapic(in kvm_lapic_state lapic);
+
+    /// <summary>KVM_GET_MP_STATE: KVM_MP_STATE_RUNNABLE, _HALTED, _UNINITIALIZED, ...</summary>
+    uint GetMpState();
 }

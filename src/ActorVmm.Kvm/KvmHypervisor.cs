@@ -69,6 +69,7 @@ public sealed class KvmHypervisor : IHypervisor
 
             CoalescedMmioPageOffset = CheckExtension(KVM_CAP_COALESCED_MMIO);
             HasCoalescedPio = CheckExtension(KVM_CAP_COALESCED_PIO) > 0;
+            HasTscDeadlineTimer = CheckExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
             MaxIrqRoutes = CheckExtension(KVM_CAP_IRQ_ROUTING);
             VcpuMmapSize = KvmCalls.Ioctl(_kvm, KvmIoctls.KVM_GET_VCPU_MMAP_SIZE, 0, nameof(KvmIoctls.KVM_GET_VCPU_MMAP_SIZE));
             int maxVcpus = CheckExtension(KVM_CAP_MAX_VCPUS);
@@ -87,6 +88,9 @@ public sealed class KvmHypervisor : IHypervisor
 
     /// <summary>True when the kernel can coalesce port I/O writes (KVM_CAP_COALESCED_PIO).</summary>
     public bool HasCoalescedPio { get; }
+
+    /// <summary>True when the in-kernel local APIC offers the TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER).</summary>
+    public bool HasTscDeadlineTimer { get; }
 
     /// <summary>Most vCPUs per VM the kernel allows.</summary>
     public int MaxVcpus { get; }

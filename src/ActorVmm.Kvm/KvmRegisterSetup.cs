@@ -11,6 +11,7 @@ internal static class KvmRegisterSetup
 {
     // Architectural bits.
     public const ulong RflagsReserved = 0x2; // bit 1 of RFLAGS always reads 1
+    public const ulong RflagsInterruptEnable = 0x200; // RFLAGS.IF
     public const ulong Cr0ProtectionEnable = 0x1; // CR0.PE
     public const ulong Cr0Paging = 0x8000_0000; // CR0.PG
     public const ulong Cr4PhysicalAddressExtension = 0x20; // CR4.PAE
@@ -33,14 +34,12 @@ internal static class KvmRegisterSetup
     public const uint ApicDeliveryModeExtInt = LocalApicRegisters.DeliveryModeExtInt;
     public const uint ApicDeliveryModeNmi = LocalApicRegisters.DeliveryModeNmi;
 
-    // IA32_MISC_ENABLE (Intel SDM vol. 4): bit 0 enables fast string operations, set for 64-bit boot as Firecracker does.
-    public const uint MsrIa32MiscEnable = 0x1A0;
-    public const ulong MiscEnableFastString = 0x1;
-
-    // CPUID leaf 1 EBX bits 31-24: initial APIC id.
-    public const uint CpuidLeafFeatures = 1;
-    public const int CpuidApicIdShift = 24;
-    public const uint CpuidApicIdMask = 0xFF00_0000;
+    // MSRs a vCPU gets at creation (Intel SDM vol. 4; KVM emulates all three on Intel and AMD hosts).
+    public const uint MsrIa32Tsc = 0x10; // IA32_TIME_STAMP_COUNTER: 0 on every vCPU, so KVM matches their offsets
+    public const uint MsrIa32MiscEnable = 0x1A0; // IA32_MISC_ENABLE
+    public const ulong MiscEnableFastString = 0x1; // bit 0: fast string operations, as firmware leaves it
+    public const uint MsrMtrrDefType = 0x2FF; // IA32_MTRR_DEF_TYPE
+    public const ulong MtrrDefTypeEnableWriteBack = 0x806; // E (bit 11) set, default type 6 = write-back, as firmware leaves it
 
     /// <summary>Applies a real-mode flat-binary entry on top of the vCPU's reset sregs.</summary>
     public static void ApplyRealMode(RealModeEntry entry, ref kvm_sregs sregs, out kvm_regs regs)
@@ -97,7 +96,6 @@ internal static class KvmRegisterSetup
             case LongModeEntry longMode:
                 LongModeEntry.WriteTables(memory);
                 ApplyLongMode(longMode, ref sregs, out regs);
-                SetBootMsrs(kernel);
                 break;
             default:
                 throw new NotSupportedException($"The KVM backend cannot start a vCPU from {entry?.GetType().Name ?? "null"}");
@@ -108,30 +106,21 @@ internal static class KvmRegisterSetup
         kernel.SetFpu(new kvm_fpu { fcw = FpuControlWordDefault, mxcsr = MxcsrDefault });
     }
 
-    /// <summary>MSRs a 64-bit kernel expects at entry (KVM_SET_MSRS); all must be accepted.</summary>
-    public static void SetBootMsrs(IKvmVcpuKernel kernel)
+    /// <summary>
+    /// The MSRs every vCPU gets at creation (KVM_SET_MSRS), APs included: what firmware would leave for a kernel —
+    /// TSC 0, fast strings on, and MTRRs enabled with write-back as the default type when the CPUID offers MTRRs
+    /// (without them Linux turns PAT off). All must be accepted.
+    /// </summary>
+    public static void SetBootMsrs(IKvmVcpuKernel kernel, bool mtrr)
     {
-        kvm_msr_entry[] msrs = [new() { index = MsrIa32MiscEnable, data = MiscEnableFastString }];
+        kvm_msr_entry[] msrs = mtrr
+            ? [new() { index = MsrIa32Tsc }, new() { index = MsrIa32MiscEnable, data = MiscEnableFastString }, new() { index = MsrMtrrDefType, data = MtrrDefTypeEnableWriteBack }]
+            : [new() { index = MsrIa32Tsc }, new() { index = MsrIa32MiscEnable, data = MiscEnableFastString }];
         int set = kernel.SetMsrs(msrs);
         if (set != msrs.Length)
         {
-            throw new InvalidOperationException($"KVM_SET_MSRS accepted {set} of {msrs.Length} boot MSRs (IA32_MISC_ENABLE)");
+            throw new InvalidOperationException($"KVM_SET_MSRS accepted {set} of {msrs.Length} boot MSRs (IA32_TSC, IA32_MISC_ENABLE, IA32_MTRR_DEF_TYPE); MSR 0x{msrs[Math.Clamp(set, 0, msrs.Length - 1)].index:X} was refused");
         }
-    }
-
-    /// <summary>CPUID for one vCPU: the supported table with leaf 1's initial APIC id set to the vCPU id.</summary>
-    public static kvm_cpuid_entry2[] CpuidFor(int vcpuId, IReadOnlyList<kvm_cpuid_entry2> supported)
-    {
-        var entries = supported.ToArray();
-        for (int i = 0; i < entries.Length; i++)
-        {
-            if (entries[i].function == CpuidLeafFeatures)
-            {
-                entries[i].ebx = (entries[i].ebx & ~CpuidApicIdMask) | ((uint)vcpuId << CpuidApicIdShift);
-            }
-        }
-
-        return entries;
     }
 
     /// <summary>

@@ -26,9 +26,15 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     // header-checked struct; the only variable-offset access (I/O data) is bounds-checked first.
     private readonly kvm_run* _run;
     private volatile bool _disposed;
+    private int _haltProbeRequested;
+    private int _haltProbe;
+    private volatile string? _endAsHalted;
 
-    /// <summary>Wraps a vCPU; sets its CPUID (when given) and, with an in-kernel irqchip, routes LINT0/LINT1.</summary>
-    public KvmVcpuCore(int id, IKvmVcpuKernel kernel, GuestMemory memory, TrapDispatcher dispatcher, IReadOnlyList<kvm_cpuid_entry2>? supportedCpuid, bool hasIrqchip, Lock? ringDrainLock = null)
+    /// <summary>
+    /// Wraps a vCPU; sets its CPUID (when given, already made for this vCPU by <see cref="KvmCpuid.ForVcpu"/>), the
+    /// MSRs every vCPU starts with, and, with an in-kernel irqchip, routes LINT0/LINT1.
+    /// </summary>
+    public KvmVcpuCore(int id, IKvmVcpuKernel kernel, GuestMemory memory, TrapDispatcher dispatcher, IReadOnlyList<kvm_cpuid_entry2>? cpuid, bool hasIrqchip, Lock? ringDrainLock = null)
     {
         Id = id;
         _kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
@@ -40,10 +46,13 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
             _ring = new CoalescedRing(kernel.CoalescedRing, kernel.CoalescedRingSize, ringDrainLock);
         }
 
-        if (supportedCpuid is not null)
+        if (cpuid is not null)
         {
-            kernel.SetCpuid(KvmRegisterSetup.CpuidFor(id, supportedCpuid));
+            kernel.SetCpuid(cpuid.ToArray());
         }
+
+        bool mtrr = cpuid?.Any(e => e.function == KvmCpuid.LeafFeatures && (e.edx & KvmCpuid.EdxMtrr) != 0) ?? false;
+        KvmRegisterSetup.SetBootMsrs(kernel, mtrr);
 
         if (hasIrqchip)
         {
@@ -59,6 +68,9 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
     /// <summary>Writes drained from the coalesced ring so far (diagnostics).</summary>
     public long CoalescedWrites { get; private set; }
 
+    /// <summary>What the latest halt probe saw (<see cref="KvmHaltWatch"/>); Unknown until the vCPU thread has answered the latest request.</summary>
+    public HaltProbe LastHaltProbe => (HaltProbe)Volatile.Read(ref _haltProbe);
+
     /// <inheritdoc />
     public void SetEntryState(VcpuEntryState entry) => KvmRegisterSetup.Apply(_kernel, _memory, entry);
 
@@ -73,9 +85,7 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
                 DrainRing();
                 if (errno is Libc.EINTR or Libc.EAGAIN)
                 {
-                    // Consumed: a later RequestExit sets it again before kicking.
-                    Volatile.Write(ref _run->immediate_exit, 0);
-                    return VcpuExit.Interrupted;
+                    return Interrupted();
                 }
 
                 throw new KvmIoctlException(nameof(KvmIoctls.KVM_RUN), errno, $"vCPU {Id}");
@@ -104,6 +114,57 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
         _kernel.Kick();
     }
 
+    /// <summary>
+    /// From any thread: asks the vCPU thread to record, at its next exit from KVM_RUN (forced now), whether the vCPU
+    /// is halted with interrupts off (<see cref="LastHaltProbe"/>). A thread that is paused or not started does not
+    /// answer, and the probe stays Unknown.
+    /// </summary>
+    public void RequestHaltProbe()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        // The request is published before immediate_exit, so a vCPU thread that clears immediate_exit in between still
+        // finds it; one that already consumed an earlier request answers this one on its next (immediate) exit.
+        // Safe: the only caller is the VM's halt watch, which is disposed, with no tick in flight, before the vCPUs.
+        Volatile.Write(ref _haltProbe, (int)HaltProbe.Unknown);
+        Interlocked.Exchange(ref _haltProbeRequested, 1);
+        Volatile.Write(ref _run->immediate_exit, 1);
+        _kernel.Kick();
+    }
+
+    /// <summary>From any thread: ends this vCPU's run with a Shutdown exit carrying <paramref name="message"/> (every vCPU halted for good).</summary>
+    public void EndAsHalted(string message)
+    {
+        _endAsHalted = message;
+        RequestExit();
+    }
+
+    private VcpuExit Interrupted()
+    {
+        // Consumed: a later RequestExit or probe request sets it again before kicking.
+        Volatile.Write(ref _run->immediate_exit, 0);
+        if (Interlocked.Exchange(ref _haltProbeRequested, 0) == 1)
+        {
+            Volatile.Write(ref _haltProbe, (int)ProbeHalt());
+        }
+
+        return _endAsHalted is { } message ? new VcpuExit(VcpuExitReason.Shutdown, message) : VcpuExit.Interrupted;
+    }
+
+    private HaltProbe ProbeHalt()
+    {
+        // On the vCPU thread, outside KVM_RUN: the state KVM keeps for a vCPU sleeping in the in-kernel HLT.
+        return _kernel.GetMpState() switch
+        {
+            KVM_MP_STATE_HALTED => (_kernel.GetRegs().rflags & KvmRegisterSetup.RflagsInterruptEnable) == 0 ? HaltProbe.HaltedInterruptsOff : HaltProbe.Idle,
+            KVM_MP_STATE_UNINITIALIZED or KVM_MP_STATE_INIT_RECEIVED => HaltProbe.WaitingForSipi,
+            _ => HaltProbe.Running,
+        };
+    }
+
     private VcpuExit? HandleExit()
     {
         uint reason = _run->exit_reason;
@@ -120,12 +181,12 @@ internal sealed unsafe class KvmVcpuCore : IVcpuCore
             case KVM_EXIT_HLT:
                 return VcpuExit.Halted;
             case KVM_EXIT_INTR:
-                Volatile.Write(ref _run->immediate_exit, 0);
-                return VcpuExit.Interrupted;
+                return Interrupted();
             case KVM_EXIT_IRQ_WINDOW_OPEN:
                 return null;
             case KVM_EXIT_SHUTDOWN:
-                return new VcpuExit(VcpuExitReason.Shutdown, "KVM_EXIT_SHUTDOWN: the guest shut down or triple-faulted");
+                // A triple fault: on a PC the chipset resets the machine, so it is a reset (Linux's reboot=t uses it).
+                return new VcpuExit(VcpuExitReason.Reset, "triple fault (KVM_EXIT_SHUTDOWN)");
             case KVM_EXIT_SYSTEM_EVENT:
                 return HandleSystemEvent();
             case KVM_EXIT_FAIL_ENTRY:

@@ -150,6 +150,14 @@ internal sealed class KvmVcpuFd : IKvmVcpuKernel
     }
 
     /// <inheritdoc />
+    public uint GetMpState()
+    {
+        var state = default(kvm_mp_state);
+        KvmCalls.Ioctl(_fd, KvmIoctls.KVM_GET_MP_STATE, ref state, nameof(KvmIoctls.KVM_GET_MP_STATE));
+        return state.mp_state;
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         nint page = Interlocked.Exchange(ref _runPage, 0);

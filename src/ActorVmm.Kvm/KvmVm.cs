@@ -25,6 +25,7 @@ public sealed class KvmVm : IVirtualMachine
     private readonly KvmInterruptRouter _interrupts;
     private readonly KvmDoorbells _doorbells;
     private readonly VcpuThread[] _vcpus;
+    private readonly KvmHaltWatch? _haltWatch;
     private bool _disposed;
 
     internal KvmVm(KvmHypervisor hypervisor, VmSpec spec, ILoggerFactory loggerFactory)
@@ -70,15 +71,22 @@ public sealed class KvmVm : IVirtualMachine
             Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
 
             _vcpus = new VcpuThread[spec.VcpuCount];
+            var cores = new KvmVcpuCore[spec.VcpuCount];
             var ringDrainLock = new Lock();
             for (int id = 0; id < spec.VcpuCount; id++)
             {
                 int fd = KvmCalls.Ioctl(_vmFd, KvmIoctls.KVM_CREATE_VCPU, id, nameof(KvmIoctls.KVM_CREATE_VCPU));
                 var kernel = new KvmVcpuFd(new SafeFdHandle(fd), hypervisor.VcpuMmapSize, hypervisor.CoalescedMmioPageOffset);
                 created.Add(kernel);
-                var core = new KvmVcpuCore(id, kernel, Memory, Dispatcher, hypervisor.SupportedCpuid, hasIrqchip: true, ringDrainLock);
-                _vcpus[id] = new VcpuThread(core, spec.Name, loggerFactory.CreateLogger<VcpuThread>());
+                var cpuid = KvmCpuid.ForVcpu(id, spec.VcpuCount, hypervisor.SupportedCpuid, hypervisor.HasTscDeadlineTimer);
+                cores[id] = new KvmVcpuCore(id, kernel, Memory, Dispatcher, cpuid, hasIrqchip: true, ringDrainLock);
+                _vcpus[id] = new VcpuThread(cores[id], spec.Name, loggerFactory.CreateLogger<VcpuThread>());
                 created.Add(_vcpus[id]);
+            }
+
+            if (spec.StopWhenHalted)
+            {
+                _haltWatch = new KvmHaltWatch(cores, TimeProvider.System);
             }
 
             logger.LogInformation("KVM VM {Vm} created: {Memory} bytes of RAM in {Slots} slots, {Vcpus} vCPUs, coalesced PIO {CoalescedPio}", Name, spec.MemorySize, Memory.Regions.Count, spec.VcpuCount, hypervisor.HasCoalescedPio);
@@ -181,6 +189,7 @@ public sealed class KvmVm : IVirtualMachine
         }
 
         _disposed = true;
+        _haltWatch?.Dispose();
         foreach (var vcpu in _vcpus)
         {
             vcpu.Dispose();

@@ -48,6 +48,57 @@ public sealed class VmActorTests(ITestOutputHelper output) : ActorVmmTestKit(out
     }
 
     [Fact]
+    public void A_vm_that_ended_unmaps_its_memory_and_lets_go_of_its_vcpus_and_trap_table_yet_still_reports_its_status()
+    {
+        const byte UnhandledPort = 0x99;
+        using var hypervisor = new FakeHypervisor(_ => step =>
+        {
+            if (step.Step == 0)
+            {
+                step.Out(UnhandledPort, 1);
+                step.Out(ExitPortDevice.Port, GuestStatus);
+            }
+
+            return VcpuExit.Halted;
+        });
+        var vm = Sys.ActorOf(VmActor.Props(Define("ended"), hypervisor));
+        vm.Tell(VmProtocol.Start.Instance, TestActor);
+        ExpectMsg<VmProtocol.CommandAccepted>(Patience);
+        vm.Tell(VmProtocol.AwaitExit.Instance, TestActor);
+        ExpectMsg<VmProtocol.Exited>(Patience);
+
+        var (vcpu, dispatcher) = ForgetMachine(hypervisor);
+
+        // The stopped VM actor is alive (it answers status) and is now the only thing that could hold them.
+        AwaitCondition(() => !IsReachable(vcpu) && !IsReachable(dispatcher), Patience);
+        var status = Status(vm);
+        Assert.Equal(VmState.Stopped, status.State);
+        Assert.Equal([VcpuRunState.Stopped], status.Vcpus);
+        Assert.Equal(1, status.UnhandledPio);
+    }
+
+    // Checks the ended VM's guest memory is unmapped, then returns weak references to its vCPU and trap dispatcher and
+    // drops the fake hypervisor's own references (a separate method: no local of the caller's keeps the machine alive).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference Vcpu, WeakReference Dispatcher) ForgetMachine(FakeHypervisor hypervisor)
+    {
+        var machine = Assert.Single(hypervisor.Created);
+        Assert.True(machine.Memory.IsClosed);
+        Assert.Empty(machine.Memory.Regions);
+        var refs = (new WeakReference(machine.Vcpus[0]), new WeakReference(machine.Dispatcher));
+        hypervisor.Created.Clear();
+        return refs;
+    }
+
+    private static bool IsReachable(WeakReference reference)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return reference.IsAlive;
+    }
+
+    [Fact]
     public void Vm_created_at_the_top_level_runs_to_its_exit_without_dead_letters()
     {
         // Without a VmManager parent there is nobody to tell about state changes; the user guardian

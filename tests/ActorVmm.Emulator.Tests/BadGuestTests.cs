@@ -53,7 +53,7 @@ public sealed class BadGuestTests
         }
 
         Assert.NotNull(exit);
-        Assert.Contains(exit.Reason, new[] { VcpuExitReason.InternalError, VcpuExitReason.Shutdown, VcpuExitReason.Stopped });
+        Assert.Contains(exit.Reason, new[] { VcpuExitReason.InternalError, VcpuExitReason.Reset, VcpuExitReason.Stopped });
     }
 
     [Fact]

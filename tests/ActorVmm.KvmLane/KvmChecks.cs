@@ -4,6 +4,7 @@ using ActorVmm.Machine.Interrupts;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
+using ActorVmm.TestSupport.Pci;
 using ActorVmm.TestSupport.Routing;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -80,13 +81,16 @@ public static class KvmChecks
     /// <summary>The doorbell guest's image name.</summary>
     public const string DoorbellImage = "check-doorbell";
 
+    /// <summary>The PCI guest's image name.</summary>
+    public const string PciImage = "check-pci";
+
     /// <summary>vCPUs of the MSI check's VM.</summary>
     public const int MsiVcpus = 2;
 
     private static IReadOnlyDictionary<string, byte[]>? s_loadedImages;
 
     /// <summary>Every check image's name (what <see cref="BuildImages"/> returns and the nested run loads).</summary>
-    public static IReadOnlyList<string> ImageNames { get; } = [InterruptImage, LongModeImage, IoEventFdImage, MsiImage, SharedLevelImage, DoorbellImage];
+    public static IReadOnlyList<string> ImageNames { get; } = [InterruptImage, LongModeImage, IoEventFdImage, MsiImage, SharedLevelImage, DoorbellImage, PciImage];
 
     /// <summary>Builds every check guest image with the Iced assembler.</summary>
     public static IReadOnlyDictionary<string, byte[]> BuildImages() => ImageNames.ToDictionary(name => name, Assemble);
@@ -105,6 +109,7 @@ public static class KvmChecks
             ["msi-one-off-and-reprogrammed-irqfd-route-reach-vcpu-1-only"] = Msi,
             ["shared-level-gsi-held-until-both-sources-deassert-after-gsi-routing-set"] = SharedLevel,
             ["doorbell-ioeventfd-reaches-the-callback-on-the-poller-thread"] = DoorbellOnPoller,
+            ["pci-guest-enumerates-sizes-and-moves-bars-through-cf8-and-ecam"] = PciGuest,
         };
 
     /// <summary>
@@ -289,8 +294,27 @@ public static class KvmChecks
         MsiImage => RoutingGuests.MsiTarget(),
         SharedLevelImage => RoutingGuests.SharedLevelIrq(),
         DoorbellImage => RoutingGuests.Doorbells(),
+        PciImage => PciEchoGuest.Build(),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown check image"),
     };
+
+    /// <summary>
+    /// The PCI guest (<see cref="PciGuests"/>) with the platform's host bridge and the echo device on KVM: it enumerates
+    /// bus 0 through 0xCF8/0xCFC, sizes every BAR, moves them, and finds the device only at the new addresses, then does
+    /// the same through ECAM. Not diffed with the emulator (its traps go to real devices, not the recorder); its reports
+    /// are checked by the same code as the emulator test's.
+    /// </summary>
+    private static KvmCheckResult PciGuest(KvmHypervisor kvm, TimeSpan timeout)
+    {
+        const string Name = "pci";
+        using var vm = kvm.CreateVm(new VmSpec(Name, MemorySize));
+        var machine = PciTestMachine.Attach(vm);
+        var entry = FlatBinaryLoader.Load(vm.Memory, Image(PciImage));
+        var exit = RunBootVcpu(vm, entry, timeout);
+        var problems = PciEchoGuest.Check(machine.Reports, vm.Layout);
+        bool passed = exit?.Reason == VcpuExitReason.Stopped && machine.ExitStatus == 0 && problems.Count == 0;
+        return new KvmCheckResult(Name, passed, $"exit={Describe(exit)} status={machine.ExitStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} reports={machine.Reports.Count} problems=[{string.Join("; ", problems)}]");
+    }
 
     private static VcpuExit? RunBootVcpu(IVirtualMachine vm, VcpuEntryState entry, TimeSpan timeout)
     {

@@ -14,6 +14,7 @@ public sealed class DeviceBus
 
     public DeviceBus(params IDevice[] devices)
     {
+        Table = new TrapTable();
         Writer = Table.ClaimWriter();
         Dispatcher = new TrapDispatcher(Table);
         foreach (var device in devices)
@@ -22,7 +23,15 @@ public sealed class DeviceBus
         }
     }
 
-    public TrapTable Table { get; } = new();
+    /// <summary>A bus over a backend VM's own table and dispatcher (the bus claims the table's writer).</summary>
+    public DeviceBus(TrapTable table, TrapDispatcher dispatcher)
+    {
+        Table = table ?? throw new ArgumentNullException(nameof(table));
+        Dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher));
+        Writer = table.ClaimWriter();
+    }
+
+    public TrapTable Table { get; }
 
     /// <summary>The table's writer (the bus plays the supervisor).</summary>
     public TrapTableWriter Writer { get; }
@@ -32,14 +41,18 @@ public sealed class DeviceBus
     /// <summary>How the last access was dispatched (Faulted would mean a device threw).</summary>
     public DispatchOutcome LastOutcome { get; private set; }
 
-    public void Attach(IDevice device)
+    /// <summary>Registers every region of <paramref name="device"/> (disabled ones disabled) and grants their controls into <paramref name="regions"/> when given.</summary>
+    public void Attach(IDevice device, DeviceRegionControls? regions = null)
     {
+        var handles = new List<RegionHandle>(device.Regions.Count);
         for (int i = 0; i < device.Regions.Count; i++)
         {
             int region = i;
             var r = device.Regions[i];
-            Writer.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), r.Flags, $"{device.Name}[{region}]");
+            handles.Add(Writer.Register(r.Bus, r.Base, r.Length, access => device.HandleTrap(region, access), r.Flags, $"{device.Name}[{region}]", r.Enabled));
         }
+
+        regions?.Grant([.. handles.Select(Writer.Control)]);
     }
 
     public byte In8(ushort port) => (byte)Read(TrapBus.Pio, port, sizeof(byte));

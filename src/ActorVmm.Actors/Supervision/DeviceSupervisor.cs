@@ -373,13 +373,31 @@ public sealed class DeviceSupervisor : ReceiveActor
 
     private SupervisorProtocol.DeviceReport BuildReport() =>
         new(
-            [.. _devices.Values.Select(s => new SupervisorProtocol.DeviceStatus(s.Name, s.State, s.Window.TotalRestarts, RegionStatuses(s), s.LastFailure))],
+            [.. _devices.Values.Select(s => new SupervisorProtocol.DeviceStatus(s.Name, s.State, s.Window.TotalRestarts, RegionStatuses(s), s.LastFailure, Details(s)))],
             _restarts,
             _quarantines);
 
     private List<SupervisorProtocol.RegionStatus> RegionStatuses(DeviceSlot slot) =>
         [.. slot.Handles.Select(h => _table.Find(h)).OfType<TrapRegion>()
             .Select(r => new SupervisorProtocol.RegionStatus(r.Handle, r.ToString(), r.Bus, r.Base, r.Length, r.IsQuarantined, r.Counters.Snapshot()))];
+
+    private static IReadOnlyList<string> Details(DeviceSlot slot)
+    {
+        if (slot.State != DeviceLifecycle.Running || slot.Cell.Current is not IDeviceDetails device)
+        {
+            return [];
+        }
+
+        try
+        {
+            return device.Details();
+        }
+        catch (Exception ex)
+        {
+            // A report must not fail because one device cannot describe itself; its next fault is the supervisor's business.
+            return [$"details unavailable: {ex.Message}"];
+        }
+    }
 
     private string DescribeRegions(DeviceSlot slot) =>
         string.Join(", ", slot.Handles.Select(h => _table.Find(h)?.ToString() ?? h.ToString()));

@@ -58,7 +58,8 @@ public static class SupervisorProtocol
     /// <param name="Restarts">Its restarts so far.</param>
     /// <param name="Regions">Its regions with their counters.</param>
     /// <param name="LastFailure">The last failure, in words, or null.</param>
-    public sealed record DeviceStatus(string Name, DeviceLifecycle State, int Restarts, IReadOnlyList<RegionStatus> Regions, string? LastFailure);
+    /// <param name="Details">What the device reports of its guest-programmed configuration (<see cref="ActorVmm.Devices.IDeviceDetails"/>; the PCI host bridge lists its functions), empty for most devices.</param>
+    public sealed record DeviceStatus(string Name, DeviceLifecycle State, int Restarts, IReadOnlyList<RegionStatus> Regions, string? LastFailure, IReadOnlyList<string> Details);
 
     /// <summary>One region's state.</summary>
     /// <param name="Handle">Its handle.</param>

@@ -43,12 +43,18 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     private readonly List<string> _deviceErrors = [];
 
     // The console's output in flight: devices of every boot generation append to it, the sink drains it.
-    private readonly GuestOutputBuffer _consoleOutput = new();
+    // Dropped with everything else of the machine once the VM has stopped (a stopped VM keeps only its final status).
+    private GuestOutputBuffer? _consoleOutput = new();
     private IVirtualMachine? _vm;
 
     // Kept after the backend VM is disposed so a stopped VM still reports its counters.
     private TrapDispatcher? _dispatcher;
     private IReadOnlyList<IVcpu> _vcpus = [];
+
+    // What a stopped VM reports once its machine is released.
+    private VcpuRunState[] _finalVcpuStates = [];
+    private long _finalUnhandledPio;
+    private long _finalUnhandledMmio;
     private string _backend;
     private IActorRef _supervisor = ActorRefs.Nobody;
     private IActorRef _sink = ActorRefs.Nobody;
@@ -138,7 +144,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     protected override void PreStart()
     {
-        var sinkProps = ConsoleSinkActor.Props(_definition.Console, _consoleOutput);
+        var sinkProps = ConsoleSinkActor.Props(_definition.Console, ConsoleOutput);
         if (Context.System.Dispatchers.HasDispatcher(SupervisionSettings.BlockingIoDispatcherId))
         {
             sinkProps = sinkProps.WithDispatcher(SupervisionSettings.BlockingIoDispatcherId);
@@ -171,10 +177,9 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _dispatcher = vm.Dispatcher;
         _vcpus = vm.Vcpus;
         _backend = vm.Backend;
-        if (_definition.Image is { } image)
+        if (_definition.Boot is { } source)
         {
-            var entry = FlatBinaryLoader.Load(vm.Memory, image);
-            vm.Vcpus[0].SetEntryState(entry);
+            vm.Vcpus[0].SetEntryState(BootLoader.Load(vm, source));
         }
 
         InterruptControllerSlot? controllerSlot = null;
@@ -188,7 +193,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
             _definition.Name,
             vm.Interrupts.GetSource,
             _time,
-            _consoleOutput,
+            ConsoleOutput,
             new ActorPowerControl(Self, _generation),
             new GuestDma(vm.Memory),
             controllerSlot);
@@ -361,7 +366,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
                 BeginStop(new VmExit(VmExitReason.Shutdown, VmExit.Success, ended.Exit.Message ?? $"vCPU {ended.VcpuId} shut down"));
                 break;
             case VcpuExitReason.Reset:
-                OnGuestReset(ended.Exit.Message ?? $"vCPU {ended.VcpuId} asked for a reset");
+                OnGuestReset($"vCPU {ended.VcpuId} reset the machine: {ended.Exit.Message ?? "reset request"}");
                 break;
             case VcpuExitReason.InternalError:
                 _logger.LogError("vCPU {Vcpu} of VM {Vm} stopped on an internal error: {Error} {Diagnostics}", ended.VcpuId, _definition.Name, ended.Exit.Message, ended.Exit.Diagnostics?.ToString());
@@ -481,6 +486,7 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _exit = _stopping;
         _vm?.Dispose();
         _vm = null;
+        ReleaseMachine();
         _logger.LogInformation("VM {Vm} stopped: {Reason} with exit code {ExitCode} ({Detail})", _definition.Name, _exit.Reason, _exit.ExitCode, _exit.Message);
         SetState(VmState.Stopped);
         foreach (var waiter in _exitWaiters)
@@ -491,11 +497,32 @@ public sealed class VmActor : ReceiveActor, IWithTimers
         _exitWaiters.Clear();
     }
 
+    private GuestOutputBuffer ConsoleOutput => _consoleOutput ?? throw new InvalidOperationException($"VM {_definition.Name} has stopped; its console is released");
+
+    /// <summary>
+    /// A stopped VM stays as this actor for status and exit queries until it is removed, so it lets go of its machine
+    /// here: the vCPUs (a backend core and its caches each), the trap table (every device instance and region), the
+    /// console buffer and the console sink, whose output was flushed (or given up on) before <see cref="Finish"/>.
+    /// What status still needs is kept as plain values.
+    /// </summary>
+    private void ReleaseMachine()
+    {
+        _finalVcpuStates = [.. _vcpus.Select(v => v.State)];
+        _finalUnhandledPio = _dispatcher?.Unhandled.Get(TrapBus.Pio) ?? 0;
+        _finalUnhandledMmio = _dispatcher?.Unhandled.Get(TrapBus.Mmio) ?? 0;
+        _vcpus = [];
+        _dispatcher = null;
+        Context.Stop(_sink);
+        _sink = ActorRefs.Nobody;
+        _consoleOutput = null;
+    }
+
     private void OnGetStatus()
     {
-        var vcpus = _vcpus.Select(v => v.State).ToArray();
-        long unhandledPio = _dispatcher?.Unhandled.Get(TrapBus.Pio) ?? 0;
-        long unhandledMmio = _dispatcher?.Unhandled.Get(TrapBus.Mmio) ?? 0;
+        bool released = _dispatcher is null && _state == VmState.Stopped;
+        var vcpus = released ? _finalVcpuStates : [.. _vcpus.Select(v => v.State)];
+        long unhandledPio = released ? _finalUnhandledPio : _dispatcher?.Unhandled.Get(TrapBus.Pio) ?? 0;
+        long unhandledMmio = released ? _finalUnhandledMmio : _dispatcher?.Unhandled.Get(TrapBus.Mmio) ?? 0;
         string backend = _backend;
         var state = _state;
         var exit = _exit;

@@ -1,16 +1,20 @@
 using ActorVmm.Actors.Console;
 using ActorVmm.Devices;
 using ActorVmm.Devices.Platforms;
+using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Vcpu;
 
 namespace ActorVmm.Actors.Vm;
 
-/// <summary>What a VM is made of: backend spec, guest image, devices, console and reset policy.</summary>
+/// <summary>What a VM is made of: backend spec, what it boots, devices, console and reset policy.</summary>
 /// <param name="Name">VM name (also the VM actor's name).</param>
 /// <param name="MemorySize">Guest RAM in bytes, a whole number of 4 KiB pages.</param>
 /// <param name="VcpuCount">Number of vCPUs.</param>
-/// <param name="Image">A flat binary loaded at 0x10000 with the real-mode entry state, or null for none.</param>
+/// <param name="Boot">
+/// What the boot vCPU starts: a flat binary (<see cref="FlatBinaryBoot"/>; a <c>byte[]</c> converts to one), a Linux
+/// kernel with initrd and command line (<see cref="LinuxBoot"/>), or null for nothing loaded.
+/// </param>
 /// <param name="Devices">The devices besides the platform's and the built-in exit port.</param>
 /// <param name="Console">Where guest console output goes.</param>
 /// <param name="OnReset">What a guest reset request does.</param>
@@ -23,7 +27,7 @@ public sealed record VmDefinition(
     string Name,
     ulong MemorySize,
     int VcpuCount,
-    byte[]? Image,
+    BootSource? Boot,
     IReadOnlyList<DeviceDefinition> Devices,
     ConsoleTarget Console,
     ResetAction OnReset = ResetAction.Stop,
@@ -33,8 +37,11 @@ public sealed record VmDefinition(
     bool DebugMmio = false,
     MemoryMap? Map = null)
 {
-    /// <summary>The backend spec: the RAM laid out by <see cref="Map"/>, else by the platform's map.</summary>
-    public VmSpec Spec => new(Name, MemorySize, VcpuCount, Map ?? EffectivePlatform.Map);
+    /// <summary>
+    /// The backend spec: the RAM laid out by <see cref="Map"/>, else by the platform's map; a Linux guest that halts
+    /// every vCPU with interrupts off ends the VM.
+    /// </summary>
+    public VmSpec Spec => new(Name, MemorySize, VcpuCount, Map ?? EffectivePlatform.Map) { StopWhenHalted = Boot is LinuxBoot };
 
     /// <summary>The platform this VM boots with.</summary>
     public IPlatform EffectivePlatform => Platform ?? X86Platform.Default;
@@ -61,7 +68,7 @@ public enum ResetAction
     /// <summary>Stop the VM (like QEMU's -no-reboot).</summary>
     Stop = 0,
 
-    /// <summary>Recreate the backend VM and devices, reload the image and start again.</summary>
+    /// <summary>Recreate the backend VM and devices, reload what it boots and start again.</summary>
     Reboot = 1,
 }
 
@@ -87,10 +94,10 @@ public enum VmExitReason
     /// <summary>The guest wrote its status to the exit port.</summary>
     ExitPort = 0,
 
-    /// <summary>The guest powered off or triple-faulted.</summary>
+    /// <summary>The guest powered off, or halted every vCPU with interrupts off.</summary>
     Shutdown = 1,
 
-    /// <summary>The guest asked for a reset and the VM is configured to stop on reset.</summary>
+    /// <summary>The guest asked for a reset (i8042 reset line, port 0x92, a triple fault) and the VM is configured to stop on reset.</summary>
     Reset = 2,
 
     /// <summary>The backend could not go on.</summary>

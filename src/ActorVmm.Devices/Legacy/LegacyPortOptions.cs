@@ -1,3 +1,5 @@
+using ActorVmm.Devices.ExitPort;
+
 namespace ActorVmm.Devices.Legacy;
 
 /// <summary>Configurable legacy ports.</summary>
@@ -13,7 +15,7 @@ namespace ActorVmm.Devices.Legacy;
 public sealed record LegacyPortOptions(ushort? ExitPort = LegacyPortOptions.DefaultExitPort, ushort? BootTimePort = LegacyPortOptions.DefaultBootTimePort)
 {
     /// <summary>The exit port of guest-conventions.md (the port QEMU's isa-debug-exit uses).</summary>
-    public const ushort DefaultExitPort = 0xF4;
+    public const ushort DefaultExitPort = ExitPortDevice.Port;
 
     /// <summary>The default boot-time probe port.</summary>
     public const ushort DefaultBootTimePort = 0x440;

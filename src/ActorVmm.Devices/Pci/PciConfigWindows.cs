@@ -8,11 +8,11 @@ namespace ActorVmm.Devices.Pci;
 /// <param name="EcamSize">ECAM window size: a multiple of 1 MiB (one bus each) up to 256 MiB, or 0 for none.</param>
 public sealed record PciConfigWindows(bool PortIo, ulong EcamBase, ulong EcamSize)
 {
-    /// <summary>The windows of a machine layout: its "pci-config" ECAM window, plus the ports where the layout has a port bus.</summary>
+    /// <summary>The windows of a machine layout: its <see cref="MemoryMap.PciConfigName"/> ECAM window, plus the ports where the layout has a port bus.</summary>
     public static PciConfigWindows For(MemoryMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        var ecam = map.Region("pci-config");
+        var ecam = map.Region(MemoryMap.PciConfigName);
         bool ports = map.FixedRegions.Any(r => r.Kind == MemoryRegionKind.PortIo);
         return new PciConfigWindows(ports, ecam.Base, ecam.Size);
     }

@@ -18,7 +18,7 @@ namespace ActorVmm.Devices.Pci;
 /// access is not one PCIe configuration request can carry: reads all ones, writes dropped.</item>
 /// </list>
 /// </summary>
-public sealed class PciHostBridgeDevice : IDevice
+public sealed class PciHostBridgeDevice : IDevice, IDeviceDetails
 {
     /// <summary>The device's name.</summary>
     public const string DeviceName = "pci";
@@ -103,6 +103,9 @@ public sealed class PciHostBridgeDevice : IDevice
 
         _bus.HostBridge.Reset();
     }
+
+    /// <summary>One lspci-like line per function on the bus, with each BAR where it decodes now.</summary>
+    public IReadOnlyList<string> Details() => _bus.Describe();
 
     /// <inheritdoc />
     public DeviceState CaptureState()

@@ -10,7 +10,7 @@ namespace ActorVmm.Devices.Pci;
 public sealed class PciIntxRouting
 {
     /// <summary>PCI interrupt lines (INTA–INTD, PIRQA–D).</summary>
-    public const int LineCount = 4;
+    public const int LineCount = PciIntxSwizzle.PinCount;
 
     private readonly int[] _lines;
     private readonly Func<int, string, IInterruptLine> _connect;
@@ -35,7 +35,7 @@ public sealed class PciIntxRouting
     }
 
     /// <summary>PIRQA–D on the x86 IOAPIC: GSIs 16–19, level-triggered, active low (as QEMU's q35 and kvmtool route them).</summary>
-    public static IReadOnlyList<int> X86IoApicGsis { get; } = [16, 17, 18, 19];
+    public static IReadOnlyList<int> X86IoApicGsis { get; } = [.. Enumerable.Range(PciIntxSwizzle.FirstGsi, LineCount)];
 
     /// <summary>PIRQA–D on the 8259 pair (no IOAPIC): IRQs 5, 9, 10 and 11, set level-triggered in the ELCR.</summary>
     public static IReadOnlyList<int> X86PicIrqs { get; } = [5, 9, 10, 11];
@@ -57,8 +57,8 @@ public sealed class PciIntxRouting
         return _lines[Swizzle(device, pin)];
     }
 
-    /// <summary>Which of the four lines (0 = PIRQA) pin <paramref name="pin"/> of device <paramref name="device"/> reaches: (pin − 1 + device) mod 4.</summary>
-    public static int Swizzle(int device, PciInterruptPin pin) => ((int)pin - 1 + device) % LineCount;
+    /// <summary>Which of the four lines (0 = PIRQA) pin <paramref name="pin"/> of device <paramref name="device"/> reaches: (pin − 1 + device) mod 4, the rule the MP table describes too.</summary>
+    public static int Swizzle(int device, PciInterruptPin pin) => PciIntxSwizzle.Line(device, (int)pin);
 
     /// <summary><paramref name="owner"/>'s source on the line with IRQ <paramref name="irq"/>.</summary>
     public IInterruptLine Connect(int irq, string owner) => _connect(irq, owner) ?? throw new InvalidOperationException($"no interrupt source for IRQ {irq}");

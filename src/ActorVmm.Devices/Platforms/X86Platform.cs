@@ -1,5 +1,6 @@
 using ActorVmm.Devices.I8042;
 using ActorVmm.Devices.Legacy;
+using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Pic;
 using ActorVmm.Devices.Rtc;
 using ActorVmm.Devices.Serial;
@@ -11,17 +12,15 @@ namespace ActorVmm.Devices.Platforms;
 /// <summary>
 /// The default PC machine (guest-conventions.md, docs/devices.md): COM1..COM4 16550A UARTs with COM1 on the
 /// console, the MC146818 RTC/CMOS, the i8042, the legacy port block (POST, port 0x92, boot-time probe) and, where
-/// the backend has no in-kernel irqchip (the emulator), the 8259A pair and the 8254 PIT. The exit port is added
-/// by the VM itself (the VM definition's WithExitPort).
+/// the backend has no in-kernel irqchip (the emulator), the 8259A pair and the 8254 PIT; and PCI bus 0: the host bridge
+/// at 00:00.0 on ports 0xCF8–0xCFF and the map's ECAM window, then the options' PCI devices on stable slots with their
+/// BARs assigned from the PCI windows and decoding on (as firmware leaves them; the guest may move them). PCI INTA–D
+/// reach IOAPIC GSIs 16–19 where the backend has an in-kernel irqchip, else the 8259's IRQs 5, 9, 10 and 11 (the
+/// emulator has no IOAPIC); MSI-X vectors become the VM's MSI routes. The exit port is added by the VM itself (the VM
+/// definition's WithExitPort).
 /// </summary>
 public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 {
-    /// <summary>i8042 keyboard interrupt.</summary>
-    public const int KeyboardIrq = 1;
-
-    /// <summary>i8042 aux (PS/2 mouse) interrupt.</summary>
-    public const int AuxIrq = 12;
-
     /// <summary>Device names, as the supervisor and <c>SendToDevice</c> know them.</summary>
     public const string RtcName = TimerDeviceDefinitions.RtcName, I8042Name = "i8042", LegacyName = "legacy", PicName = TimerDeviceDefinitions.PicName, PitName = TimerDeviceDefinitions.PitName;
 
@@ -30,6 +29,9 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 
     /// <summary>The COM port that carries the VM console.</summary>
     public static SerialPortSpec ConsolePort => SerialPortSpec.Com1;
+
+    /// <summary>The IRQs PCI INTA–INTD (PIRQA–D) reach: IOAPIC GSIs 16–19 with an in-kernel irqchip, else the 8259's 5, 9, 10, 11.</summary>
+    public static IReadOnlyList<int> PciIntxLines(bool hasIoApic) => hasIoApic ? PciIntxRouting.X86IoApicGsis : PciIntxRouting.X86PicIrqs;
 
     /// <inheritdoc />
     public string Name => "x86";
@@ -67,8 +69,36 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         }
 
         devices.Add(TimerDeviceDefinitions.Rtc(cmos));
-        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(KeyboardIrq), c.GetInterruptLine(AuxIrq), c.Power, c.Restore<I8042State>())));
+        devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(I8042Registers.KeyboardIrq), c.GetInterruptLine(I8042Registers.AuxIrq), c.Power, c.Restore<I8042State>())));
         devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
+
+        var config = PciConfigWindows.For(vm.Layout.Map);
+        var pci = new PciMachine(
+            config,
+            PciBarWindows.X86(vm.Layout),
+            new PciIntxRouting(PciIntxLines(vm.HasInKernelIrqchip), (irq, owner) => vm.Interrupts.GetSource(irq, owner)),
+            message => vm.Interrupts.CreateMsiRoute(message));
+        devices.Add(pci.HostBridge());
+        var pciLogger = context.LoggerFactory.CreateLogger<PciBus>();
+        foreach (var device in options.PciDevices)
+        {
+            devices.Add(pci.Add(device));
+        }
+
+        pciLogger.LogInformation(
+            "PCI bus 0 of VM {Vm}: host bridge {HostBridge} {Vendor:x4}:{Device:x4} on ports 0x{ConfigAddress:X}-0x{ConfigEnd:X} and ECAM 0x{EcamBase:X}, INTA-D on IRQs {IntxLines}",
+            vm.Name,
+            pci.Bus.Slot(PciBus.HostBridgeSlotName).Address(0),
+            PciHostBridge.VendorId,
+            PciHostBridge.DeviceId,
+            PciHostBridgeDevice.ConfigAddressPort,
+            PciHostBridgeDevice.ConfigAddressPort + PciHostBridgeDevice.PortCount - 1,
+            config.EcamBase,
+            string.Join(",", PciIntxLines(vm.HasInKernelIrqchip)));
+        foreach (var planned in pci.Planned)
+        {
+            pciLogger.LogInformation("PCI device {Function} of VM {Vm}", planned, vm.Name);
+        }
 
         if (!vm.HasInKernelIrqchip)
         {

@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Legacy;
+using ActorVmm.Devices.Pci;
 
 namespace ActorVmm.Devices.Platforms;
 
@@ -12,6 +13,12 @@ public sealed record X86PlatformOptions(
     IReadOnlyDictionary<string, Func<IGuestOutput>>? SerialOutputs = null,
     LegacyPortOptions? LegacyPorts = null)
 {
-    /// <summary>COM1 on the console, COM2..COM4 attached to nothing, the default legacy map.</summary>
+    /// <summary>
+    /// The devices on the PCI bus besides the host bridge (00:00.0), in the order they get slots and BARs: a device's
+    /// own <see cref="PciDeviceDefinition.Slot"/>, else the lowest free device number.
+    /// </summary>
+    public IReadOnlyList<PciDeviceDefinition> PciDevices { get; init; } = [];
+
+    /// <summary>COM1 on the console, COM2..COM4 attached to nothing, the default legacy map, the host bridge alone on PCI.</summary>
     public static X86PlatformOptions Default { get; } = new();
 }

@@ -10,8 +10,11 @@ namespace ActorVmm.Devices.Serial;
 /// <param name="Out2GatesInterrupt">True where MCR.OUT2 gates the interrupt, as on PC boards.</param>
 public sealed record SerialPortSpec(string Name, TrapBus Bus, ulong Base, int Irq, bool Out2GatesInterrupt = true)
 {
+    /// <summary>COM1's first port (THR/RBR), for guest code that drives it.</summary>
+    public const ushort Com1Port = 0x3F8;
+
     /// <summary>COM1: ports 0x3F8–0x3FF, IRQ 4.</summary>
-    public static readonly SerialPortSpec Com1 = new("com1", TrapBus.Pio, 0x3F8, 4);
+    public static readonly SerialPortSpec Com1 = new("com1", TrapBus.Pio, Com1Port, 4);
 
     /// <summary>COM2: ports 0x2F8–0x2FF, IRQ 3.</summary>
     public static readonly SerialPortSpec Com2 = new("com2", TrapBus.Pio, 0x2F8, 3);

@@ -105,7 +105,7 @@ internal sealed partial class X86Core
         Rip = target;
     }
 
-    /// <summary>Delivers a fault; a fault while delivering becomes #DF, and one during #DF a triple fault (shutdown).</summary>
+    /// <summary>Delivers a fault; a fault while delivering becomes #DF, and one during #DF a triple fault (a reset).</summary>
     private void DeliverException(GuestFault fault)
     {
         _budget = 0;
@@ -153,8 +153,9 @@ internal sealed partial class X86Core
             }
         }
 
+        // A PC resets on a triple fault (the chipset turns the shutdown cycle into a reset), as KVM_EXIT_SHUTDOWN is read.
         _pendingExit = new VcpuExit(
-            VcpuExitReason.Shutdown,
+            VcpuExitReason.Reset,
             $"Triple fault (exception {fault.Vector} could not be delivered)",
             CaptureDiagnostics());
     }

@@ -51,9 +51,10 @@ public static class CommandLineApp
     private static Command RunCommand(IBackendCatalog catalog)
     {
         var image = new Option<string>("--image") { Description = "Flat binary loaded at 0x10000 and started in real mode at 1000:0000 (default: the built-in demo guest)" };
-        var kernel = new Option<string>("--kernel", "-k") { Description = "Linux kernel (not supported yet)" };
-        var initrd = new Option<string>("--initrd", "-i") { Description = "Initial ramdisk (not supported yet)" };
-        var parameters = new Option<string>("--params", "-p") { Description = "Kernel command line (not supported yet)" };
+        var kernel = new Option<string>("--kernel", "-k") { Description = "Linux bzImage booted through the 64-bit boot protocol (KVM backend)" };
+        var initrd = new Option<string>("--initrd", "-i") { Description = "Initial ramdisk for --kernel" };
+        var parameters = new Option<string>("--params", "-p") { Description = "Kernel parameters, after the platform's console=ttyS0 reboot=k acpi=off" };
+        var reboot = new Option<bool>("--reboot") { Description = "Restart the guest when it resets (reboot, triple fault) instead of ending the VM" };
         var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM with a unit: 64M, 1G (a plain number is MiB)", DefaultValueFactory = _ => RunPlanner.DefaultMemory };
         var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };
         var name = new Option<string>("--name", "-n") { Description = "Guest name for logs and the control socket (default guest-PID)" };
@@ -67,7 +68,7 @@ public static class CommandLineApp
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
+            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, debugIoport, debugMmio, config, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -76,6 +77,7 @@ public static class CommandLineApp
                 Kernel = parse.GetValue(kernel),
                 Initrd = parse.GetValue(initrd),
                 Params = parse.GetValue(parameters),
+                Reboot = parse.GetValue(reboot),
                 Memory = parse.GetValue(memory)!,
                 Cpus = parse.GetValue(cpus),
                 Name = parse.GetValue(name),
@@ -100,15 +102,17 @@ public static class CommandLineApp
         var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM per VM", DefaultValueFactory = _ => FleetPlanner.DefaultMemory };
         var backend = new Option<string>("--backend") { Description = "auto, kvm or emulator", DefaultValueFactory = _ => "auto" };
         var hold = new Option<bool>("--hold") { Description = "Keep every VM alive (halted) until all have started, then measure and stop them (density benchmark)" };
+        var holdFor = new Option<int>("--hold-for") { Description = "Seconds the halted fleet stays alive after the memory sample, with its idle CPU measured (implies --hold)" };
         var exits = new Option<int>("--exits") { Description = "Port exits each built-in fleet guest makes before it ends", DefaultValueFactory = _ => FleetPlanner.DefaultExits };
         var logDir = new Option<string>("--console-dir") { Description = "Directory for per-VM console logs (default: a new temporary directory)" };
         var namePrefix = new Option<string>("--name-prefix") { Description = "VM names are this plus a four-digit index (names are unique per user across hosts)", DefaultValueFactory = _ => FleetPlanner.DefaultNamePrefix };
+        var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
         var (logLevel, logFile) = LoggingOptions();
         var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary (with --cluster: create them in the cluster, placed by capacity, and print each node's count)")
         {
-            count, image, memory, backend, hold, exits, namePrefix, logDir, logLevel, logFile,
+            count, image, memory, backend, hold, holdFor, exits, namePrefix, logDir, config, logLevel, logFile,
         };
-        var cluster = new ClusterOptions();
+        var cluster = new ClusterOptions(config);
         cluster.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
@@ -119,9 +123,11 @@ public static class CommandLineApp
                 Memory = parse.GetValue(memory)!,
                 Backend = parse.GetValue(backend)!,
                 Hold = parse.GetValue(hold),
+                HoldSeconds = parse.GetValue(holdFor),
                 Exits = parse.GetValue(exits),
                 NamePrefix = parse.GetValue(namePrefix)!,
                 ConsoleDirectory = parse.GetValue(logDir),
+                Config = parse.GetValue(config),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             };
@@ -139,9 +145,9 @@ public static class CommandLineApp
             ClusterFleetPlan plan;
             try
             {
-                if (parse.GetResult(backend) is { Implicit: false } || parse.GetResult(hold) is { Implicit: false } || parse.GetResult(logFile) is { Implicit: false })
+                if (parse.GetResult(backend) is { Implicit: false } || parse.GetResult(hold) is { Implicit: false } || parse.GetResult(holdFor) is { Implicit: false } || parse.GetResult(logFile) is { Implicit: false })
                 {
-                    throw new UsageException("--backend, --hold and --log-file apply only without --cluster (each node has its own backend and logs)");
+                    throw new UsageException("--backend, --hold, --hold-for and --log-file apply only without --cluster (each node has its own backend and logs)");
                 }
 
                 plan = ClusterFleetPlanner.Plan(arguments);

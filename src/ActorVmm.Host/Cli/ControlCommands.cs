@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using ActorVmm.Cluster.Registry;
 using ActorVmm.Host.Cluster;
 using ActorVmm.Host.Control;
@@ -149,9 +150,9 @@ public static class ControlCommands
         try
         {
             var target = options.Read(parse);
-            if (target is null && (parse.GetResult(options.Config) is { Implicit: false } || parse.GetResult(options.Name) is { Implicit: false }))
+            if (target is null && ((!options.ConfigAppliesLocally && parse.GetResult(options.Config) is { Implicit: false }) || parse.GetResult(options.Name) is { Implicit: false }))
             {
-                throw new UsageException("--cluster-name and --config apply only with --cluster HOST:PORT");
+                throw new UsageException(options.ConfigAppliesLocally ? "--cluster-name applies only with --cluster HOST:PORT" : "--cluster-name and --config apply only with --cluster HOST:PORT");
             }
 
             return (target, null);
@@ -174,6 +175,24 @@ public static class ControlCommands
         }).Prepend(header).ToList();
         int[] widths = [.. Enumerable.Range(0, header.Length).Select(c => rows.Max(r => r[c].Length))];
         return string.Concat(rows.Select(r => string.Join("  ", r.Select((cell, c) => cell.PadRight(widths[c]))).TrimEnd() + Environment.NewLine));
+    }
+
+    /// <summary>What <c>stat NAME</c> prints: one "key: value" line per field, then the PCI functions (one indented line each).</summary>
+    public static string FormatStat(VmStatus vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var text = new StringBuilder(
+            $"name: {vm.Name}\nstate: {vm.State}\nbackend: {vm.Backend}\nmemory: {SizeParser.Format(vm.MemoryBytes)}\ncpus: {vm.Cpus}\nexits: {vm.Exits}\nrestarts: {vm.Restarts}\nhost-pid: {vm.HostPid}\n");
+        if (vm.Pci is { Count: > 0 } functions)
+        {
+            text.Append("pci:\n");
+            foreach (string function in functions)
+            {
+                text.Append($"  {function}\n");
+            }
+        }
+
+        return text.ToString();
     }
 
     private static string Describe(string verb) => verb switch
@@ -224,8 +243,7 @@ public static class ControlCommands
         var vm = response.Vms is { Count: > 0 } vms ? vms[0] : null;
         if (verb == "stat" && vm is not null)
         {
-            await Console.Out.WriteAsync(
-                $"name: {vm.Name}\nstate: {vm.State}\nbackend: {vm.Backend}\nmemory: {SizeParser.Format(vm.MemoryBytes)}\ncpus: {vm.Cpus}\nexits: {vm.Exits}\nrestarts: {vm.Restarts}\nhost-pid: {vm.HostPid}\n");
+            await Console.Out.WriteAsync(FormatStat(vm));
         }
         else
         {

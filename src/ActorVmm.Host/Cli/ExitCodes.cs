@@ -11,7 +11,7 @@ public static class ExitCodes
     /// <summary>Bad input: nothing was started (the same code System.CommandLine tools and kvmtool use for usage errors).</summary>
     public const int Usage = 2;
 
-    /// <summary>The VM died or could not be created: triple fault, internal emulation error, backend failure (sysexits EX_SOFTWARE).</summary>
+    /// <summary>The VM died or could not be created: every vCPU halted for good, internal emulation error, backend failure (sysexits EX_SOFTWARE).</summary>
     public const int VmDied = 70;
 
     /// <summary>A control command could not reach a host or the host refused it, or the host could not start (sysexits EX_UNAVAILABLE).</summary>

@@ -6,14 +6,17 @@ public sealed record RunArguments
     /// <summary>--image: a flat binary (null: the built-in demo guest).</summary>
     public string? Image { get; init; }
 
-    /// <summary>-k/--kernel (Linux boot, not supported yet).</summary>
+    /// <summary>-k/--kernel: a Linux bzImage (KVM backend).</summary>
     public string? Kernel { get; init; }
 
-    /// <summary>-i/--initrd (Linux boot, not supported yet).</summary>
+    /// <summary>-i/--initrd: the kernel's initial ramdisk.</summary>
     public string? Initrd { get; init; }
 
-    /// <summary>-p/--params (Linux boot, not supported yet).</summary>
+    /// <summary>-p/--params: kernel parameters, after the platform's own (console=ttyS0 reboot=k acpi=off).</summary>
     public string? Params { get; init; }
+
+    /// <summary>--reboot: restart the guest when it resets instead of ending the VM.</summary>
+    public bool Reboot { get; init; }
 
     /// <summary>-m/--mem, e.g. "64M" or "1G" (a plain number is MiB).</summary>
     public string Memory { get; init; } = RunPlanner.DefaultMemory;

@@ -29,6 +29,7 @@ public static class RunCommandHandler
         {
             plan = RunPlanner.Plan(args, Environment.ProcessId);
             backend = BackendSelector.Select(plan.Backend, catalog);
+            RunPlanner.CheckBackendBoots(plan, backend.Kind);
         }
         catch (UsageException ex)
         {
@@ -117,7 +118,7 @@ public static class RunCommandHandler
             IVmHandle vm;
             try
             {
-                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Image, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio };
+                var spec = new VmLaunchSpec(plan.Name, plan.MemorySize, plan.Cpus, plan.Boot, console.Output) { DebugIoport = plan.DebugIoport, DebugMmio = plan.DebugMmio, Reboot = plan.Reboot };
                 vm = await runtime.Fleet.LaunchAsync(spec, CancellationToken.None);
             }
             catch (VmLaunchException ex)

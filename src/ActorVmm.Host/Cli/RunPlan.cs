@@ -1,4 +1,5 @@
 using ActorVmm.Host.Backends;
+using ActorVmm.Machine.Boot;
 using Serilog.Events;
 
 namespace ActorVmm.Host.Cli;
@@ -13,10 +14,10 @@ public enum ConsoleMode
     None = 1,
 }
 
-/// <summary>A validated <c>actorvmm run</c>: everything checked, the image read, nothing started yet.</summary>
+/// <summary>A validated <c>actorvmm run</c>: everything checked, the image or kernel read, nothing started yet.</summary>
 /// <param name="Name">VM name.</param>
-/// <param name="Image">The flat binary to load.</param>
-/// <param name="ImageDescription">"demo guest" or the image path, for logs.</param>
+/// <param name="Boot">What the VM boots: a flat binary, or a Linux kernel with initrd and command line.</param>
+/// <param name="ImageDescription">"built-in demo guest", the image path or the kernel path, for logs.</param>
 /// <param name="MemorySize">Guest RAM in bytes.</param>
 /// <param name="Cpus">vCPUs.</param>
 /// <param name="Backend">The requested backend (Auto is resolved at start).</param>
@@ -24,7 +25,7 @@ public enum ConsoleMode
 /// <param name="Logging">Log settings.</param>
 public sealed record RunPlan(
     string Name,
-    byte[] Image,
+    BootSource Boot,
     string ImageDescription,
     ulong MemorySize,
     int Cpus,
@@ -32,6 +33,9 @@ public sealed record RunPlan(
     ConsoleMode Console,
     LogSettings Logging)
 {
+    /// <summary>--reboot: a guest reset restarts the guest instead of ending the VM.</summary>
+    public bool Reboot { get; init; }
+
     /// <summary>Path of a console copy, or null.</summary>
     public string? ConsoleLog { get; init; }
 

@@ -1,6 +1,7 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
 using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Boot.Linux;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 using ActorVmm.Machine.Vcpu;
@@ -23,6 +24,8 @@ public static class RunPlanner
     /// <summary>The guest page size; RAM is a whole number of pages.</summary>
     public const ulong PageSize = 4096;
 
+    private const string EmulatorCannotBootLinux = "the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)";
+
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
 
@@ -34,7 +37,6 @@ public static class RunPlanner
     public static RunPlan Plan(RunArguments args, int processId)
     {
         ArgumentNullException.ThrowIfNull(args);
-        RejectLinuxBoot(args);
         var backend = ParseBackend(args.Backend);
         var console = ParseConsole(args.Console);
         ulong memory = ParseMemory(args.Memory);
@@ -42,15 +44,15 @@ public static class RunPlanner
         int cpus = ParseCpus(args.Cpus);
         var logging = new LogSettings(ParseLogLevel(args.LogLevel), args.LogFile);
         string name = ParseName(args.Name ?? $"guest-{processId}");
-        var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image, memory), args.Image);
-        CheckFits(image, description, memory);
+        var (boot, description) = PlanBoot(args, backend, memory);
         string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
 
         // Output files last: the checks open them, and nothing else may be refused after that.
         OutputPaths.CheckFile("--console-log", args.ConsoleLog);
         OutputPaths.CheckFile("--log-file", args.LogFile);
-        return new RunPlan(name, image, description, memory, cpus, backend, console, logging)
+        return new RunPlan(name, boot, description, memory, cpus, backend, console, logging)
         {
+            Reboot = args.Reboot,
             ConsoleLog = args.ConsoleLog,
             DebugIoport = args.DebugIoport,
             DebugMmio = args.DebugMmio,
@@ -167,15 +169,65 @@ public static class RunPlanner
     private static string TooLarge(string description, ulong size, ulong memory) =>
         $"image '{description}' ({size} bytes) is larger than guest memory allows: {SizeParser.Format(memory)} leaves {(memory > LoadAddress ? memory - LoadAddress : 0)} bytes above the load address 0x{LoadAddress:X}";
 
-    /// <summary>Linux boot options are part of kvmtool's vocabulary but not implemented yet.</summary>
-    private static void RejectLinuxBoot(RunArguments args)
+    /// <summary>Turns a Linux boot on an emulator backend (asked for, or what auto resolved to) into bad input.</summary>
+    public static void CheckBackendBoots(RunPlan plan, BackendKind backend)
     {
-        foreach (var (option, value) in new[] { ("--kernel", args.Kernel), ("--initrd", args.Initrd), ("--params", args.Params) })
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator)
         {
-            if (value is not null)
-            {
-                throw new UsageException($"{option} is not supported yet: Linux boot is not implemented; use --image with a flat binary");
-            }
+            throw new UsageException(EmulatorCannotBootLinux);
         }
+    }
+
+    /// <summary>Reads a kernel or initrd: a non-empty regular file no larger than guest RAM.</summary>
+    public static byte[] ReadBootFile(string what, string path, ulong memory) =>
+        InputFiles.ReadRegularFile(what, path, Math.Min(memory, (ulong)Array.MaxLength),
+            size => $"{what} '{path}' ({size} bytes) is larger than guest memory ({SizeParser.Format(memory)}); give the guest more with -m");
+
+    private static (BootSource Boot, string Description) PlanBoot(RunArguments args, BackendKind backend, ulong memory)
+    {
+        if (args.Kernel is null)
+        {
+            foreach (var (option, value) in new[] { ("--initrd", args.Initrd), ("--params", args.Params) })
+            {
+                if (value is not null)
+                {
+                    throw new UsageException($"{option} needs --kernel");
+                }
+            }
+
+            var (image, description) = args.Image is null ? (DemoGuest.Build(), "built-in demo guest") : (ReadImage(args.Image, memory), args.Image);
+            CheckFits(image, description, memory);
+            return (new FlatBinaryBoot(image), description);
+        }
+
+        if (args.Image is not null)
+        {
+            throw new UsageException("--image and --kernel cannot be used together: a VM boots a flat binary or a Linux kernel");
+        }
+
+        if (backend == BackendKind.Emulator)
+        {
+            throw new UsageException(EmulatorCannotBootLinux);
+        }
+
+        byte[] kernel = ReadBootFile("kernel", args.Kernel, memory);
+        byte[]? initrd = args.Initrd is null ? null : ReadBootFile("initrd", args.Initrd, memory);
+        string commandLine = LinuxCommandLine.Compose(args.Params);
+        try
+        {
+            var bzImage = BzImage.Parse(kernel, $"kernel '{args.Kernel}'");
+            LinuxLoader.Plan(bzImage, (ulong)(initrd?.LongLength ?? 0), commandLine, MemoryMap.X86.Layout(memory));
+        }
+        catch (LinuxBootException ex)
+        {
+            throw new UsageException(ex.Message, ex);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new UsageException($"invalid --mem: {ex.Message}", ex);
+        }
+
+        return (new LinuxBoot(kernel, initrd, commandLine), args.Kernel);
     }
 }

@@ -78,7 +78,8 @@ public sealed record ControlResponse(bool Ok, string? Error = null, IReadOnlyLis
 /// <param name="Exits">Port I/O and MMIO exits so far.</param>
 /// <param name="Restarts">Supervision restarts so far.</param>
 /// <param name="HostPid">The process running the VM.</param>
-public sealed record VmStatus(string Name, string State, string Backend, ulong MemoryBytes, int Cpus, long Exits, int Restarts, int HostPid);
+/// <param name="Pci">The VM's PCI functions, one lspci-like line each (address, class, IDs, BARs where they decode); null when it has none.</param>
+public sealed record VmStatus(string Name, string State, string Backend, ulong MemoryBytes, int Cpus, long Exits, int Restarts, int HostPid, IReadOnlyList<string>? Pci = null);
 
 /// <summary>System.Text.Json source generation for the protocol (camelCase, nulls omitted).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, AllowDuplicateProperties = false)]

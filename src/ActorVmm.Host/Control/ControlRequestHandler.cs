@@ -72,6 +72,7 @@ public sealed class ControlRequestHandler
     {
         ArgumentNullException.ThrowIfNull(vm);
         var counters = vm.Counters;
-        return new VmStatus(vm.Name, vm.State.ToString().ToLowerInvariant(), vm.Backend, vm.MemorySize, vm.VcpuCount, counters.Exits, counters.Restarts, _processId);
+        var pci = vm.PciFunctions;
+        return new VmStatus(vm.Name, vm.State.ToString().ToLowerInvariant(), vm.Backend, vm.MemorySize, vm.VcpuCount, counters.Exits, counters.Restarts, _processId, pci.Count == 0 ? null : pci);
     }
 }

@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Serial;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -10,7 +11,7 @@ namespace ActorVmm.Host.Demo;
 internal sealed class Com1Routines
 {
     /// <summary>COM1 base port: THR/RBR (DLAB=0) or divisor latch low (DLAB=1).</summary>
-    public const ushort Base = 0x3F8;
+    public const ushort Base = SerialPortSpec.Com1Port;
 
     /// <summary>Interrupt enable register (DLAB=0) or divisor latch high (DLAB=1).</summary>
     public const ushort Ier = Base + 1;

@@ -1,3 +1,8 @@
+using ActorVmm.Devices.ExitPort;
+using ActorVmm.Devices.I8042;
+using ActorVmm.Devices.Pic;
+using ActorVmm.Devices.Pit;
+using ActorVmm.Devices.Rtc;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -20,16 +25,16 @@ public static class DemoGuest
     public const string DevicesPrefix = "devices answered:";
 
     /// <summary>The exit port (guest-conventions.md).</summary>
-    public const byte ExitPort = 0xF4;
+    public const byte ExitPort = (byte)ExitPortDevice.Port;
 
     /// <summary>The status the demo exits with.</summary>
     public const byte ExitStatus = 0;
 
     /// <summary>MC146818 index port.</summary>
-    public const byte RtcIndex = 0x70;
+    public const byte RtcIndex = (byte)RtcDevice.DefaultPioBase;
 
     /// <summary>MC146818 data port.</summary>
-    public const byte RtcData = 0x71;
+    public const byte RtcData = RtcIndex + 1;
 
     /// <summary>RTC register indexes: seconds, minutes, hours, day of month, month, year, status A, status B.</summary>
     public const byte RtcSeconds = 0x00, RtcMinutes = 0x02, RtcHours = 0x04, RtcDay = 0x07, RtcMonth = 0x08, RtcYear = 0x09, RtcStatusA = 0x0A, RtcStatusB = 0x0B;
@@ -47,10 +52,10 @@ public static class DemoGuest
     public const byte EmptyBus = 0xFF;
 
     /// <summary>i8042 data port.</summary>
-    public const byte I8042Data = 0x60;
+    public const byte I8042Data = (byte)I8042Registers.DataPort;
 
     /// <summary>i8042 status (read) / command (write) port.</summary>
-    public const byte I8042Command = 0x64;
+    public const byte I8042Command = (byte)I8042Registers.CommandPort;
 
     /// <summary>i8042 status bit 0: output buffer full.</summary>
     public const byte I8042OutputFull = 0b0000_0001;
@@ -62,7 +67,7 @@ public static class DemoGuest
     public const byte I8042SelfTestPassed = 0x55;
 
     /// <summary>8259 master interrupt mask register.</summary>
-    public const byte PicMasterImr = 0x21;
+    public const byte PicMasterImr = (byte)PicDevice.DefaultMasterBase + 1;
 
     /// <summary>A value written to the IMR and expected back.</summary>
     public const byte PicProbePattern = 0b1010_0101;
@@ -71,7 +76,7 @@ public static class DemoGuest
     public const byte PicMaskAll = 0xFF;
 
     /// <summary>8254 channel 2 data port and mode/command port.</summary>
-    public const byte PitChannel2 = 0x42, PitCommand = 0x43;
+    public const byte PitChannel2 = (byte)PitDevice.DefaultCounterBase + 2, PitCommand = (byte)PitDevice.DefaultCounterBase + 3;
 
     /// <summary>PIT command: channel 2, lobyte/hibyte access, mode 0, binary.</summary>
     public const byte PitChannel2Mode0 = 0b1011_0000;

@@ -18,6 +18,9 @@ public sealed record FleetArguments
     /// <summary>--hold: keep VMs halted until all started, measure, then stop them.</summary>
     public bool Hold { get; init; }
 
+    /// <summary>--hold-for: seconds the halted fleet stays alive after the memory sample, its idle CPU measured (implies --hold).</summary>
+    public int HoldSeconds { get; init; }
+
     /// <summary>--exits: port exits the built-in guest makes.</summary>
     public int Exits { get; init; } = FleetPlanner.DefaultExits;
 
@@ -27,6 +30,9 @@ public sealed record FleetArguments
     /// <summary>--console-dir: where per-VM console logs go.</summary>
     public string? ConsoleDirectory { get; init; }
 
+
+    /// <summary>--config: extra HOCON layered over config/akka.hocon.</summary>
+    public string? Config { get; init; }
 
     /// <summary>--log-level.</summary>
     public string LogLevel { get; init; } = "warning";

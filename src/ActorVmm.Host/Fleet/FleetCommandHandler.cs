@@ -5,6 +5,7 @@ using ActorVmm.Host.Control;
 using ActorVmm.Host.Hosting;
 using ActorVmm.Host.Logging;
 using ActorVmm.Host.Vms;
+using ActorVmm.Machine.Boot;
 using Spectre.Console;
 
 namespace ActorVmm.Host.Fleet;
@@ -71,7 +72,7 @@ public static class FleetCommandHandler
         VmRuntime runtime;
         try
         {
-            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, extraHocon: null, controlDirectory);
+            runtime = await VmRuntime.StartAsync(logger, catalog, backend.Kind, plan.ConfigHocon, controlDirectory);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -106,9 +107,12 @@ public static class FleetCommandHandler
     private static async Task<FleetSummary> RunFleetAsync(FleetPlan plan, IVmFleet fleet, List<ConsoleLogStream> consoles, Task stop, TextWriter error, string backend)
     {
         HostMemory.Settle();
-        long before = HostMemory.ResidentBytes();
-        long peak = before;
+        var memory = new ResidentPeak();
+        memory.Begin();
         int failedLaunches = 0;
+        TimeSpan idleCpu = TimeSpan.Zero, idleWall = TimeSpan.Zero;
+        int idleVms = 0;
+        long? residentAfterEnd = null;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         TimeSpan cpuAtAllRunning = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
@@ -132,7 +136,7 @@ public static class FleetCommandHandler
 
                 try
                 {
-                    await fleet.LaunchAsync(new VmLaunchSpec(name, plan.MemorySize, 1, plan.Image, console), CancellationToken.None);
+                    await fleet.LaunchAsync(new VmLaunchSpec(name, plan.MemorySize, 1, new FlatBinaryBoot(plan.Image), console), CancellationToken.None);
                 }
                 catch (VmLaunchException ex)
                 {
@@ -151,16 +155,42 @@ public static class FleetCommandHandler
             if (plan.Hold)
             {
                 // Density mode: every VM stays alive (halted) until all reached their halt; then measure.
-                await WaitUntilAsync(() => fleet.Vms.All(v => v.TimeToFirstExit is not null || v.Completion.IsCompleted), show);
-                cpuAtAllRunning = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-                await WaitForQuietAsync(fleet, show);
-                HostMemory.Settle();
-                peak = Math.Max(peak, HostMemory.ResidentBytes());
+                if (await WaitUntilAsync(() => fleet.Vms.All(v => v.TimeToFirstExit is not null || v.Completion.IsCompleted), show))
+                {
+                    cpuAtAllRunning = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+
+                    // Every VM is alive: the peak is taken here, before stopping them can lower (or raise) RSS.
+                    memory.Sample();
+                    await WaitForQuietAsync(fleet, show);
+                    HostMemory.Settle();
+                    memory.SampleAllAlive();
+                    memory.Finish();
+                    if (plan.HoldFor > TimeSpan.Zero && !stop.IsCompleted)
+                    {
+                        idleVms = fleet.Vms.Count(v => !v.Completion.IsCompleted);
+                        (idleCpu, idleWall) = await HoldIdleAsync(plan.HoldFor, idleVms, stop, error);
+                    }
+                }
+                else
+                {
+                    // Stopped by a signal before all ran: the peak so far.
+                    memory.Finish();
+                }
+
                 await Task.WhenAll(fleet.Vms.Select(v => v.StopAsync()));
             }
             else
             {
                 await WaitUntilAsync(() => fleet.Vms.All(v => v.Completion.IsCompleted), show);
+                memory.Finish();
+            }
+
+            if (!stop.IsCompleted)
+            {
+                // What ended VMs keep: each stopped VM actor answers status until it is removed; the rest should be back.
+                await Task.WhenAll(fleet.Vms.Select(v => v.Completion));
+                HostMemory.Settle();
+                residentAfterEnd = HostMemory.ResidentBytes();
             }
 
             show(fleet.Vms);
@@ -177,7 +207,7 @@ public static class FleetCommandHandler
                     return false;
                 }
 
-                peak = Math.Max(peak, HostMemory.ResidentBytes());
+                memory.Sample();
                 var vms = fleet.Vms;
                 await Task.WhenAll(vms.Take(FleetView.MaxRows).Select(v => v.RefreshAsync()));
                 show(vms);
@@ -215,20 +245,44 @@ public static class FleetCommandHandler
         int died = outcomes.Count(o => o.IsFailure || (o.Kind == VmOutcomeKind.ExitPort && o.ExitStatus != 0));
         var firstExits = fleet.Vms.Select(v => v.TimeToFirstExit).OfType<TimeSpan>().ToList();
         var running = fleet.Vms.Where(v => v.TimeToFirstExit is not null).Select(v => launchedAt[v.Name] + v.TimeToFirstExit!.Value).Order().ToList();
-        return new FleetSummary(plan.Count, fleet.Vms.Count, failedLaunches + died, wall.Elapsed, launchTime, firstExits, before, peak, plan.MemorySize, backend)
+        return new FleetSummary(plan.Count, fleet.Vms.Count, failedLaunches + died, wall.Elapsed, launchTime, firstExits, memory.Before, memory.Peak, plan.MemorySize, backend)
         {
             FirstInstructions = running,
             CpuToAllRunning = cpuAtAllRunning,
+            ResidentAllAlive = memory.AllAlive,
+            IdleCpu = idleCpu,
+            IdleWall = idleWall,
+            IdleVms = idleVms,
+            ResidentAfterEnd = residentAfterEnd,
         };
     }
 
-    /// <summary>Waits until the fleet's exit count stops moving (every VM halted).</summary>
+    /// <summary>
+    /// Keeps the halted fleet alive for <paramref name="holdFor"/> (or until a stop signal) without touching it, and
+    /// returns the process CPU time spent meanwhile: what idle VMs cost. The line on stderr marks the window for
+    /// outside samplers (bench/idle-cpu.sh).
+    /// </summary>
+    private static async Task<(TimeSpan Cpu, TimeSpan Wall)> HoldIdleAsync(TimeSpan holdFor, int vms, Task stop, TextWriter error)
+    {
+        await error.WriteLineAsync($"actorvmm fleet: all {vms} VMs halted; holding them idle for {holdFor.TotalSeconds:F0} s");
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        long start = Stopwatch.GetTimestamp();
+        await Task.WhenAny(Task.Delay(holdFor), stop);
+        var wall = Stopwatch.GetElapsedTime(start);
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        await error.WriteLineAsync($"actorvmm fleet: idle hold over after {wall.TotalSeconds:F1} s");
+        return (cpu, wall);
+    }
+
+    /// <summary>Waits until the fleet's exit count stops moving (every VM halted); every VM's counters are refreshed for it.</summary>
     private static async Task WaitForQuietAsync(IVmFleet fleet, Action<IReadOnlyList<IVmHandle>> show)
     {
         long previous = -1;
         while (true)
         {
-            long total = fleet.Vms.Sum(v => v.Counters.Exits);
+            var vms = fleet.Vms;
+            await Task.WhenAll(vms.Select(v => v.RefreshAsync()));
+            long total = vms.Sum(v => v.Counters.Exits);
             if (total == previous)
             {
                 return;

@@ -1,3 +1,5 @@
+using ActorVmm.Devices.ExitPort;
+using ActorVmm.Devices.Serial;
 using ActorVmm.Host.Demo;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -14,10 +16,10 @@ public static class FleetGuest
     public const byte PostPort = 0x80;
 
     /// <summary>The exit port.</summary>
-    public const byte ExitPort = 0xF4;
+    public const byte ExitPort = (byte)ExitPortDevice.Port;
 
     /// <summary>COM1's transmit register.</summary>
-    public const ushort Com1 = 0x3F8;
+    public const ushort Com1 = SerialPortSpec.Com1Port;
 
     /// <summary>The line each fleet guest prints.</summary>
     public const string Greeting = "fleet guest up\r\n";

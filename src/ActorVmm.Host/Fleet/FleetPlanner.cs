@@ -15,6 +15,12 @@ namespace ActorVmm.Host.Fleet;
 /// <param name="Logging">Log settings.</param>
 public sealed record FleetPlan(int Count, byte[] Image, bool BuiltInGuest, ulong MemorySize, BackendKind Backend, bool Hold, string ConsoleDirectory, LogSettings Logging)
 {
+    /// <summary>How long the halted fleet stays alive after the memory sample (hold mode), its idle CPU measured; zero: not at all.</summary>
+    public TimeSpan HoldFor { get; init; }
+
+    /// <summary>The --config file's HOCON (checked), layered over config/akka.hocon; null without --config.</summary>
+    public string? ConfigHocon { get; init; }
+
     /// <summary>VM names start with this; the rest is the VM's index in four or more digits.</summary>
     public string NamePrefix { get; init; } = FleetPlanner.DefaultNamePrefix;
 
@@ -37,6 +43,9 @@ public static class FleetPlanner
     /// <summary>Default VM name prefix: vm0000, vm0001, ...</summary>
     public const string DefaultNamePrefix = "vm";
 
+    /// <summary>Longest --hold-for, in seconds.</summary>
+    public const int MaxHoldSeconds = 3600;
+
     /// <summary>Most VMs one fleet command starts (each has a vCPU thread).</summary>
     public const int MaxCount = 10_000;
 
@@ -54,6 +63,12 @@ public static class FleetPlanner
             throw new UsageException($"invalid --exits: {args.Exits}; between 0 and {ushort.MaxValue}");
         }
 
+        if (args.HoldSeconds is < 0 or > MaxHoldSeconds)
+        {
+            throw new UsageException($"invalid --hold-for: {args.HoldSeconds}; between 0 and {MaxHoldSeconds} seconds");
+        }
+
+        bool hold = args.Hold || args.HoldSeconds > 0;
         var backend = RunPlanner.ParseBackend(args.Backend);
         ulong memory = RunPlanner.ParseMemory(args.Memory);
         RunPlanner.CheckHostCanMap(args.Memory, memory);
@@ -64,13 +79,19 @@ public static class FleetPlanner
             throw new UsageException($"invalid --name-prefix '{prefix}': use letters, digits, '-', '_' or '.' (not first), short enough for {RunPlanner.MaxNameLength}-character names");
         }
 
-        byte[] image = args.Image is null ? FleetGuest.Build((ushort)args.Exits, args.Hold) : RunPlanner.ReadImage(args.Image, memory);
+        byte[] image = args.Image is null ? FleetGuest.Build((ushort)args.Exits, hold) : RunPlanner.ReadImage(args.Image, memory);
         RunPlanner.CheckFits(image, args.Image ?? "built-in fleet guest", memory);
+        string? configHocon = args.Config is null ? null : RunPlanner.ReadConfig(args.Config);
 
         // Output paths last: the checks create them.
         string directory = args.ConsoleDirectory ?? Path.Combine(Path.GetTempPath(), $"actorvmm-fleet-{processId}");
         OutputPaths.CheckFile("--log-file", args.LogFile);
         OutputPaths.CheckDirectory("--console-dir", directory);
-        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, args.Hold, directory, logging) { NamePrefix = prefix };
+        return new FleetPlan(args.Count, image, args.Image is null, memory, backend, hold, directory, logging)
+        {
+            NamePrefix = prefix,
+            HoldFor = TimeSpan.FromSeconds(args.HoldSeconds),
+            ConfigHocon = configHocon,
+        };
     }
 }

@@ -11,7 +11,7 @@ namespace ActorVmm.Host.Fleet;
 /// <param name="LaunchTime">From the first launch to the last launch returning.</param>
 /// <param name="FirstExitTimes">Create-to-first-instruction times of the VMs that reached one.</param>
 /// <param name="ResidentBefore">RSS before the first launch.</param>
-/// <param name="ResidentPeak">Highest RSS seen while the VMs were alive.</param>
+/// <param name="ResidentPeak">Highest RSS while the VMs were alive (samples and the kernel's high-water mark; see <see cref="Fleet.ResidentPeak"/>).</param>
 /// <param name="GuestMemory">Guest RAM per VM.</param>
 /// <param name="Backend">The backend used.</param>
 public sealed record FleetSummary(
@@ -32,6 +32,21 @@ public sealed record FleetSummary(
     /// <summary>CPU time per VM start (hold mode), the figure Firecracker quotes as "CPU-ms to start"; robust on a busy machine.</summary>
     public double CpuMillisecondsPerStart => CpuToAllRunning > TimeSpan.Zero && FirstInstructions.Count > 0 ? CpuToAllRunning.TotalMilliseconds / FirstInstructions.Count : 0;
 
+    /// <summary>RSS after a full GC with every VM alive and halted (hold mode), or null.</summary>
+    public long? ResidentAllAlive { get; init; }
+
+    /// <summary>Process CPU time (all threads) spent while the halted fleet was held (--hold-for), or zero.</summary>
+    public TimeSpan IdleCpu { get; init; }
+
+    /// <summary>How long the halted fleet was held (--hold-for), or zero.</summary>
+    public TimeSpan IdleWall { get; init; }
+
+    /// <summary>VMs alive and halted while <see cref="IdleCpu"/> was measured.</summary>
+    public int IdleVms { get; init; }
+
+    /// <summary>Idle CPU as a percentage of one core (100 = one core busy).</summary>
+    public double IdleCorePercent => IdleWall > TimeSpan.Zero ? 100 * IdleCpu.TotalSeconds / IdleWall.TotalSeconds : 0;
+
     /// <summary>When each VM executed its first instruction, from the first launch, sorted.</summary>
     public IReadOnlyList<TimeSpan> FirstInstructions { get; init; } = [];
 
@@ -44,7 +59,13 @@ public sealed record FleetSummary(
         ? (FirstInstructions.Count - 1) / (FirstInstructions[^1] - FirstInstructions[0]).TotalSeconds
         : 0;
 
-    /// <summary>Host memory per VM: RSS growth divided by the VMs started (guest pages the guest touched included).</summary>
+    /// <summary>RSS after every VM ended and a full GC, or null when not taken (stopped by a signal).</summary>
+    public long? ResidentAfterEnd { get; init; }
+
+    /// <summary>RSS growth over the baseline still held after every VM ended, per VM started: what an ended VM keeps (0 when not taken).</summary>
+    public long RetainedBytesPerEndedVm => Started > 0 && ResidentAfterEnd is long after ? Math.Max(0, after - ResidentBefore) / Started : 0;
+
+    /// <summary>Host memory per VM: peak RSS growth divided by the VMs started (guest pages the guest touched included).</summary>
     public long HostBytesPerVm => Started > 0 ? Math.Max(0, ResidentPeak - ResidentBefore) / Started : 0;
 
     /// <summary>A percentile of the create-to-first-instruction times (0 when none).</summary>
@@ -79,7 +100,19 @@ public sealed record FleetSummary(
         }
 
         text.AppendLine($"  create-to-first-instruction: median {FirstExitPercentile(50).TotalMilliseconds:F3} ms, p99 {FirstExitPercentile(99).TotalMilliseconds:F3} ms ({FirstExitTimes.Count} VMs)");
-        text.AppendLine($"  host memory per VM: {HostBytesPerVm / 1024.0:F1} KiB (RSS {ResidentBefore / 1048576.0:F1} MiB -> {ResidentPeak / 1048576.0:F1} MiB; guest RAM {SizeParser.Format(GuestMemory)} per VM, resident only where touched)");
+        string allAlive = ResidentAllAlive is long alive ? $", {alive / 1048576.0:F1} MiB with all alive after a full GC" : string.Empty;
+        text.AppendLine($"  host memory per VM: {HostBytesPerVm / 1024.0:F1} KiB at the peak (RSS {ResidentBefore / 1048576.0:F1} MiB -> peak {ResidentPeak / 1048576.0:F1} MiB{allAlive}; guest RAM {SizeParser.Format(GuestMemory)} per VM, resident only where touched)");
+        if (ResidentAfterEnd is long afterEnd)
+        {
+            text.AppendLine($"  memory left after all VMs ended: {RetainedBytesPerEndedVm / 1024.0:F1} KiB per VM (RSS {afterEnd / 1048576.0:F1} MiB after a full GC, baseline {ResidentBefore / 1048576.0:F1} MiB)");
+        }
+
+        if (IdleWall > TimeSpan.Zero)
+        {
+            double perVm = IdleVms > 0 ? IdleCpu.TotalMicroseconds / IdleVms / IdleWall.TotalSeconds : 0;
+            text.AppendLine($"  idle CPU while held: {IdleCorePercent:F2}% of one core over {IdleWall.TotalSeconds:F1} s ({IdleVms} halted VMs; {perVm:F2} µs CPU per VM per second)");
+        }
+
         text.AppendLine($"  console logs: {consoleDirectory}");
         return text.ToString();
     }

@@ -38,6 +38,9 @@ public interface IVmHandle
     /// <summary>Counters for status tables as of the last <see cref="RefreshAsync"/> (or live, where reading them is free).</summary>
     VmCounters Counters { get; }
 
+    /// <summary>The VM's PCI functions (address, IDs, BARs where they decode) as of the last <see cref="RefreshAsync"/>, one line each.</summary>
+    IReadOnlyList<string> PciFunctions { get; }
+
     /// <summary>Brings <see cref="Counters"/> up to date (asks the VM where its counters live elsewhere).</summary>
     Task RefreshAsync();
 
@@ -79,7 +82,7 @@ public enum VmState
     /// <summary>Ended cleanly (exit port, stop request).</summary>
     Stopped = 3,
 
-    /// <summary>Ended by a fault: triple fault, internal error.</summary>
+    /// <summary>Ended by a fault: every vCPU halted for good, internal error.</summary>
     Failed = 4,
 }
 

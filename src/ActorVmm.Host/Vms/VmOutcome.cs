@@ -9,10 +9,10 @@ public enum VmOutcomeKind
     /// <summary>Stopped by the host (stop command, Ctrl-C, end of a fleet run).</summary>
     Stopped = 1,
 
-    /// <summary>The guest asked for a reset; actorvmm does not reboot guests, so the VM ends.</summary>
+    /// <summary>The guest asked for a reset (or triple-faulted) and the VM stops on reset (no --reboot), so it ends.</summary>
     Reset = 2,
 
-    /// <summary>The guest shut down without an exit status, usually a triple fault.</summary>
+    /// <summary>The guest shut down without an exit status (every vCPU halted with interrupts off).</summary>
     Shutdown = 3,
 
     /// <summary>The backend could not go on (undefined instruction, fetch outside RAM, KVM error).</summary>
@@ -25,7 +25,7 @@ public enum VmOutcomeKind
 /// <param name="Message">What happened, for the one line printed when the VM died.</param>
 public sealed record VmOutcome(VmOutcomeKind Kind, int ExitStatus = 0, string? Message = null)
 {
-    /// <summary>True when the VM died rather than ended (triple fault, internal error).</summary>
+    /// <summary>True when the VM died rather than ended (halted for good, internal error).</summary>
     public bool IsFailure => Kind is VmOutcomeKind.Shutdown or VmOutcomeKind.InternalError;
 
     /// <summary>The VM stopped by the host.</summary>

@@ -56,6 +56,17 @@ internal static class KvmConstants
     public const int KVM_CAP_SIGNAL_MSI = 77;
     public const int KVM_CAP_IMMEDIATE_EXIT = 136;
     public const int KVM_CAP_COALESCED_PIO = 162;
+    public const int KVM_CAP_TSC_DEADLINE_TIMER = 72;
+
+    // kvm_mp_state.mp_state (KVM_GET_MP_STATE).
+    public const uint KVM_MP_STATE_RUNNABLE = 0;
+    public const uint KVM_MP_STATE_UNINITIALIZED = 1;
+    public const uint KVM_MP_STATE_INIT_RECEIVED = 2;
+    public const uint KVM_MP_STATE_HALTED = 3;
+    public const uint KVM_MP_STATE_SIPI_RECEIVED = 4;
+
+    // kvm_cpuid_entry2.flags (the kernel's spelling).
+    public const uint KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
 
     // asm/kvm.h (x86).
     public const int KVM_NR_INTERRUPTS = 256;

@@ -48,6 +48,7 @@ internal static class KvmIoctls
     public static readonly uint KVM_GET_LAPIC = _IOR<kvm_lapic_state>(KVMIO, 0x8E);
     public static readonly uint KVM_SET_LAPIC = _IOW<kvm_lapic_state>(KVMIO, 0x8F);
     public static readonly uint KVM_SET_CPUID2 = _IOW<kvm_cpuid2>(KVMIO, 0x90);
+    public static readonly uint KVM_GET_MP_STATE = _IOR<kvm_mp_state>(KVMIO, 0x98);
 
     // asm-generic/ioctl.h: direction in bits 30-31, size in 16-29, type in 8-15, number in 0-7.
     private const int IOC_NRSHIFT = 0;

@@ -109,6 +109,13 @@ internal struct kvm_msrs
     public uint pad;
 }
 
+/// <summary>struct kvm_mp_state: a vCPU's multiprocessing state (KVM_GET_MP_STATE): runnable, halted, waiting for SIPI.</summary>
+[CStruct]
+internal struct kvm_mp_state
+{
+    public uint mp_state;
+}
+
 /// <summary>Layout helper for variable-length kvm_cpuid2 / kvm_msrs buffers (header then entries).</summary>
 internal static class KvmVariableLength
 {

@@ -122,8 +122,8 @@ public sealed class Arm64MemoryMap : MemoryMap
         new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, GicRedistributorsBase - VirtioMmioBase, MemoryRegionKind.VirtioMmio),
         new(GicRedistributorsName, TrapBus.Mmio, GicRedistributorsBase, GicRedistributorsSize, MemoryRegionKind.InterruptController),
         new(GicDistributorName, TrapBus.Mmio, GicDistributorBase, GicDistributorSize, MemoryRegionKind.InterruptController),
-        new("pci-config", TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
-        new("pci-mmio", TrapBus.Mmio, PciMmioBase, RamBase - PciMmioBase, MemoryRegionKind.PciMmio),
+        new(PciConfigName, TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
+        new(PciMmioName, TrapBus.Mmio, PciMmioBase, RamBase - PciMmioBase, MemoryRegionKind.PciMmio),
     ];
 
     /// <inheritdoc />

@@ -12,6 +12,12 @@ public abstract class MemoryMap
     /// <summary>Guest pages RAM sizes must be a multiple of.</summary>
     public const ulong PageSize = 4096;
 
+    /// <summary>Name of the PCI configuration (ECAM) window in <see cref="FixedRegions"/>, on every map that has PCI.</summary>
+    public const string PciConfigName = "pci-config";
+
+    /// <summary>Name of the window 32-bit PCI BARs are assigned from, on every map that has PCI.</summary>
+    public const string PciMmioName = "pci-mmio";
+
     /// <summary>The x86-64 layout.</summary>
     public static MemoryMap X86 { get; } = new X86MemoryMap();
 

@@ -97,6 +97,12 @@ public sealed class X86MemoryMap : MemoryMap
     /// <summary>Size of the port I/O space.</summary>
     public const ulong PortSpaceSize = 0x1_0000;
 
+    /// <summary>First port of the window I/O BARs are assigned from (kvmtool's <c>PCI_IOPORT_START</c>, above every legacy port).</summary>
+    public const ulong PciIoBase = 0x6200;
+
+    /// <summary>Ports in the I/O BAR window: up to the end of the port space.</summary>
+    public const ulong PciIoSize = PortSpaceSize - PciIoBase;
+
     /// <summary>RAM limit accepted here (1 TiB).</summary>
     public const ulong MaxRam = 1UL << 40;
 
@@ -107,8 +113,8 @@ public sealed class X86MemoryMap : MemoryMap
     [
         new("legacy-vga-bios", TrapBus.Mmio, LegacyVgaBiosBase, LegacyVgaBiosSize, MemoryRegionKind.Reserved),
         new("framebuffer", TrapBus.Mmio, FramebufferBase, FramebufferSize, MemoryRegionKind.Reserved),
-        new("pci-config", TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
-        new("pci-mmio", TrapBus.Mmio, PciMmioBase, PciMmioSize, MemoryRegionKind.PciMmio),
+        new(PciConfigName, TrapBus.Mmio, PciConfigBase, PciConfigSize, MemoryRegionKind.PciConfig),
+        new(PciMmioName, TrapBus.Mmio, PciMmioBase, PciMmioSize, MemoryRegionKind.PciMmio),
         new("virtio-mmio", TrapBus.Mmio, VirtioMmioBase, VirtioMmioSize, MemoryRegionKind.VirtioMmio),
         new("ioapic", TrapBus.Mmio, IoApicBase, ApicSize, MemoryRegionKind.InterruptController),
         new("local-apic", TrapBus.Mmio, LocalApicBase, ApicSize, MemoryRegionKind.InterruptController),

@@ -25,6 +25,13 @@ public sealed record VmSpec(string Name, ulong MemorySize, int VcpuCount = 1, Me
     /// <summary>The address map the VM is built with.</summary>
     public MemoryMap EffectiveMap => Map ?? MemoryMap.X86;
 
+    /// <summary>
+    /// End the VM (a Shutdown exit) once every vCPU is halted with interrupts off, which nothing in the guest can undo.
+    /// On for Linux guests, whose halt and poweroff end that way without ACPI; off by default because flat test
+    /// guests park in <c>cli; hlt</c> until the host stops them (fleet --hold). The KVM backend honours it.
+    /// </summary>
+    public bool StopWhenHalted { get; init; }
+
     /// <summary>The VM's layout: <see cref="EffectiveMap"/> applied to <see cref="MemorySize"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The map does not accept the RAM size.</exception>
     public MemoryLayout Layout => EffectiveMap.Layout(MemorySize);

@@ -13,10 +13,10 @@ public enum VcpuExitReason
     /// <summary>The guest executed HLT and no interrupt is pending; the loop waits for a wake-up.</summary>
     Halt = 1,
 
-    /// <summary>The guest asked to power off, or triple-faulted (KVM_EXIT_SHUTDOWN).</summary>
+    /// <summary>The guest asked to power off (KVM_SYSTEM_EVENT_SHUTDOWN), or halted every vCPU for good.</summary>
     Shutdown = 2,
 
-    /// <summary>The guest asked for a reset (KVM_SYSTEM_EVENT_RESET, i8042 pulse, port 0x92).</summary>
+    /// <summary>The guest asked for a reset (KVM_SYSTEM_EVENT_RESET, i8042 pulse, port 0x92) or triple-faulted (KVM_EXIT_SHUTDOWN), which resets a PC.</summary>
     Reset = 3,
 
     /// <summary>The backend could not go on (undefined opcode without handler, fetch outside RAM, KVM internal error, failed entry).</summary>

@@ -213,16 +213,15 @@ public sealed class PlatformGuestTests(ITestOutputHelper output) : ActorVmmTestK
 }
 
 /// <summary>A test port that records every value the guest writes to it (a guest's report channel).</summary>
-internal sealed class ReportPort(ushort port, ConcurrentQueue<ulong> writes, string name) : IDevice
+internal sealed class ReportPort(ushort port, ConcurrentQueue<ulong> writes, string name, ulong width) : IDevice
 {
-    private const ulong Width = sizeof(ushort);
-
     public string Name => name;
 
-    public IReadOnlyList<DeviceRegion> Regions { get; } = [new DeviceRegion(TrapBus.Pio, port, Width)];
+    public IReadOnlyList<DeviceRegion> Regions { get; } = [new DeviceRegion(TrapBus.Pio, port, width)];
 
-    public static DeviceDefinition Definition(string name, ushort port, ConcurrentQueue<ulong> writes) =>
-        new(name, _ => new ReportPort(port, writes, name));
+    /// <summary>A report port <paramref name="width"/> ports wide (a 32-bit OUT needs 4).</summary>
+    public static DeviceDefinition Definition(string name, ushort port, ConcurrentQueue<ulong> writes, ulong width = sizeof(ushort)) =>
+        new(name, _ => new ReportPort(port, writes, name, width));
 
     public void HandleTrap(int region, TrapAccess access)
     {

@@ -1,5 +1,6 @@
 using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Pci.Msix;
+using ActorVmm.Machine.Interrupts;
 
 namespace ActorVmm.Devices.Tests.Pci;
 
@@ -22,6 +23,19 @@ public sealed class PciIntxTests
     {
         var routing = new PciIntxRouting(PciIntxRouting.X86IoApicGsis, _rig.Lines.Connect);
         Assert.Equal(PciIntxRouting.X86IoApicGsis[line], routing.Line(device, pin));
+    }
+
+    [Fact]
+    public void On_the_IOAPIC_every_slot_and_pin_reaches_the_GSI_the_MP_table_describes()
+    {
+        var routing = new PciIntxRouting(PciIntxRouting.X86IoApicGsis, _rig.Lines.Connect);
+        for (int device = 0; device < PciIntxSwizzle.SlotCount; device++)
+        {
+            for (var pin = PciInterruptPin.IntA; pin <= PciInterruptPin.IntD; pin++)
+            {
+                Assert.Equal(PciIntxSwizzle.Gsi(device, (int)pin), routing.Line(device, pin));
+            }
+        }
     }
 
     [Fact]

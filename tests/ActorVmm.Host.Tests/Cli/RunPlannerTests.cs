@@ -1,6 +1,8 @@
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 using ActorVmm.Host.Demo;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Boot.Linux;
 using ActorVmm.TestGuests;
 using Serilog.Events;
 
@@ -20,7 +22,7 @@ public sealed class RunPlannerTests : IDisposable
         var plan = RunPlanner.Plan(new RunArguments(), ProcessId);
 
         Assert.Equal($"guest-{ProcessId}", plan.Name);
-        Assert.Equal(DemoGuest.Build(), plan.Image);
+        Assert.Equal(DemoGuest.Build(), Assert.IsType<FlatBinaryBoot>(plan.Boot).Image);
         Assert.Equal(SizeParser.Parse(RunPlanner.DefaultMemory), plan.MemorySize);
         Assert.Equal(1, plan.Cpus);
         Assert.Equal(BackendKind.Auto, plan.Backend);
@@ -36,7 +38,7 @@ public sealed class RunPlannerTests : IDisposable
 
         var plan = RunPlanner.Plan(new RunArguments { Image = path, Memory = "1M", Cpus = 2, Backend = "emulator", Console = "none", Name = "vm-a" }, ProcessId);
 
-        Assert.Equal(guest, plan.Image);
+        Assert.Equal(guest, Assert.IsType<FlatBinaryBoot>(plan.Boot).Image);
         Assert.Equal(SizeParser.MiB, plan.MemorySize);
         Assert.Equal(2, plan.Cpus);
         Assert.Equal(BackendKind.Emulator, plan.Backend);
@@ -113,11 +115,77 @@ public sealed class RunPlannerTests : IDisposable
         AssertRejected(new RunArguments { Name = name }, "invalid --name");
 
     [Fact]
-    public void Kernel_initrd_and_params_say_not_supported_yet()
+    public void A_kernel_with_initrd_and_params_plans_a_linux_boot_with_the_platform_entries_first()
     {
-        AssertRejected(new RunArguments { Kernel = "bzImage" }, "--kernel is not supported yet");
-        AssertRejected(new RunArguments { Initrd = "initrd.img" }, "--initrd is not supported yet");
-        AssertRejected(new RunArguments { Params = "console=ttyS0" }, "--params is not supported yet");
+        byte[] kernel = TestBzImage.Build();
+        byte[] initrd = [1, 2, 3, 4];
+        string kernelPath = Write("bzImage", kernel);
+
+        var plan = RunPlanner.Plan(new RunArguments { Kernel = kernelPath, Initrd = Write("initrd", initrd), Params = "panic=-1", Memory = "256M", Cpus = 2, Backend = "kvm", Reboot = true }, ProcessId);
+
+        var boot = Assert.IsType<LinuxBoot>(plan.Boot);
+        Assert.Equal(kernel, boot.Kernel);
+        Assert.Equal(initrd, boot.Initrd);
+        Assert.Equal(string.Join(' ', LinuxCommandLine.PlatformEntries) + " panic=-1", boot.CommandLine);
+        Assert.Equal(kernelPath, plan.ImageDescription);
+        Assert.True(plan.Reboot);
+        Assert.Equal(2, plan.Cpus);
+    }
+
+    [Fact]
+    public void A_linux_boot_on_the_emulator_is_bad_input_whether_asked_for_or_resolved_from_auto()
+    {
+        string kernel = Write("bzImage", TestBzImage.Build());
+        AssertRejected(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "emulator" }, "the emulator backend cannot boot Linux yet");
+
+        var plan = RunPlanner.Plan(new RunArguments { Kernel = kernel, Memory = "64M" }, ProcessId);
+        var ex = Assert.Throws<UsageException>(() => RunPlanner.CheckBackendBoots(plan, BackendKind.Emulator));
+        Assert.Contains("the emulator backend cannot boot Linux yet", ex.Message, StringComparison.Ordinal);
+        RunPlanner.CheckBackendBoots(plan, BackendKind.Kvm);
+        RunPlanner.CheckBackendBoots(RunPlanner.Plan(new RunArguments(), ProcessId), BackendKind.Emulator);
+    }
+
+    [Fact]
+    public void Initrd_or_params_without_a_kernel_and_an_image_with_a_kernel_are_bad_input()
+    {
+        AssertRejected(new RunArguments { Initrd = Write("initrd", [1]) }, "--initrd needs --kernel");
+        AssertRejected(new RunArguments { Params = "console=ttyS0" }, "--params needs --kernel");
+        AssertRejected(new RunArguments { Kernel = Write("bzImage", TestBzImage.Build()), Image = Write("flat.bin", [0xF4]) }, "--image and --kernel cannot be used together");
+    }
+
+    [Fact]
+    public void Kernel_and_initrd_files_are_checked_before_they_are_read()
+    {
+        const int Size = 2 * 1024 * 1024;
+        string kernel = Write("bzImage", TestBzImage.Build());
+        AssertRejected(new RunArguments { Kernel = Path.Combine(_dir, "none") }, $"kernel '{Path.Combine(_dir, "none")}' does not exist");
+        AssertRejected(new RunArguments { Kernel = _dir }, "is a directory");
+        AssertRejected(new RunArguments { Kernel = Write("empty", []) }, $"kernel '{Path.Combine(_dir, "empty")}' is empty");
+        AssertRejected(new RunArguments { Kernel = kernel, Initrd = "/dev/zero" }, "initrd '/dev/zero' is a character device, not a regular file");
+        AssertRejected(new RunArguments { Kernel = kernel, Initrd = Write("big-initrd", new byte[Size]), Memory = "1M" }, "is larger than guest memory (1M)");
+        AssertRejected(new RunArguments { Kernel = kernel, Initrd = Path.Combine(_dir, "no-initrd") }, "initrd '");
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_bootable_kernel_is_bad_input_naming_the_file_and_the_check()
+    {
+        string notKernel = Write("random.bin", [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 7))]);
+        string old = Write("old-bzImage", TestBzImage.Build(new TestBzImage.Spec { Protocol = 0x0206 }));
+
+        AssertRejected(new RunArguments { Kernel = notKernel }, $"kernel '{notKernel}' is not a bzImage");
+        AssertRejected(new RunArguments { Kernel = old }, "older than the 2.10");
+    }
+
+    [Fact]
+    public void Placement_limits_of_the_kernel_initrd_and_command_line_are_bad_input()
+    {
+        var spec = new TestBzImage.Spec();
+        string kernel = Write("bzImage", TestBzImage.Build(spec));
+        string initrd = Write("initrd", new byte[24 * 1024 * 1024]);
+
+        AssertRejected(new RunArguments { Kernel = kernel, Memory = "16M" }, "does not fit in guest RAM");
+        AssertRejected(new RunArguments { Kernel = kernel, Initrd = initrd, Memory = "32M" }, "does not fit");
+        AssertRejected(new RunArguments { Kernel = kernel, Params = new string('p', (int)spec.CommandLineSize) }, "(cmdline_size)");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ActorVmm.Host.Cli;
 using ActorVmm.Host.Control;
 using ActorVmm.Host.Vms;
 
@@ -28,6 +29,30 @@ public class ControlRequestHandlerTests
             Assert.Equal(FakeVm.ExitCount, v.Exits);
             Assert.Equal(FakeVm.Memory, v.MemoryBytes);
         });
+    }
+
+    [Fact]
+    public async Task Stat_carries_the_PCI_functions_through_the_protocol_and_prints_them_one_per_indented_line()
+    {
+        string[] functions = ["00:00.0 host-bridge [0600] 8086:0d57 rev 00 cmd -", "00:03.0 pci-echo [ff00] 1234:ec40 rev 00 cmd io,mem INTA irq 19 BAR0 io 0x6200 [0x20]"];
+        _fleet.Add("a").PciFunctions = functions;
+
+        var answer = await _handler.HandleAsync(ControlProtocol.Serialize(new ControlRequest("stat", "a")));
+        var vm = Assert.Single(ControlProtocol.ParseResponse(ControlProtocol.Serialize(answer))!.Vms!);
+
+        Assert.Equal(functions, vm.Pci);
+        Assert.EndsWith($"pci:\n  {functions[0]}\n  {functions[1]}\n", ControlCommands.FormatStat(vm), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stat_of_a_vm_without_PCI_functions_prints_no_pci_section()
+    {
+        _fleet.Add("a");
+
+        var vm = (await Handle(new ControlRequest("stat", "a"))).Vms![0];
+
+        Assert.Null(vm.Pci);
+        Assert.DoesNotContain("pci:", ControlCommands.FormatStat(vm), StringComparison.Ordinal);
     }
 
     [Fact]

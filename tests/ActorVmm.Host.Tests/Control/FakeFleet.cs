@@ -44,6 +44,8 @@ internal sealed class FakeVm(string name) : IVmHandle
 
     public VmCounters Counters => new(ExitCount, Restarts: 0);
 
+    public IReadOnlyList<string> PciFunctions { get; set; } = [];
+
     public TimeSpan? TimeToFirstExit => null;
 
     public Task<VmOutcome> Completion => _completion.Task;

@@ -26,6 +26,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal("ctl-vm: paused", (await Control("pause", "ctl-vm")).Trim());
         string paused = await Control("stat", "ctl-vm");
         Assert.Contains("state: paused", paused, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^pci:\n  00:00\.0 host-bridge \[0600\] 8086:0d57 ", paused);
         long exitsWhilePaused = ExitsIn(paused);
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         Assert.Equal(exitsWhilePaused, ExitsIn(await Control("stat", "ctl-vm")));

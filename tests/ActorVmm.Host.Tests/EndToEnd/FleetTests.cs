@@ -21,6 +21,20 @@ public sealed class FleetTests : IDisposable
         Assert.Contains($"VMs started: {Count} of {Count}", stdout, StringComparison.Ordinal);
         Assert.Contains("VMs failed: 0", stdout, StringComparison.Ordinal);
         Assert.Contains("host memory per VM:", stdout, StringComparison.Ordinal);
+        Assert.Contains("memory left after all VMs ended:", stdout, StringComparison.Ordinal);
         Assert.Equal(Count, Directory.GetFiles(consoles, "*.log").Length);
+    }
+
+    [Fact]
+    public async Task Fleet_runs_with_akka_s_own_scheduler_chosen_by_config()
+    {
+        // bench/idle-cpu.sh's baseline: the shipped scheduler replaced through --config.
+        string config = Path.Combine(_dir, "akka-wheel.hocon");
+        await File.WriteAllTextAsync(config, "akka.scheduler.implementation = \"Akka.Actor.HashedWheelTimerScheduler, Akka\"");
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "fleet", "--count", "2", "--backend", "emulator", "--config", config, "--console-dir", Path.Combine(_dir, "consoles"));
+
+        Assert.True(code == ExitCodes.Success, $"exit {code}: {stderr}");
+        Assert.Contains("VMs started: 2 of 2", stdout, StringComparison.Ordinal);
     }
 }

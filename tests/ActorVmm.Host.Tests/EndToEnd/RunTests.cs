@@ -77,6 +77,33 @@ public sealed class RunTests : IDisposable
         Assert.Equal(Typed, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task A_guest_reset_ends_the_vm_with_exit_0_and_one_line_unless_reboot_restarts_it()
+    {
+        const string Banner = "boot!";
+        const int Sigint = 2;
+        string image = await WriteImage("reset.bin", HostGuests.PrintThenReset(Banner + "\n"));
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--name", "resetter");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Equal(Banner, stdout.Trim());
+        Assert.Contains("actorvmm: VM 'resetter' the guest asked for a reset", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+
+        using var rebooting = ActorVmmProcess.Start(_dir, "run", "--image", image, "--mem", "1M", "--backend", "emulator", "--reboot");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (CountOf(rebooting.Stdout, Banner) < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.True(CountOf(rebooting.Stdout, Banner) >= 3, $"the guest did not boot again after its reset: {rebooting.Stdout} {rebooting.Stderr}");
+        rebooting.Signal(Sigint);
+        Assert.Equal(ExitCodes.Interrupted, await rebooting.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, string.Empty, StringComparison.Ordinal).Length) / part.Length;
+
     private async Task<string> WriteImage(string name, byte[] content)
     {
         string path = Path.Combine(_dir, name);

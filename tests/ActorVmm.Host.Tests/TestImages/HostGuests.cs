@@ -1,3 +1,4 @@
+using ActorVmm.Devices.I8042;
 using ActorVmm.TestGuests;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -43,6 +44,25 @@ internal static class HostGuests
             asm.@in(al, dx);
             asm.@out((byte)GuestAssembler.ExitPort, al);
             asm.hlt();
+        });
+
+    /// <summary>Prints <paramref name="text"/> on COM1, then pulses the i8042 reset line (what Linux's reboot=k does).</summary>
+    public static byte[] PrintThenReset(string text) =>
+        GuestAssembler.Assemble16(asm =>
+        {
+            var halt = asm.CreateLabel();
+            asm.mov(dx, Guests.Com1);
+            foreach (char c in text)
+            {
+                asm.mov(al, (byte)c);
+                asm.@out(dx, al);
+            }
+
+            asm.mov(al, I8042Registers.CmdPulseReset);
+            asm.@out((byte)I8042Registers.CommandPort, al);
+            asm.Label(ref halt);
+            asm.hlt();
+            asm.jmp(halt);
         });
 
     /// <summary>

@@ -2,6 +2,7 @@ using ActorVmm.Actors.Hosting;
 using ActorVmm.Actors.Vm;
 using ActorVmm.Host.Vms;
 using ActorVmm.Host.Vms.Actors;
+using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Vcpu;
 using Akka.Actor;
 
@@ -28,7 +29,7 @@ public sealed class ActorVmFleetTests : IAsyncLifetime
         var manager = _system.ActorOf(VmManager.Props(hypervisor), "vms");
         var fleet = new ActorVmFleet(_system, manager);
 
-        var vm = await fleet.LaunchAsync(new VmLaunchSpec("no-ram", 1024 * 1024, 1, new byte[] { 0xF4 }, null), CancellationToken.None);
+        var vm = await fleet.LaunchAsync(new VmLaunchSpec("no-ram", 1024 * 1024, 1, new FlatBinaryBoot(new byte[] { 0xF4 }), null), CancellationToken.None);
         var ended = await Task.WhenAny(vm.Completion, Task.Delay(EndWait));
 
         Assert.True(ended == vm.Completion, $"the VM did not end within {EndWait.TotalSeconds} s after its actor failed");

@@ -21,7 +21,8 @@ public static partial class CHeaderTable
     /// <summary>Headers the generated C program includes.</summary>
     public static readonly string[] Includes =
     [
-        "stddef.h", "stdio.h", "errno.h", "fcntl.h", "signal.h", "sys/mman.h", "sys/eventfd.h", "sys/epoll.h", "linux/kvm.h", "asm/kvm.h",
+        "stddef.h", "stdio.h", "errno.h", "fcntl.h", "signal.h", "sys/mman.h", "sys/eventfd.h", "sys/epoll.h", "linux/kvm.h",
+        "asm/kvm.h", "asm/kvm_para.h", "asm/bootparam.h", "asm/e820.h",
     ];
 
     /// <summary>The assemblies with C declarations: the machine layer (sys/mman.h) and the KVM backend.</summary>

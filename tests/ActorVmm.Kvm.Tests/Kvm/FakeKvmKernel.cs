@@ -194,6 +194,18 @@ internal sealed unsafe class FakeKvmKernel : IKvmVcpuKernel
 
     public void SetLapic(in kvm_lapic_state lapic) => Lapic = lapic;
 
+    /// <summary>What KVM_GET_MP_STATE answers.</summary>
+    public uint MpState { get; set; } = KvmConstants.KVM_MP_STATE_RUNNABLE;
+
+    /// <summary>KVM_GET_MP_STATE calls so far.</summary>
+    public int MpStateReads { get; private set; }
+
+    public uint GetMpState()
+    {
+        MpStateReads++;
+        return MpState;
+    }
+
     public void Dispose()
     {
         nint page = Interlocked.Exchange(ref _page, 0);

@@ -34,7 +34,7 @@ public sealed unsafe class KvmRunLoopTests : IDisposable
         _bus.Add(TrapBus.Pio, CoalescedPort, 1, flags: TrapFlags.Coalesce);
         _bus.Add(TrapBus.Mmio, MmioBase, MmioLength, read: _ => ReadPattern);
         _bus.Add(TrapBus.Mmio, CoalescedBase, MmioLength, flags: TrapFlags.Coalesce);
-        _core = new KvmVcpuCore(VcpuId, _kernel, _memory, _bus.Dispatcher, supportedCpuid: null, hasIrqchip: false);
+        _core = new KvmVcpuCore(VcpuId, _kernel, _memory, _bus.Dispatcher, cpuid: null, hasIrqchip: false);
     }
 
     public void Dispose()
@@ -158,10 +158,12 @@ public sealed unsafe class KvmRunLoopTests : IDisposable
     }
 
     [Fact]
-    public void Shutdown_exit_returns_shutdown()
+    public void Shutdown_exit_is_a_triple_fault_and_returns_reset()
     {
         _kernel.EnqueueExit(KVM_EXIT_SHUTDOWN);
-        Assert.Equal(VcpuExitReason.Shutdown, _core.Run().Reason);
+        var exit = _core.Run();
+        Assert.Equal(VcpuExitReason.Reset, exit.Reason);
+        Assert.Contains("triple fault", exit.Message, StringComparison.Ordinal);
     }
 
     [Theory]

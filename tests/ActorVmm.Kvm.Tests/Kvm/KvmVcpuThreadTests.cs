@@ -64,12 +64,12 @@ public sealed class KvmVcpuThreadTests : IDisposable
     }
 
     [Fact]
-    public async Task Guest_shutdown_ends_the_thread_with_shutdown()
+    public async Task Guest_triple_fault_ends_the_thread_with_reset()
     {
         _kernel.EnqueueExit(KVM_EXIT_SHUTDOWN);
         _vcpu.Start();
 
         var exit = await _vcpu.Completion.WaitAsync(Prompt);
-        Assert.Equal(VcpuExitReason.Shutdown, exit.Reason);
+        Assert.Equal(VcpuExitReason.Reset, exit.Reason);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorVmm.Actors.Console;
 using ActorVmm.Actors.Supervision;
 using ActorVmm.Actors.Vm;
+using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Serial;
 using ActorVmm.Host.Devices;
 using Akka.Actor;
@@ -27,6 +28,7 @@ internal sealed class ActorVm : IVmHandle
     private volatile string _backend = "?";
     private volatile bool _paused;
     private VmCounters _counters;
+    private IReadOnlyList<string> _pciFunctions = [];
 
     public ActorVm(ActorSystem system, IActorRef manager, VmDefinition definition, long created, FirstExitProbe probe)
     {
@@ -51,6 +53,8 @@ internal sealed class ActorVm : IVmHandle
 
     public VmCounters Counters => _counters;
 
+    public IReadOnlyList<string> PciFunctions => _pciFunctions;
+
     public TimeSpan? TimeToFirstExit => _probe.FirstExitTimestamp is long first ? Stopwatch.GetElapsedTime(_created, first) : null;
 
     public Task<VmOutcome> Completion => _completion.Task;
@@ -69,6 +73,7 @@ internal sealed class ActorVm : IVmHandle
                 long exits = status.UnhandledPio + status.UnhandledMmio
                     + status.Devices.Devices.SelectMany(d => d.Regions).Sum(r => r.Counters.Total);
                 _counters = new VmCounters(exits, (int)status.Devices.Restarts + status.Reboots);
+                _pciFunctions = status.Devices.Devices.FirstOrDefault(d => d.Name == PciHostBridgeDevice.DeviceName)?.Details ?? [];
             }
         }
         catch (AskTimeoutException)
@@ -164,8 +169,8 @@ internal sealed class ActorVm : IVmHandle
     {
         VmExitReason.ExitPort => new VmOutcome(VmOutcomeKind.ExitPort, exit.ExitCode, exit.Message),
         VmExitReason.HostStop => VmOutcome.Stopped,
-        VmExitReason.Reset => new VmOutcome(VmOutcomeKind.Reset, 0, exit.Message ?? "guest asked for a reset; actorvmm does not reboot guests"),
-        VmExitReason.Shutdown => new VmOutcome(VmOutcomeKind.Shutdown, 0, exit.Message ?? "guest shut down without an exit status (triple fault?)"),
+        VmExitReason.Reset => new VmOutcome(VmOutcomeKind.Reset, 0, exit.Message ?? "guest asked for a reset"),
+        VmExitReason.Shutdown => new VmOutcome(VmOutcomeKind.Shutdown, 0, exit.Message ?? "guest shut down without an exit status"),
         _ => new VmOutcome(VmOutcomeKind.InternalError, 0, exit.Message ?? exit.Reason.ToString()),
     };
 }

@@ -59,10 +59,10 @@ public sealed class ActorVmFleet : IVmFleet
             spec.Name,
             spec.MemorySize,
             spec.VcpuCount,
-            spec.Image.ToArray(),
+            spec.Boot,
             [],
             console,
-            ResetAction.Stop,
+            spec.Reboot ? ResetAction.Reboot : ResetAction.Stop,
             Platform: new ProbedPlatform(X86Platform.Default, probe),
             DebugIoport: spec.DebugIoport,
             DebugMmio: spec.DebugMmio);
