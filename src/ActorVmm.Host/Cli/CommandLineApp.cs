@@ -1,12 +1,14 @@
 using System.CommandLine;
 using ActorVmm.Host.Backends;
+using ActorVmm.Host.Cluster;
 using ActorVmm.Host.Fleet;
 
 namespace ActorVmm.Host.Cli;
 
 /// <summary>
 /// actorvmm's command line (System.CommandLine), in kvmtool's vocabulary: <c>run</c>, <c>fleet</c>,
-/// and the control commands <c>list</c>, <c>stat</c>, <c>pause</c>, <c>resume</c>, <c>stop</c>.
+/// and the control commands <c>list</c>, <c>stat</c>, <c>pause</c>, <c>resume</c>, <c>stop</c>; for
+/// many hosts, <c>node</c> (a cluster member that hosts VMs) and, against a cluster, <c>create</c> and <c>nodes</c>.
 /// </summary>
 public static class CommandLineApp
 {
@@ -39,6 +41,10 @@ public static class CommandLineApp
         {
             root.Subcommands.Add(ControlCommands.ForVm(command));
         }
+
+        root.Subcommands.Add(ControlCommands.Create());
+        root.Subcommands.Add(ControlCommands.Nodes());
+        root.Subcommands.Add(NodeCommand(catalog));
 
         return root;
     }
@@ -121,12 +127,15 @@ public static class CommandLineApp
         var namePrefix = new Option<string>("--name-prefix") { Description = "VM names are this plus a four-digit index (names are unique per user across hosts)", DefaultValueFactory = _ => FleetPlanner.DefaultNamePrefix };
         var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon" };
         var (logLevel, logFile) = LoggingOptions();
-        var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary")
+        var command = new Command("fleet", "Start N VMs in this process with a live status table, then print a summary (with --cluster: create them in the cluster, placed by capacity, and print each node's count)")
         {
             count, image, memory, backend, hold, holdFor, exits, namePrefix, logDir, config, logLevel, logFile,
         };
-        command.SetAction((parse, _) => FleetCommandHandler.RunAsync(
-            new FleetArguments
+        var cluster = new ClusterOptions(config);
+        cluster.AddTo(command);
+        command.SetAction(async (parse, token) =>
+        {
+            var arguments = new FleetArguments
             {
                 Count = parse.GetValue(count),
                 Image = parse.GetValue(image),
@@ -137,6 +146,70 @@ public static class CommandLineApp
                 Exits = parse.GetValue(exits),
                 NamePrefix = parse.GetValue(namePrefix)!,
                 ConsoleDirectory = parse.GetValue(logDir),
+                Config = parse.GetValue(config),
+                LogLevel = parse.GetValue(logLevel)!,
+                LogFile = parse.GetValue(logFile),
+            };
+            var target = await ControlCommands.ReadClusterAsync(parse, cluster);
+            if (target.Code is { } code)
+            {
+                return code;
+            }
+
+            if (target.Cluster is not { } c)
+            {
+                return await FleetCommandHandler.RunAsync(arguments, catalog, Console.Error);
+            }
+
+            ClusterFleetPlan plan;
+            try
+            {
+                if (parse.GetResult(backend) is { Implicit: false } || parse.GetResult(hold) is { Implicit: false } || parse.GetResult(holdFor) is { Implicit: false } || parse.GetResult(logFile) is { Implicit: false })
+                {
+                    throw new UsageException("--backend, --hold, --hold-for and --log-file apply only without --cluster (each node has its own backend and logs)");
+                }
+
+                plan = ClusterFleetPlanner.Plan(arguments);
+            }
+            catch (UsageException ex)
+            {
+                await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            return await ClusterFleet.RunAsync(c, plan, token);
+        });
+        return command;
+    }
+
+    private static Command NodeCommand(IBackendCatalog catalog)
+    {
+        var seeds = new Option<string>("--seed") { Description = "Seed nodes HOST:PORT[,HOST:PORT...]; a node whose own address is listed is a seed (the first one starts the cluster)", Required = true };
+        var port = new Option<int>("--port") { Description = "Cluster transport port", DefaultValueFactory = _ => ActorVmm.Cluster.Node.ClusterNodeOptions.DefaultPort };
+        var bind = new Option<string>("--bind") { Description = "Address the transport binds and other nodes reach (loopback by default)", DefaultValueFactory = _ => "127.0.0.1" };
+        var capacityMemory = new Option<string>("--capacity-mem") { Description = "Guest RAM this node offers VMs, e.g. 8G (default: the host's RAM)" };
+        var capacityVcpus = new Option<int?>("--capacity-vcpus") { Description = "vCPUs this node offers VMs (default: the host's CPUs)" };
+        var backend = new Option<string>("--backend") { Description = "auto, kvm or emulator", DefaultValueFactory = _ => "auto" };
+        var clusterName = new Option<string>("--cluster-name") { Description = "The cluster's name; nodes and clients of one cluster use the same", DefaultValueFactory = _ => ActorVmm.Cluster.Node.ClusterNodeOptions.DefaultClusterName };
+        var stateDir = new Option<string>("--state-dir") { Description = "Directory for the node's durable replicated state (default: $XDG_STATE_HOME/actorvmm/NAME-HOST-PORT)" };
+        var config = new Option<string>("--config") { Description = "Extra HOCON layered over config/akka.hocon (TLS, timings)" };
+        var logLevel = new Option<string>("--log-level") { Description = "verbose, debug, information, warning, error or fatal (logs go to stderr)", DefaultValueFactory = _ => "information" };
+        var logFile = new Option<string>("--log-file") { Description = "Also write logs to this file" };
+        var command = new Command("node", "Run a long-lived VM host that joins a cluster (Akka.Cluster); VMs are created with 'actorvmm create|fleet --cluster'")
+        {
+            seeds, port, bind, capacityMemory, capacityVcpus, backend, clusterName, stateDir, config, logLevel, logFile,
+        };
+        command.SetAction((parse, _) => NodeCommandHandler.RunAsync(
+            new NodeArguments
+            {
+                Seeds = parse.GetValue(seeds)!,
+                Port = parse.GetValue(port),
+                Bind = parse.GetValue(bind)!,
+                CapacityMemory = parse.GetValue(capacityMemory),
+                CapacityVcpus = parse.GetValue(capacityVcpus),
+                Backend = parse.GetValue(backend)!,
+                ClusterName = parse.GetValue(clusterName)!,
+                StateDirectory = parse.GetValue(stateDir),
                 Config = parse.GetValue(config),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),

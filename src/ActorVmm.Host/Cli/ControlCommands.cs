@@ -1,18 +1,36 @@
 using System.CommandLine;
 using System.Text;
+using ActorVmm.Cluster.Registry;
+using ActorVmm.Host.Cluster;
 using ActorVmm.Host.Control;
 
 namespace ActorVmm.Host.Cli;
 
-/// <summary><c>actorvmm list|stat|pause|resume|stop</c>: talk to running hosts over their control sockets.</summary>
+/// <summary>
+/// <c>actorvmm list|stat|pause|resume|stop</c>: talk to running hosts over their control sockets, or,
+/// given <c>--cluster HOST:PORT</c>, to a cluster of nodes (where <c>create</c> and <c>nodes</c> also apply).
+/// </summary>
 public static class ControlCommands
 {
-    /// <summary>The <c>list</c> command: every VM of every host of this user.</summary>
+    /// <summary>The <c>list</c> command: every VM of every host of this user, or of the cluster.</summary>
     public static Command List()
     {
-        var command = new Command("list", "List the VMs of every running actorvmm host of this user");
-        command.SetAction(async (_, token) =>
+        var command = new Command("list", "List the VMs of every running actorvmm host of this user (with --cluster: of the cluster, with each VM's node)");
+        var cluster = new ClusterOptions();
+        cluster.AddTo(command);
+        command.SetAction(async (parse, token) =>
         {
+            var target = await ReadClusterAsync(parse, cluster);
+            if (target.Code is { } code)
+            {
+                return code;
+            }
+
+            if (target.Cluster is { } c)
+            {
+                return await ClusterControl.ListAsync(c, token);
+            }
+
             IReadOnlyList<(string Socket, VmStatus Vm)> vms;
             try
             {
@@ -30,12 +48,25 @@ public static class ControlCommands
         return command;
     }
 
-    /// <summary>A command that acts on one VM by name (stat, pause, resume, stop).</summary>
+    /// <summary>A command that acts on one VM by name (stat, pause, resume, stop), here or wherever it runs in the cluster.</summary>
     public static Command ForVm(string verb)
     {
         var name = new Argument<string>("name") { Description = "The VM's name (see 'actorvmm list')" };
         var command = new Command(verb, Describe(verb)) { name };
-        command.SetAction((parse, token) => SendAsync(verb, parse.GetValue(name)!, token));
+        var cluster = new ClusterOptions();
+        cluster.AddTo(command);
+        command.SetAction(async (parse, token) =>
+        {
+            var target = await ReadClusterAsync(parse, cluster);
+            if (target.Code is { } code)
+            {
+                return code;
+            }
+
+            return target.Cluster is { } c
+                ? await ClusterControl.CommandAsync(c, verb, parse.GetValue(name)!, token)
+                : await SendAsync(verb, parse.GetValue(name)!, token);
+        });
         return command;
     }
 
@@ -62,6 +93,100 @@ public static class ControlCommands
             return await SendAsync("screenshot", parse.GetValue(name)!, token, Path.GetFullPath(path));
         });
         return command;
+    }
+
+    /// <summary>The <c>create</c> command: defines a VM in the cluster and boots it on a node with room.</summary>
+    public static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "The VM's name, unique in the cluster" };
+        var image = new Option<string>("--image") { Description = "Flat binary loaded at 0x10000 (a path that exists on every node)", Required = true };
+        var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM with a unit: 64M, 1G (a plain number is MiB)", DefaultValueFactory = _ => RunPlanner.DefaultMemory };
+        var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };
+        var consoleLog = new Option<string>("--console-log") { Description = "File the node appends the guest console to (a path whose directory exists on every node)" };
+        var command = new Command("create", "Create a VM in a cluster (--cluster HOST:PORT): placed on a node with room, restarted elsewhere if that node dies") { name, image, memory, cpus, consoleLog };
+        var cluster = new ClusterOptions();
+        cluster.AddTo(command);
+        command.SetAction(async (parse, token) =>
+        {
+            var target = await ReadClusterAsync(parse, cluster);
+            if (target.Code is { } code)
+            {
+                return code;
+            }
+
+            if (target.Cluster is not { } c)
+            {
+                await Console.Error.WriteLineAsync("actorvmm: create needs --cluster HOST:PORT (a VM on this host alone starts with 'actorvmm run')");
+                return ExitCodes.Usage;
+            }
+
+            ClusterVmSpec spec;
+            try
+            {
+                ulong bytes = RunPlanner.ParseMemory(parse.GetValue(memory)!);
+                int vcpus = RunPlanner.ParseCpus(parse.GetValue(cpus));
+                string vm = parse.GetValue(name)!;
+                string? log = parse.GetValue(consoleLog) is { } l ? ClusterPaths.Absolute("--console-log", l) : null;
+                spec = new ClusterVmSpec(vm, bytes, vcpus, ClusterPaths.Absolute("--image", parse.GetValue(image)!), null, log);
+                if (spec.Problem() is { } problem)
+                {
+                    throw new UsageException(problem);
+                }
+            }
+            catch (UsageException ex)
+            {
+                await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            return await ClusterControl.CreateAsync(c, spec, token);
+        });
+        return command;
+    }
+
+    /// <summary>The <c>nodes</c> command: a cluster's members with their capacity, use and VM count.</summary>
+    public static Command Nodes()
+    {
+        var command = new Command("nodes", "List a cluster's nodes (--cluster HOST:PORT) with their capacity, what their VMs use, and their VM count");
+        var cluster = new ClusterOptions();
+        cluster.AddTo(command);
+        command.SetAction(async (parse, token) =>
+        {
+            var target = await ReadClusterAsync(parse, cluster);
+            if (target.Code is { } code)
+            {
+                return code;
+            }
+
+            if (target.Cluster is not { } c)
+            {
+                await Console.Error.WriteLineAsync("actorvmm: nodes needs --cluster HOST:PORT");
+                return ExitCodes.Usage;
+            }
+
+            return await ClusterControl.NodesAsync(c, token);
+        });
+        return command;
+    }
+
+    /// <summary>The cluster the options name (null: this host), or the exit code of bad input, already reported.</summary>
+    internal static async Task<(ClusterTarget? Cluster, int? Code)> ReadClusterAsync(ParseResult parse, ClusterOptions options)
+    {
+        try
+        {
+            var target = options.Read(parse);
+            if (target is null && ((!options.ConfigAppliesLocally && parse.GetResult(options.Config) is { Implicit: false }) || parse.GetResult(options.Name) is { Implicit: false }))
+            {
+                throw new UsageException(options.ConfigAppliesLocally ? "--cluster-name applies only with --cluster HOST:PORT" : "--cluster-name and --config apply only with --cluster HOST:PORT");
+            }
+
+            return (target, null);
+        }
+        catch (UsageException ex)
+        {
+            await Console.Error.WriteLineAsync($"actorvmm: {ex.Message}");
+            return (null, ExitCodes.Usage);
+        }
     }
 
     /// <summary>Formats VMs as an aligned table, one VM per line (script-friendly: whitespace-separated columns).</summary>

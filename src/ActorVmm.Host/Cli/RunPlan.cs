@@ -90,4 +90,8 @@ public sealed record RunPlan(
 /// <summary>Validated logging options.</summary>
 /// <param name="Level">Minimum level on stderr and in the file.</param>
 /// <param name="File">Optional log file.</param>
-public sealed record LogSettings(LogEventLevel Level, string? File);
+public sealed record LogSettings(LogEventLevel Level, string? File)
+{
+    /// <summary>The cluster node's address, put on every event as the <c>node</c> property (actorvmm node), or null.</summary>
+    public string? Node { get; init; }
+}

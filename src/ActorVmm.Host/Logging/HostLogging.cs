@@ -19,6 +19,9 @@ public static class HostLogging
     /// <summary>The line format on stderr otherwise: one line per event, an exception summarized at its end.</summary>
     public const string OneLineTemplate = "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {SourceContext}: {Message:lj} {Properties:j}{" + ExceptionSummaryEnricher.PropertyName + ":l}{NewLine}";
 
+    /// <summary>The property that names the cluster node an event comes from (actorvmm node).</summary>
+    public const string NodeProperty = "node";
+
     /// <summary>Creates the process logger and makes it Serilog's static logger (which Akka's Serilog logger writes to).</summary>
     public static Logger Create(LogSettings settings)
     {
@@ -30,6 +33,11 @@ public static class HostLogging
             .WriteTo.Logger(stderr => stderr
                 .Enrich.With<ExceptionSummaryEnricher>()
                 .WriteTo.Console(outputTemplate: settings.Level <= LogEventLevel.Debug ? Template : OneLineTemplate, standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: null));
+        if (settings.Node is not null)
+        {
+            configuration = configuration.Enrich.WithProperty(NodeProperty, settings.Node);
+        }
+
         if (settings.File is not null)
         {
             configuration = configuration.WriteTo.File(settings.File, outputTemplate: Template, formatProvider: null);

@@ -50,6 +50,21 @@ public sealed class BadInputTests : IDisposable
         { ["fleet", "--count", "1", "--console-dir", "/proc"], "--console-dir '/proc' is not writable" },
         { ["fleet", "--count", "1", "--log-file", "/proc/actorvmm-no-such-file"], "--log-file '/proc/actorvmm-no-such-file' cannot be written" },
         { ["fleet", "--count", "1", "--name-prefix", "a/b"], "invalid --name-prefix 'a/b'" },
+        { ["node", "--seed", "nohost"], "invalid --seed: 'nohost' is not HOST:PORT" },
+        { ["node", "--seed", "127.0.0.1:70000"], "invalid --seed: '127.0.0.1:70000' has no valid port" },
+        { ["node", "--seed", "127.0.0.1:4053", "--capacity-vcpus", "0"], "invalid --capacity-vcpus: 0" },
+        { ["node", "--seed", "127.0.0.1:4053", "--capacity-mem", "1X"], "invalid --capacity-mem" },
+        { ["node", "--seed", "127.0.0.1:4053", "--bind", "0.0.0.0"], "is not an address other nodes can reach" },
+        { ["node", "--seed", "127.0.0.1:4053", "--cluster-name", "a b"], "invalid --cluster-name 'a b'" },
+        { ["list", "--cluster", "127.0.0.1:0"], "invalid --cluster: '127.0.0.1:0' has no valid port" },
+        { ["list", "--cluster-name", "other"], "--cluster-name and --config apply only with --cluster HOST:PORT" },
+        { ["stop", "vm1", "--cluster", ""], "invalid --cluster: no HOST:PORT given" },
+        { ["create", "vm1", "--image", "/no/such/image.bin"], "create needs --cluster HOST:PORT" },
+        { ["create", "a/b", "--image", "/no/such/image.bin", "--cluster", "127.0.0.1:4053"], "'a/b' is not a valid VM name" },
+        { ["nodes"], "nodes needs --cluster HOST:PORT" },
+        { ["create", "vm1", "--image", "", "--cluster", "127.0.0.1:4053"], "--image path is empty" },
+        { ["fleet", "--count", "2", "--hold", "--cluster", "127.0.0.1:4053"], "--backend, --hold, --hold-for and --log-file apply only without --cluster" },
+        { ["fleet", "--count", "2", "--name-prefix", "a/b", "--cluster", "127.0.0.1:4053"], "'a/b0000' is not a valid VM name" },
     };
 
     [Theory]
