@@ -21,7 +21,7 @@ public sealed class KvmPassthroughHostTests
     }
 
     [Fact]
-    public void Device_memory_becomes_a_slot_after_the_ram_slots_and_disposing_deletes_it_and_frees_the_number()
+    public void Device_memory_becomes_a_slot_numbered_apart_from_guest_memory_and_disposing_deletes_it_and_frees_the_number()
     {
         var (host, kernel, memory) = Create();
         using (memory)
@@ -34,10 +34,12 @@ public sealed class KvmPassthroughHostTests
             using var third = host.MapDeviceMemory(BarAddress + (16 * Page), Page, hostAddress);
             second.Dispose();
 
-            int ramSlots = memory.Regions.Count;
+            // GuestMemory numbers guest RAM and device RAM (a framebuffer) from 0; passthrough slots start above them.
+            const uint slot = KvmPassthroughHost.FirstSlot;
+            Assert.True(memory.Regions.Max(r => r.Slot) < slot);
             Assert.Equal(
-                [((uint)ramSlots, BarAddress, 4 * Page), ((uint)ramSlots + 1, BarAddress + (8 * Page), Page), ((uint)ramSlots, BarAddress, 0UL),
-                 ((uint)ramSlots, BarAddress + (16 * Page), Page), ((uint)ramSlots + 1, BarAddress + (8 * Page), 0UL)],
+                [(slot, BarAddress, 4 * Page), (slot + 1, BarAddress + (8 * Page), Page), (slot, BarAddress, 0UL),
+                 (slot, BarAddress + (16 * Page), Page), (slot + 1, BarAddress + (8 * Page), 0UL)],
                 kernel.MemoryRegions.Select(r => (r.slot, r.guest_phys_addr, r.memory_size)));
         }
     }
