@@ -107,12 +107,32 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         devices.Add(new(I8042Name, c => new I8042Device(c.GetInterruptLine(I8042Registers.KeyboardIrq), c.GetInterruptLine(I8042Registers.AuxIrq), c.Power, c.Restore<I8042State>())));
         devices.Add(new(LegacyName, c => new LegacyPortsDevice(legacyOptions, c.Power, c.Time, legacyLogger, vmStart, c.Restore<LegacyPortsState>())));
 
-        if (options.PciDevices.Count > 0)
+        var config = PciConfigWindows.For(vm.Layout.Map);
+        var pci = new PciMachine(
+            config,
+            PciBarWindows.X86(vm.Layout),
+            new PciIntxRouting(PciIntxLines(vm.HasInKernelIrqchip), (irq, owner) => vm.Interrupts.GetSource(irq, owner)),
+            message => vm.Interrupts.CreateMsiRoute(message));
+        devices.Add(pci.HostBridge());
+        var pciLogger = context.LoggerFactory.CreateLogger<PciBus>();
+        foreach (var device in options.PciDevices)
         {
-            // Bus 0 only when a PCI device is configured: with the host bridge present, Debian's 6.1 kernel triple-faults
-            // early in setup_arch on KVM (nested lane, 2026-11-29; the cause is not found yet), so a machine without PCI
-            // devices keeps the bus-less PC that boots Linux.
-            AddPciBus(devices, vm, context.LoggerFactory);
+            devices.Add(pci.Add(device));
+        }
+
+        pciLogger.LogInformation(
+            "PCI bus 0 of VM {Vm}: host bridge {HostBridge} {Vendor:x4}:{Device:x4} on ports 0x{ConfigAddress:X}-0x{ConfigEnd:X} and ECAM 0x{EcamBase:X}, INTA-D on IRQs {IntxLines}",
+            vm.Name,
+            pci.Bus.Slot(PciBus.HostBridgeSlotName).Address(0),
+            PciHostBridge.VendorId,
+            PciHostBridge.DeviceId,
+            PciHostBridgeDevice.ConfigAddressPort,
+            PciHostBridgeDevice.ConfigAddressPort + PciHostBridgeDevice.PortCount - 1,
+            config.EcamBase,
+            string.Join(",", PciIntxLines(vm.HasInKernelIrqchip)));
+        foreach (var planned in pci.Planned)
+        {
+            pciLogger.LogInformation("PCI device {Function} of VM {Vm}", planned, vm.Name);
         }
 
         if (options.Framebuffer is { } mode)
@@ -134,38 +154,6 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 
         devices.AddRange(VirtioDevices(options, context.LoggerFactory));
         return devices;
-    }
-
-    /// <summary>PCI bus 0: the host bridge at 00:00.0 on 0xCF8–0xCFF and the map's ECAM window, then the options' PCI devices.</summary>
-    private void AddPciBus(List<DeviceDefinition> devices, IVirtualMachine vm, ILoggerFactory loggerFactory)
-    {
-            var config = PciConfigWindows.For(vm.Layout.Map);
-            var pci = new PciMachine(
-                config,
-                PciBarWindows.X86(vm.Layout),
-                new PciIntxRouting(PciIntxLines(vm.HasInKernelIrqchip), (irq, owner) => vm.Interrupts.GetSource(irq, owner)),
-                message => vm.Interrupts.CreateMsiRoute(message));
-            devices.Add(pci.HostBridge());
-            var pciLogger = loggerFactory.CreateLogger<PciBus>();
-            foreach (var device in options.PciDevices)
-            {
-                devices.Add(pci.Add(device));
-            }
-
-            pciLogger.LogInformation(
-                "PCI bus 0 of VM {Vm}: host bridge {HostBridge} {Vendor:x4}:{Device:x4} on ports 0x{ConfigAddress:X}-0x{ConfigEnd:X} and ECAM 0x{EcamBase:X}, INTA-D on IRQs {IntxLines}",
-                vm.Name,
-                pci.Bus.Slot(PciBus.HostBridgeSlotName).Address(0),
-                PciHostBridge.VendorId,
-                PciHostBridge.DeviceId,
-                PciHostBridgeDevice.ConfigAddressPort,
-                PciHostBridgeDevice.ConfigAddressPort + PciHostBridgeDevice.PortCount - 1,
-                config.EcamBase,
-                string.Join(",", PciIntxLines(vm.HasInKernelIrqchip)));
-            foreach (var planned in pci.Planned)
-            {
-                pciLogger.LogInformation("PCI device {Function} of VM {Vm}", planned, vm.Name);
-            }
     }
 
     /// <summary>

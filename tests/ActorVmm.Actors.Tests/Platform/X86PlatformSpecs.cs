@@ -35,7 +35,7 @@ public sealed class X86PlatformSpecs(ITestOutputHelper output) : ActorVmmTestKit
     private const string Typed = "typed";
     private static readonly ushort Com1 = (ushort)SerialPortSpec.Com1.Base;
 
-    private static readonly string[] ExpectedEmulatorDevices = ["com1", "com2", "com3", "com4", "rtc", "i8042", "legacy", "pic", "pit"];
+    private static readonly string[] ExpectedEmulatorDevices = ["com1", "com2", "com3", "com4", "rtc", "i8042", "legacy", "pci", "pic", "pit"];
 
     private (PlatformRig Rig, CollectingStream Console, IActorRef Sink) StartX86()
     {
