@@ -2,20 +2,17 @@ using ActorVmm.Actors.Hosting;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using Xunit.Abstractions;
 
 namespace ActorVmm.Actors.Tests.Hosting;
 
-/// <summary>The opt-in timer-queue scheduler (akka.scheduler.implementation), in a running actor system.</summary>
-public sealed class SchedulerConfigurationTests(ITestOutputHelper output)
-    : TestKit(ConfigurationFactory.ParseString($"akka.scheduler.implementation = \"{typeof(TimerQueueScheduler).FullName}, {typeof(TimerQueueScheduler).Assembly.GetName().Name}\"").WithFallback(ActorVmmConfig.Load()), "actorvmm-test", output)
+/// <summary>The scheduler config/akka.hocon selects, in a running actor system.</summary>
+public sealed class SchedulerConfigurationTests(ITestOutputHelper output) : ActorVmmTestKit(output)
 {
     private static readonly TimeSpan TimerDelay = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public void A_system_configured_with_the_timer_queue_scheduler_runs_actor_timers_on_it()
+    public void Akka_hocon_selects_the_timer_queue_scheduler_and_actor_timers_fire_on_it()
     {
         Assert.IsType<TimerQueueScheduler>(Sys.Scheduler);
 
