@@ -108,16 +108,10 @@ public static class ControlCommands
         cluster.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
-            var target = await ReadClusterAsync(parse, cluster);
-            if (target.Code is { } code)
-            {
-                return code;
-            }
-
+            var target = await RequireClusterAsync(parse, cluster, "create needs --cluster HOST:PORT (a VM on this host alone starts with 'actorvmm run')");
             if (target.Cluster is not { } c)
             {
-                await Console.Error.WriteLineAsync("actorvmm: create needs --cluster HOST:PORT (a VM on this host alone starts with 'actorvmm run')");
-                return ExitCodes.Usage;
+                return target.Code ?? ExitCodes.Usage;
             }
 
             ClusterVmSpec spec;
@@ -152,21 +146,28 @@ public static class ControlCommands
         cluster.AddTo(command);
         command.SetAction(async (parse, token) =>
         {
-            var target = await ReadClusterAsync(parse, cluster);
-            if (target.Code is { } code)
-            {
-                return code;
-            }
-
+            var target = await RequireClusterAsync(parse, cluster, "nodes needs --cluster HOST:PORT");
             if (target.Cluster is not { } c)
             {
-                await Console.Error.WriteLineAsync("actorvmm: nodes needs --cluster HOST:PORT");
-                return ExitCodes.Usage;
+                return target.Code ?? ExitCodes.Usage;
             }
 
             return await ClusterControl.NodesAsync(c, token);
         });
         return command;
+    }
+
+    /// <summary>The cluster the options name, or the exit code of bad input or of no --cluster (<paramref name="missing"/>), already reported.</summary>
+    private static async Task<(ClusterTarget? Cluster, int? Code)> RequireClusterAsync(ParseResult parse, ClusterOptions options, string missing)
+    {
+        var target = await ReadClusterAsync(parse, options);
+        if (target.Code is null && target.Cluster is null)
+        {
+            await Console.Error.WriteLineAsync($"actorvmm: {missing}");
+            return (null, ExitCodes.Usage);
+        }
+
+        return target;
     }
 
     /// <summary>The cluster the options name (null: this host), or the exit code of bad input, already reported.</summary>
