@@ -10,7 +10,8 @@ using ActorVmm.KvmLane;
 // Prints, per guest: "TRAP <guest> <access>" lines, then "END <guest> exit=… status=…", and
 // "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared); on
 // KVM also "CHECK <name> PASS|FAIL <detail>" for the KVM-only checks (KvmChecks). Exit code 0 when every guest ended through the
-// exit port with status 0, 1 otherwise, 2 on bad arguments or an unavailable backend.
+// exit port with status 0, 1 otherwise, 2 on bad arguments or an unavailable backend, 3 when a step hung
+// (LaneWatchdog; "LANE-STEP <name>" lines announce each step).
 string backend = "kvm";
 int timeoutSeconds = 60;
 string? guestsDir = null;
@@ -70,12 +71,14 @@ catch (Exception ex) when (ex is KvmUnavailableException or ArgumentException or
     return 2;
 }
 
+// A step may take its own time limit plus the VM's set-up and tear-down; past that the lane program is stuck.
+using var watchdog = new LaneWatchdog(TimeSpan.FromSeconds(timeoutSeconds * 2));
 using (hypervisor)
-
 {
     bool allSucceeded = true;
     foreach (var guest in guests)
     {
+        watchdog.Begin(guest.Name);
         var trace = GuestTraceRunner.Run(hypervisor, guest, TimeSpan.FromSeconds(timeoutSeconds));
         foreach (string line in trace.Traps)
         {
@@ -98,11 +101,13 @@ using (hypervisor)
     {
         foreach (var (name, check) in KvmChecks.All)
         {
+            watchdog.Begin(name);
             var result = check(kvm, TimeSpan.FromSeconds(timeoutSeconds));
             Console.WriteLine($"CHECK {name} {(result.Passed ? "PASS" : "FAIL")} {result.Detail}");
             allSucceeded &= result.Passed;
         }
     }
 
+    watchdog.Begin("end");
     return allSucceeded ? 0 : 1;
 }

@@ -124,27 +124,36 @@ phase "initramfs"
 
 # 5. Boot it: TCG, -cpu max exposes SVM; the host root is shared read-only over 9p.
 # The outer guest hangs now and then (shared/design/nested-kvm.md): a watchdog stops it once its console has been
-# silent for longer than any phase is quiet (a .NET start plus a kernel decompressing, under TCG), so a hang costs
-# minutes, not the whole time limit.
+# silent for longer than any phase is quiet, so a hang costs minutes, not the whole time limit. Until the flat lane
+# program has ended that is 240 s (its own watchdog reports a stuck step as LANE-HANG, so silence there means the
+# outer guest froze); after it, 420 s (a .NET start plus a kernel decompressing, under TCG). Only silence — "the outer
+# guest gave no result" — is retried, once; the console of the failed try is kept as serial.try1.log.
 serial="$work/serial.log"
-stall_limit=420
-timeout $((480 + linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
-  -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
-  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-  </dev/null >"$serial" 2>&1 &
-outer=$!
-printed=-1; silent=0
-while kill -0 "$outer" 2>/dev/null; do
-  sleep 10
-  size=$(stat -c %s "$serial")
-  if [[ "$size" -ne "$printed" ]]; then printed=$size; silent=0; else silent=$((silent + 10)); fi
-  if (( silent >= stall_limit )); then
-    echo "nested-kvm: the outer guest printed nothing for $stall_limit s (last: $(tr -d '\r' < "$serial" | grep -a -E '^(LANE-|LINUX-)' | tail -n 1)): stopping it"
-    kill "$outer" 2>/dev/null || true
-    break
-  fi
-done
-wait "$outer" || echo "nested-kvm: qemu exited with $?"
+boot_outer() { # returns 0 when the outer guest ran to its end, 1 when the watchdog had to stop it
+  timeout $((480 + linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
+    -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1" \
+    -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+    </dev/null >"$serial" 2>&1 &
+  local outer=$! printed=-1 silent=0 limit
+  while kill -0 "$outer" 2>/dev/null; do
+    sleep 10
+    size=$(stat -c %s "$serial")
+    if [[ "$size" -ne "$printed" ]]; then printed=$size; silent=0; else silent=$((silent + 10)); fi
+    if grep -a -q '^LANE-EXIT' "$serial"; then limit=420; else limit=240; fi
+    if (( silent >= limit )); then
+      echo "nested-kvm: the outer guest printed nothing for $limit s (last: $(tr -d '\r' < "$serial" | grep -a -E '^(LANE-|LINUX-)' | tail -n 1)): stopping it"
+      kill "$outer" 2>/dev/null || true
+      wait "$outer" || true
+      return 1
+    fi
+  done
+  wait "$outer" || echo "nested-kvm: qemu exited with $?"
+}
+if ! boot_outer; then
+  mv "$serial" "$work/serial.try1.log"
+  echo "nested-kvm: the outer guest gave no result (console kept as $work/serial.try1.log): retrying once"
+  boot_outer || echo "nested-kvm: the outer guest gave no result again"
+fi
 # Strip carriage returns and the terminal escapes SeaBIOS and the kernel print before our lines.
 tr -d '\r' < "$serial" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$work/serial.txt"
 phase "boot + run on KVM"
