@@ -5,7 +5,6 @@ using ActorVmm.Actors.Vm;
 using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Emulator;
-using ActorVmm.Machine.Layout;
 using ActorVmm.TestGuests;
 using Akka.Actor;
 using Xunit.Abstractions;
@@ -72,7 +71,7 @@ public sealed class FramebufferGuestTests(ITestOutputHelper output) : ActorVmmTe
 
     private static VmDefinition Define(string name, bool haltWhenDrawn, IPlatform platform, CollectingStream? console = null)
     {
-        byte[] image = FramebufferGuest.Build(X86MemoryMap.FramebufferBase, Mode.Width, Mode.Height, Background, [Box], haltWhenDrawn);
+        byte[] image = FramebufferGuest.Build(Mode.Width, Mode.Height, Background, [Box], haltWhenDrawn);
         var sink = console ?? new CollectingStream();
         return new(name, MemorySize, 1, image, [], new ConsoleTarget("memory", () => sink), Platform: platform);
     }
