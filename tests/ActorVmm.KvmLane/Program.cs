@@ -7,11 +7,19 @@ using ActorVmm.KvmLane;
 
 // Usage: ActorVmm.KvmLane [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR]
 //        ActorVmm.KvmLane --save-guests DIR
+//        ActorVmm.KvmLane --check-screenshot FILE.png   (a Linux guest's fbcon screenshot: "SCREENSHOT PASS|FAIL …", exit 0|1)
 // Prints, per guest: "TRAP <guest> <access>" lines, then "END <guest> exit=… status=…", and
 // "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared); on
 // KVM also "CHECK <name> PASS|FAIL <detail>" for the KVM-only checks (KvmChecks). Exit code 0 when every guest ended through the
 // exit port with status 0, 1 otherwise, 2 on bad arguments or an unavailable backend, 3 when a step hung
 // (LaneWatchdog; "LANE-STEP <name>" lines announce each step).
+if (args is ["--check-screenshot", var screenshot])
+{
+    var result = ConsoleScreenshotCheck.CheckFile(screenshot);
+    Console.WriteLine(result);
+    return result.Passed ? 0 : 1;
+}
+
 string backend = "kvm";
 int timeoutSeconds = 60;
 string? guestsDir = null;

@@ -1,18 +1,26 @@
 using System.Buffers.Binary;
+using ActorVmm.Devices.Framebuffer;
+using ActorVmm.Devices.Pci;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace ActorVmm.TestGuests;
 
 /// <summary>
-/// A flat guest that draws into a 32-bpp linear framebuffer: it enters 32-bit protected mode (flat data segment), fills
-/// the whole frame with a background colour, draws each rectangle with <c>rep stosd</c> row by row, writes
-/// <see cref="DrawnMarker"/> on COM1, and then exits with status 0 (or halts forever, for a screenshot of a running VM).
+/// A flat guest that draws into the 32-bpp linear framebuffer it finds on PCI bus 0: it enters 32-bit protected mode
+/// (flat data segment), enumerates bus 0 through 0xCF8/0xCFC for the framebuffer's vendor and device IDs (exit status
+/// <see cref="NotFoundStatus"/> when absent), optionally moves its BAR (decode off, BAR, decode on), reads where the BAR
+/// decodes, fills the whole frame there with a background colour, draws each rectangle with <c>rep stosd</c> row by
+/// row, writes <see cref="DrawnMarker"/> on COM1, and then exits with status 0 (or halts forever, for a screenshot of a
+/// running VM).
 /// </summary>
 public static class FramebufferGuest
 {
     /// <summary>What the guest writes on COM1 once the frame is drawn.</summary>
     public const string DrawnMarker = "drawn\n";
+
+    /// <summary>Exit status when bus 0 has no framebuffer function.</summary>
+    public const byte NotFoundStatus = 1;
 
     private const int BytesPerPixel = 4;
     private const int ImageSize = 0x1000;
@@ -28,22 +36,31 @@ public static class FramebufferGuest
     private const ulong FlatDataDescriptor = 0x00CF_9200_0000_FFFF;
     private const uint Cr0ProtectionEnable = 0x1;
     private const uint Stack32 = 0x9000;
+    private const uint ConfigEnable = 0x8000_0000;
+    private const int ConfigDeviceShift = 11;
+    private const uint FrameIds = FramebufferDevice.VendorId | ((uint)FramebufferDevice.PciDeviceId << 16);
+    private const int BarRegister = PciHeader.Bar0 + (FramebufferDevice.FrameBar * PciHeader.BarSize);
 
     /// <summary>A filled rectangle in pixels, in a <c>0x00RRGGBB</c> colour.</summary>
     public sealed record Rectangle(int X, int Y, int Width, int Height, uint Colour);
 
     /// <summary>
-    /// Builds the guest for a <paramref name="width"/> × <paramref name="height"/> frame at guest-physical
-    /// <paramref name="frameBase"/> with packed rows.
+    /// Builds the guest for a <paramref name="width"/> × <paramref name="height"/> frame with packed rows, drawn wherever
+    /// the framebuffer's BAR decodes: where power-on put it, or at <paramref name="moveBarTo"/> after the guest moves it.
     /// </summary>
-    /// <exception cref="ArgumentException">A rectangle leaves the frame, or the frame is not below 4 GiB.</exception>
-    public static byte[] Build(ulong frameBase, int width, int height, uint background, IReadOnlyList<Rectangle> rectangles, bool haltWhenDrawn = false)
+    /// <exception cref="ArgumentException">A rectangle leaves the frame, or the move target is not a page-aligned address below 4 GiB.</exception>
+    public static byte[] Build(int width, int height, uint background, IReadOnlyList<Rectangle> rectangles, bool haltWhenDrawn = false, ulong? moveBarTo = null)
     {
         ArgumentNullException.ThrowIfNull(rectangles);
         int stride = width * BytesPerPixel;
-        if (width <= 0 || height <= 0 || frameBase + ((ulong)stride * (ulong)height) > uint.MaxValue)
+        if (width <= 0 || height <= 0)
         {
-            throw new ArgumentException($"a {width}x{height} frame at 0x{frameBase:X} is not reachable from 32-bit code");
+            throw new ArgumentException($"a {width}x{height} frame has no pixels");
+        }
+
+        if (moveBarTo is { } target && (target == 0 || target % 4096 != 0 || target + ((ulong)stride * (ulong)height) > uint.MaxValue))
+        {
+            throw new ArgumentException($"a {width}x{height} frame cannot be moved to 0x{target:X}: the BAR must be page-aligned and the frame reachable from 32-bit code");
         }
 
         foreach (var r in rectangles)
@@ -73,10 +90,22 @@ public static class FramebufferGuest
         asm32.mov(ss, ax);
         asm32.mov(esp, Stack32);
         asm32.cld();
-        Fill(asm32, (uint)frameBase, stride, new Rectangle(0, 0, width, height, background));
+        FindFramebuffer(asm32);
+        if (moveBarTo is { } moved)
+        {
+            ConfigWrite(asm32, PciHeader.Command, (uint)PciCommand.None);
+            ConfigWrite(asm32, BarRegister, (uint)moved);
+            ConfigWrite(asm32, PciHeader.Command, (uint)PciCommand.MemorySpace);
+        }
+
+        // ESI = where the frame decodes now.
+        ConfigRead(asm32, BarRegister);
+        asm32.and(eax, PciBarBits.MemoryAddressMask);
+        asm32.mov(esi, eax);
+        Fill(asm32, stride, new Rectangle(0, 0, width, height, background));
         foreach (var rectangle in rectangles)
         {
-            Fill(asm32, (uint)frameBase, stride, rectangle);
+            Fill(asm32, stride, rectangle);
         }
 
         asm32.mov(dx, Guests.Com1);
@@ -115,11 +144,55 @@ public static class FramebufferGuest
         return image;
     }
 
-    /// <summary>Fills one rectangle: for each row, <c>rep stosd</c> of its width, then on to the next row.</summary>
-    private static void Fill(Assembler asm, uint frameBase, int stride, Rectangle r)
+    /// <summary>Scans bus 0 for the framebuffer's IDs: EDI = its device number; exits with <see cref="NotFoundStatus"/> when absent.</summary>
+    private static void FindFramebuffer(Assembler asm)
+    {
+        var scan = asm.CreateLabel();
+        var found = asm.CreateLabel();
+        asm.xor(edi, edi);
+        asm.Label(ref scan);
+        ConfigRead(asm, PciHeader.VendorId);
+        asm.cmp(eax, FrameIds);
+        asm.je(found);
+        asm.inc(edi);
+        asm.cmp(edi, PciAddress.DevicesPerBus);
+        asm.jb(scan);
+        GuestAssembler.EmitExit(asm, NotFoundStatus);
+        asm.Label(ref found);
+    }
+
+    // CONFIG_ADDRESS for the dword at `register` of device EDI (function 0). Clobbers EAX and DX.
+    private static void SelectRegister(Assembler asm, int register)
+    {
+        asm.mov(eax, edi);
+        asm.shl(eax, ConfigDeviceShift);
+        asm.or(eax, ConfigEnable | (uint)register);
+        asm.mov(dx, (ushort)PciHostBridgeDevice.ConfigAddressPort);
+        asm.@out(dx, eax);
+    }
+
+    // EAX = the dword at `register` of device EDI.
+    private static void ConfigRead(Assembler asm, int register)
+    {
+        SelectRegister(asm, register);
+        asm.mov(dx, (ushort)PciHostBridgeDevice.ConfigDataPort);
+        asm.@in(eax, dx);
+    }
+
+    // Writes `value` to the dword at `register` of device EDI (for the command register the status half is write-1-to-clear: 0 leaves it).
+    private static void ConfigWrite(Assembler asm, int register, uint value)
+    {
+        SelectRegister(asm, register);
+        asm.mov(dx, (ushort)PciHostBridgeDevice.ConfigDataPort);
+        asm.mov(eax, value);
+        asm.@out(dx, eax);
+    }
+
+    /// <summary>Fills one rectangle of the frame at ESI: for each row, <c>rep stosd</c> of its width, then on to the next row.</summary>
+    private static void Fill(Assembler asm, int stride, Rectangle r)
     {
         var row = asm.CreateLabel();
-        asm.mov(ebx, frameBase + (uint)((r.Y * stride) + (r.X * BytesPerPixel)));
+        asm.lea(ebx, __[esi + ((r.Y * stride) + (r.X * BytesPerPixel))]);
         asm.mov(edx, (uint)r.Height);
         asm.mov(eax, r.Colour);
         asm.Label(ref row);

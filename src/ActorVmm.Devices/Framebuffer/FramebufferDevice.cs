@@ -5,13 +5,14 @@ using ActorVmm.Machine.Traps;
 namespace ActorVmm.Devices.Framebuffer;
 
 /// <summary>
-/// A linear framebuffer as kvmtool's <c>hw/vesa.c</c> offers it: a PCI display function whose memory BAR is the frame,
-/// backed by <see cref="DeviceRam"/> that the BAR's placement maps into guest space as RAM, so drawing costs no exit on
-/// either backend. It has no registers and no trap region: the mode is fixed at creation (<c>--vesa WxH</c>) and handed
-/// to the guest by the boot protocol (Linux's <c>screen_info</c>). At power-on the BAR is assigned the way firmware would
-/// (at the map's framebuffer window, memory decode on), so a guest without PCI enumeration finds the frame there; a guest
-/// that reprograms the BAR moves the mapping with it. The host reads the frame (<see cref="FramebufferProtocol.Capture"/>)
-/// without stopping the vCPUs.
+/// A linear framebuffer as kvmtool's <c>hw/vesa.c</c> offers it: a PCI display function on bus 0 whose memory BAR is the
+/// frame, backed by <see cref="DeviceRam"/> that the BAR's placement maps into guest space as RAM, so drawing costs no
+/// exit on either backend. It has no registers and no trap region: the mode is fixed at creation (<c>--vesa WxH</c>) and
+/// handed to the guest by the boot protocol (Linux's <c>screen_info</c>). At power-on the BAR is assigned the way
+/// firmware would, at the map's framebuffer window (<see cref="PciDeviceDefinition.FixedBars"/>), memory decode on, so
+/// <c>screen_info</c> and a guest without PCI enumeration find the frame there; a guest that enumerates bus 0 finds the
+/// function by its IDs, and reprogramming the BAR or the decode bit moves or unmaps the memory with it. The host reads
+/// the frame (<see cref="FramebufferProtocol.Capture"/>) without stopping the vCPUs.
 /// </summary>
 public sealed class FramebufferDevice : IDevice, ISlowPathDevice
 {
@@ -34,38 +35,29 @@ public sealed class FramebufferDevice : IDevice, ISlowPathDevice
     public static PciClassCode DisplayClass { get; } = new(0x03, 0x00);
 
     private readonly DeviceRam _memory;
-    private readonly ulong _firmwareBase;
+    private readonly PciDeviceContext _context;
 
-    /// <summary>Creates the device at power-on (BAR assigned at <paramref name="firmwareBase"/>), or rebuilt from <paramref name="state"/>.</summary>
+    /// <summary>Creates the device at power-on (BAR at the context's firmware address), or rebuilt from the context's restored state.</summary>
     /// <param name="mode">The frame's geometry.</param>
     /// <param name="memory">The frame's memory, <see cref="FramebufferMode.BarSize"/> bytes, shared by every incarnation.</param>
-    /// <param name="firmwareBase">Where power-on puts the BAR: the memory map's framebuffer window (aligned to the BAR size).</param>
-    /// <param name="state">The state to rebuild from, or null.</param>
-    /// <exception cref="ArgumentException">The memory does not match the mode, or the base is not aligned to the BAR.</exception>
-    /// <exception cref="DeviceStateException"><paramref name="state"/> is not this function's.</exception>
-    public FramebufferDevice(FramebufferMode mode, DeviceRam memory, ulong firmwareBase, FramebufferState? state = null)
+    /// <param name="context">The incarnation's PCI context: its slot on bus 0, its power-on BAR, its restored state.</param>
+    /// <exception cref="ArgumentException">The memory does not match the mode.</exception>
+    /// <exception cref="DeviceStateException">The restored state is not this function's.</exception>
+    public FramebufferDevice(FramebufferMode mode, DeviceRam memory, PciDeviceContext context)
     {
         ArgumentNullException.ThrowIfNull(mode);
         ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(context);
         if (memory.Size != mode.BarSize)
         {
             throw new ArgumentException($"{mode} needs 0x{mode.BarSize:X} bytes of device RAM; {memory} was given", nameof(memory));
         }
 
-        if (firmwareBase == 0 || firmwareBase % mode.BarSize != 0 || firmwareBase > uint.MaxValue - mode.BarSize + 1)
-        {
-            throw new ArgumentException($"a 0x{mode.BarSize:X}-byte 32-bit BAR cannot start at 0x{firmwareBase:X}", nameof(firmwareBase));
-        }
-
         Mode = mode;
         _memory = memory;
-        _firmwareBase = firmwareBase;
+        _context = context;
         Placement = new DeviceRamBarPlacement(memory);
-        Function = new PciFunction(Definition(mode), new PciFunctionWiring(_ => Placement), state?.Function);
-        if (state is null)
-        {
-            AssignLikeFirmware();
-        }
+        Function = context.CreateFunction(context.Device.Restore<FramebufferState>()?.Function, _ => Placement);
     }
 
     /// <summary>The frame's geometry.</summary>
@@ -101,9 +93,28 @@ public sealed class FramebufferDevice : IDevice, ISlowPathDevice
         };
     }
 
-    /// <summary>The device for a VM: every incarnation draws into the same <paramref name="memory"/>.</summary>
-    public static DeviceDefinition DeviceDefinition(FramebufferMode mode, DeviceRam memory, ulong firmwareBase) =>
-        new(DeviceName, c => new FramebufferDevice(mode, memory, firmwareBase, c.Restore<FramebufferState>()));
+    /// <summary>
+    /// The device for a VM's PCI bus (<see cref="PciMachine.Add"/>): every incarnation draws into the same
+    /// <paramref name="memory"/>, and power-on puts the BAR at <paramref name="firmwareBase"/>.
+    /// </summary>
+    /// <param name="mode">The frame's geometry.</param>
+    /// <param name="memory">The frame's memory.</param>
+    /// <param name="firmwareBase">Where power-on puts the BAR: the memory map's framebuffer window (aligned to the BAR size).</param>
+    /// <exception cref="ArgumentException">The base is not aligned to the BAR or not below 4 GiB.</exception>
+    public static PciDeviceDefinition PciDefinition(FramebufferMode mode, DeviceRam memory, ulong firmwareBase)
+    {
+        ArgumentNullException.ThrowIfNull(mode);
+        ArgumentNullException.ThrowIfNull(memory);
+        if (firmwareBase == 0 || firmwareBase % mode.BarSize != 0 || firmwareBase > uint.MaxValue - mode.BarSize + 1)
+        {
+            throw new ArgumentException($"a 0x{mode.BarSize:X}-byte 32-bit BAR cannot start at 0x{firmwareBase:X}", nameof(firmwareBase));
+        }
+
+        return new PciDeviceDefinition(DeviceName, Definition(mode), c => new FramebufferDevice(mode, memory, c))
+        {
+            FixedBars = new Dictionary<int, ulong> { [FrameBar] = firmwareBase },
+        };
+    }
 
     /// <summary>Never called: the device declares no trap region.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Always.</exception>
@@ -113,8 +124,11 @@ public sealed class FramebufferDevice : IDevice, ISlowPathDevice
     /// <summary>Back to power-on: the function reset, then the BAR assigned again as firmware would. The pixels stay (they are memory).</summary>
     public void Reset()
     {
-        Function.Reset();
-        AssignLikeFirmware();
+        lock (Function.Sync)
+        {
+            Function.Reset();
+            _context.ProgramFirmwareBars(Function);
+        }
     }
 
     /// <inheritdoc />
@@ -137,11 +151,5 @@ public sealed class FramebufferDevice : IDevice, ISlowPathDevice
         byte[] pixels = new byte[Mode.FrameBytes];
         _memory.Read(0, pixels);
         return new FramebufferProtocol.Frame(Mode.Width, Mode.Height, Mode.Stride, pixels);
-    }
-
-    private void AssignLikeFirmware()
-    {
-        Function.WriteConfig(PciHeader.Bar0 + (FrameBar * PciHeader.BarSize), PciHeader.BarSize, (uint)_firmwareBase);
-        Function.WriteConfig(PciHeader.Command, sizeof(ushort), (uint)PciCommand.MemorySpace);
     }
 }

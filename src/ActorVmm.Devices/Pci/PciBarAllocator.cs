@@ -34,9 +34,52 @@ public sealed class PciBarAllocator
         return assigned;
     }
 
+    /// <summary>
+    /// Checks the fixed addresses of <paramref name="definition"/>'s BARs (<see cref="PciDeviceDefinition.FixedBars"/>):
+    /// one per BAR, naturally aligned as <see cref="Assign"/> would align it, inside the BAR kind's address space and clear
+    /// of every window this allocator assigns from (so no assigned BAR can land on it).
+    /// </summary>
+    /// <param name="owner">The device's name, for the error message.</param>
+    /// <param name="definition">The function whose BARs are placed.</param>
+    /// <param name="addresses">The address of every BAR, by register index.</param>
+    /// <exception cref="ArgumentException">A BAR has no address, or its address is misaligned, out of range or inside a window.</exception>
+    public IReadOnlyDictionary<int, ulong> Fixed(string owner, PciFunctionDefinition definition, IReadOnlyDictionary<int, ulong> addresses)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(addresses);
+        definition.Validate();
+        var assigned = new Dictionary<int, ulong>();
+        foreach (var bar in definition.Bars)
+        {
+            if (!addresses.TryGetValue(bar.Index, out ulong address))
+            {
+                throw new ArgumentException($"BAR {bar.Index} of '{owner}' has no fixed address", nameof(addresses));
+            }
+
+            ulong limit = bar.Kind switch
+            {
+                PciBarKind.Io => PciIoSpace.LastPort + 1,
+                PciBarKind.Memory32 => (ulong)uint.MaxValue + 1,
+                _ => ulong.MaxValue,
+            };
+            bool overlapsWindow = new[] { _windows.Io, _windows.Memory32, _windows.Memory64 }
+                .Any(w => w is not null && w.Bus == bar.Bus && address < w.Base + w.Size && w.Base < address + bar.Size);
+            if (address == 0 || address % Alignment(bar) != 0 || address > limit - bar.Size || overlapsWindow)
+            {
+                throw new ArgumentException($"BAR {bar.Index} of '{owner}' (0x{bar.Size:X} bytes) cannot be fixed at 0x{address:X}: it must be naturally aligned, inside its address space and outside the PCI windows", nameof(addresses));
+            }
+
+            assigned[bar.Index] = address;
+        }
+
+        return assigned;
+    }
+
+    private static ulong Alignment(PciBarDefinition bar) => bar.Kind == PciBarKind.Io ? bar.Size : Math.Max(bar.Size, MemoryMap.PageSize);
+
     private ulong Take(string owner, PciBarDefinition bar, MemoryMapRegion window)
     {
-        ulong alignment = bar.Kind == PciBarKind.Io ? bar.Size : Math.Max(bar.Size, MemoryMap.PageSize);
+        ulong alignment = Alignment(bar);
         ulong next = _next.GetValueOrDefault(window.Name, window.Base);
         ulong address = (next + alignment - 1) & ~(alignment - 1);
         if (address < next || address < window.Base || address - window.Base > window.Size || window.Size - (address - window.Base) < bar.Size)

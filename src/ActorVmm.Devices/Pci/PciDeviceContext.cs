@@ -2,7 +2,7 @@ namespace ActorVmm.Devices.Pci;
 
 /// <summary>
 /// What one incarnation of a PCI device is built from: its <see cref="DeviceContext"/>, the slot it sits in, its function
-/// and the BAR addresses the VMM assigned at creation. <see cref="CreateFunction"/> builds the function bound to the
+/// and the BAR addresses the VMM assigned at creation. <see cref="CreateFunction(PciFunctionState?)"/> builds the function bound to the
 /// device's own regions (one per BAR, in BAR-index order), its INTx source and its MSI routes.
 /// </summary>
 public sealed class PciDeviceContext
@@ -54,7 +54,19 @@ public sealed class PciDeviceContext
     public PciFunction CreateFunction(PciFunctionState? restored)
     {
         var regions = Device.Regions;
-        var wiring = Slot.Wiring(0, Definition, index => new RegionBarPlacement(regions, RegionOf(index)), _msiVectors);
+        return CreateFunction(restored, index => new RegionBarPlacement(regions, RegionOf(index)));
+    }
+
+    /// <summary>
+    /// <see cref="CreateFunction(PciFunctionState?)"/> with the device's own BAR placements instead of trap regions: for
+    /// a BAR that is memory the guest reaches as RAM (a framebuffer's <see cref="DeviceRamBarPlacement"/>), which then
+    /// declares no region.
+    /// </summary>
+    /// <exception cref="DeviceStateException"><paramref name="restored"/> does not fit the function.</exception>
+    public PciFunction CreateFunction(PciFunctionState? restored, Func<int, IBarPlacement> bars)
+    {
+        ArgumentNullException.ThrowIfNull(bars);
+        var wiring = Slot.Wiring(0, Definition, bars, _msiVectors);
         var function = new PciFunction(Definition, wiring, restored);
         if (restored is null)
         {

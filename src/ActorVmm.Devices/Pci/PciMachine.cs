@@ -41,8 +41,11 @@ public sealed class PciMachine
     public DeviceDefinition HostBridge() =>
         new(PciHostBridgeDevice.DeviceName, c => new PciHostBridgeDevice(Bus, _config, c.Restore<PciHostBridgeState>()));
 
-    /// <summary>Puts <paramref name="device"/> on the bus: a slot, its BARs' addresses, its MSI routes; returns its device definition.</summary>
-    /// <exception cref="ArgumentException">The name, slot or function is unusable.</exception>
+    /// <summary>
+    /// Puts <paramref name="device"/> on the bus: a slot, its BARs' addresses (its <see cref="PciDeviceDefinition.FixedBars"/>,
+    /// else from the windows), its MSI routes; returns its device definition.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name, slot, function or a fixed BAR address is unusable.</exception>
     /// <exception cref="InvalidOperationException">No slot or window room is left, or the function needs interrupts the platform does not route.</exception>
     public DeviceDefinition Add(PciDeviceDefinition device)
     {
@@ -65,7 +68,7 @@ public sealed class PciMachine
             routes = new PciMsiRoutes(_msiRoutes ?? throw new InvalidOperationException($"'{device.Name}' has MSI-X but the platform delivers no MSIs"));
         }
 
-        var bars = _allocator.Assign(device.Name, device.Function);
+        var bars = device.FixedBars is { } fixedBars ? _allocator.Fixed(device.Name, device.Function, fixedBars) : _allocator.Assign(device.Name, device.Function);
         var slot = Bus.AddSlot(device.Name, device.Slot);
         _planned.Add(new PciPlannedDevice(slot.Address(0), device.Name, device.Function, bars));
         Func<int, IMsiVector>? vectors = routes is null ? null : routes.Vector;

@@ -21,8 +21,8 @@ namespace ActorVmm.Devices.Platforms;
 /// BARs assigned from the PCI windows and decoding on (as firmware leaves them; the guest may move them). PCI INTA–D
 /// reach IOAPIC GSIs 16–19 where the backend has an in-kernel irqchip, else the 8259's IRQs 5, 9, 10 and 11 (the
 /// emulator has no IOAPIC); MSI-X vectors become the VM's MSI routes. The exit port is added by the VM itself (the VM
-/// definition's WithExitPort). With <see cref="X86PlatformOptions.Framebuffer"/>, the linear framebuffer ("vesa")
-/// in the map's framebuffer window.
+/// definition's WithExitPort). With <see cref="X86PlatformOptions.Framebuffer"/>, the linear framebuffer ("vesa") on
+/// bus 0 after the options' PCI devices, its BAR at power-on in the map's framebuffer window.
 /// </summary>
 public sealed class X86Platform(X86PlatformOptions options) : IPlatform
 {
@@ -59,11 +59,12 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
     }
 
     /// <summary>
-    /// The framebuffer of one boot generation: its device RAM (allocated here, once, so a rebuilt device keeps the pixels)
-    /// and the device, whose BAR starts at the map's framebuffer window.
+    /// The framebuffer of one boot generation, for the PCI bus: its device RAM (allocated here, once, so a rebuilt device
+    /// keeps the pixels) and the device, whose BAR power-on puts at the map's framebuffer window (where the boot
+    /// protocol's <c>screen_info</c> points).
     /// </summary>
     /// <exception cref="ArgumentException">The mode does not fit the window.</exception>
-    private static DeviceDefinition Framebuffer(IVirtualMachine vm, FramebufferMode mode)
+    private static PciDeviceDefinition Framebuffer(IVirtualMachine vm, FramebufferMode mode)
     {
         var window = vm.Layout.Window(X86MemoryMap.FramebufferName);
         try
@@ -76,7 +77,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         }
 
         var memory = vm.Memory.CreateDeviceRam(FramebufferDevice.DeviceName, mode.BarSize);
-        return FramebufferDevice.DeviceDefinition(mode, memory, window.Base);
+        return FramebufferDevice.PciDefinition(mode, memory, window.Base);
     }
 
     /// <inheritdoc />
@@ -120,6 +121,12 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
             devices.Add(pci.Add(device));
         }
 
+        // After the options' devices, so adding --vesa moves none of them to another slot.
+        if (options.Framebuffer is { } mode)
+        {
+            devices.Add(pci.Add(Framebuffer(vm, mode)));
+        }
+
         pciLogger.LogInformation(
             "PCI bus 0 of VM {Vm}: host bridge {HostBridge} {Vendor:x4}:{Device:x4} on ports 0x{ConfigAddress:X}-0x{ConfigEnd:X} and ECAM 0x{EcamBase:X}, INTA-D on IRQs {IntxLines}",
             vm.Name,
@@ -133,11 +140,6 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
         foreach (var planned in pci.Planned)
         {
             pciLogger.LogInformation("PCI device {Function} of VM {Vm}", planned, vm.Name);
-        }
-
-        if (options.Framebuffer is { } mode)
-        {
-            devices.Add(Framebuffer(vm, mode));
         }
 
         if (!vm.HasInKernelIrqchip)

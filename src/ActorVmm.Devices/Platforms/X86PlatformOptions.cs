@@ -13,7 +13,7 @@ namespace ActorVmm.Devices.Platforms;
 /// <param name="LegacyPorts">The legacy port map (exit and boot-time probe ports); <see cref="LegacyPortOptions.Default"/> when null.</param>
 /// <param name="Virtio">virtio devices, each on its own transport, in order (null: none).</param>
 /// <param name="SerialConsole">Whether COM1 carries the VM console; false when another device (a virtio console) does, and COM1 then transmits into nothing.</param>
-/// <param name="Framebuffer">The linear framebuffer's mode (<c>--vesa</c>), or null for a machine without one.</param>
+/// <param name="Framebuffer">The linear framebuffer's mode (<c>--vesa</c>; a display function on PCI bus 0 after <see cref="PciDevices"/>), or null for a machine without one.</param>
 public sealed record X86PlatformOptions(
     IReadOnlyDictionary<string, Func<IGuestOutput>>? SerialOutputs = null,
     LegacyPortOptions? LegacyPorts = null,

@@ -7,6 +7,7 @@ using ActorVmm.Devices.Platforms;
 using ActorVmm.Emulator;
 using ActorVmm.Machine.Layout;
 using ActorVmm.TestGuests;
+using ActorVmm.TestSupport.Pci;
 using Akka.Actor;
 using Xunit.Abstractions;
 
@@ -39,6 +40,20 @@ public sealed class FramebufferGuestTests(ITestOutputHelper output) : ActorVmmTe
     }
 
     [Fact]
+    public void Beside_another_PCI_device_the_guest_finds_the_framebuffer_on_bus_0_moves_its_BAR_and_draws_there()
+    {
+        var platform = new X86Platform(X86PlatformOptions.Default with { Framebuffer = Mode, PciDevices = [PciEchoDevice.Definition()] });
+        using var hypervisor = new EmulatorHypervisor();
+        ulong moved = X86MemoryMap.PciMmioBase + (16UL << 20);
+        var vm = StartVm(Define("fb-pci", haltWhenDrawn: false, platform, moveBarTo: moved) with { CaptureFinalFrame = true }, hypervisor);
+
+        var exited = AwaitExit(vm);
+
+        Assert.Equal((VmExitReason.ExitPort, 0), (exited.Exit.Reason, exited.Exit.ExitCode));
+        AssertBox(Assert.IsType<FramebufferProtocol.Frame>(exited.FinalFrame));
+    }
+
+    [Fact]
     public void A_running_vm_s_frame_is_captured_by_device_name_and_the_vm_keeps_running()
     {
         var console = new CollectingStream();
@@ -57,10 +72,21 @@ public sealed class FramebufferGuestTests(ITestOutputHelper output) : ActorVmmTe
     }
 
     [Fact]
+    public void On_a_vm_without_a_framebuffer_the_guest_finds_none_on_bus_0()
+    {
+        using var hypervisor = new EmulatorHypervisor();
+        var vm = StartVm(Define("fb-absent", haltWhenDrawn: true, X86Platform.Default), hypervisor);
+
+        var exited = AwaitExit(vm);
+
+        Assert.Equal((VmExitReason.ExitPort, (int)FramebufferGuest.NotFoundStatus), (exited.Exit.Reason, exited.Exit.ExitCode));
+    }
+
+    [Fact]
     public void A_vm_without_a_framebuffer_has_no_final_frame_and_refuses_a_capture()
     {
         using var hypervisor = new EmulatorHypervisor();
-        var vm = StartVm(Define("no-fb", haltWhenDrawn: true, X86Platform.Default) with { CaptureFinalFrame = true }, hypervisor);
+        var vm = StartVm(Define("no-fb", haltWhenDrawn: true, X86Platform.Default) with { Boot = IoGuests.HaltForever(), CaptureFinalFrame = true }, hypervisor);
 
         vm.Tell(new SupervisorProtocol.SendToDevice(FramebufferDevice.DeviceName, FramebufferProtocol.Capture.Instance), TestActor);
         ExpectMsg<SupervisorProtocol.DeviceNotFound>(Patience);
@@ -70,9 +96,9 @@ public sealed class FramebufferGuestTests(ITestOutputHelper output) : ActorVmmTe
         Assert.Null(AwaitExit(vm).FinalFrame);
     }
 
-    private static VmDefinition Define(string name, bool haltWhenDrawn, IPlatform platform, CollectingStream? console = null)
+    private static VmDefinition Define(string name, bool haltWhenDrawn, IPlatform platform, CollectingStream? console = null, ulong? moveBarTo = null)
     {
-        byte[] image = FramebufferGuest.Build(X86MemoryMap.FramebufferBase, Mode.Width, Mode.Height, Background, [Box], haltWhenDrawn);
+        byte[] image = FramebufferGuest.Build(Mode.Width, Mode.Height, Background, [Box], haltWhenDrawn, moveBarTo);
         var sink = console ?? new CollectingStream();
         return new(name, MemorySize, 1, image, [], new ConsoleTarget("memory", () => sink), Platform: platform);
     }

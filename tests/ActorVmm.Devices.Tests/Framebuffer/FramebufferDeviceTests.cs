@@ -1,10 +1,15 @@
 using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Devices.Pci;
+using ActorVmm.Devices.Tests.Support;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Memory;
 
 namespace ActorVmm.Devices.Tests.Framebuffer;
 
+/// <summary>
+/// The framebuffer as the platform puts it on PCI bus 0 (<see cref="PciMachine"/>): found by its IDs through the bus,
+/// its BAR fixed at the framebuffer window at power-on, its device RAM following BAR moves and the decode bit.
+/// </summary>
 public sealed class FramebufferDeviceTests : IDisposable
 {
     private const ulong Ram = 64UL << 20;
@@ -13,10 +18,20 @@ public sealed class FramebufferDeviceTests : IDisposable
 
     private static readonly FramebufferMode Mode = FramebufferMode.Default;
 
-    private readonly GuestMemory _memory = GuestMemory.Create(MemoryMap.X86.Layout(Ram));
-    private readonly DeviceRam _frame;
+    private static readonly MemoryLayout Layout = MemoryMap.X86.Layout(Ram);
 
-    public FramebufferDeviceTests() => _frame = _memory.CreateDeviceRam(FramebufferDevice.DeviceName, Mode.BarSize);
+    private readonly GuestMemory _memory = GuestMemory.Create(Layout);
+    private readonly PciMachine _pci = NewPciMachine();
+    private readonly DeviceRam _frame;
+    private readonly DeviceDefinition _definition;
+
+    public FramebufferDeviceTests()
+    {
+        _frame = _memory.CreateDeviceRam(FramebufferDevice.DeviceName, Mode.BarSize);
+        _definition = _pci.Add(FramebufferDevice.PciDefinition(Mode, _frame, X86MemoryMap.FramebufferBase));
+    }
+
+    private PciAddress Address => _pci.Planned.Single().Address;
 
     public void Dispose() => _memory.Dispose();
 
@@ -104,7 +119,7 @@ public sealed class FramebufferDeviceTests : IDisposable
         _memory.Write(moved, Orange);
         var state = device.CaptureState();
 
-        var rebuilt = new FramebufferDevice(Mode, _frame, X86MemoryMap.FramebufferBase, Assert.IsType<FramebufferState>(state));
+        var rebuilt = NewDevice(Assert.IsType<FramebufferState>(state));
 
         Assert.Equal(moved, rebuilt.FrameAddress);
         var before = ((FramebufferState)state).Function.Config;
@@ -137,13 +152,62 @@ public sealed class FramebufferDeviceTests : IDisposable
     }
 
     [Fact]
-    public void Memory_of_the_wrong_size_or_a_misaligned_window_is_refused()
+    public void The_function_is_on_bus_0_and_config_cycles_through_the_bus_find_it_and_move_its_BAR()
     {
-        var small = _memory.CreateDeviceRam("small", FramebufferMode.MinBarSize);
+        var device = NewDevice();
+        _memory.Write(X86MemoryMap.FramebufferBase, Orange);
+        ulong moved = X86MemoryMap.PciMmioBase;
 
-        Assert.Throws<ArgumentException>(() => new FramebufferDevice(Mode, small, X86MemoryMap.FramebufferBase));
-        Assert.Throws<ArgumentException>(() => new FramebufferDevice(Mode, _frame, X86MemoryMap.FramebufferBase + FramebufferMode.MinBarSize));
+        uint ids = _pci.Bus.ReadConfig(Address, PciHeader.VendorId, PciHeader.BarSize);
+        uint bar = _pci.Bus.ReadConfig(Address, BarRegister, PciHeader.BarSize);
+        _pci.Bus.WriteConfig(Address, BarRegister, PciHeader.BarSize, (uint)moved);
+
+        Assert.Equal(0, Address.Bus);
+        Assert.NotEqual(0, Address.Device);
+        Assert.Equal(FramebufferDevice.VendorId | ((uint)FramebufferDevice.PciDeviceId << 16), ids);
+        Assert.Equal(X86MemoryMap.FramebufferBase, bar & PciBarBits.MemoryAddressMask);
+        Assert.Equal(X86MemoryMap.FramebufferBase, _pci.Planned.Single().Bars[FramebufferDevice.FrameBar]);
+        Assert.Equal(moved, device.FrameAddress);
+        Assert.Equal(Orange, _memory.Read<uint>(moved));
+        Assert.Contains(_pci.Bus.Describe(), line => line.StartsWith(Address.ToString(), StringComparison.Ordinal) && line.Contains(FramebufferDevice.DeviceName, StringComparison.Ordinal));
     }
 
-    private FramebufferDevice NewDevice() => new(Mode, _frame, X86MemoryMap.FramebufferBase);
+    [Fact]
+    public void A_rebuilt_device_answers_config_cycles_in_the_same_slot()
+    {
+        var device = NewDevice();
+        _pci.Bus.WriteConfig(Address, BarRegister, PciHeader.BarSize, (uint)X86MemoryMap.PciMmioBase);
+
+        var rebuilt = NewDevice(Assert.IsType<FramebufferState>(device.CaptureState()));
+        _pci.Bus.WriteConfig(Address, PciHeader.Command, sizeof(ushort), (uint)PciCommand.None);
+
+        Assert.Same(rebuilt.Function, _pci.Bus.Find(Address));
+        Assert.Null(rebuilt.FrameAddress);
+    }
+
+    [Fact]
+    public void Memory_of_the_wrong_size_is_refused()
+    {
+        var small = _memory.CreateDeviceRam("small", FramebufferMode.MinBarSize);
+        var pci = NewPciMachine();
+        var definition = pci.Add(FramebufferDevice.PciDefinition(Mode, small, X86MemoryMap.FramebufferBase));
+
+        Assert.Throws<ArgumentException>(() => definition.Factory(TestDeviceContext.Create(FramebufferDevice.DeviceName, TimeProvider.System)));
+    }
+
+    [Fact]
+    public void A_misaligned_power_on_BAR_or_one_inside_a_PCI_window_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => FramebufferDevice.PciDefinition(Mode, _frame, X86MemoryMap.FramebufferBase + FramebufferMode.MinBarSize));
+        var insideWindow = FramebufferDevice.PciDefinition(Mode, _frame, X86MemoryMap.PciMmioBase);
+
+        var error = Assert.Throws<ArgumentException>(() => NewPciMachine().Add(insideWindow));
+
+        Assert.Contains("outside the PCI windows", error.Message, StringComparison.Ordinal);
+    }
+
+    private static PciMachine NewPciMachine() => new(PciConfigWindows.For(Layout.Map), PciBarWindows.X86(Layout), intx: null, msiRoutes: null);
+
+    private FramebufferDevice NewDevice(FramebufferState? restored = null) =>
+        Assert.IsType<FramebufferDevice>(_definition.Factory(TestDeviceContext.Create(FramebufferDevice.DeviceName, TimeProvider.System, restored)));
 }

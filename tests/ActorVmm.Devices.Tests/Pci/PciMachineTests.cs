@@ -58,6 +58,56 @@ public sealed class PciMachineTests
     }
 
     [Fact]
+    public void Fixed_BARs_are_taken_as_given_and_the_windows_stay_whole_for_the_devices_after_them()
+    {
+        const ulong FixedMemory = X86MemoryMap.FramebufferBase;
+        const ulong FixedIo = 0x5000;
+        var machine = Machine();
+        var fixedBars = new Dictionary<int, ulong>
+        {
+            [PciEchoDevice.IoBar] = FixedIo,
+            [PciEchoDevice.Memory32Bar] = FixedMemory,
+            [PciEchoDevice.Memory64Bar] = FixedMemory + PciEchoDevice.Memory64BarSize,
+        };
+
+        machine.Add(PciEchoDevice.Definition() with { Name = "fixed", Slot = 1, FixedBars = fixedBars });
+        machine.Add(PciEchoDevice.Definition() with { Name = "assigned", Slot = 2 });
+
+        Assert.Equal(fixedBars, machine.Planned[0].Bars);
+        Assert.Equal(X86MemoryMap.PciIoBase, machine.Planned[1].Bars[PciEchoDevice.IoBar]);
+        Assert.Equal(X86MemoryMap.PciMmioBase, machine.Planned[1].Bars[PciEchoDevice.Memory32Bar]);
+    }
+
+    [Theory]
+    [InlineData(PciEchoDevice.IoBar, X86MemoryMap.PciIoBase)]
+    [InlineData(PciEchoDevice.IoBar, 0xFFFF_0000UL)]
+    [InlineData(PciEchoDevice.Memory32Bar, X86MemoryMap.FramebufferBase + 0x10)]
+    [InlineData(PciEchoDevice.Memory32Bar, X86MemoryMap.PciMmioBase)]
+    [InlineData(PciEchoDevice.Memory32Bar, 0UL)]
+    [InlineData(PciEchoDevice.Memory64Bar, -1)]
+    public void A_fixed_BAR_that_is_missing_misaligned_out_of_its_space_or_inside_a_window_is_refused(int bar, long address)
+    {
+        var fixedBars = new Dictionary<int, ulong>
+        {
+            [PciEchoDevice.IoBar] = 0x5000,
+            [PciEchoDevice.Memory32Bar] = X86MemoryMap.FramebufferBase,
+            [PciEchoDevice.Memory64Bar] = X86MemoryMap.FramebufferBase + PciEchoDevice.Memory64BarSize,
+        };
+        if (address < 0)
+        {
+            fixedBars.Remove(bar);
+        }
+        else
+        {
+            fixedBars[bar] = (ulong)address;
+        }
+
+        var error = Assert.Throws<ArgumentException>(() => Machine().Add(PciEchoDevice.Definition() with { FixedBars = fixedBars }));
+
+        Assert.Contains($"BAR {bar} of", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Slot_0_and_interrupts_the_platform_does_not_deliver_are_refused_when_the_device_is_added()
     {
         Assert.Throws<ArgumentException>(() => Machine().Add(PciEchoDevice.Definition(slot: 0)));

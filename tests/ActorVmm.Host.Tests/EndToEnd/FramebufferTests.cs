@@ -6,8 +6,9 @@ using SkiaSharp;
 namespace ActorVmm.Host.Tests.EndToEnd;
 
 /// <summary>
-/// <c>actorvmm run --vesa</c> with a guest that draws known rectangles: the PNG written by <c>--screenshot-on-exit</c> or
-/// by <c>actorvmm screenshot</c> has exactly those pixels. The emulator always; KVM where /dev/kvm opens.
+/// <c>actorvmm run --vesa</c> with a guest that finds the framebuffer on PCI bus 0 and draws known rectangles where its
+/// BAR decodes (where power-on put it, or where the guest moved it): the PNG written by <c>--screenshot-on-exit</c> or by
+/// <c>actorvmm screenshot</c> has exactly those pixels. The emulator always; KVM where /dev/kvm opens.
 /// </summary>
 public sealed class FramebufferTests : IDisposable
 {
@@ -15,6 +16,9 @@ public sealed class FramebufferTests : IDisposable
     private const int Height = 200;
     private const uint Background = 0x0010_2030;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    /// <summary>Where the moving guest puts the BAR: the 32-bit PCI window, away from the framebuffer window power-on uses.</summary>
+    private static readonly ulong MovedBar = X86MemoryMap.PciMmioBase + (16UL << 20);
 
     private static readonly FramebufferGuest.Rectangle[] Rectangles =
     [
@@ -33,6 +37,12 @@ public sealed class FramebufferTests : IDisposable
 
     [HostKvmFact]
     public Task The_screenshot_on_exit_has_the_rectangles_the_guest_drew_on_kvm() => AssertScreenshotOnExit("kvm");
+
+    [Fact]
+    public Task A_guest_that_moves_the_BAR_draws_at_the_new_address_and_the_screenshot_shows_it_on_the_emulator() => AssertScreenshotOnExit("emulator", MovedBar);
+
+    [HostKvmFact]
+    public Task A_guest_that_moves_the_BAR_draws_at_the_new_address_and_the_screenshot_shows_it_on_kvm() => AssertScreenshotOnExit("kvm", MovedBar);
 
     [Fact]
     public async Task Actorvmm_screenshot_reads_the_frame_of_a_running_vm_without_stopping_it()
@@ -111,10 +121,10 @@ public sealed class FramebufferTests : IDisposable
         Assert.Contains("--screenshot-on-exit needs a framebuffer: add --vesa", stderr, StringComparison.Ordinal);
     }
 
-    private async Task AssertScreenshotOnExit(string backend)
+    private async Task AssertScreenshotOnExit(string backend, ulong? moveBarTo = null)
     {
-        string image = await WriteGuest(haltWhenDrawn: false);
-        string png = Path.Combine(_dir, $"exit-{backend}.png");
+        string image = await WriteGuest(haltWhenDrawn: false, moveBarTo);
+        string png = Path.Combine(_dir, $"exit-{backend}{(moveBarTo is null ? string.Empty : "-moved")}.png");
 
         var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", image, "--mem", "16M", "--backend", backend, "--vesa", $"{Width}x{Height}", "--screenshot-on-exit", png);
 
@@ -160,10 +170,10 @@ public sealed class FramebufferTests : IDisposable
         }
     }
 
-    private async Task<string> WriteGuest(bool haltWhenDrawn)
+    private async Task<string> WriteGuest(bool haltWhenDrawn, ulong? moveBarTo = null)
     {
-        string path = Path.Combine(_dir, haltWhenDrawn ? "fb-halt.bin" : "fb.bin");
-        await File.WriteAllBytesAsync(path, FramebufferGuest.Build(X86MemoryMap.FramebufferBase, Width, Height, Background, Rectangles, haltWhenDrawn));
+        string path = Path.Combine(_dir, $"fb{(haltWhenDrawn ? "-halt" : string.Empty)}{(moveBarTo is null ? string.Empty : "-moved")}.bin");
+        await File.WriteAllBytesAsync(path, FramebufferGuest.Build(Width, Height, Background, Rectangles, haltWhenDrawn, moveBarTo));
         return path;
     }
 }

@@ -22,10 +22,20 @@ public sealed class LinearFramebufferInfoTests
         Assert.Equal(ScreenInfoConstants.VIDEO_TYPE_VLFB, info.orig_video_isVGA);
         Assert.Equal((640, 480, 32, 640 * 4), ((int)info.lfb_width, (int)info.lfb_height, (int)info.lfb_depth, (int)info.lfb_linelength));
         Assert.Equal((uint)X86MemoryMap.FramebufferBase, info.lfb_base);
-        Assert.Equal(0x20_0000u, info.lfb_size);
+        Assert.Equal(0x20_0000UL, info.lfb_size * LinearFramebufferInfo.LfbSizeUnit);
         Assert.Equal((8, 16, 8, 8, 8, 0, 8, 24), (info.red_size, info.red_pos, info.green_size, info.green_pos, info.blue_size, info.blue_pos, info.rsvd_size, info.rsvd_pos));
         Assert.Equal((0u, 0u), (info.ext_lfb_base, info.capabilities));
         Assert.All(bootParams[LinearFramebufferInfo.ScreenInfoSize..], b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void The_size_is_counted_in_64_KiB_blocks_as_vesafb_reads_it_rounded_up()
+    {
+        byte[] bootParams = new byte[ZeroPage];
+
+        (Vga640 with { Size = 0x1000 }).WriteScreenInfo(bootParams);
+
+        Assert.Equal(1u, MemoryMarshal.Read<screen_info>(bootParams).lfb_size);
     }
 
     [Fact]

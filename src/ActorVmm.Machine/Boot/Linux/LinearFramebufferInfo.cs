@@ -29,13 +29,20 @@ public sealed record LinearFramebufferInfo(
     (int Size, int Position) Blue,
     (int Size, int Position) Reserved)
 {
+    /// <summary>
+    /// The unit of <c>lfb_size</c> for <c>VIDEO_TYPE_VLFB</c>: 64 KiB blocks, VBE's "total memory" (vesafb multiplies it by
+    /// 65536, sysfb shifts it by 16; only EFI framebuffers count bytes).
+    /// </summary>
+    public const ulong LfbSizeUnit = 64 * 1024;
+
     /// <summary>Bytes of <c>struct screen_info</c> at the start of <c>boot_params</c>.</summary>
     public static int ScreenInfoSize => Marshal.SizeOf<screen_info>();
 
     /// <summary>
     /// Writes <c>struct screen_info</c> for this framebuffer into the first <see cref="ScreenInfoSize"/> bytes of
     /// <paramref name="bootParams"/> (the zero page; screen_info is at offset 0). A base above 4 GiB is split into
-    /// <c>lfb_base</c> and <c>ext_lfb_base</c> with <c>VIDEO_CAPABILITY_64BIT_BASE</c>.
+    /// <c>lfb_base</c> and <c>ext_lfb_base</c> with <c>VIDEO_CAPABILITY_64BIT_BASE</c>; <c>lfb_size</c> is in
+    /// <see cref="LfbSizeUnit"/>s, rounded up.
     /// </summary>
     /// <exception cref="ArgumentException">The span is too short, or a value does not fit its field.</exception>
     public void WriteScreenInfo(Span<byte> bootParams)
@@ -58,7 +65,7 @@ public sealed record LinearFramebufferInfo(
             lfb_height = (ushort)Height,
             lfb_depth = (ushort)Depth,
             lfb_base = (uint)Base,
-            lfb_size = (uint)Size,
+            lfb_size = (uint)((Size + LfbSizeUnit - 1) / LfbSizeUnit),
             lfb_linelength = (ushort)Stride,
             red_size = (byte)Red.Size,
             red_pos = (byte)Red.Position,
