@@ -2,7 +2,7 @@ using System.Text;
 using ActorVmm.Machine.Vcpu;
 using ActorVmm.TestGuests;
 
-namespace ActorVmm.Emulator.Tests.Guests;
+namespace ActorVmm.Emulator.Tests;
 
 /// <summary>
 /// The QEMU firmware wrapper of the VFIO lane: started at the reset vector with the ROM where a PC maps it below 1 MiB,
