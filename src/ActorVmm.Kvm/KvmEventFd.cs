@@ -9,13 +9,17 @@ namespace ActorVmm.Kvm;
 /// </summary>
 public sealed class KvmEventFd : IDisposable
 {
+    private readonly Lock _lock = new();
+    private readonly Action<SafeFdHandle>? _reassign;
     private Action<SafeFdHandle>? _deassign;
+    private bool _suspended;
     private bool _disposed;
 
-    internal KvmEventFd(SafeFdHandle fd, Action<SafeFdHandle>? deassign)
+    internal KvmEventFd(SafeFdHandle fd, Action<SafeFdHandle>? deassign, Action<SafeFdHandle>? reassign = null)
     {
         Handle = fd;
         _deassign = deassign;
+        _reassign = reassign;
     }
 
     internal SafeFdHandle Handle { get; }
@@ -49,8 +53,52 @@ public sealed class KvmEventFd : IDisposable
         return errno == Libc.EAGAIN ? 0UL : throw new KvmIoctlException("read from eventfd", errno);
     }
 
-    /// <summary>Detaches the eventfd from the VM (deassigns the ioeventfd/irqfd) without closing it; once only.</summary>
-    internal void Deassign() => Interlocked.Exchange(ref _deassign, null)?.Invoke(Handle);
+    /// <summary>Detaches the eventfd from the VM (deassigns the ioeventfd/irqfd) without closing it; once only, and not again when suspended.</summary>
+    internal void Deassign()
+    {
+        Action<SafeFdHandle>? deassign;
+        lock (_lock)
+        {
+            deassign = _suspended ? null : _deassign;
+            _deassign = null;
+        }
+
+        deassign?.Invoke(Handle);
+    }
+
+    /// <summary>
+    /// Detaches the eventfd from the VM for now (an irqfd no longer raises its GSI); what is signalled meanwhile stays in
+    /// its counter, which the kernel sees when <see cref="Resume"/> attaches it again. No-op when already detached.
+    /// </summary>
+    internal void Suspend()
+    {
+        lock (_lock)
+        {
+            if (_suspended || _deassign is null)
+            {
+                return;
+            }
+
+            _deassign(Handle);
+            _suspended = true;
+        }
+    }
+
+    /// <summary>Attaches a suspended eventfd again (KVM raises an irqfd at once if it was signalled meanwhile).</summary>
+    /// <exception cref="InvalidOperationException">The eventfd was made without a way to attach it again.</exception>
+    internal void Resume()
+    {
+        lock (_lock)
+        {
+            if (!_suspended || _deassign is null)
+            {
+                return;
+            }
+
+            (_reassign ?? throw new InvalidOperationException("this eventfd cannot be attached again"))(Handle);
+            _suspended = false;
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -108,12 +108,15 @@ internal sealed class KvmInterruptRouter : IInterruptRouter, IGsiSink, IDisposab
             throw;
         }
 
-        var route = new KvmMsiRoute(this, gsi, message, new KvmEventFd(eventFd, _ =>
-        {
-            var deassign = assign;
-            deassign.flags |= KVM_IRQFD_FLAG_DEASSIGN;
-            _kernel.IrqFd(deassign);
-        }));
+        var route = new KvmMsiRoute(this, gsi, message, new KvmEventFd(
+            eventFd,
+            _ =>
+            {
+                var deassign = assign;
+                deassign.flags |= KVM_IRQFD_FLAG_DEASSIGN;
+                _kernel.IrqFd(deassign);
+            },
+            _ => _kernel.IrqFd(assign)));
         lock (_routingLock)
         {
             _routes.Add(route);

@@ -56,6 +56,23 @@ internal sealed class KvmMsiRoute : IEventFdMsiRoute
     }
 
     /// <inheritdoc />
+    public void SetMasked(bool masked)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (masked)
+            {
+                _irqFd.Suspend();
+            }
+            else
+            {
+                _irqFd.Resume();
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public void Trigger()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

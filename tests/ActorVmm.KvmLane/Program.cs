@@ -52,6 +52,8 @@ if (saveDir is not null)
 {
     GuestFiles.Save(saveDir, LaneGuests.All);
     GuestFiles.SaveImages(saveDir, KvmChecks.BuildImages());
+    GuestFiles.SaveImages(saveDir, EduImages.Build());
+    EduImages.SaveExpected(saveDir);
     return 0;
 }
 

@@ -84,12 +84,9 @@ public static class PciGuests
     private const ulong Code32Descriptor = 0x00CF_9A01_0000_FFFF;
     private const ulong DataFlatDescriptor = 0x00CF_9200_0000_FFFF;
     private const uint Cr0ProtectionEnable = 0x1;
-    private const uint ConfigEnable = 0x8000_0000;
-    private const int ConfigDeviceShift = 11;
     private const int EcamDeviceShift = 15;
-    private const int DevicesPerBus = 32;
-    private const int CommandRegister = 0x04;
-    private const int Bar0Register = 0x10;
+    private const int CommandRegister = PciConfigCycles.CommandRegister;
+    private const int Bar0Register = PciConfigCycles.Bar0Register;
     private const uint AllOnes = uint.MaxValue;
     private const uint IoAddressMask = ~3u;
     private const uint MemoryAddressMask = ~0xFu;
@@ -143,37 +140,18 @@ public static class PciGuests
         asm.mov(es, ax);
         asm.mov(ss, ax);
 
-        // 1. Enumerate bus 0; EDI = the target's device number.
-        var scan = asm.CreateLabel();
-        var next = asm.CreateLabel();
+        // 1. Enumerate bus 0 (reporting each present device number and ID); EDI = the target's device number.
         var found = asm.CreateLabel();
-        asm.xor(ecx, ecx);
-        asm.mov(edi, AllOnes);
-        asm.Label(ref scan);
-        asm.mov(eax, ecx);
-        asm.shl(eax, ConfigDeviceShift);
-        asm.or(eax, ConfigEnable);
-        asm.mov(dx, t.ConfigAddressPort);
-        asm.@out(dx, eax);
-        asm.mov(dx, t.ConfigDataPort);
-        asm.@in(eax, dx);
-        asm.cmp(eax, AllOnes);
-        asm.je(next);
-        asm.mov(ebx, eax);
-        asm.mov(eax, ecx);
-        Report(asm);
-        asm.mov(eax, ebx);
-        Report(asm);
-        asm.cmp(ebx, t.Ids);
-        asm.jne(next);
-        asm.mov(edi, ecx);
-        asm.Label(ref next);
-        asm.inc(ecx);
-        asm.cmp(ecx, DevicesPerBus);
-        asm.jb(scan);
+        PciConfigCycles.EmitFind(asm, Ports(t), t.Ids, a =>
+        {
+            a.mov(eax, ecx);
+            Report(a);
+            a.mov(eax, ebx);
+            Report(a);
+        });
         asm.mov(eax, EnumerationEnd);
         Report(asm);
-        asm.cmp(edi, AllOnes);
+        asm.cmp(edi, PciConfigCycles.NoDevice);
         asm.jne(found);
         GuestAssembler.EmitExit(asm, NotFoundStatus);
         asm.Label(ref found);
@@ -263,41 +241,13 @@ public static class PciGuests
         Report(asm);
     }
 
-    // CONFIG_ADDRESS for register `register` of device EDI.
-    private static void SelectRegister(Assembler asm, PciGuestTarget t, int register)
-    {
-        asm.mov(eax, edi);
-        asm.shl(eax, ConfigDeviceShift);
-        asm.or(eax, ConfigEnable | (uint)register);
-        asm.mov(dx, t.ConfigAddressPort);
-        asm.@out(dx, eax);
-    }
+    private static PciConfigPorts Ports(PciGuestTarget t) => new(t.ConfigAddressPort, t.ConfigDataPort);
 
-    // EAX = the dword at `register` of device EDI.
-    private static void ConfigRead(Assembler asm, PciGuestTarget t, int register)
-    {
-        SelectRegister(asm, t, register);
-        asm.mov(dx, t.ConfigDataPort);
-        asm.@in(eax, dx);
-    }
+    private static void ConfigRead(Assembler asm, PciGuestTarget t, int register) => PciConfigCycles.EmitRead(asm, Ports(t), register);
 
-    // Writes EBX to the dword at `register` of device EDI.
-    private static void ConfigWrite(Assembler asm, PciGuestTarget t, int register)
-    {
-        SelectRegister(asm, t, register);
-        asm.mov(dx, t.ConfigDataPort);
-        asm.mov(eax, ebx);
-        asm.@out(dx, eax);
-    }
+    private static void ConfigWrite(Assembler asm, PciGuestTarget t, int register) => PciConfigCycles.EmitWrite(asm, Ports(t), register);
 
-    // Writes a word to `register` of device EDI (a 16-bit data cycle at 0xCFC).
-    private static void ConfigWrite16(Assembler asm, PciGuestTarget t, int register, ushort value)
-    {
-        SelectRegister(asm, t, register);
-        asm.mov(dx, t.ConfigDataPort);
-        asm.mov(ax, value);
-        asm.@out(dx, ax);
-    }
+    private static void ConfigWrite16(Assembler asm, PciGuestTarget t, int register, ushort value) => PciConfigCycles.EmitWrite16(asm, Ports(t), register, value);
 
     // Reports EAX (DX is clobbered).
     private static void Report(Assembler asm)

@@ -26,7 +26,8 @@ public static class ProtectedModeImage
     private const int GdtOffset = 0xC00;
     private const int GdtrOffset = 0xC30;
     private const int ImageSize = 0xD00;
-    private const ushort Code32Selector = 0x08;
+    /// <summary>The code selector the body runs with (base = the image, so a label's address is its offset in CS).</summary>
+    public const ushort Code32Selector = 0x08;
     private const ulong Code32Descriptor = 0x00CF_9A01_0000_FFFF;
     private const ulong DataFlatDescriptor = 0x00CF_9200_0000_FFFF;
     private const uint Cr0ProtectionEnable = 0x1;

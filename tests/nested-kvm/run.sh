@@ -7,6 +7,9 @@
 # Then boots Debian's kernel with a busybox initramfs under `actorvmm run -c 2 -m 256M` on that nested KVM, checks
 # /init's markers (CPUs, MemTotal, kvm-clock) and the exit code, and times it against QEMU (-accel kvm -M pc)
 # booting the same kernel and initramfs there (docs/linux-boot.md).
+# VFIO (docs/vfio.md): the outer machine is a q35 with an emulated intel-iommu and QEMU's edu device; inside, edu is bound
+# to vfio-pci and the edu flat guest runs under `actorvmm run --vfio-pci` (checked marker by marker) and under QEMU's
+# vfio-pci as the reference.
 #
 # Installs only qemu-system-x86, busybox-static and cpio (if missing). The kernel package is
 # fetched with apt-get download and unpacked under .cache/ (gitignored), never installed.
@@ -80,9 +83,14 @@ linux_cpus=2
 linux_mem_mib=256
 linux_timeout=540
 qemu_timeout=300
+# The VFIO step inside: the edu guest's RAM (all of it is pinned for the device's DMA) and each VMM's time limit.
+vfio_mem_mib=32
+vfio_timeout=240
 
 # 4. Initramfs: static busybox, the KVM and 9p modules in dependency order, and /init.
-modules=(irqbypass ccp kvm kvm-amd virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio virtio_pci 9pnet 9pnet_virtio netfs fscache 9p)
+# VFIO's modules after them (vfio_virqfd and vfio-pci-core are vfio-pci's dependencies).
+vfio_modules=(vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci)
+modules=(irqbypass ccp kvm kvm-amd virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio virtio_pci 9pnet 9pnet_virtio netfs fscache 9p "${vfio_modules[@]}")
 root="$work/initramfs"
 mkdir -p "$root"/{bin,dev,proc,sys,host,modules}
 cp /bin/busybox "$root/bin/busybox"
@@ -108,6 +116,25 @@ t0=\$(date +%s)
 chroot /host /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
   "$dotnet_bin" "$lane_dll" --backend kvm --timeout-seconds 30 --guests-dir "$work/guests"
 echo "LANE-EXIT \$? after \$((\$(date +%s) - t0)) s"
+# VFIO: bind QEMU's edu device (1234:11e8) to vfio-pci, then run the edu guest on it under actorvmm and, as the
+# reference, under QEMU. Console lines come back prefixed VFIO-AVM / VFIO-QEMU (the host checks them), set-up as VFIO-SETUP.
+echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id || echo "VFIO-SETUP new_id failed"
+edu=
+for d in /sys/bus/pci/devices/*; do [ "\$(cat \$d/vendor)" = 0x1234 ] && [ "\$(cat \$d/device)" = 0x11e8 ] && edu=\${d##*/}; done
+if [ -n "\$edu" ]; then
+  echo "VFIO-SETUP edu \$edu group \$(basename "\$(readlink /sys/bus/pci/devices/\$edu/iommu_group)") driver \$(basename "\$(readlink /sys/bus/pci/devices/\$edu/driver)") /dev/vfio: \$(ls /dev/vfio | tr '\\n' ' ')"
+  read t rest < /proc/uptime; echo "VFIO-AVM-START \$t"
+  { chroot /host /usr/bin/timeout $vfio_timeout /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
+    "$dotnet_bin" "$avm_dll" run --backend kvm -m ${vfio_mem_mib}M --vfio-pci "\$edu" --image "$work/guests/edu-vfio.bin" 2>&1; echo "RC \$?"; } | while IFS= read -r l; do echo "VFIO-AVM \$l"; done
+  read t rest < /proc/uptime; echo "VFIO-AVM-END \$t"
+  read t rest < /proc/uptime; echo "VFIO-QEMU-START \$t"
+  { chroot /host /usr/bin/timeout $vfio_timeout /usr/bin/qemu-system-x86_64 -accel kvm -M q35 -cpu host -m $vfio_mem_mib -nodefaults -display none \\
+    -no-reboot -serial stdio -bios "$work/guests/edu-vfio-bios.bin" -device vfio-pci,host="\$edu" -device isa-debug-exit,iobase=0xf4,iosize=1 2>&1; echo "RC \$?"; } \\
+    | while IFS= read -r l; do echo "VFIO-QEMU \$l"; done
+  read t rest < /proc/uptime; echo "VFIO-QEMU-END \$t"
+else
+  echo "VFIO-SETUP no edu device (1234:11e8) on the outer guest's PCI bus"
+fi
 # Linux under actorvmm, then under QEMU as the baseline: same kernel, initrd, vCPUs and RAM; QEMU keeps its ACPI
 # (with acpi=off its firmware's MP table brings up one CPU only). Each console line is stamped with the outer guest's
 # uptime (10 ms resolution), so the host can time process start -> init -> exit.
@@ -156,8 +183,10 @@ phase "initramfs"
 # ("IO-APIC + timer doesn't work!", a panic seen here), as it does for any VM.
 serial="$work/serial.log"
 boot_outer() { # returns 0 when the outer guest ran the lane program to its end, 1 when it gave no result
-  timeout $((480 + linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
-    -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1 no_timer_check" \
+  # q35 with an emulated VT-d and QEMU's edu device, the real PCI device the VFIO step passes through.
+  timeout $((480 + 2 * vfio_timeout + linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -M q35 -cpu max -m 2G -smp 2 -nographic -no-reboot \
+    -nic none -device intel-iommu -device edu \
+    -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1 no_timer_check intel_iommu=on" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     </dev/null >"$serial" 2>&1 &
   local outer=$! printed=-1 silent=0 limit
@@ -167,7 +196,7 @@ boot_outer() { # returns 0 when the outer guest ran the lane program to its end,
     if [[ "$size" -ne "$printed" ]]; then printed=$size; silent=0; else silent=$((silent + 10)); fi
     if grep -a -q '^LANE-EXIT' "$serial"; then limit=420; else limit=240; fi
     if (( silent >= limit )); then
-      echo "nested-kvm: the outer guest printed nothing for $limit s (last: $(tr -d '\r' < "$serial" | grep -a -E '^(LANE-|LINUX-)' | tail -n 1)): stopping it"
+      echo "nested-kvm: the outer guest printed nothing for $limit s (last: $(tr -d '\r' < "$serial" | grep -a -E '^(LANE-|VFIO-|LINUX-)' | tail -n 1)): stopping it"
       kill "$outer" 2>/dev/null || true
       wait "$outer" || true
       return 1
@@ -185,7 +214,7 @@ fi
 # Strip carriage returns and the terminal escapes SeaBIOS and the kernel print before our lines.
 tr -d '\r' < "$serial" | sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$work/serial.txt"
 phase "boot + run on KVM"
-grep -E '^(LANE-|ERROR |CHECK |LINUX-)' "$work/serial.txt" || true
+grep -E '^(LANE-|ERROR |CHECK |LINUX-|VFIO-SETUP)' "$work/serial.txt" || true
 grep -E '^TIME ' "$work/serial.txt" | sed 's/^/  nested /' || true
 
 # 6. The same guests on the emulator, on the host.
@@ -211,6 +240,28 @@ coalesced=$(awk '$1 == "COALESCED" && $2 == "coalesced-mmio" {print $3}' "$work/
 [[ "${coalesced:-0}" -gt 0 ]] || fail "no writes were replayed from the coalesced MMIO ring on nested KVM"
 echo "nested-kvm: $coalesced writes replayed from KVM's coalesced MMIO ring"
 phase "compare"
+
+# 7b. VFIO passthrough of the outer guest's edu device: actorvmm's transcript must hold every checked marker line of
+# edu-vfio.expected (written from EduGuest's constants) and the guest's exit status 0; QEMU's is printed as the reference.
+sed -n 's/^VFIO-AVM //p' "$work/serial.txt" > "$work/vfio-actorvmm.log"
+sed -n 's/^VFIO-QEMU //p' "$work/serial.txt" > "$work/vfio-qemu.log"
+vfio_span() { awk -v a="$(awk -v k="$1-START" '$1 == k {print $2; exit}' "$work/serial.txt")" -v b="$(awk -v k="$1-END" '$1 == k {print $2; exit}' "$work/serial.txt")" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.1f", b - a }'; }
+for vmm in actorvmm qemu; do
+  echo "nested-kvm: VFIO edu transcript under $vmm ($(vfio_span "VFIO-$( [[ $vmm == actorvmm ]] && echo AVM || echo QEMU )") s from process start):"
+  grep -E '^(EDU |RC )' "$work/vfio-$vmm.log" | sed 's/^/  /' || echo "  (no marker)"
+done
+vfio_missing=$(grep -v -x -F -f "$work/vfio-actorvmm.log" "$work/guests/edu-vfio.expected" || true)
+if [[ -n "$vfio_missing" ]]; then
+  tail -n 30 "$work/vfio-actorvmm.log" >&2
+  fail "VFIO passthrough of edu under actorvmm: missing or failed markers: $(echo $vfio_missing)"
+fi
+grep -q '^RC 0$' "$work/vfio-actorvmm.log" || fail "VFIO passthrough of edu under actorvmm: the guest did not exit 0 ($(grep '^RC ' "$work/vfio-actorvmm.log" || echo 'no exit code'))"
+echo "nested-kvm: VFIO passthrough of edu under actorvmm: all $(wc -l < "$work/guests/edu-vfio.expected") checked markers ok"
+# QEMU's isa-debug-exit turns the guest's status 0 into exit code 1.
+if grep -v -x -F -f "$work/vfio-qemu.log" "$work/guests/edu-vfio.expected" >/dev/null || ! grep -q '^RC 1$' "$work/vfio-qemu.log"; then
+  echo "nested-kvm: WARNING: the QEMU reference did not pass every edu marker (console: $work/vfio-qemu.log)"
+fi
+phase "vfio"
 
 # 8. Linux under actorvmm on nested KVM: markers, exit code 0 (the guest's reboot), and the timing against QEMU.
 sed -n 's/^AVM [0-9.]* //p' "$work/serial.txt" > "$work/linux-actorvmm.log"

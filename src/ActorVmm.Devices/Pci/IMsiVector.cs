@@ -14,4 +14,14 @@ public interface IMsiVector
 
     /// <summary>Delivers the vector's current message.</summary>
     void Trigger();
+
+    /// <summary>
+    /// Whether the vector may deliver now changed (masked: MSI-X off, the function masked or the vector's own mask bit
+    /// set). Vectors only ever raised through <see cref="Trigger"/> need nothing here (the table holds them pending);
+    /// a vector the device raises behind the table's back (a passed-through function signalling an irqfd) must stop
+    /// delivering while masked. Called once for every vector when the function starts or is rebuilt, then on changes.
+    /// </summary>
+    void SetMasked(bool masked)
+    {
+    }
 }

@@ -261,11 +261,16 @@ public sealed class VfioPciDevice : IDevice, ISlowPathDevice
         }
     }
 
-    /// <summary>An MSI-X vector: its message is its route's message (a KVM GSI route the VFIO eventfd raises).</summary>
+    /// <summary>
+    /// An MSI-X vector: its message is its route's message (a KVM GSI route the VFIO eventfd raises), and its mask is the
+    /// route's (the device signals the eventfd itself, so a masked vector's route is detached until unmasked).
+    /// </summary>
     private sealed class MsixVector(VfioPciPassthrough passthrough, int vector) : IMsiVector
     {
         public void Update(ulong address, uint data) => passthrough.MsixRoute(vector, default).Update(new MsiMessage(address, data));
 
         public void Trigger() => passthrough.MsixRoute(vector, default).Trigger();
+
+        public void SetMasked(bool masked) => passthrough.MsixRoute(vector, default).SetMasked(masked);
     }
 }

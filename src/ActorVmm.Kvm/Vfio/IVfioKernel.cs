@@ -24,7 +24,10 @@ internal interface IVfioKernel
     /// <summary>An ioctl with an integer argument; returns the result or -errno.</summary>
     int Ioctl(SafeFdHandle fd, uint request, nint arg);
 
-    /// <summary>An ioctl whose argument is a buffer the kernel reads and may fill (argsz first); returns the result or -errno.</summary>
+    /// <summary>
+    /// An ioctl whose argument is a buffer the kernel reads and may fill (argsz first, except the int fd that
+    /// VFIO_GROUP_SET_CONTAINER reads through its pointer); returns the result or -errno.
+    /// </summary>
     int Ioctl(SafeFdHandle fd, uint request, Span<byte> buffer);
 
     /// <summary>VFIO_GROUP_GET_DEVICE_FD with the device's name; returns the fd or null with the errno.</summary>

@@ -113,7 +113,10 @@ public sealed class VfioHostDevice : IVfioDevice
                 throw new VfioSetupException($"IOMMU group {groupNumber} of {name} is not viable: every device in the group must be bound to vfio-pci (or have no driver). Others in the group: {string.Join(", ", others)}");
             }
 
-            Check(kernel.Ioctl(group, VfioIoctls.VFIO_GROUP_SET_CONTAINER, container.Fd), nameof(VfioIoctls.VFIO_GROUP_SET_CONTAINER));
+            // The kernel reads the container fd through a pointer (get_user of an int), unlike VFIO_SET_IOMMU's plain argument.
+            Span<byte> containerFd = stackalloc byte[sizeof(int)];
+            BinaryPrimitives.WriteInt32LittleEndian(containerFd, container.Fd);
+            Check(kernel.Ioctl(group, VfioIoctls.VFIO_GROUP_SET_CONTAINER, containerFd), nameof(VfioIoctls.VFIO_GROUP_SET_CONTAINER));
             Check(kernel.Ioctl(container, VfioIoctls.VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), nameof(VfioIoctls.VFIO_SET_IOMMU));
             foreach (var window in dmaWindows)
             {

@@ -47,4 +47,13 @@ public interface IEventFdMsiRoute : IMsiRoute
 {
     /// <summary>The irqfd's eventfd (owned by the route).</summary>
     int EventFd { get; }
+
+    /// <summary>
+    /// Masks or unmasks the route for an eventfd the host kernel signals (an MSI-X vector's mask bit): while masked the
+    /// irqfd is detached from its GSI and the eventfd keeps counting, so an interrupt raised meanwhile is delivered
+    /// once when the route is unmasked (the vector's pending bit), never while masked. Routes start unmasked.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The route was disposed.</exception>
+    /// <exception cref="IOException">The kernel refused.</exception>
+    void SetMasked(bool masked);
 }

@@ -189,6 +189,25 @@ public sealed class MsixTests
     }
 
     [Fact]
+    public void Each_vector_is_told_its_mask_state_at_start_and_whenever_msix_enable_the_function_mask_or_its_own_mask_changes_it()
+    {
+        Assert.Equal([true], Sink.MaskChanges);
+        Program(Vector, unmask: false);
+        Enable();
+        Assert.Equal([true], Sink.MaskChanges); // still masked by its own bit
+
+        Write(EntryOffset(Vector, MsixRegisters.EntryVectorControl), 4, 0);
+        Function.WriteConfig(ControlRegister(Function), 2, MsixRegisters.Enable | MsixRegisters.FunctionMask);
+        Function.WriteConfig(ControlRegister(Function), 2, MsixRegisters.Enable);
+        Function.WriteConfig(ControlRegister(Function), 2, 0);
+        Function.WriteConfig(ControlRegister(Function), 2, MsixRegisters.Enable);
+        Function.Reset();
+
+        Assert.Equal([true, false, true, false, true, false, true], Sink.MaskChanges);
+        Assert.All(_rig.Vectors.Where((_, v) => v != Vector), v => Assert.Equal([true], v.MaskChanges));
+    }
+
+    [Fact]
     public void Reset_masks_every_vector_and_clears_pending()
     {
         Program(Vector, unmask: false);

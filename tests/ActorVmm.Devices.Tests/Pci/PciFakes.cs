@@ -55,6 +55,11 @@ internal sealed class RecordingMsiVector : IMsiVector
     }
 
     public void Trigger() => Delivered.Add((Address, Data));
+
+    /// <summary>Every mask state the table told the vector, in order.</summary>
+    public List<bool> MaskChanges { get; } = [];
+
+    public void SetMasked(bool masked) => MaskChanges.Add(masked);
 }
 
 /// <summary>The platform side of INTx: every source connected, by IRQ.</summary>

@@ -189,6 +189,18 @@ internal sealed class FakeRoute(int eventFd, MsiMessage message) : IEventFdMsiRo
 
     public void Trigger() => Triggers++;
 
+    /// <summary>The mask state as last set (routes start unmasked).</summary>
+    public bool Masked { get; private set; }
+
+    /// <summary>Every SetMasked call, in order.</summary>
+    public List<bool> MaskChanges { get; } = [];
+
+    public void SetMasked(bool masked)
+    {
+        Masked = masked;
+        MaskChanges.Add(masked);
+    }
+
     public void Dispose() => Disposed = true;
 }
 

@@ -170,6 +170,35 @@ public sealed class VfioPciDeviceTests
     }
 
     [Fact]
+    public void An_msix_vectors_route_delivers_only_while_msix_is_on_and_neither_the_function_nor_the_vector_is_masked()
+    {
+        var rig = new VfioRig(FakeDevices.Nic());
+        rig.ProgramBar(0, Bar0Address);
+        rig.EnableDecoding(PciCommand.MemorySpace);
+        rig.Device.Writes.Clear();
+        Assert.Equal(FakeDevices.NicMsixVectors, rig.Host.Routes.Count);
+        Assert.All(rig.Host.Routes, r => Assert.True(r.Masked));
+        int control = (int)rig.ReadConfig(PciHeader.CapabilitiesPointer, 1) + MsixRegisters.MessageControl;
+        ulong vectorControl = Bar0Address + FakeDevices.NicMsixTableOffset + (1 * MsixRegisters.EntrySize) + MsixRegisters.EntryVectorControl;
+        var route = rig.Host.Routes[1];
+
+        rig.WriteConfig(control, 2, MsixRegisters.Enable);
+        Assert.True(route.Masked); // its own mask bit is still set from power-on
+        rig.GuestWrite(TrapBus.Mmio, vectorControl, [0, 0, 0, 0]);
+        Assert.False(route.Masked);
+        rig.WriteConfig(control, 2, MsixRegisters.Enable | MsixRegisters.FunctionMask);
+        Assert.True(route.Masked);
+        rig.WriteConfig(control, 2, MsixRegisters.Enable);
+        Assert.False(route.Masked);
+        rig.GuestWrite(TrapBus.Mmio, vectorControl, [(byte)MsixRegisters.VectorMasked, 0, 0, 0]);
+        Assert.True(route.Masked);
+
+        Assert.Equal([true, false, true, false, true], route.MaskChanges);
+        Assert.All(rig.Host.Routes.Where((_, v) => v != 1), r => Assert.Equal([true], r.MaskChanges));
+        Assert.Empty(rig.Device.Writes);
+    }
+
+    [Fact]
     public void Enabling_msi_turns_intx_off_then_arms_its_route_reprogramming_reroutes_it_and_disabling_brings_intx_back()
     {
         var rig = new VfioRig(FakeDevices.Edu());

@@ -108,6 +108,45 @@ public sealed class KvmInterruptRouterTests
     }
 
     [Fact]
+    public void Masking_a_route_deassigns_its_irqfd_keeping_the_eventfd_and_unmasking_assigns_the_same_eventfd_to_the_same_gsi()
+    {
+        var (router, kernel) = Create();
+        var route = (KvmMsiRoute)router.CreateMsiRoute(MsiMessage.Fixed(1, Vector));
+        var assign = kernel.IrqFds[^1];
+        int tables = kernel.RoutingTables.Count;
+
+        route.SetMasked(true);
+        route.SetMasked(true);
+        var deassign = kernel.IrqFds[^1];
+        Assert.Equal((assign.fd, assign.gsi, KVM_IRQFD_FLAG_DEASSIGN), (deassign.fd, deassign.gsi, deassign.flags));
+        Assert.Equal(2, kernel.IrqFds.Count);
+
+        // What the device signals meanwhile stays in the eventfd, where KVM finds it when the irqfd is assigned again.
+        route.Trigger();
+        route.SetMasked(false);
+        route.SetMasked(false);
+        Assert.Equal(assign, kernel.IrqFds[^1]);
+        Assert.Equal(3, kernel.IrqFds.Count);
+        Assert.Equal(1UL, route.IrqFd.Consume());
+        Assert.Equal(tables, kernel.RoutingTables.Count);
+    }
+
+    [Fact]
+    public void Disposing_a_masked_route_does_not_deassign_its_irqfd_a_second_time()
+    {
+        var (router, kernel) = Create();
+        var route = (KvmMsiRoute)router.CreateMsiRoute(MsiMessage.Fixed(1, Vector));
+        route.SetMasked(true);
+        int irqfds = kernel.IrqFds.Count;
+
+        route.Dispose();
+
+        Assert.Equal(irqfds, kernel.IrqFds.Count);
+        Assert.Throws<ObjectDisposedException>(() => route.SetMasked(false));
+        Assert.Equal(0, router.MsiRouteCount);
+    }
+
+    [Fact]
     public void Trigger_signals_the_irqfd_without_any_ioctl()
     {
         var (router, kernel) = Create();

@@ -92,12 +92,6 @@ internal sealed class FakeVfioKernel : IVfioKernel
             return HasType1 && arg == VFIO_TYPE1_IOMMU ? 1 : 0;
         }
 
-        if (request == VfioIoctls.VFIO_GROUP_SET_CONTAINER)
-        {
-            Assert.Equal((GroupFd, (nint)ContainerFd), (fd.Fd, arg));
-            return 0;
-        }
-
         if (request == VfioIoctls.VFIO_SET_IOMMU)
         {
             Assert.Equal((ContainerFd, (nint)VFIO_TYPE1_IOMMU), (fd.Fd, arg));
@@ -116,6 +110,13 @@ internal sealed class FakeVfioKernel : IVfioKernel
     public int Ioctl(SafeFdHandle fd, uint request, Span<byte> buffer)
     {
         Calls.Add(Name(request));
+        if (request == VfioIoctls.VFIO_GROUP_SET_CONTAINER)
+        {
+            // The kernel does get_user(fd, (int __user *)arg): the container fd behind a pointer, as a real group needs it.
+            Assert.Equal((GroupFd, sizeof(int), ContainerFd), (fd.Fd, buffer.Length, BinaryPrimitives.ReadInt32LittleEndian(buffer)));
+            return 0;
+        }
+
         uint argsz = BinaryPrimitives.ReadUInt32LittleEndian(buffer);
         Assert.Equal((uint)buffer.Length, argsz);
         if (request == VfioIoctls.VFIO_GROUP_GET_STATUS)

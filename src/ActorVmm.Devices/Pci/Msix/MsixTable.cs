@@ -19,6 +19,7 @@ internal sealed class MsixTable
     private readonly IMsiVector[] _vectors;
     private readonly byte[] _table;
     private readonly ulong[] _pending;
+    private readonly bool[] _masked;
 
     /// <summary>Creates the power-on table (every vector masked) with its delivery seams.</summary>
     public MsixTable(MsixDefinition definition, Func<int, IMsiVector> vectors)
@@ -32,6 +33,8 @@ internal sealed class MsixTable
 
         _table = new byte[definition.TableSize];
         _pending = new ulong[definition.PbaQwords];
+        _masked = new bool[definition.VectorCount];
+        Array.Fill(_masked, true);
         Reset();
     }
 
@@ -68,6 +71,10 @@ internal sealed class MsixTable
 
         Enabled = false;
         FunctionMasked = false;
+        for (int v = 0; v < VectorCount; v++)
+        {
+            PublishMask(v, force: false);
+        }
     }
 
     /// <summary>Applies message control; delivers pending vectors that this unmasks.</summary>
@@ -82,6 +89,7 @@ internal sealed class MsixTable
         FunctionMasked = functionMasked;
         for (int v = 0; v < VectorCount; v++)
         {
+            PublishMask(v, force: false);
             DeliverIfPendingAndUnmasked(v);
         }
     }
@@ -164,11 +172,12 @@ internal sealed class MsixTable
                 _vectors[v].Update(now.Address, now.Data);
             }
 
+            PublishMask(v, force: false);
             DeliverIfPendingAndUnmasked(v);
         }
     }
 
-    /// <summary>Publishes every programmed message to its route (after a rebuild from captured state).</summary>
+    /// <summary>Publishes every programmed message to its route, then every vector's mask state (at start and after a rebuild from captured state).</summary>
     public void PublishProgrammedMessages()
     {
         for (int v = 0; v < VectorCount; v++)
@@ -177,8 +186,13 @@ internal sealed class MsixTable
             {
                 _vectors[v].Update(Address(v), Data(v));
             }
+
+            PublishMask(v, force: true);
         }
     }
+
+    /// <summary>True when the vector may not deliver now: MSI-X off, the function masked, or the vector's mask bit set.</summary>
+    public bool IsMasked(int vector) => !Enabled || FunctionMasked || IsVectorMasked(vector);
 
     /// <summary>The table bytes.</summary>
     public ImmutableArray<byte> CaptureTable() => [.. _table];
@@ -204,6 +218,17 @@ internal sealed class MsixTable
     private ReadOnlySpan<byte> Entry(int vector) => _table.AsSpan(vector * MsixRegisters.EntrySize, MsixRegisters.EntrySize);
 
     private Message MessageOf(int vector) => new(Address(vector), Data(vector));
+
+    // Tells the vector its mask state when it changed (or always, when forced).
+    private void PublishMask(int vector, bool force)
+    {
+        bool masked = IsMasked(vector);
+        if (force || masked != _masked[vector])
+        {
+            _masked[vector] = masked;
+            _vectors[vector].SetMasked(masked);
+        }
+    }
 
     private void DeliverIfPendingAndUnmasked(int vector)
     {
