@@ -264,26 +264,29 @@ phase "vfio"
 # 8. Linux under actorvmm on nested KVM: markers, exit code 0 (the guest's reboot), and the timing against QEMU.
 sed -n 's/^AVM [0-9.]* //p' "$work/serial.txt" > "$work/linux-actorvmm.log"
 sed -n 's/^QEMU [0-9.]* //p' "$work/serial.txt" > "$work/linux-qemu.log"
-# Not gating while issue 14 is open: since the merges of 2026-11-29 the kernel triple-faults at a random point of
-# its boot in most runs (4 of 6 that day; cause not found). The failure is printed in full, never hidden; the
-# check becomes fatal again (replace known_linux_failure with fail) once the cause is fixed.
+# The boot itself is not gating while issue 14 is open: the kernel sometimes stops partway under actorvmm on nested KVM
+# (docs/linux-boot.md, "Known problem"; cause not found). That failure is printed in full, never hidden; it becomes fatal
+# again (known_linux_failure -> fail) once the cause is fixed. A boot whose /init ran to its reboot gates everything
+# else: the exit code, the virtio devices and the framebuffer (collected, then failed after the figures are printed).
 known_linux_failure() { echo "nested-kvm: KNOWN FAILURE (issue 14, not gating yet): $*" >&2; }
+linux_failures=()
+after_boot() { if [[ "$linux_booted" -eq 1 ]]; then linux_failures+=("$*"); else known_linux_failure "$*"; fi; }
 if "$repo/tests/linux-boot/check-boot.sh" "$work/linux-actorvmm.log" "$linux_cpus" "$linux_mem_mib"; then
-  grep -q '^RC 0$' "$work/linux-actorvmm.log" || known_linux_failure "actorvmm did not exit 0 after the Linux guest rebooted ($(grep '^RC ' "$work/linux-actorvmm.log" || echo 'no exit code'))"
+  linux_booted=1
 else
+  linux_booted=0
   tail -n 30 "$work/linux-actorvmm.log" >&2
-  known_linux_failure "Linux did not boot to its init under actorvmm on nested KVM (console: $work/linux-actorvmm.log)"
+  known_linux_failure "Linux did not boot to its init and reboot under actorvmm on nested KVM (console: $work/linux-actorvmm.log)"
 fi
+grep -q '^RC 0$' "$work/linux-actorvmm.log" || after_boot "actorvmm did not exit 0 after the Linux guest rebooted ($(grep '^RC ' "$work/linux-actorvmm.log" || echo 'no exit code'))"
 # The virtio devices under actorvmm (on the PCI bus) and under QEMU (the same checks, any transport), and the guest's
 # dd throughput on each VMM's virtio disk.
 grep -E '^(VIRTIO|HVC)-' "$work/serial.txt" || true
-if ! grep -q '^VIRTIO-avm RC 0$' "$work/serial.txt"; then
-  known_linux_failure "the virtio checks of the Linux guest under actorvmm failed (see the VIRTIO-avm lines)"
-fi
+grep -q '^VIRTIO-avm RC 0$' "$work/serial.txt" || after_boot "the virtio checks of the Linux guest under actorvmm failed (see the VIRTIO-avm lines)"
 sed -n '/^FB-PNG-BEGIN$/,/^FB-PNG-END$/{/^FB-PNG-/d;p}' "$work/serial.txt" | base64 -d > "$work/linux-fb.png" 2>/dev/null \
   && echo "nested-kvm: the Linux guest's framebuffer at exit: $work/linux-fb.png" || rm -f "$work/linux-fb.png"
 [[ -s "$work/linux-fb.png" ]] && dotnet "$lane_dll" --check-screenshot "$work/linux-fb.png" \
-  || known_linux_failure "the framebuffer screenshot of the Linux guest under actorvmm shows no console text ($work/linux-fb.png)"
+  || after_boot "the framebuffer screenshot of the Linux guest under actorvmm shows no console text ($work/linux-fb.png)"
 grep -q '^VIRTIO-qemu RC 0$' "$work/serial.txt" || echo "nested-kvm: WARNING: the virtio checks failed under QEMU too (see the VIRTIO-qemu lines)"
 dd_mbs() { # dd_mbs VMM READ|WRITE: MB/s from busybox dd's "N bytes (…) copied, S seconds, …" line
   awk -v k="LINUX-DD-$2" '$1 == "'"$1"'" && $3 == k { for (i = 4; i <= NF; i++) if ($(i+1) ~ /^seconds/) { if ($i > 0) printf "%.1f", $4 / $i / 1e6; exit } }' "$work/serial.txt"
@@ -304,5 +307,6 @@ echo "nested-kvm: guest dd on the virtio disk (${disk_mib} MiB read after drop_c
 printf '  %-9s read %7s   write %7s\n' actorvmm "${avm_rd:--}" "${avm_wr:--}" qemu "${qemu_rd:--}" "${qemu_wr:--}"
 printf '  %-9s read %7s   write %7s\n' ratio "$(ratio "${avm_rd:--}" "${qemu_rd:--}")" "$(ratio "${avm_wr:--}" "${qemu_wr:--}")"
 phase "linux boot"
+((${#linux_failures[@]} == 0)) || fail "the Linux guest booted under actorvmm, but: $(printf '%s; ' "${linux_failures[@]}")"
 echo "nested-kvm: OK: $(grep -c '^END ' "$work/kvm.trace") guests, $(grep -c '^TRAP ' "$work/kvm.trace") traps identical on nested KVM and the emulator"
 print_timings
