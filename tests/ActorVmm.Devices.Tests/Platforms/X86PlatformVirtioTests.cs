@@ -14,7 +14,7 @@ namespace ActorVmm.Devices.Tests.Platforms;
 /// <summary>The x86 platform's virtio devices: one virtio-mmio window and free ISA line each, from the map's virtio-mmio window.</summary>
 public sealed class X86PlatformVirtioTests
 {
-    private static VirtioDeviceSpec Rng(string name) => new(name, _ => new VirtioRng());
+    private static VirtioDeviceSpec Rng(string name) => new(name, VirtioDeviceType.Entropy, _ => new VirtioRng());
 
     [Fact]
     public void Virtio_devices_get_consecutive_windows_from_the_virtio_mmio_window_and_the_free_isa_lines()
