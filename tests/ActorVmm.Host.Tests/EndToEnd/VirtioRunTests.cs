@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
+using ActorVmm.Devices.Virtio.Pci;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 using ActorVmm.TestGuests;
@@ -190,11 +192,16 @@ public sealed class VirtioRunTests : IDisposable
         await File.WriteAllBytesAsync(guest, VirtioPciGuest.Build(withRng: true));
         string disk = WriteDisk();
 
-        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, "--rng");
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, "--rng", "--log-level", "debug");
 
         Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
         Assert.Contains(VirtioBlockGuest.FlushedLine, stdout, StringComparison.Ordinal);
         AssertWrittenSector(disk);
+
+        // Both functions were on bus 0, and every kick found its doorbell where the guest moved the BAR (no trap-path fallback).
+        Assert.Contains($"{VirtioPciRegisters.VendorId:x4}:{VirtioPciLayout.DeviceId(VirtioDeviceType.Block):x4}", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{VirtioPciRegisters.VendorId:x4}:{VirtioPciLayout.DeviceId(VirtioDeviceType.Entropy):x4}", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("no doorbell", stderr, StringComparison.Ordinal);
     }
 
     private static void AssertWrittenSector(string disk)
