@@ -319,9 +319,11 @@ public sealed class VirtioPciTransportTests : IDisposable
         long before = _rig.Device.Counters.IgnoredRegisterAccesses;
 
         _rig.ConfigWrite(cap + VirtioPciRegisters.PciCfgData, sizeof(byte), VirtioStatus.Acknowledge);
+        uint read = _rig.ConfigRead(cap + VirtioPciRegisters.PciCfgData, sizeof(uint));
 
         Assert.Equal(0, _rig.Device.Core.Status);
-        Assert.Equal(before + 1, _rig.Device.Counters.IgnoredRegisterAccesses);
+        Assert.Equal(0u, read);
+        Assert.Equal(before + 2, _rig.Device.Counters.IgnoredRegisterAccesses);
     }
 
     [Fact]

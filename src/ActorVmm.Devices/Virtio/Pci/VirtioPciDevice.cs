@@ -376,14 +376,16 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
     // pci_cfg_data: the driver set cap.bar, cap.offset and cap.length; the access goes to that place of the BAR.
     private uint ReadPciCfgData(int offset, int size)
     {
-        if (PciCfgTarget() is { } target)
+        if (PciCfgTarget() is not { } target)
         {
-            Span<byte> window = _pciCfgData.AsSpan(0, target.Length);
-            window.Clear();
-            if (!Function.TryHandleMsixAccess(VirtioPciLayout.Bar, target.Offset, window, isWrite: false))
-            {
-                AccessBar(target.Offset, window, isWrite: false);
-            }
+            return 0;
+        }
+
+        Span<byte> window = _pciCfgData.AsSpan(0, target.Length);
+        window.Clear();
+        if (!Function.TryHandleMsixAccess(VirtioPciLayout.Bar, target.Offset, window, isWrite: false))
+        {
+            AccessBar(target.Offset, window, isWrite: false);
         }
 
         return (uint)TrapAccess.ReadLittleEndian(_pciCfgData.AsSpan(offset, size));
