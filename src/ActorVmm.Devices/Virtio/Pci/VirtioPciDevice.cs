@@ -291,7 +291,7 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
                 _core.WriteDriverFeatures(_driverFeatureSelect, (uint)value);
                 break;
             case VirtioPciRegisters.ConfigMsixVector:
-                _core.ConfigMsixVector = CheckedVector((ushort)value);
+                _core.ConfigMsixVector = CheckedVector(field, (ushort)value);
                 break;
             case VirtioPciRegisters.DeviceStatus:
                 _core.WriteStatus((byte)value);
@@ -308,7 +308,7 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
                 _core.SetQueueSize(queue, (uint)value);
                 break;
             case VirtioPciRegisters.QueueMsixVector when queue >= 0:
-                _core.SetQueueMsixVector(queue, CheckedVector((ushort)value));
+                _core.SetQueueMsixVector(queue, CheckedVector(field, (ushort)value));
                 break;
             case VirtioPciRegisters.QueueEnable when value == 1:
                 // §4.1.4.3.2: the driver never writes 0 here (a queue is disabled by a device reset only).
@@ -329,7 +329,7 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
 
                 break;
             default:
-                Ignore((ulong)field, [], isWrite: true, "a read-only field, a queue_select naming no queue, or a value the field cannot hold");
+                Refuse((ulong)field, data.Length, isWrite: true, "a read-only field, a queue_select naming no queue, or a value the field cannot hold");
                 break;
         }
     }
@@ -339,14 +339,14 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
         queue >= 0 && size <= _core.QueueMaxSize(queue) && Queues.SplitRing.IsValidSize((long)size);
 
     // A vector outside the table is refused: the field then reads back NO_VECTOR (§4.1.5.1.2).
-    private ushort CheckedVector(ushort vector)
+    private ushort CheckedVector(int field, ushort vector)
     {
         if (vector == VirtioPciRegisters.NoVector || vector < VectorCount)
         {
             return vector;
         }
 
-        Ignore(VirtioPciRegisters.ConfigMsixVector, [], isWrite: true, $"MSI-X vector {vector} is outside the table of {VectorCount}");
+        Refuse((ulong)field, sizeof(ushort), isWrite: true, $"MSI-X vector {vector} is outside the table of {VectorCount}");
         return VirtioPciRegisters.NoVector;
     }
 
@@ -412,7 +412,7 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
         uint length = Function.ReadConfig(_pciCfgCap + VirtioPciRegisters.CapStructureLength, sizeof(uint));
         if (bar != VirtioPciLayout.Bar || length is not (1 or 2 or 4) || offset % length != 0 || offset + (ulong)length > VirtioPciLayout.BarSize)
         {
-            Ignore(offset, [], isWrite: false, $"pci_cfg_data access to BAR {bar} at 0x{offset:X} of {length} bytes");
+            Refuse(offset, (int)Math.Min(length, sizeof(uint)), isWrite: false, $"pci_cfg_data window onto BAR {bar} at 0x{offset:X} of {length} bytes");
             return null;
         }
 
@@ -451,6 +451,7 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
         }
     }
 
+    // An access the transport refuses: a read answers 0, a write changes nothing; counted, logged rate-limited.
     private void Ignore(ulong offset, Span<byte> data, bool isWrite, string why)
     {
         if (!isWrite)
@@ -458,13 +459,18 @@ public sealed class VirtioPciDevice : PciDevice, ISlowPathDevice, IConsoleInputD
             data.Clear();
         }
 
+        Refuse(offset, data.Length, isWrite, why);
+    }
+
+    private void Refuse(ulong offset, int width, bool isWrite, string why)
+    {
         long count = _core.Counters.AddIgnoredRegisterAccess();
         if (VirtioCounters.ShouldLog(count))
         {
             _logger.LogWarning(
                 "virtio {Device}: {Width}-byte {Direction} at BAR offset 0x{Offset:X} ignored: {Reason} ({Count} so far)",
                 Name,
-                data.Length,
+                width,
                 isWrite ? "write" : "read",
                 offset,
                 why,
