@@ -24,7 +24,7 @@ public static class EduImages
     /// <summary>Both images by name.</summary>
     public static IReadOnlyDictionary<string, byte[]> Build()
     {
-        byte[] flat = EduGuest.Build(PciConfigPorts.Pc);
+        byte[] flat = EduGuest.Build(PciConfigCycles.Pc);
         return new Dictionary<string, byte[]>(StringComparer.Ordinal) { [FlatName] = flat, [BiosName] = FlatBiosImage.Wrap(flat) };
     }
 }

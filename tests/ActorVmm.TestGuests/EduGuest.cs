@@ -170,11 +170,11 @@ public static class EduGuest
     // MSI message address for APIC ID 0, physical destination.
     private const uint MsiAddressApic0 = (uint)LocalApicRegisters.DefaultBase;
 
-    /// <summary>Assembles the guest; <paramref name="ports"/> are the platform's CONFIG_ADDRESS and CONFIG_DATA.</summary>
-    public static byte[] Build(PciConfigPorts ports)
+    /// <summary>Assembles the guest; <paramref name="config"/> reaches the platform's CONFIG_ADDRESS and CONFIG_DATA.</summary>
+    public static byte[] Build(PciConfigCycles config)
     {
-        ArgumentNullException.ThrowIfNull(ports);
-        return ProtectedModeImage.Build(asm => Body(asm, ports));
+        ArgumentNullException.ThrowIfNull(config);
+        return ProtectedModeImage.Build(asm => Body(asm, config));
     }
 
     /// <summary>The 4 ASCII characters of a tag (space-padded) as the dword the marker routine prints from its low byte up.</summary>
@@ -193,7 +193,7 @@ public static class EduGuest
     /// <summary>A checked marker's line as the guest prints it when the value is the expected one.</summary>
     public static string Marker(string tag, uint value) => $"{MarkerPrefix}{tag} {value:x8} {Passed}";
 
-    private static void Body(Assembler asm, PciConfigPorts ports)
+    private static void Body(Assembler asm, PciConfigCycles config)
     {
         var markerInfo = asm.CreateLabel();
         var markerCheck = asm.CreateLabel();
@@ -205,9 +205,11 @@ public static class EduGuest
         asm.mov(__dword_ptr[FailuresAddress], 0);
 
         // 1. Find the device on bus 0 (EDI = its device number from here on).
-        PciConfigCycles.EmitFind(asm, ports, EduRegisters.Ids);
-        asm.cmp(edi, PciConfigCycles.NoDevice);
-        asm.jne(found);
+        var notFound = asm.CreateLabel();
+        config.Find(asm, EduRegisters.Ids, notFound);
+        asm.jmp(found);
+        asm.Label(ref notFound);
+        asm.mov(edi, PciConfigCycles.AllOnes);
         asm.mov(ebx, edi);
         Check(asm, markerCheck, SlotTag, 0);
         asm.mov(bl, NotFoundStatus);
@@ -217,15 +219,15 @@ public static class EduGuest
         Info(asm, markerInfo, SlotTag);
 
         // 2. BAR 0 placed with decoding off, then memory decoding and bus mastering (the device's DMA) on.
-        PciConfigCycles.EmitWrite16(asm, ports, PciConfigCycles.CommandRegister, 0);
+        config.Write16(asm, PciConfigCycles.CommandRegister, 0);
         asm.mov(ebx, Bar0Address);
-        PciConfigCycles.EmitWrite(asm, ports, PciConfigCycles.Bar0Register);
-        PciConfigCycles.EmitWrite16(asm, ports, PciConfigCycles.CommandRegister, CommandMemoryAndBusMaster);
-        PciConfigCycles.EmitRead(asm, ports, PciConfigCycles.Bar0Register);
+        config.Write(asm, PciConfigCycles.Bar0Register);
+        config.Write16(asm, PciConfigCycles.CommandRegister, CommandMemoryAndBusMaster);
+        config.Read(asm, PciConfigCycles.Bar0Register);
         asm.and(eax, ~(EduRegisters.Bar0Size - 1));
         asm.mov(ebx, eax);
         Check(asm, markerCheck, Bar0Tag, Bar0Address);
-        PciConfigCycles.EmitRead(asm, ports, PciConfigCycles.InterruptLineRegister);
+        config.Read(asm, PciConfigCycles.InterruptLineRegister);
         asm.mov(ebx, eax);
         Info(asm, markerInfo, LineTag);
 
@@ -307,13 +309,13 @@ public static class EduGuest
         var address32 = asm.CreateLabel();
         var dataWritten = asm.CreateLabel();
         var msiDone = asm.CreateLabel();
-        PciConfigCycles.EmitRead(asm, ports, PciConfigCycles.CapabilitiesPointerRegister);
+        config.Read(asm, PciConfigCycles.CapabilitiesPointerRegister);
         asm.movzx(esi, al);
         asm.mov(ecx, MaxCapabilities);
         asm.Label(ref walk);
         asm.and(esi, CapabilityPointerMask);
         asm.jz(msiMissing);
-        PciConfigCycles.EmitReadAtEsi(asm, ports, 0);
+        config.ReadDwordAtEsi(asm);
         asm.cmp(al, PciCapabilityId.Msi);
         asm.je(msiFound);
         asm.shr(eax, CapabilityNextShift);
@@ -328,21 +330,21 @@ public static class EduGuest
         asm.Label(ref msiFound);
         asm.push(eax); // the capability's first dword: ID, next, message control
         asm.mov(ebx, MsiAddressApic0);
-        PciConfigCycles.EmitWriteAtEsi(asm, ports, MsiRegisters.AddressLow);
+        config.WriteDwordAtEsi(asm, MsiRegisters.AddressLow);
         asm.mov(ebx, MsiVector);
         asm.test(__dword_ptr[esp], (uint)MsiRegisters.Address64 << MessageControlShift);
         asm.jz(address32);
-        PciConfigCycles.EmitWrite16AtEsi(asm, ports, MsiRegisters.Data64);
+        config.Write16AtEsi(asm, MsiRegisters.Data64);
         asm.xor(ebx, ebx);
-        PciConfigCycles.EmitWriteAtEsi(asm, ports, MsiRegisters.AddressHigh);
+        config.WriteDwordAtEsi(asm, MsiRegisters.AddressHigh);
         asm.jmp(dataWritten);
         asm.Label(ref address32);
-        PciConfigCycles.EmitWrite16AtEsi(asm, ports, MsiRegisters.Data32);
+        config.Write16AtEsi(asm, MsiRegisters.Data32);
         asm.Label(ref dataWritten);
         asm.pop(ebx);
         asm.and(ebx, ~((uint)MsiRegisters.MultipleMessageEnableMask << MessageControlShift));
         asm.or(ebx, (uint)MsiRegisters.Enable << MessageControlShift);
-        PciConfigCycles.EmitWriteAtEsi(asm, ports, 0);
+        config.WriteDwordAtEsi(asm, 0);
         asm.mov(__dword_ptr[MsiCountAddress], 0);
         RaiseAndWait(asm, MsiRaise, MsiCountAddress, 1);
         asm.mov(ebx, __dword_ptr[MsiStatusAddress]);

@@ -4,26 +4,21 @@ using static Iced.Intel.AssemblerRegisters;
 
 namespace ActorVmm.TestGuests;
 
-/// <summary>CONFIG_ADDRESS and CONFIG_DATA of configuration mechanism #1, as the guest's platform places them.</summary>
-/// <param name="Address">CONFIG_ADDRESS (0xCF8 on a PC).</param>
-/// <param name="Data">CONFIG_DATA (0xCFC on a PC).</param>
-public sealed record PciConfigPorts(ushort Address, ushort Data)
-{
-    /// <summary>The PC's ports (0xCF8, 0xCFC), where actorvmm's host bridge and QEMU's both decode them.</summary>
-    public static PciConfigPorts Pc { get; } = new((ushort)PciHostBridgeDevice.ConfigAddressPort, (ushort)PciHostBridgeDevice.ConfigDataPort);
-}
-
 /// <summary>
-/// Configuration cycles on bus 0 through CONFIG_ADDRESS/CONFIG_DATA from 32-bit guest code, shared by the PCI guests: the
-/// function is device EDI, function 0; every helper clobbers EAX and DX only (reads return the dword in EAX).
+/// PCI configuration mechanism #1 as 32-bit guest code: CONFIG_ADDRESS (enable bit, bus 0, device in bits 11–15, the
+/// dword-aligned register) then a 1-, 2- or 4-byte cycle at CONFIG_DATA plus the register's low two bits. The device
+/// number is in EDI; every helper clobbers EAX and EDX only (and reads EBX / ESI where it says so). One copy for every
+/// PCI guest.
 /// </summary>
-public static class PciConfigCycles
+/// <param name="addressPort">CONFIG_ADDRESS (0xCF8).</param>
+/// <param name="dataPort">CONFIG_DATA (0xCFC).</param>
+public sealed class PciConfigCycles(ushort addressPort, ushort dataPort)
 {
-    /// <summary>Device numbers on a bus.</summary>
+    /// <summary>Devices on one bus.</summary>
     public const int DevicesPerBus = 32;
 
-    /// <summary>What a config read of an absent device returns, and EDI after <see cref="EmitFind"/> found nothing.</summary>
-    public const uint NoDevice = uint.MaxValue;
+    /// <summary>A read of an absent function.</summary>
+    public const uint AllOnes = uint.MaxValue;
 
     /// <summary>Type-0 header: command register (low word of the dword at 4).</summary>
     public const int CommandRegister = 0x04;
@@ -37,112 +32,122 @@ public static class PciConfigCycles
     /// <summary>Type-0 header: interrupt line (low byte) and pin (next byte) of the dword at 0x3C.</summary>
     public const int InterruptLineRegister = 0x3C;
 
-    /// <summary>CONFIG_ADDRESS bit 31: enable the configuration cycle.</summary>
     private const uint ConfigEnable = 0x8000_0000;
+    private const int DeviceShift = 11;
+    private const uint RegisterMask = 0xFC;
+    private const uint ByteLaneMask = 3;
 
-    /// <summary>CONFIG_ADDRESS bits 11–15: device number.</summary>
-    private const int ConfigDeviceShift = 11;
-
-    /// <summary>
-    /// Scans bus 0 for <paramref name="ids"/> (vendor ID | device ID &lt;&lt; 16); leaves the last matching device number
-    /// in EDI, or <see cref="NoDevice"/>. For each present device <paramref name="onPresent"/> (if any) runs with the
-    /// device number in ECX and its ID dword in EBX (it must keep ECX, EBX and EDI).
-    /// </summary>
-    public static void EmitFind(Assembler asm, PciConfigPorts ports, uint ids, Action<Assembler>? onPresent = null)
-    {
-        ArgumentNullException.ThrowIfNull(asm);
-        ArgumentNullException.ThrowIfNull(ports);
-        var scan = asm.CreateLabel();
-        var next = asm.CreateLabel();
-        asm.xor(ecx, ecx);
-        asm.mov(edi, NoDevice);
-        asm.Label(ref scan);
-        asm.mov(eax, ecx);
-        asm.shl(eax, ConfigDeviceShift);
-        asm.or(eax, ConfigEnable);
-        asm.mov(dx, ports.Address);
-        asm.@out(dx, eax);
-        asm.mov(dx, ports.Data);
-        asm.@in(eax, dx);
-        asm.cmp(eax, NoDevice);
-        asm.je(next);
-        asm.mov(ebx, eax);
-        onPresent?.Invoke(asm);
-        asm.cmp(ebx, ids);
-        asm.jne(next);
-        asm.mov(edi, ecx);
-        asm.Label(ref next);
-        asm.inc(ecx);
-        asm.cmp(ecx, DevicesPerBus);
-        asm.jb(scan);
-    }
+    /// <summary>The PC's ports (0xCF8, 0xCFC), where actorvmm's host bridge and QEMU's both decode them.</summary>
+    public static PciConfigCycles Pc { get; } = new((ushort)PciHostBridgeDevice.ConfigAddressPort, (ushort)PciHostBridgeDevice.ConfigDataPort);
 
     /// <summary>EAX = the dword at <paramref name="register"/> of device EDI.</summary>
-    public static void EmitRead(Assembler asm, PciConfigPorts ports, int register)
+    public void Read(Assembler asm, int register)
     {
-        Select(asm, ports, register, plusEsi: false);
-        asm.mov(dx, ports.Data);
-        asm.@in(eax, dx);
-    }
-
-    /// <summary>EAX = the dword at ESI + <paramref name="displacement"/> (a capability's register) of device EDI.</summary>
-    public static void EmitReadAtEsi(Assembler asm, PciConfigPorts ports, int displacement)
-    {
-        Select(asm, ports, displacement, plusEsi: true);
-        asm.mov(dx, ports.Data);
+        ArgumentNullException.ThrowIfNull(asm);
+        Select(asm, register);
+        asm.mov(dx, dataPort);
         asm.@in(eax, dx);
     }
 
     /// <summary>Writes EBX to the dword at <paramref name="register"/> of device EDI.</summary>
-    public static void EmitWrite(Assembler asm, PciConfigPorts ports, int register)
+    public void Write(Assembler asm, int register)
     {
-        Select(asm, ports, register, plusEsi: false);
-        asm.mov(dx, ports.Data);
+        ArgumentNullException.ThrowIfNull(asm);
+        Select(asm, register);
+        asm.mov(dx, dataPort);
         asm.mov(eax, ebx);
         asm.@out(dx, eax);
     }
 
-    /// <summary>Writes EBX to the dword at ESI + <paramref name="displacement"/> of device EDI.</summary>
-    public static void EmitWriteAtEsi(Assembler asm, PciConfigPorts ports, int displacement)
+    /// <summary>Writes <paramref name="value"/> to the word at <paramref name="register"/> of device EDI (a 16-bit data cycle).</summary>
+    public void Write16(Assembler asm, int register, ushort value)
     {
-        Select(asm, ports, displacement, plusEsi: true);
-        asm.mov(dx, ports.Data);
-        asm.mov(eax, ebx);
-        asm.@out(dx, eax);
-    }
-
-    /// <summary>Writes BX to the word at ESI + <paramref name="displacement"/> (dword-aligned) of device EDI: a 16-bit data cycle.</summary>
-    public static void EmitWrite16AtEsi(Assembler asm, PciConfigPorts ports, int displacement)
-    {
-        Select(asm, ports, displacement, plusEsi: true);
-        asm.mov(dx, ports.Data);
-        asm.mov(ax, bx);
-        asm.@out(dx, ax);
-    }
-
-    /// <summary>Writes <paramref name="value"/> to the word at <paramref name="register"/> (dword-aligned) of device EDI: a 16-bit data cycle.</summary>
-    public static void EmitWrite16(Assembler asm, PciConfigPorts ports, int register, ushort value)
-    {
-        Select(asm, ports, register, plusEsi: false);
-        asm.mov(dx, ports.Data);
+        ArgumentNullException.ThrowIfNull(asm);
+        Select(asm, register);
+        asm.mov(dx, (ushort)(dataPort + (register & (int)ByteLaneMask)));
         asm.mov(ax, value);
         asm.@out(dx, ax);
     }
 
-    // CONFIG_ADDRESS for `register` (plus ESI when asked) of device EDI.
-    private static void Select(Assembler asm, PciConfigPorts ports, int register, bool plusEsi)
+    /// <summary>EAX = the byte (zero-extended) at the register in ESI of device EDI (a capability walk's dynamic offsets).</summary>
+    public void ReadByteAtEsi(Assembler asm)
     {
         ArgumentNullException.ThrowIfNull(asm);
-        ArgumentNullException.ThrowIfNull(ports);
-        asm.mov(eax, edi);
-        asm.shl(eax, ConfigDeviceShift);
-        asm.or(eax, ConfigEnable | (uint)register);
-        if (plusEsi)
-        {
-            asm.add(eax, esi);
-        }
+        SelectEsi(asm);
+        asm.mov(edx, esi);
+        asm.and(edx, ByteLaneMask);
+        asm.add(edx, dataPort);
+        asm.@in(al, dx);
+        asm.movzx(eax, al);
+    }
 
-        asm.mov(dx, ports.Address);
+    /// <summary>EAX = the dword at the (dword-aligned) register ESI + <paramref name="displacement"/> of device EDI.</summary>
+    public void ReadDwordAtEsi(Assembler asm, int displacement = 0)
+    {
+        ArgumentNullException.ThrowIfNull(asm);
+        SelectEsi(asm, displacement);
+        asm.mov(dx, dataPort);
+        asm.@in(eax, dx);
+    }
+
+    /// <summary>Writes EBX to the (dword-aligned) register ESI + <paramref name="displacement"/> of device EDI.</summary>
+    public void WriteDwordAtEsi(Assembler asm, int displacement = 0)
+    {
+        ArgumentNullException.ThrowIfNull(asm);
+        SelectEsi(asm, displacement);
+        asm.mov(dx, dataPort);
+        asm.mov(eax, ebx);
+        asm.@out(dx, eax);
+    }
+
+    /// <summary>Writes BX to the word at register ESI + <paramref name="displacement"/> of device EDI (a 16-bit data cycle).</summary>
+    public void Write16AtEsi(Assembler asm, int displacement)
+    {
+        ArgumentNullException.ThrowIfNull(asm);
+        SelectEsi(asm, displacement);
+        asm.lea(edx, __dword_ptr[esi + displacement]);
+        asm.and(edx, ByteLaneMask);
+        asm.add(edx, dataPort);
+        asm.mov(ax, bx);
+        asm.@out(dx, ax);
+    }
+
+    /// <summary>Sets EDI to the first device number on bus 0 whose ID dword (vendor | device &lt;&lt; 16) is <paramref name="ids"/>; jumps to <paramref name="notFound"/> when none is. Clobbers ECX.</summary>
+    public void Find(Assembler asm, uint ids, Label notFound)
+    {
+        ArgumentNullException.ThrowIfNull(asm);
+        var scan = asm.CreateLabel();
+        var found = asm.CreateLabel();
+        asm.xor(edi, edi);
+        asm.Label(ref scan);
+        Read(asm, 0);
+        asm.cmp(eax, ids);
+        asm.je(found);
+        asm.inc(edi);
+        asm.cmp(edi, DevicesPerBus);
+        asm.jb(scan);
+        asm.jmp(notFound);
+        asm.Label(ref found);
+    }
+
+    private void Select(Assembler asm, int register)
+    {
+        asm.mov(eax, edi);
+        asm.shl(eax, DeviceShift);
+        asm.or(eax, ConfigEnable | ((uint)register & RegisterMask));
+        asm.mov(dx, addressPort);
+        asm.@out(dx, eax);
+    }
+
+    private void SelectEsi(Assembler asm, int displacement = 0)
+    {
+        asm.mov(eax, edi);
+        asm.shl(eax, DeviceShift);
+        asm.or(eax, ConfigEnable);
+        asm.lea(edx, __dword_ptr[esi + displacement]);
+        asm.and(edx, RegisterMask);
+        asm.or(eax, edx);
+        asm.mov(dx, addressPort);
         asm.@out(dx, eax);
     }
 }

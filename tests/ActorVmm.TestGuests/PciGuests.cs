@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -71,25 +70,14 @@ public static class PciGuests
     /// <summary>BAR registers of a type-0 header.</summary>
     public const int BarRegisters = 6;
 
-    private const int Code32Offset = 0x100;
-    private const int GdtOffset = 0x800;
-    private const int GdtrOffset = 0x830;
-    private const int OriginalsOffset = 0x900;
-    private const int ImageSize = 0xA00;
-    private const uint ImageBase = (uint)GuestAssembler.LoadAddress;
-    private const ushort Code32Selector = 0x08;
-    private const ushort DataSelector = 0x10;
-
-    // 32-bit code with base 0x10000 (the image: labels are image offsets), flat 4 GiB data.
-    private const ulong Code32Descriptor = 0x00CF_9A01_0000_FFFF;
-    private const ulong DataFlatDescriptor = 0x00CF_9200_0000_FFFF;
-    private const uint Cr0ProtectionEnable = 0x1;
-    private const int EcamDeviceShift = 15;
-    private const int CommandRegister = PciConfigCycles.CommandRegister;
-    private const int Bar0Register = PciConfigCycles.Bar0Register;
-    private const uint AllOnes = uint.MaxValue;
+    // The BAR registers as found, in RAM between the stack (below 0x7000) and the image (0x10000).
+    private const uint Originals = 0x9000;
+    private const uint AllOnes = PciConfigCycles.AllOnes;
     private const uint IoAddressMask = ~3u;
     private const uint MemoryAddressMask = ~0xFu;
+    private const int EcamDeviceShift = 15;
+    private const int CommandRegister = 0x04;
+    private const int Bar0Register = 0x10;
 
     /// <summary>The value the guest writes to the echo register of BAR <paramref name="tag"/>.</summary>
     public static uint EchoValue(int tag) => 0x5EC0_0000u | (uint)tag;
@@ -98,93 +86,74 @@ public static class PciGuests
     public static byte[] Build(PciGuestTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
-        byte[] image = new byte[ImageSize];
-        byte[] code16 = GuestAssembler.Assemble16(asm =>
-        {
-            asm.cli();
-            asm.lgdt(__[GdtrOffset]);
-            asm.mov(eax, cr0);
-            asm.or(eax, Cr0ProtectionEnable);
-            asm.mov(cr0, eax);
-            asm.jmp(Code32Selector, Code32Offset);
-        });
-        code16.CopyTo(image, 0);
-
-        var asm32 = new Assembler(32);
-        Build32(asm32, target);
-        using var stream = new MemoryStream();
-        asm32.Assemble(new StreamCodeWriter(stream), Code32Offset);
-        byte[] code32 = stream.ToArray();
-        if (code32.Length > GdtOffset - Code32Offset)
-        {
-            throw new InvalidOperationException($"the 32-bit part is {code32.Length} bytes, more than {GdtOffset - Code32Offset}");
-        }
-
-        code32.CopyTo(image, Code32Offset);
-        var span = image.AsSpan();
-        ulong[] gdt = [0, Code32Descriptor, DataFlatDescriptor];
-        for (int i = 0; i < gdt.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(span[(GdtOffset + (i * sizeof(ulong)))..], gdt[i]);
-        }
-
-        BinaryPrimitives.WriteUInt16LittleEndian(span[GdtrOffset..], (ushort)((gdt.Length * sizeof(ulong)) - 1));
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(GdtrOffset + 2)..], ImageBase + GdtOffset);
-        return image;
+        return ProtectedModeImage.Build(asm => Build32(asm, target));
     }
 
     private static void Build32(Assembler asm, PciGuestTarget t)
     {
-        asm.mov(ax, DataSelector);
-        asm.mov(ds, ax);
-        asm.mov(es, ax);
-        asm.mov(ss, ax);
+        var config = new PciConfigCycles(t.ConfigAddressPort, t.ConfigDataPort);
 
-        // 1. Enumerate bus 0 (reporting each present device number and ID); EDI = the target's device number.
+        // 1. Enumerate bus 0; EDI = the target's device number.
+        var scan = asm.CreateLabel();
+        var next = asm.CreateLabel();
         var found = asm.CreateLabel();
-        PciConfigCycles.EmitFind(asm, Ports(t), t.Ids, a =>
-        {
-            a.mov(eax, ecx);
-            Report(a);
-            a.mov(eax, ebx);
-            Report(a);
-        });
+        asm.xor(ecx, ecx);
+        asm.mov(edi, AllOnes);
+        asm.Label(ref scan);
+        asm.push(edi);
+        asm.mov(edi, ecx);
+        config.Read(asm, 0);
+        asm.pop(edi);
+        asm.cmp(eax, AllOnes);
+        asm.je(next);
+        asm.mov(ebx, eax);
+        asm.mov(eax, ecx);
+        Report(asm);
+        asm.mov(eax, ebx);
+        Report(asm);
+        asm.cmp(ebx, t.Ids);
+        asm.jne(next);
+        asm.mov(edi, ecx);
+        asm.Label(ref next);
+        asm.inc(ecx);
+        asm.cmp(ecx, PciConfigCycles.DevicesPerBus);
+        asm.jb(scan);
         asm.mov(eax, EnumerationEnd);
         Report(asm);
-        asm.cmp(edi, PciConfigCycles.NoDevice);
+        asm.cmp(edi, AllOnes);
         asm.jne(found);
         GuestAssembler.EmitExit(asm, NotFoundStatus);
         asm.Label(ref found);
 
-        // 2. Command register, decoding off, size every BAR (originals kept at OriginalsOffset).
-        ConfigRead(asm, t, CommandRegister);
+        // 2. Command register, decoding off, size every BAR (originals kept at Originals).
+        config.Read(asm, CommandRegister);
         Report(asm);
-        ConfigWrite16(asm, t, CommandRegister, 0);
+        config.Write16(asm, CommandRegister, 0);
         for (int bar = 0; bar < BarRegisters; bar++)
         {
             int register = Bar0Register + (bar * sizeof(uint));
-            ConfigRead(asm, t, register);
+            config.Read(asm, register);
             asm.mov(__dword_ptr[Original(bar)], eax);
             Report(asm);
             asm.mov(ebx, AllOnes);
-            ConfigWrite(asm, t, register);
-            ConfigRead(asm, t, register);
+            config.Write(asm, register);
+            config.Read(asm, register);
             Report(asm);
             asm.mov(ebx, __dword_ptr[Original(bar)]);
-            ConfigWrite(asm, t, register);
+            config.Write(asm, register);
         }
 
         // 3. Move the BARs while decoding is off, then turn decoding on.
         asm.mov(ebx, (uint)t.NewIo);
-        ConfigWrite(asm, t, Bar0Register + (t.IoBar * sizeof(uint)));
+        config.Write(asm, Bar0Register + (t.IoBar * sizeof(uint)));
         asm.mov(ebx, t.NewMemory32);
-        ConfigWrite(asm, t, Bar0Register + (t.Memory32Bar * sizeof(uint)));
+        config.Write(asm, Bar0Register + (t.Memory32Bar * sizeof(uint)));
         asm.mov(ebx, t.NewMemory64);
-        ConfigWrite(asm, t, Bar0Register + (t.Memory64Bar * sizeof(uint)));
+        config.Write(asm, Bar0Register + (t.Memory64Bar * sizeof(uint)));
         asm.xor(ebx, ebx);
-        ConfigWrite(asm, t, Bar0Register + ((t.Memory64Bar + 1) * sizeof(uint)));
-        ConfigWrite16(asm, t, CommandRegister, t.DecodeBits);
-        ConfigRead(asm, t, CommandRegister);
+        config.Write(asm, Bar0Register + ((t.Memory64Bar + 1) * sizeof(uint)));
+        config.Write16(asm, CommandRegister, t.DecodeBits);
+        config.Read(asm, CommandRegister);
         Report(asm);
 
         // 4. The device at its new places, then nothing at the old ones.
@@ -229,7 +198,7 @@ public static class PciGuests
         GuestAssembler.EmitExit(asm, 0);
     }
 
-    private static uint Original(int bar) => ImageBase + OriginalsOffset + (uint)(bar * sizeof(uint));
+    private static uint Original(int bar) => Originals + (uint)(bar * sizeof(uint));
 
     private static void EchoAndIdentity(Assembler asm, PciGuestTarget t, uint address, int bar)
     {
@@ -240,14 +209,6 @@ public static class PciGuests
         asm.mov(eax, __dword_ptr[ebx + t.IdentityRegister]);
         Report(asm);
     }
-
-    private static PciConfigPorts Ports(PciGuestTarget t) => new(t.ConfigAddressPort, t.ConfigDataPort);
-
-    private static void ConfigRead(Assembler asm, PciGuestTarget t, int register) => PciConfigCycles.EmitRead(asm, Ports(t), register);
-
-    private static void ConfigWrite(Assembler asm, PciGuestTarget t, int register) => PciConfigCycles.EmitWrite(asm, Ports(t), register);
-
-    private static void ConfigWrite16(Assembler asm, PciGuestTarget t, int register, ushort value) => PciConfigCycles.EmitWrite16(asm, Ports(t), register, value);
 
     // Reports EAX (DX is clobbered).
     private static void Report(Assembler asm)

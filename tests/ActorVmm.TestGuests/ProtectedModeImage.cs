@@ -7,7 +7,8 @@ namespace ActorVmm.TestGuests;
 /// <summary>
 /// A flat binary that leaves real mode at once for 32-bit flat protected mode (no paging, interrupts off): code runs with
 /// a code segment based at the image (so labels are image offsets) and flat 4 GiB data, stack and extra segments, so the
-/// body reaches RAM and MMIO (virtio-mmio at 0xFE00_0000) by physical address. For guests that drive devices above 1 MiB.
+/// body reaches RAM and MMIO (virtio-mmio at 0xFE00_0000, PCI BARs) by physical address. For guests that drive devices above 1 MiB.
+/// The image is loaded at 0x10000; the stack grows down from 0x7000, and RAM from there to the image is free for the body's data.
 /// </summary>
 public static class ProtectedModeImage
 {
@@ -23,9 +24,10 @@ public static class ProtectedModeImage
     /// <summary>The stack pointer the body starts with (flat).</summary>
     public const uint Stack = 0x7000;
 
-    private const int GdtOffset = 0xC00;
-    private const int GdtrOffset = 0xC30;
-    private const int ImageSize = 0xD00;
+    private const int GdtOffset = 0x1C00;
+    private const int GdtrOffset = 0x1C30;
+    private const int ImageSize = 0x1D00;
+
     /// <summary>The code selector the body runs with (base = the image, so a label's address is its offset in CS).</summary>
     public const ushort Code32Selector = 0x08;
     private const ulong Code32Descriptor = 0x00CF_9A01_0000_FFFF;

@@ -49,13 +49,13 @@ public static class VirtioBlockGuest
 
     private const uint Mmio = (uint)X86MemoryMap.VirtioMmioBase;
     private const uint RngMmio = Mmio + (uint)VirtioMmioRegisters.WindowSize;
-    private const uint RngDescriptorTable = 0x3_5000;
-    private const uint RngAvailableRing = 0x3_5100;
-    private const uint RngUsedRing = 0x3_5200;
+    internal const uint RngDescriptorTable = 0x3_5000;
+    internal const uint RngAvailableRing = 0x3_5100;
+    internal const uint RngUsedRing = 0x3_5200;
     private const uint RngBuffer = 0x3_6000;
-    private const uint DescriptorTable = 0x3_0000;
-    private const uint AvailableRing = 0x3_0100;
-    private const uint UsedRing = 0x3_0200;
+    internal const uint DescriptorTable = 0x3_0000;
+    internal const uint AvailableRing = 0x3_0100;
+    internal const uint UsedRing = 0x3_0200;
     private const uint Header = 0x3_1000;
     private const uint WriteBuffer = 0x3_2000;
     private const uint ReadBuffer = 0x3_3000;
@@ -117,16 +117,33 @@ public static class VirtioBlockGuest
         WriteRegister(asm, VirtioMmioRegisters.QueueReady, 1);
         WriteRegister(asm, VirtioMmioRegisters.Status, FeaturesOk | VirtioStatus.DriverOk);
 
+        DriveBlockRequests(asm, fail, Notify, ExpectMmioInterrupt, holdAfterFlush);
+        if (withRng)
+        {
+            DriveRng(asm, fail);
+        }
+
+        asm.mov(bl, 0);
+
+        // Exit with BL as the status.
+        asm.Label(ref fail);
+        ProtectedModeImage.EmitExitWithBl(asm);
+    }
+
+    /// <summary>
+    /// The transport-independent part of the block run, on queue 0 set up at this guest's ring addresses: IN sector 0
+    /// (checks <see cref="Sector0Marker"/>, then <paramref name="expectInterrupt"/> checks and acknowledges the used-buffer
+    /// interrupt the transport's way), OUT <see cref="WrittenSector"/>, FLUSH, <see cref="FlushedLine"/> on COM1, then
+    /// (unless <paramref name="holdAfterFlush"/>) IN the sector again and compare. <paramref name="notify"/> kicks queue 0.
+    /// </summary>
+    internal static void DriveBlockRequests(Assembler asm, Label fail, Action<Assembler> notify, Action<Assembler, Label> expectInterrupt, bool holdAfterFlush)
+    {
         // Request 1: IN sector 0; the device raised the used-buffer interrupt for it.
-        Request(asm, 1, VirtioBlockProtocol.RequestIn, 0, ReadBuffer, dataWritable: true, fail);
+        Request(asm, 1, VirtioBlockProtocol.RequestIn, 0, ReadBuffer, dataWritable: true, fail, notify);
         asm.mov(bl, BadSector0);
         asm.cmp(__dword_ptr[ReadBuffer], Sector0Marker);
         asm.jne(fail);
-        asm.mov(eax, __dword_ptr[Mmio + VirtioMmioRegisters.InterruptStatus]);
-        asm.mov(bl, NoInterrupt);
-        asm.test(eax, VirtioMmioRegisters.InterruptUsedBuffer);
-        asm.jz(fail);
-        WriteRegister(asm, VirtioMmioRegisters.InterruptAck, VirtioMmioRegisters.InterruptUsedBuffer);
+        expectInterrupt(asm, fail);
 
         // Request 2: OUT the pattern to the written sector; request 3: FLUSH.
         asm.mov(edi, WriteBuffer);
@@ -134,8 +151,8 @@ public static class VirtioBlockGuest
         asm.mov(ecx, SectorDwords);
         asm.cld();
         asm.rep.stosd();
-        Request(asm, 2, VirtioBlockProtocol.RequestOut, WrittenSector, WriteBuffer, dataWritable: false, fail);
-        Request(asm, 3, VirtioBlockProtocol.RequestFlush, 0, 0, dataWritable: false, fail);
+        Request(asm, 2, VirtioBlockProtocol.RequestOut, WrittenSector, WriteBuffer, dataWritable: false, fail, notify);
+        Request(asm, 3, VirtioBlockProtocol.RequestFlush, 0, 0, dataWritable: false, fail, notify);
         foreach (char c in FlushedLine)
         {
             PutChar(asm, (byte)c);
@@ -154,7 +171,7 @@ public static class VirtioBlockGuest
         asm.xor(eax, eax);
         asm.mov(ecx, SectorDwords);
         asm.rep.stosd();
-        Request(asm, 4, VirtioBlockProtocol.RequestIn, WrittenSector, ReadBuffer, dataWritable: true, fail);
+        Request(asm, 4, VirtioBlockProtocol.RequestIn, WrittenSector, ReadBuffer, dataWritable: true, fail, notify);
         asm.mov(esi, ReadBuffer);
         asm.mov(ecx, SectorDwords);
         var compare = asm.CreateLabel();
@@ -165,48 +182,21 @@ public static class VirtioBlockGuest
         asm.add(esi, 4);
         asm.dec(ecx);
         asm.jnz(compare);
-        if (withRng)
-        {
-            DriveRng(asm, fail);
-        }
-
-        asm.mov(bl, 0);
-
-        // Exit with BL as the status.
-        asm.Label(ref fail);
-        ProtectedModeImage.EmitExitWithBl(asm);
     }
 
-    // virtio-rng on the second transport: negotiate VERSION_1, one queue, one writable buffer, then check what came back.
-    private static void DriveRng(Assembler asm, Label fail)
+    /// <summary>
+    /// One virtio-rng request on queue 0 at this guest's RNG ring addresses, set up and running: a <see cref="RngBytes"/>
+    /// writable buffer, <paramref name="notify"/>, a poll of the used index, then checks of the used length and that
+    /// the bytes are not all zero.
+    /// </summary>
+    internal static void RngRequest(Assembler asm, Label fail, Action<Assembler> notify)
     {
-        const uint AckDriver = VirtioStatus.Acknowledge | VirtioStatus.Driver;
-        const uint FeaturesOk = AckDriver | VirtioStatus.FeaturesOk;
-        asm.mov(bl, NotRng);
-        asm.cmp(__dword_ptr[RngMmio + VirtioMmioRegisters.DeviceId], (uint)VirtioDeviceType.Entropy);
-        asm.jne(fail);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], 0u);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], AckDriver);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.DriverFeaturesSel], 1u);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.DriverFeatures], (uint)(VirtioFeatures.Version1 >> 32));
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], FeaturesOk);
-        asm.mov(bl, RngFeaturesRefused);
-        asm.test(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], VirtioStatus.FeaturesOk);
-        asm.jz(fail);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueSel], 0u);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueNum], (uint)QueueSize);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDescLow], RngDescriptorTable);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDriverLow], RngAvailableRing);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDeviceLow], RngUsedRing);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueReady], 1u);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], FeaturesOk | VirtioStatus.DriverOk);
-
         asm.mov(__dword_ptr[RngDescriptorTable + SplitRing.DescriptorAddressOffset], RngBuffer);
         asm.mov(__dword_ptr[RngDescriptorTable + SplitRing.DescriptorLengthOffset], RngBytes);
         asm.mov(__word_ptr[RngDescriptorTable + SplitRing.DescriptorFlagsOffset], SplitRing.DescriptorWrite);
         asm.mov(__word_ptr[RngAvailableRing + SplitRing.AvailableRingOffset], 0);
         asm.mov(__word_ptr[RngAvailableRing + SplitRing.AvailableIndexOffset], 1);
-        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueNotify], 0u);
+        notify(asm);
 
         var poll = asm.CreateLabel();
         var done = asm.CreateLabel();
@@ -239,9 +229,48 @@ public static class VirtioBlockGuest
         asm.jz(fail);
     }
 
+    // virtio-mmio: InterruptStatus shows the used-buffer interrupt; acknowledge it.
+    private static void ExpectMmioInterrupt(Assembler asm, Label fail)
+    {
+        asm.mov(eax, __dword_ptr[Mmio + VirtioMmioRegisters.InterruptStatus]);
+        asm.mov(bl, NoInterrupt);
+        asm.test(eax, VirtioMmioRegisters.InterruptUsedBuffer);
+        asm.jz(fail);
+        WriteRegister(asm, VirtioMmioRegisters.InterruptAck, VirtioMmioRegisters.InterruptUsedBuffer);
+    }
+
+    private static void Notify(Assembler asm) => WriteRegister(asm, VirtioMmioRegisters.QueueNotify, 0);
+
+    // virtio-rng on the second transport: negotiate VERSION_1, one queue, one writable buffer, then check what came back.
+    private static void DriveRng(Assembler asm, Label fail)
+    {
+        const uint AckDriver = VirtioStatus.Acknowledge | VirtioStatus.Driver;
+        const uint FeaturesOk = AckDriver | VirtioStatus.FeaturesOk;
+        asm.mov(bl, NotRng);
+        asm.cmp(__dword_ptr[RngMmio + VirtioMmioRegisters.DeviceId], (uint)VirtioDeviceType.Entropy);
+        asm.jne(fail);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], 0u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], AckDriver);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.DriverFeaturesSel], 1u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.DriverFeatures], (uint)(VirtioFeatures.Version1 >> 32));
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], FeaturesOk);
+        asm.mov(bl, RngFeaturesRefused);
+        asm.test(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], VirtioStatus.FeaturesOk);
+        asm.jz(fail);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueSel], 0u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueNum], (uint)QueueSize);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDescLow], RngDescriptorTable);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDriverLow], RngAvailableRing);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueDeviceLow], RngUsedRing);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueReady], 1u);
+        asm.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.Status], FeaturesOk | VirtioStatus.DriverOk);
+
+        RngRequest(asm, fail, a => a.mov(__dword_ptr[RngMmio + VirtioMmioRegisters.QueueNotify], 0u));
+    }
+
     // One request as a chain from descriptor 0: header, then the data buffer (none for FLUSH), then the status byte;
     // published as available entry index-1, notified, and polled until the used index reaches it (status must be OK).
-    private static void Request(Assembler asm, ushort index, uint type, uint sector, uint data, bool dataWritable, Label fail)
+    private static void Request(Assembler asm, ushort index, uint type, uint sector, uint data, bool dataWritable, Label fail, Action<Assembler> notify)
     {
         asm.mov(__dword_ptr[Header + VirtioBlockProtocol.HeaderTypeOffset], type);
         asm.mov(__dword_ptr[Header + 4], 0u);
@@ -259,7 +288,7 @@ public static class VirtioBlockGuest
         uint entry = AvailableRing + SplitRing.AvailableRingOffset + (uint)(((index - 1) % QueueSize) * SplitRing.AvailableEntrySize);
         asm.mov(__word_ptr[entry], 0);
         asm.mov(__word_ptr[AvailableRing + SplitRing.AvailableIndexOffset], index);
-        WriteRegister(asm, VirtioMmioRegisters.QueueNotify, 0);
+        notify(asm);
 
         var poll = asm.CreateLabel();
         var done = asm.CreateLabel();
@@ -298,7 +327,7 @@ public static class VirtioBlockGuest
 
     private static void WriteRegister(Assembler asm, int offset, uint value) => asm.mov(__dword_ptr[Mmio + (uint)offset], value);
 
-    private static void PutChar(Assembler asm, byte c)
+    internal static void PutChar(Assembler asm, byte c)
     {
         var wait = asm.CreateLabel();
         asm.mov(dx, Com1Lsr);

@@ -22,6 +22,8 @@ public sealed class PciFunction
     private readonly PciBarPlacement[] _reported;
     private readonly IInterruptLine? _intx;
     private readonly Action<int, int>? _configWritten;
+    private PciConfigIntercept? _intercept;
+    private Action<int, PciBarPlacement>? _placementObserver;
     private bool _intxPending;
     private bool _intxAsserted;
 
@@ -161,7 +163,17 @@ public sealed class PciFunction
         CheckAccess(offset, size);
         lock (_lock)
         {
-            return _config.Read(offset, size);
+            uint value = _config.Read(offset, size);
+            if (InterceptedPart(offset, size) is not { } part)
+            {
+                return value;
+            }
+
+            // The bytes inside the intercepted window come from the device, the others from the registers.
+            uint served = _intercept!.Read(part.Start - _intercept.Offset, part.Size);
+            int shift = 8 * (part.Start - offset);
+            uint mask = LaneMask(part.Size) << shift;
+            return (value & ~mask) | ((served << shift) & mask);
         }
     }
 
@@ -176,8 +188,53 @@ public sealed class PciFunction
         lock (_lock)
         {
             _config.Write(offset, size, value);
+            if (InterceptedPart(offset, size) is { } part)
+            {
+                uint lanes = (value >> (8 * (part.Start - offset))) & LaneMask(part.Size);
+                _intercept!.Write(part.Start - _intercept.Offset, part.Size, lanes);
+            }
+
             Refresh();
             _configWritten?.Invoke(offset, size);
+        }
+    }
+
+    /// <summary>
+    /// Lets the device serve a window of configuration space itself (<see cref="PciConfigIntercept"/>); called once, by
+    /// the device that owns the function, before the guest can reach it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The window is outside the capabilities area.</exception>
+    /// <exception cref="InvalidOperationException">The function already has an intercept.</exception>
+    public void Intercept(PciConfigIntercept intercept)
+    {
+        ArgumentNullException.ThrowIfNull(intercept);
+        intercept.Validate();
+        lock (_lock)
+        {
+            if (_intercept is not null)
+            {
+                throw new InvalidOperationException("the function already has a configuration intercept");
+            }
+
+            _intercept = intercept;
+        }
+    }
+
+    /// <summary>
+    /// Tells <paramref name="observer"/> (bar register index, placement) where each BAR decodes now, then again after
+    /// every change a guest write or a reset makes, after the BAR's region has followed; under the function's lock, so
+    /// it must not block or throw (virtio-pci moves its notify doorbells with its BAR here).
+    /// </summary>
+    public void ObservePlacements(Action<int, PciBarPlacement> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_lock)
+        {
+            _placementObserver = observer;
+            for (int i = 0; i < _bars.Length; i++)
+            {
+                observer(_bars[i].Index, _reported[i]);
+            }
         }
     }
 
@@ -301,6 +358,21 @@ public sealed class PciFunction
         }
     }
 
+    private static uint LaneMask(int size) => size >= sizeof(uint) ? uint.MaxValue : (1u << (8 * size)) - 1;
+
+    // The part of an access [offset, offset + size) inside the intercepted window, or null.
+    private (int Start, int Size)? InterceptedPart(int offset, int size)
+    {
+        if (_intercept is not { } window)
+        {
+            return null;
+        }
+
+        int start = Math.Max(offset, window.Offset);
+        int end = Math.Min(offset + size, window.Offset + window.Length);
+        return start < end ? (start, end - start) : null;
+    }
+
     private void LoadState(PciFunctionState state)
     {
         state.Validate();
@@ -325,6 +397,7 @@ public sealed class PciFunction
             {
                 _reported[i] = placement;
                 _placements[i].Place(placement.Address, placement.Enabled);
+                _placementObserver?.Invoke(_bars[i].Index, placement);
             }
         }
 

@@ -7,6 +7,7 @@ using ActorVmm.Devices.Rtc;
 using ActorVmm.Devices.Serial;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Mmio;
+using ActorVmm.Devices.Virtio.Pci;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Vcpu;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,8 @@ namespace ActorVmm.Devices.Platforms;
 /// at 00:00.0 on ports 0xCF8–0xCFF and the map's ECAM window, then the options' PCI devices on stable slots with their
 /// BARs assigned from the PCI windows and decoding on (as firmware leaves them; the guest may move them). PCI INTA–D
 /// reach IOAPIC GSIs 16–19 where the backend has an in-kernel irqchip, else the 8259's IRQs 5, 9, 10 and 11 (the
-/// emulator has no IOAPIC); MSI-X vectors become the VM's MSI routes. The exit port is added by the VM itself (the VM
+/// emulator has no IOAPIC); MSI-X vectors become the VM's MSI routes. Virtio devices are PCI functions there too
+/// (<see cref="X86PlatformOptions.VirtioTransport"/> pci, the default) or virtio-mmio windows (mmio). The exit port is added by the VM itself (the VM
 /// definition's WithExitPort). With <see cref="X86PlatformOptions.Framebuffer"/>, the linear framebuffer ("vesa") on
 /// bus 0 after the options' PCI devices, its BAR at power-on in the map's framebuffer window.
 /// </summary>
@@ -116,7 +118,7 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
             message => vm.Interrupts.CreateMsiRoute(message));
         devices.Add(pci.HostBridge());
         var pciLogger = context.LoggerFactory.CreateLogger<PciBus>();
-        foreach (var device in options.PciDevices)
+        foreach (var device in options.PciDevices.Concat(VirtioPciDevices(options, context.LoggerFactory)))
         {
             devices.Add(pci.Add(device));
         }
@@ -159,29 +161,41 @@ public sealed class X86Platform(X86PlatformOptions options) : IPlatform
     }
 
     /// <summary>
-    /// The virtio devices of <paramref name="options"/> on their transport: virtio-mmio windows one after another from the
-    /// map's virtio-mmio window, each with the next of <see cref="VirtioMmioIrqs"/> (Linux finds them through
-    /// <c>virtio_mmio.device=</c>, see <see cref="VirtioMmioKernelParameters"/>).
+    /// The virtio devices of <paramref name="options"/> when their transport is virtio-mmio: windows one after another from
+    /// the map's virtio-mmio window, each with the next of <see cref="VirtioMmioIrqs"/> (Linux finds them through
+    /// <c>virtio_mmio.device=</c>, see <see cref="VirtioMmioKernelParameters"/>). None for the PCI transport.
     /// </summary>
-    /// <exception cref="NotSupportedException">virtio-pci was asked for: that transport is not built yet.</exception>
     /// <exception cref="InvalidOperationException">More devices than transport slots.</exception>
     public static IReadOnlyList<DeviceDefinition> VirtioDevices(X86PlatformOptions options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        if (options.Virtio is not { Count: > 0 } specs)
+        if (options.Virtio is not { Count: > 0 } specs || options.VirtioTransport != VirtioTransportKind.Mmio)
         {
             return [];
-        }
-
-        if (options.VirtioTransport != VirtioTransportKind.Mmio)
-        {
-            throw new NotSupportedException("the virtio-pci transport is not built yet; use the mmio transport");
         }
 
         var allocator = new VirtioMmioAllocator(MemoryMap.X86, VirtioMmioIrqs);
         var logger = loggerFactory.CreateLogger<VirtioMmioDevice>();
         return [.. specs.Select(spec => VirtioMmioDevice.Definition(spec.Name, allocator.Allocate(), spec.CreateModel, logger))];
+    }
+
+    /// <summary>
+    /// The virtio devices of <paramref name="options"/> when their transport is virtio-pci: one function each on bus 0
+    /// (after <see cref="X86PlatformOptions.PciDevices"/>, lowest free slots), its BAR assigned like every PCI device's,
+    /// INTA swizzled onto PIRQA–D as the MP table describes, MSI-X vectors on the VM's MSI routes. None for virtio-mmio.
+    /// </summary>
+    public static IReadOnlyList<PciDeviceDefinition> VirtioPciDevices(X86PlatformOptions options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        if (options.Virtio is not { Count: > 0 } specs || options.VirtioTransport != VirtioTransportKind.Pci)
+        {
+            return [];
+        }
+
+        var logger = loggerFactory.CreateLogger<VirtioPciDevice>();
+        return [.. specs.Select(spec => VirtioPciDevice.Definition(spec, logger))];
     }
 
     /// <summary>The kernel command line that tells Linux where the first <paramref name="count"/> virtio-mmio transports are (<c>virtio_mmio.device=SIZE@BASE:IRQ</c> each).</summary>

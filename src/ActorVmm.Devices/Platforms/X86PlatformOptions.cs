@@ -11,7 +11,7 @@ namespace ActorVmm.Devices.Platforms;
 /// nothing. COM1 is always the VM console (output to its console sink, input from the host).
 /// </param>
 /// <param name="LegacyPorts">The legacy port map (exit and boot-time probe ports); <see cref="LegacyPortOptions.Default"/> when null.</param>
-/// <param name="Virtio">virtio devices, each on its own transport, in order (null: none).</param>
+/// <param name="Virtio">virtio devices, each on its own transport (<see cref="VirtioTransport"/>), in order (null: none).</param>
 /// <param name="SerialConsole">Whether COM1 carries the VM console; false when another device (a virtio console) does, and COM1 then transmits into nothing.</param>
 /// <param name="Framebuffer">The linear framebuffer's mode (<c>--vesa</c>; a display function on PCI bus 0 after <see cref="PciDevices"/>), or null for a machine without one.</param>
 public sealed record X86PlatformOptions(
@@ -21,8 +21,8 @@ public sealed record X86PlatformOptions(
     bool SerialConsole = true,
     FramebufferMode? Framebuffer = null)
 {
-    /// <summary>The transport of <see cref="Virtio"/> devices. Only <see cref="VirtioTransportKind.Mmio"/> is placed on x86 until virtio-pci exists.</summary>
-    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;
+    /// <summary>The transport of <see cref="Virtio"/> devices: PCI functions on bus 0 (the default, as kvmtool's) or virtio-mmio windows.</summary>
+    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Pci;
 
     /// <summary>
     /// The devices on the PCI bus besides the host bridge (00:00.0), in the order they get slots and BARs: a device's

@@ -2,7 +2,7 @@ namespace ActorVmm.Devices.Virtio;
 
 /// <summary>
 /// How the device core notifies the driver; each transport maps it to its own mechanism. virtio-mmio: a bit in
-/// InterruptStatus and its interrupt line. virtio-pci (later): the queue's or the configuration's MSI-X vector
+/// InterruptStatus and its interrupt line. virtio-pci: the queue's or the configuration's MSI-X vector
 /// (<see cref="VirtioDeviceCore.QueueMsixVector"/>, <see cref="VirtioDeviceCore.ConfigMsixVector"/>), or INTx with the
 /// ISR status bits. Called under the core's lock, on the slow path or a vCPU thread: must not block.
 /// </summary>

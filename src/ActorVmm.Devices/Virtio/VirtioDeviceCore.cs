@@ -9,7 +9,7 @@ namespace ActorVmm.Devices.Virtio;
 /// The transport-independent part of a virtio device (virtio 1.2 §2–§3): 64-bit feature negotiation with the
 /// FEATURES_OK check, the device status state machine (a write of 0 resets every queue and feature to power-on
 /// state), per-queue configuration, the configuration space and its generation counter, and the work on live
-/// queues, which it hands to the <see cref="IVirtioDeviceModel"/>. Transports (virtio-mmio now, virtio-pci later)
+/// queues, which it hands to the <see cref="IVirtioDeviceModel"/>. Transports (virtio-mmio, virtio-pci)
 /// translate their registers into calls here and map <see cref="IVirtioInterrupts"/> to their interrupt mechanism.
 /// <para>
 /// Threads: register calls come from vCPU threads, queue work from the device's slow path
@@ -28,7 +28,7 @@ public sealed class VirtioDeviceCore : IVirtioModelHost
     /// <summary>VIRTIO_MSI_NO_VECTOR: no MSI-X vector assigned.</summary>
     public const ushort NoMsixVector = 0xFFFF;
 
-    private readonly Lock _lock = new();
+    private readonly Lock _lock;
     private readonly string _name;
     private readonly IVirtioDeviceModel _model;
     private readonly GuestDma _dma;
@@ -48,8 +48,13 @@ public sealed class VirtioDeviceCore : IVirtioModelHost
     /// <param name="post">Posts a message to the device's own slow path (<see cref="DeviceContext.Post"/>).</param>
     /// <param name="interrupts">The transport's notification mechanism.</param>
     /// <param name="logger">Where refused guest input is reported.</param>
-    public VirtioDeviceCore(string name, IVirtioDeviceModel model, GuestDma dma, Action<object> post, IVirtioInterrupts interrupts, ILogger? logger = null)
+    /// <param name="syncRoot">
+    /// The transport's own lock when it has one the core must share (virtio-pci: the PCI function's, so configuration
+    /// cycles, BAR accesses, queue work and interrupts all take one lock in one order); null: a lock of the core's own.
+    /// </param>
+    public VirtioDeviceCore(string name, IVirtioDeviceModel model, GuestDma dma, Action<object> post, IVirtioInterrupts interrupts, ILogger? logger = null, Lock? syncRoot = null)
     {
+        _lock = syncRoot ?? new Lock();
         _name = name ?? throw new ArgumentNullException(nameof(name));
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _dma = dma ?? throw new ArgumentNullException(nameof(dma));

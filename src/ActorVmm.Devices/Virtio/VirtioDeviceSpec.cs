@@ -6,8 +6,9 @@ namespace ActorVmm.Devices.Virtio;
 /// captured by the factory and outlive every incarnation).
 /// </summary>
 /// <param name="Name">Device name (also the device actor's name).</param>
+/// <param name="Type">The device type its models are (virtio-pci announces it in the PCI device ID before any model exists).</param>
 /// <param name="CreateModel">Builds a fresh model for one incarnation.</param>
-public sealed record VirtioDeviceSpec(string Name, Func<DeviceContext, IVirtioDeviceModel> CreateModel);
+public sealed record VirtioDeviceSpec(string Name, VirtioDeviceType Type, Func<DeviceContext, IVirtioDeviceModel> CreateModel);
 
 /// <summary>Which transport a platform's virtio devices sit on (kvmtool's <c>--virtio-transport</c>).</summary>
 public enum VirtioTransportKind

@@ -64,7 +64,7 @@ public static class CommandLineApp
         var disks = new Option<string[]>("--disk", "-d") { Description = "Raw disk image as a virtio-blk device, PATH or PATH,ro (repeatable)", AllowMultipleArgumentsPerToken = false };
         var rng = new Option<bool>("--rng") { Description = "Add a virtio-rng device (bytes from the host's CSPRNG)" };
         var virtioConsoleLog = new Option<string>("--virtio-console-log") { Description = "Add a virtio console whose output goes to this file" };
-        var virtioTransport = new Option<string>("--virtio-transport") { Description = "Transport of the virtio devices: mmio (pci is not built yet)", DefaultValueFactory = _ => RunPlanner.DefaultVirtioTransport };
+        var virtioTransport = new Option<string>("--virtio-transport") { Description = "Transport of the virtio devices: pci (functions on PCI bus 0, the default) or mmio (virtio-mmio windows, named to Linux with virtio_mmio.device=)", DefaultValueFactory = _ => RunPlanner.DefaultVirtioTransport };
         var consoleLog = new Option<string>("--console-log") { Description = "Also write the guest console to this file" };
         var debugIoport = new Option<bool>("--debug-ioport") { Description = "Log unhandled port I/O" };
         var debugMmio = new Option<bool>("--debug-mmio") { Description = "Log unhandled MMIO" };

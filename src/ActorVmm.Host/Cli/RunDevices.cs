@@ -26,25 +26,25 @@ public static class RunDevices
         var specs = new List<VirtioDeviceSpec>();
         if (plan.Console == ConsoleMode.Virtio)
         {
-            specs.Add(new VirtioDeviceSpec(VirtioConsoleName, c => new VirtioConsole(c.Input, c.Output)));
+            specs.Add(new VirtioDeviceSpec(VirtioConsoleName, VirtioDeviceType.Console, c => new VirtioConsole(c.Input, c.Output)));
         }
 
         if (plan.VirtioConsoleLog is not null)
         {
             var output = consoleLog ?? throw new ArgumentException("The plan logs a virtio console but no output was given", nameof(consoleLog));
-            specs.Add(new VirtioDeviceSpec(VirtioConsoleLogName, c => new VirtioConsole(c.Input, output)));
+            specs.Add(new VirtioDeviceSpec(VirtioConsoleLogName, VirtioDeviceType.Console, c => new VirtioConsole(c.Input, output)));
         }
 
         for (int i = 0; i < disks.Images.Count; i++)
         {
             var image = disks.Images[i];
             string name = $"{VirtioBlockPrefix}{i}";
-            specs.Add(new VirtioDeviceSpec(name, _ => new VirtioBlock(image, name)));
+            specs.Add(new VirtioDeviceSpec(name, VirtioDeviceType.Block, _ => new VirtioBlock(image, name)));
         }
 
         if (plan.Rng)
         {
-            specs.Add(new VirtioDeviceSpec(VirtioRngName, _ => new VirtioRng()));
+            specs.Add(new VirtioDeviceSpec(VirtioRngName, VirtioDeviceType.Entropy, _ => new VirtioRng()));
         }
 
         return new X86PlatformOptions(Virtio: specs, SerialConsole: plan.Console != ConsoleMode.Virtio) { VirtioTransport = plan.VirtioTransport };

@@ -66,7 +66,7 @@ public sealed record RunPlan(
     public string? VirtioConsoleLog { get; init; }
 
     /// <summary>The transport of the virtio devices.</summary>
-    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Mmio;
+    public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Pci;
 
     /// <summary>How many virtio devices the plan asks for.</summary>
     public int VirtioDeviceCount => Disks.Count + (Rng ? 1 : 0) + (VirtioConsoleLog is null ? 0 : 1) + (Console == ConsoleMode.Virtio ? 1 : 0);

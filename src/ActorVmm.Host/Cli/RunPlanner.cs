@@ -1,3 +1,4 @@
+using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
@@ -34,8 +35,8 @@ public static class RunPlanner
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
 
-    /// <summary>The virtio transport when --virtio-transport is not given (mmio until the virtio-pci transport exists).</summary>
-    public const string DefaultVirtioTransport = "mmio";
+    /// <summary>The virtio transport when --virtio-transport is not given: PCI functions on bus 0, as kvmtool's default.</summary>
+    public const string DefaultVirtioTransport = "pci";
 
     /// <summary>The framebuffer mode of a bare --vesa (kvmtool's 640×480).</summary>
     public const string DefaultVesa = "640x480";
@@ -55,11 +56,15 @@ public static class RunPlanner
         int cpus = ParseCpus(args.Cpus);
         var logging = new LogSettings(ParseLogLevel(args.LogLevel), args.LogFile);
         string name = ParseName(args.Name ?? $"guest-{processId}");
-        var (boot, description) = PlanBoot(args, backend, memory);
-        string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
         var transport = ParseVirtioTransport(args.VirtioTransport);
         var disks = args.Disks.Select(ParseDisk).ToArray();
-        CheckVirtioCount(disks.Length + (args.Rng ? 1 : 0) + (args.VirtioConsoleLog is null ? 0 : 1) + (console == ConsoleMode.Virtio ? 1 : 0));
+        int virtioCount = disks.Length + (args.Rng ? 1 : 0) + (args.VirtioConsoleLog is null ? 0 : 1) + (console == ConsoleMode.Virtio ? 1 : 0);
+        CheckVirtioCount(virtioCount, transport);
+
+        // virtio-mmio transports are invisible to a PC kernel unless the command line names them; PCI ones it enumerates.
+        string[] deviceEntries = transport == VirtioTransportKind.Mmio && virtioCount > 0 ? [X86Platform.VirtioMmioKernelParameters(virtioCount)] : [];
+        var (boot, description) = PlanBoot(args, backend, memory, deviceEntries);
+        string? configHocon = args.Config is null ? null : ReadConfig(args.Config);
 
         var framebuffer = args.Vesa is null ? null : ParseVesa(args.Vesa);
         if (args.ScreenshotOnExit is not null && framebuffer is null)
@@ -204,11 +209,11 @@ public static class RunPlanner
         _ => throw new UsageException($"unknown console '{text}': expected serial, virtio or none"),
     };
 
-    /// <summary>Parses --virtio-transport; pci is refused until the virtio-pci transport exists.</summary>
+    /// <summary>Parses --virtio-transport: pci (functions on PCI bus 0) or mmio (virtio-mmio windows).</summary>
     public static VirtioTransportKind ParseVirtioTransport(string text) => text.Trim().ToLowerInvariant() switch
     {
         "mmio" => VirtioTransportKind.Mmio,
-        "pci" => throw new UsageException("--virtio-transport pci is not available yet: the virtio-pci transport is not built; use mmio"),
+        "pci" => VirtioTransportKind.Pci,
         _ => throw new UsageException($"unknown virtio transport '{text}': expected mmio or pci"),
     };
 
@@ -243,13 +248,16 @@ public static class RunPlanner
         return new DiskSpec(path, readOnly);
     }
 
-    /// <summary>Checks that the virtio devices asked for fit the x86 platform's transport slots.</summary>
-    public static void CheckVirtioCount(int count)
+    /// <summary>Checks that the virtio devices asked for fit the x86 platform's slots for <paramref name="transport"/>.</summary>
+    public static void CheckVirtioCount(int count, VirtioTransportKind transport)
     {
-        int slots = X86Platform.VirtioMmioIrqs.Count;
+        // PCI: every device number of bus 0 but the host bridge's (passthrough devices, checked when placed, share them).
+        (int slots, string what) = transport == VirtioTransportKind.Mmio
+            ? (X86Platform.VirtioMmioIrqs.Count, "virtio-mmio slots")
+            : (PciAddress.DevicesPerBus - 1, "free PCI slots on bus 0");
         if (count > slots)
         {
-            throw new UsageException($"too many virtio devices: {count} asked for (disks, --rng, virtio consoles), the x86 platform has {slots} virtio-mmio slots");
+            throw new UsageException($"too many virtio devices: {count} asked for (disks, --rng, virtio consoles), the x86 platform has {slots} {what}");
         }
     }
 
@@ -319,7 +327,7 @@ public static class RunPlanner
         InputFiles.ReadRegularFile(what, path, Math.Min(memory, (ulong)Array.MaxLength),
             size => $"{what} '{path}' ({size} bytes) is larger than guest memory ({SizeParser.Format(memory)}); give the guest more with -m");
 
-    private static (BootSource Boot, string Description) PlanBoot(RunArguments args, BackendKind backend, ulong memory)
+    private static (BootSource Boot, string Description) PlanBoot(RunArguments args, BackendKind backend, ulong memory, IReadOnlyList<string> deviceEntries)
     {
         if (args.Kernel is null)
         {
@@ -348,7 +356,7 @@ public static class RunPlanner
 
         byte[] kernel = ReadBootFile("kernel", args.Kernel, memory);
         byte[]? initrd = args.Initrd is null ? null : ReadBootFile("initrd", args.Initrd, memory);
-        string commandLine = LinuxCommandLine.Compose(args.Params);
+        string commandLine = LinuxCommandLine.Compose(args.Params, deviceEntries);
         try
         {
             var bzImage = BzImage.Parse(kernel, $"kernel '{args.Kernel}'");

@@ -2,6 +2,7 @@ using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Mmio;
+using ActorVmm.Devices.Virtio.Pci;
 using ActorVmm.Devices.Virtio.Rng;
 using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
@@ -11,15 +12,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ActorVmm.Devices.Tests.Platforms;
 
-/// <summary>The x86 platform's virtio devices: one virtio-mmio window and free ISA line each, from the map's virtio-mmio window.</summary>
+/// <summary>The x86 platform's virtio devices: PCI functions by default; with the mmio transport one virtio-mmio window and free ISA line each.</summary>
 public sealed class X86PlatformVirtioTests
 {
-    private static VirtioDeviceSpec Rng(string name) => new(name, _ => new VirtioRng());
+    private static VirtioDeviceSpec Rng(string name) => new(name, VirtioDeviceType.Entropy, _ => new VirtioRng());
 
     [Fact]
     public void Virtio_devices_get_consecutive_windows_from_the_virtio_mmio_window_and_the_free_isa_lines()
     {
-        var options = new X86PlatformOptions(Virtio: [Rng("rng-a"), Rng("rng-b")]);
+        var options = new X86PlatformOptions(Virtio: [Rng("rng-a"), Rng("rng-b")]) { VirtioTransport = VirtioTransportKind.Mmio };
 
         var definitions = X86Platform.VirtioDevices(options, NullLoggerFactory.Instance);
 
@@ -51,16 +52,22 @@ public sealed class X86PlatformVirtioTests
     {
         var specs = Enumerable.Range(0, X86Platform.VirtioMmioIrqs.Count + 1).Select(i => Rng($"rng{i}")).ToArray();
 
-        Assert.Throws<InvalidOperationException>(() => X86Platform.VirtioDevices(new X86PlatformOptions(Virtio: specs), NullLoggerFactory.Instance));
+        Assert.Throws<InvalidOperationException>(() => X86Platform.VirtioDevices(new X86PlatformOptions(Virtio: specs) { VirtioTransport = VirtioTransportKind.Mmio }, NullLoggerFactory.Instance));
     }
 
     [Fact]
-    public void The_pci_transport_is_refused_while_virtio_pci_is_not_built()
+    public void Pci_is_the_default_transport_and_puts_each_device_on_the_PCI_bus_as_a_modern_virtio_function_instead_of_a_window()
     {
-        var options = new X86PlatformOptions(Virtio: [Rng("rng")]) { VirtioTransport = VirtioTransportKind.Pci };
+        var options = new X86PlatformOptions(Virtio: [Rng("rng-a"), Rng("rng-b")]);
 
-        var error = Assert.Throws<NotSupportedException>(() => X86Platform.VirtioDevices(options, NullLoggerFactory.Instance));
-        Assert.Contains("virtio-pci", error.Message, StringComparison.Ordinal);
+        var functions = X86Platform.VirtioPciDevices(options, NullLoggerFactory.Instance);
+
+        Assert.Equal(VirtioTransportKind.Pci, options.VirtioTransport);
+        Assert.Empty(X86Platform.VirtioDevices(options, NullLoggerFactory.Instance));
+        Assert.Equal(["rng-a", "rng-b"], functions.Select(f => f.Name));
+        Assert.All(functions, f => Assert.Equal((VirtioPciRegisters.VendorId, VirtioPciLayout.DeviceId(VirtioDeviceType.Entropy)), (f.Function.VendorId, f.Function.DeviceId)));
+        Assert.All(functions, f => Assert.Equal(PciInterruptPin.IntA, f.Function.InterruptPin));
+        Assert.Empty(X86Platform.VirtioPciDevices(options with { VirtioTransport = VirtioTransportKind.Mmio }, NullLoggerFactory.Instance));
     }
 
     // The region a definition's device declares, built in a throw-away machine.

@@ -1,7 +1,11 @@
+using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
 using ActorVmm.Host.Cli;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Boot.Linux;
+using ActorVmm.TestGuests;
 
 namespace ActorVmm.Host.Tests.Cli;
 
@@ -24,7 +28,7 @@ public sealed class RunPlannerVirtioTests : IDisposable
         Assert.Equal([new DiskSpec(a, false), new DiskSpec(b, true)], plan.Disks);
         Assert.True(plan.Rng);
         Assert.Equal(ConsoleMode.Virtio, plan.Console);
-        Assert.Equal(VirtioTransportKind.Mmio, plan.VirtioTransport);
+        Assert.Equal(VirtioTransportKind.Pci, plan.VirtioTransport);
         Assert.Equal(4, plan.VirtioDeviceCount);
     }
 
@@ -56,12 +60,44 @@ public sealed class RunPlannerVirtioTests : IDisposable
     }
 
     [Fact]
-    public void More_virtio_devices_than_the_platform_has_lines_are_refused()
+    public void More_virtio_mmio_devices_than_the_platform_has_lines_are_refused_but_fit_on_the_PCI_bus()
     {
         string disk = Disk("a.img");
         var disks = Enumerable.Repeat(disk + ",ro", X86Platform.VirtioMmioIrqs.Count).ToArray();
 
-        AssertRejected(new RunArguments { Disks = disks, Rng = true }, "too many virtio devices");
+        AssertRejected(new RunArguments { Disks = disks, Rng = true, VirtioTransport = "mmio" }, "too many virtio devices");
+        Assert.Equal(disks.Length + 1, RunPlanner.Plan(new RunArguments { Disks = disks, Rng = true }, ProcessId).VirtioDeviceCount);
+    }
+
+    [Fact]
+    public void More_virtio_devices_than_PCI_bus_0_has_slots_are_refused()
+    {
+        string disk = Disk("a.img");
+        var disks = Enumerable.Repeat(disk + ",ro", PciAddress.DevicesPerBus).ToArray();
+
+        AssertRejected(new RunArguments { Disks = disks }, "free PCI slots on bus 0");
+    }
+
+    [Theory]
+    [InlineData("pci", VirtioTransportKind.Pci)]
+    [InlineData("mmio", VirtioTransportKind.Mmio)]
+    [InlineData(" PCI ", VirtioTransportKind.Pci)]
+    public void The_virtio_transport_is_parsed(string text, VirtioTransportKind expected) =>
+        Assert.Equal(expected, RunPlanner.ParseVirtioTransport(text));
+
+    [Fact]
+    public void A_linux_boot_names_virtio_mmio_transports_on_the_command_line_only_with_the_mmio_transport()
+    {
+        string kernel = Path.Combine(_dir, "bzImage");
+        File.WriteAllBytes(kernel, TestBzImage.Build());
+        string disk = Disk("a.img");
+
+        var mmio = RunPlanner.Plan(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "kvm", Disks = [disk], Rng = true, VirtioTransport = "mmio" }, ProcessId);
+        var pci = RunPlanner.Plan(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "kvm", Disks = [disk], Rng = true }, ProcessId);
+
+        Assert.EndsWith(" " + X86Platform.VirtioMmioKernelParameters(2), Assert.IsType<LinuxBoot>(mmio.Boot).CommandLine, StringComparison.Ordinal);
+        Assert.DoesNotContain("virtio_mmio.device=", Assert.IsType<LinuxBoot>(pci.Boot).CommandLine, StringComparison.Ordinal);
+        Assert.Equal(LinuxCommandLine.Compose(null), Assert.IsType<LinuxBoot>(pci.Boot).CommandLine);
     }
 
     [Fact]

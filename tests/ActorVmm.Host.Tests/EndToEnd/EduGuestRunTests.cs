@@ -17,11 +17,11 @@ public sealed class EduGuestRunTests : IDisposable
     public async Task Without_the_edu_device_on_bus_0_the_guest_prints_a_failed_slot_marker_and_exits_not_found()
     {
         string guest = Path.Combine(_dir, "edu.bin");
-        await File.WriteAllBytesAsync(guest, EduGuest.Build(PciConfigPorts.Pc));
+        await File.WriteAllBytesAsync(guest, EduGuest.Build(PciConfigCycles.Pc));
 
         var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator");
 
         Assert.True(code == EduGuest.NotFoundStatus, $"exit status 0x{code:X2}; stderr: {stderr}");
-        Assert.Contains($"{EduGuest.MarkerPrefix}{EduGuest.SlotTag} {PciConfigCycles.NoDevice:x8} {EduGuest.Failed}\n", stdout, StringComparison.Ordinal);
+        Assert.Contains($"{EduGuest.MarkerPrefix}{EduGuest.SlotTag} {PciConfigCycles.AllOnes:x8} {EduGuest.Failed}\n", stdout, StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
+using ActorVmm.Devices.Virtio.Pci;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Cli;
 using ActorVmm.TestGuests;
@@ -7,13 +9,16 @@ using ActorVmm.TestGuests;
 namespace ActorVmm.Host.Tests.EndToEnd;
 
 /// <summary>
-/// <c>actorvmm run --disk</c> as a process: a flat guest drives virtio-blk through the virtio-mmio transport (negotiation,
-/// queue set-up, IN/OUT/FLUSH, the used-buffer interrupt) and virtio-rng, an acknowledged FLUSH survives SIGKILL of the host, and bad
-/// --disk / --virtio-transport values are refused with one line before anything starts.
+/// <c>actorvmm run --disk</c> as a process: a flat guest drives virtio-blk and virtio-rng through the virtio-pci transport
+/// (the default: enumeration, BAR assignment, capabilities, negotiation, queue set-up, IN/OUT/FLUSH, the ISR) on the
+/// emulator and on KVM, and through virtio-mmio (<c>--virtio-transport mmio</c>); an acknowledged FLUSH survives SIGKILL of
+/// the host, and bad --disk / --virtio-transport values are refused with one line before anything starts.
 /// </summary>
 public sealed class VirtioRunTests : IDisposable
 {
     private const int Sigkill = 9;
+    private const string Transport = "--virtio-transport";
+    private const string Mmio = "mmio";
     private const int ImageSectors = 128;
     private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(60);
     private readonly string _dir = Directory.CreateTempSubdirectory("actorvmm-virtio-").FullName;
@@ -39,7 +44,7 @@ public sealed class VirtioRunTests : IDisposable
         string guest = await WriteGuest(holdAfterFlush: false);
         string disk = WriteDisk();
 
-        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk);
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, Transport, Mmio);
 
         Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
         Assert.Contains(VirtioBlockGuest.FlushedLine, stdout, StringComparison.Ordinal);
@@ -54,9 +59,21 @@ public sealed class VirtioRunTests : IDisposable
         await File.WriteAllBytesAsync(guest, VirtioBlockGuest.Build(withRng: true));
         string disk = WriteDisk();
 
-        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, "--rng");
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, "--rng", Transport, Mmio);
 
         Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
+    }
+
+    [Fact]
+    public async Task On_the_emulator_a_guest_finds_virtio_blk_and_virtio_rng_on_PCI_bus_0_and_drives_them_through_virtio_pci_by_default()
+    {
+        await RunPciGuest("emulator");
+    }
+
+    [HostKvmFact]
+    public async Task On_KVM_a_guest_finds_virtio_blk_and_virtio_rng_on_PCI_bus_0_and_drives_them_through_virtio_pci_by_default()
+    {
+        await RunPciGuest("kvm");
     }
 
     [Fact]
@@ -66,7 +83,7 @@ public sealed class VirtioRunTests : IDisposable
         string guest = Path.Combine(_dir, "hvc0.bin");
         await File.WriteAllBytesAsync(guest, VirtioConsoleGuest.Build(text));
 
-        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--console", "virtio");
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--console", "virtio", Transport, Mmio);
 
         Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
         Assert.Equal(text.TrimEnd('\n'), stdout.Replace("\r", string.Empty, StringComparison.Ordinal).Trim('\n'));
@@ -80,7 +97,7 @@ public sealed class VirtioRunTests : IDisposable
         string log = Path.Combine(_dir, "hvc.log");
         await File.WriteAllBytesAsync(guest, VirtioConsoleGuest.Build(text));
 
-        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--console", "serial", "--virtio-console-log", log);
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--console", "serial", "--virtio-console-log", log, Transport, Mmio);
 
         Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
         Assert.Equal(text, await File.ReadAllTextAsync(log));
@@ -92,7 +109,7 @@ public sealed class VirtioRunTests : IDisposable
         string guest = await WriteGuest(holdAfterFlush: true);
         string disk = WriteDisk();
 
-        using var process = ActorVmmProcess.Start(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--disk", disk);
+        using var process = ActorVmmProcess.Start(_dir, "run", "--image", guest, "--mem", "1M", "--backend", "emulator", "--disk", disk, Transport, Mmio);
         var deadline = DateTime.UtcNow + FlushWait;
         while (!process.Stdout.Contains(VirtioBlockGuest.FlushedLine, StringComparison.Ordinal))
         {
@@ -160,15 +177,31 @@ public sealed class VirtioRunTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(disk));
     }
 
-    [Theory]
-    [InlineData("pci", "--virtio-transport pci is not available yet")]
-    [InlineData("usb", "unknown virtio transport 'usb': expected mmio or pci")]
-    public async Task A_virtio_transport_the_platform_cannot_place_is_refused(string transport, string message)
+    [Fact]
+    public async Task A_virtio_transport_the_platform_cannot_place_is_refused()
     {
-        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--mem", "1M", "--backend", "emulator", "--rng", "--virtio-transport", transport);
+        var (code, _, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--mem", "1M", "--backend", "emulator", "--rng", Transport, "usb");
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.Contains("unknown virtio transport 'usb': expected mmio or pci", stderr, StringComparison.Ordinal);
+    }
+
+    private async Task RunPciGuest(string backend)
+    {
+        string guest = Path.Combine(_dir, "virtio-pci.bin");
+        await File.WriteAllBytesAsync(guest, VirtioPciGuest.Build(withRng: true));
+        string disk = WriteDisk();
+
+        var (code, stdout, stderr) = await ActorVmmProcess.RunAsync(_dir, "run", "--image", guest, "--mem", "1M", "--backend", backend, "--disk", disk, "--rng", "--log-level", "debug");
+
+        Assert.True(code == 0, $"guest exit status 0x{code:X2}; stderr: {stderr}");
+        Assert.Contains(VirtioBlockGuest.FlushedLine, stdout, StringComparison.Ordinal);
+        AssertWrittenSector(disk);
+
+        // Both functions were on bus 0, and every kick found its doorbell where the guest moved the BAR (no trap-path fallback).
+        Assert.Contains($"{VirtioPciRegisters.VendorId:x4}:{VirtioPciLayout.DeviceId(VirtioDeviceType.Block):x4}", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{VirtioPciRegisters.VendorId:x4}:{VirtioPciLayout.DeviceId(VirtioDeviceType.Entropy):x4}", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("no doorbell", stderr, StringComparison.Ordinal);
     }
 
     private static void AssertWrittenSector(string disk)

@@ -3,7 +3,7 @@ namespace ActorVmm.Machine.Boot.Linux;
 /// <summary>
 /// The kernel command line a Linux guest gets, composed as kvmtool composes it: the platform's entries first, then the
 /// user's parameters (so the user's value of the same parameter wins: Linux takes the last one), then the entries of
-/// devices that must describe themselves to the kernel (virtio-mmio transports, later), which nothing may override.
+/// devices that must describe themselves to the kernel (virtio-mmio transports: <c>virtio_mmio.device=</c>), which nothing may override.
 /// </summary>
 public static class LinuxCommandLine
 {
