@@ -83,8 +83,13 @@ public sealed class TapDevice : INetworkTap, IDisposable
             SetInterface(fd, name);
             int headerSize = VnetHeaderBytes;
             Check(fd, TunIoctls.TUNSETVNETHDRSZ, ref headerSize, name, "TUNSETVNETHDRSZ");
-            uint offloads = 0;
-            Check(fd, TunIoctls.TUNSETOFFLOAD, ref offloads, name, "TUNSETOFFLOAD");
+
+            // TUNSETOFFLOAD takes the TUN_F_* mask by value, not through a pointer: 0 turns every offload off.
+            if (ioctl(fd, TunIoctls.TUNSETOFFLOAD, 0) != 0)
+            {
+                throw new IOException($"tap '{name}': TUNSETOFFLOAD refused: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+
             return new TapDevice(name, fd);
         }
         catch
