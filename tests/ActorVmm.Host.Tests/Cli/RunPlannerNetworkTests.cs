@@ -65,7 +65,7 @@ public sealed class RunPlannerNetworkTests
         var name = root.Parse(["run", "--name", "vm1"]);
 
         Assert.Empty(network.Errors);
-        Assert.Equal(["mode=tap,tapif=tap0", "tapif=tap1"], network.GetValue<string[]>("--network"));
+        Assert.Equal(["mode=tap,tapif=tap0", "tapif=tap1"], network.GetValue<string[]>("--network") ?? []);
         Assert.Empty(name.Errors);
         Assert.Equal("vm1", name.GetValue<string>("--name"));
         var run = root.Subcommands.Single(c => c.Name == "run");
