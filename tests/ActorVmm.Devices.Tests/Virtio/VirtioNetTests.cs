@@ -262,6 +262,28 @@ public sealed class VirtioNetTests : IDisposable
     }
 
     [Fact]
+    public void A_malformed_chain_met_while_handling_the_tap_callback_sets_device_needs_reset_and_the_message_counts_as_handled()
+    {
+        var receive = Start(_machine, queues: 2)[ReceiveQueue];
+        ushort good = receive.AddChain([DriverBuffer.Writable(Buffers, 1526)]);
+        receive.MakeAvailable(good);
+        _machine.Driver.Notify(ReceiveQueue);
+        _machine.RunSlowPath();
+        ushort bad = receive.AddChain([DriverBuffer.Writable(Buffers + 0x1000, 1526)]);
+        receive.WriteDescriptor(receive.DescriptorTable, bad, Buffers + 0x1000, 1526, (ushort)(SplitRing.DescriptorWrite | SplitRing.DescriptorNext), (ushort)(VirtioRigs.QueueSize + 1));
+        receive.MakeAvailable(bad);
+
+        _tap.Deliver(Frame(60, 16));
+        _tap.Deliver(Frame(60, 17));
+        _machine.RunSlowPath();
+
+        Assert.True(receive.TryTakeUsed(out var used));
+        Assert.Equal(good, (ushort)used.Id);
+        Assert.NotEqual(0, _machine.Driver.Status & VirtioStatus.DeviceNeedsReset);
+        Assert.Equal(1, _tap.WaitingFrames);
+    }
+
+    [Fact]
     public void A_malformed_transmit_chain_sets_device_needs_reset_and_nothing_is_sent()
     {
         var transmit = Start(_machine, queues: 2)[TransmitQueue];

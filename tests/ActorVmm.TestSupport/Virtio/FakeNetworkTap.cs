@@ -44,6 +44,27 @@ public sealed class FakeNetworkTap : INetworkTap
         }
     }
 
+    /// <summary>How many frames the device sent.</summary>
+    public int SentCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sent.Count;
+            }
+        }
+    }
+
+    /// <summary>Frame <paramref name="index"/> the device sent.</summary>
+    public byte[] SentAt(int index)
+    {
+        lock (_lock)
+        {
+            return _sent[index];
+        }
+    }
+
     /// <summary>Frames dropped in <see cref="TryReceive"/> because they were longer than the device's buffer.</summary>
     public int DroppedTooLarge { get; private set; }
 
