@@ -9,6 +9,9 @@ namespace ActorVmm.TestSupport.Virtio;
 /// </summary>
 public sealed class FakeNetworkTap : INetworkTap
 {
+    [ThreadStatic]
+    private static bool t_inDeliver;
+
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _incoming = new();
     private readonly List<byte[]> _sent = [];
@@ -68,6 +71,12 @@ public sealed class FakeNetworkTap : INetworkTap
     /// <summary>Frames dropped in <see cref="TryReceive"/> because they were longer than the device's buffer.</summary>
     public int DroppedTooLarge { get; private set; }
 
+    /// <summary>The managed thread that last called <see cref="TryReceive"/> or <see cref="Send"/> (0 before any call).</summary>
+    public int LastCallerThread { get; private set; }
+
+    /// <summary>True once a frame was read by the thread delivering one, inside the readiness callback (a device that does its work in the callback instead of posting it).</summary>
+    public bool ReadInsideDeliver { get; private set; }
+
     /// <summary>Readiness requests made so far.</summary>
     public int ReadableRequests { get; private set; }
 
@@ -94,7 +103,15 @@ public sealed class FakeNetworkTap : INetworkTap
             _waiting = null;
         }
 
-        callback?.Invoke();
+        t_inDeliver = true;
+        try
+        {
+            callback?.Invoke();
+        }
+        finally
+        {
+            t_inDeliver = false;
+        }
     }
 
     /// <inheritdoc />
@@ -102,6 +119,8 @@ public sealed class FakeNetworkTap : INetworkTap
     {
         lock (_lock)
         {
+            LastCallerThread = Environment.CurrentManagedThreadId;
+            ReadInsideDeliver |= t_inDeliver;
             while (_incoming.TryDequeue(out var frame))
             {
                 if (frame.Length > destination.Length)
@@ -123,6 +142,7 @@ public sealed class FakeNetworkTap : INetworkTap
     {
         lock (_lock)
         {
+            LastCallerThread = Environment.CurrentManagedThreadId;
             if (RefuseSends)
             {
                 return false;
