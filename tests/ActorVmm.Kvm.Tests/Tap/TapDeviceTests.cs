@@ -46,7 +46,7 @@ public sealed class TapDeviceTests
                     readable.Release();
                 });
                 Assert.True(readable.Wait(deadline - DateTime.UtcNow), $"no ARP reply within {ReplyWait.TotalSeconds} s (failed errno {tap.FailedErrno})");
-                Assert.NotEqual(Environment.CurrentManagedThreadId, callbackThread);
+                Assert.Equal(EventFdPoller.Shared.ManagedThreadId, callbackThread);
                 continue;
             }
 
