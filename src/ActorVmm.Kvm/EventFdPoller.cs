@@ -8,8 +8,10 @@ namespace ActorVmm.Kvm;
 /// <summary>
 /// The one thread per process that waits on every registered eventfd (the ioeventfds behind all VMs'
 /// doorbells) with a single epoll set, and calls each one's callback when the kernel signalled it:
-/// not a thread per VM or per doorbell. Callbacks must not block; an exception from one is counted
-/// and the poller goes on. Started with the first doorbell; a background thread that sleeps in epoll_wait.
+/// not a thread per VM or per doorbell. The same set watches other descriptors for one-shot readiness
+/// (<see cref="WatchReadable"/>: a tap with a frame for the guest). Callbacks must not block; an exception
+/// from one is counted and the poller goes on. Started with the first user; a background thread that
+/// sleeps in epoll_wait.
 /// </summary>
 internal sealed class EventFdPoller
 {
@@ -21,7 +23,7 @@ internal sealed class EventFdPoller
     private static readonly Lazy<EventFdPoller> s_shared = new(() => new EventFdPoller());
 
     private readonly SafeFdHandle _epoll;
-    private readonly ConcurrentDictionary<ulong, Registration> _registrations = new();
+    private readonly ConcurrentDictionary<ulong, IWatch> _registrations = new();
     private readonly Thread _thread;
     private long _nextKey;
     private long _failedCallbacks;
@@ -73,12 +75,27 @@ internal sealed class EventFdPoller
         return registration;
     }
 
-    private void Remove(Registration registration)
+    /// <summary>
+    /// Watches <paramref name="fd"/> for readability, one report per <see cref="ReadinessWatch.Arm"/> (EPOLLONESHOT,
+    /// level-triggered: arming while data is already waiting reports at once). The poller calls
+    /// <paramref name="onReadable"/> and reads nothing itself. Dispose the result before closing the fd.
+    /// </summary>
+    public ReadinessWatch WatchReadable(SafeFdHandle fd, Action onReadable)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        ArgumentNullException.ThrowIfNull(onReadable);
+        ulong key = (ulong)Interlocked.Increment(ref _nextKey);
+        var watch = new ReadinessWatch(this, key, fd, onReadable);
+        _registrations[key] = watch;
+        return watch;
+    }
+
+    private void Remove(ulong key, SafeFdHandle fd)
     {
         var ev = default(epoll_event);
-        // ENOENT/EBADF cannot happen while the registration owns the fd; a failure leaves a key nobody maps.
-        _ = epoll_ctl(_epoll, EPOLL_CTL_DEL, registration.EventFd, ref ev);
-        _registrations.TryRemove(registration.Key, out _);
+        // ENOENT (a readiness watch never armed) or a failure leaves a key nobody maps.
+        _ = epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, ref ev);
+        _registrations.TryRemove(key, out _);
     }
 
     private unsafe void Run()
@@ -110,14 +127,86 @@ internal sealed class EventFdPoller
         }
     }
 
-    private sealed class Registration(EventFdPoller poller, ulong key, SafeFdHandle eventFd, Action onSignalled) : IDisposable
+    /// <summary>Something the poller thread calls when epoll reports its descriptor.</summary>
+    private interface IWatch
+    {
+        void Fire();
+    }
+
+    /// <summary>A one-shot readability watch over a descriptor the caller owns; see <see cref="WatchReadable"/>.</summary>
+    internal sealed class ReadinessWatch(EventFdPoller poller, ulong key, SafeFdHandle fd, Action onReadable) : IWatch, IDisposable
+    {
+        private readonly Lock _gate = new();
+        private bool _added;
+        private bool _removed;
+
+        /// <summary>
+        /// Asks for one call of the callback once the descriptor is readable (EPOLL_CTL_ADD the first time, EPOLL_CTL_MOD
+        /// after). False when the watch was disposed or epoll refused (errno in <paramref name="errno"/>).
+        /// </summary>
+        public bool Arm(out int errno)
+        {
+            errno = 0;
+            lock (_gate)
+            {
+                if (_removed)
+                {
+                    return false;
+                }
+
+                var ev = new epoll_event { events = EPOLLIN | EPOLLONESHOT, data = key };
+                if (epoll_ctl(poller._epoll, _added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, ref ev) != 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    return false;
+                }
+
+                _added = true;
+                return true;
+            }
+        }
+
+        public void Fire()
+        {
+            lock (_gate)
+            {
+                // Removed between epoll_wait and here: the fd may be closing, leave it alone.
+                if (_removed)
+                {
+                    return;
+                }
+            }
+
+            try
+            {
+                onReadable();
+            }
+            catch (Exception)
+            {
+                Interlocked.Increment(ref poller._failedCallbacks);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_removed)
+                {
+                    return;
+                }
+
+                _removed = true;
+            }
+
+            poller.Remove(key, fd);
+        }
+    }
+
+    private sealed class Registration(EventFdPoller poller, ulong key, SafeFdHandle eventFd, Action onSignalled) : IWatch, IDisposable
     {
         private readonly Lock _gate = new();
         private bool _removed;
-
-        public ulong Key => key;
-
-        public SafeFdHandle EventFd => eventFd;
 
         public void Fire()
         {
@@ -158,7 +247,7 @@ internal sealed class EventFdPoller
                 _removed = true;
             }
 
-            poller.Remove(this);
+            poller.Remove(key, eventFd);
         }
     }
 }

@@ -457,9 +457,10 @@ public sealed class VirtioDeviceCore : IVirtioModelHost
                 return null;
             }
 
+            // A message whose handling ran into a malformed chain was the model's (it threw before answering).
             bool understood = false;
-            RunModel(0, (core, _) => understood = core._model.OnMessage(message));
-            return understood ? null : DeviceSignals.NotUnderstood.Instance;
+            bool completed = RunModel(0, (core, _) => understood = core._model.OnMessage(message));
+            return understood || !completed ? null : DeviceSignals.NotUnderstood.Instance;
         }
     }
 
@@ -713,13 +714,17 @@ public sealed class VirtioDeviceCore : IVirtioModelHost
         _model.ProcessQueue(live);
     }
 
-    /// <summary>Runs model work under the lock: guest faults become DEVICE_NEEDS_RESET; used entries it added are signalled.</summary>
-    private void RunModel(int argument, Action<VirtioDeviceCore, int> work)
+    /// <summary>
+    /// Runs model work under the lock: guest faults become DEVICE_NEEDS_RESET; used entries it added are signalled.
+    /// False when the work was cut short by a guest fault or closed memory.
+    /// </summary>
+    private bool RunModel(int argument, Action<VirtioDeviceCore, int> work)
     {
         try
         {
             work(this, argument);
             SignalUsedBuffers();
+            return true;
         }
         catch (Exception ex) when (IsGuestFault(ex))
         {
@@ -730,6 +735,8 @@ public sealed class VirtioDeviceCore : IVirtioModelHost
             // The VM is stopping and its RAM is gone: there is nobody left to tell.
             StopQueues();
         }
+
+        return false;
     }
 
     private void SignalUsedBuffers()

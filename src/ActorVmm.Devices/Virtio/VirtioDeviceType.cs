@@ -3,7 +3,7 @@ namespace ActorVmm.Devices.Virtio;
 /// <summary>Virtio device IDs (virtio 1.2 §5); the transport reports it (virtio-mmio DeviceID, PCI device ID 0x1040 + id).</summary>
 public enum VirtioDeviceType
 {
-    /// <summary>Network card (virtio-net over a tap device: not built yet, see docs/devices.md).</summary>
+    /// <summary>Network card (virtio-net over a tap device, Virtio/Net).</summary>
     Network = 1,
 
     /// <summary>Block device.</summary>

@@ -58,11 +58,16 @@ public static class CommandLineApp
         var reboot = new Option<bool>("--reboot") { Description = "Restart the guest when it resets (reboot, triple fault) instead of ending the VM" };
         var memory = new Option<string>("--mem", "-m") { Description = "Guest RAM with a unit: 64M, 1G (a plain number is MiB)", DefaultValueFactory = _ => RunPlanner.DefaultMemory };
         var cpus = new Option<int>("--cpus", "-c") { Description = "Number of vCPUs", DefaultValueFactory = _ => 1 };
-        var name = new Option<string>("--name", "-n") { Description = "Guest name for logs and the control socket (default guest-PID)" };
+        var name = new Option<string>("--name") { Description = "Guest name for logs and the control socket (default guest-PID)" };
         var backend = new Option<string>("--backend") { Description = "auto (KVM when /dev/kvm opens, else the emulator), kvm or emulator", DefaultValueFactory = _ => "auto" };
         var console = new Option<string>("--console") { Description = "serial (COM1 on this terminal), virtio (a virtio console, hvc0, on this terminal) or none", DefaultValueFactory = _ => "serial" };
         var disks = new Option<string[]>("--disk", "-d") { Description = "Raw disk image as a virtio-blk device, PATH or PATH,ro (repeatable)", AllowMultipleArgumentsPerToken = false };
         var rng = new Option<bool>("--rng") { Description = "Add a virtio-rng device (bytes from the host's CSPRNG)" };
+        var networks = new Option<string[]>("--network", "-n")
+        {
+            Description = "Add a virtio-net card on a host tap: mode=tap,tapif=NAME[,guest_mac=XX:XX:XX:XX:XX:XX] (repeatable, one card each)",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var virtioConsoleLog = new Option<string>("--virtio-console-log") { Description = "Add a virtio console whose output goes to this file" };
         var virtioTransport = new Option<string>("--virtio-transport") { Description = "Transport of the virtio devices: pci (functions on PCI bus 0, the default) or mmio (virtio-mmio windows, named to Linux with virtio_mmio.device=)", DefaultValueFactory = _ => RunPlanner.DefaultVirtioTransport };
         var consoleLog = new Option<string>("--console-log") { Description = "Also write the guest console to this file" };
@@ -80,7 +85,7 @@ public static class CommandLineApp
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, vesa, screenshotOnExit, config, vfioPci, logLevel, logFile,
+            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, networks, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, vesa, screenshotOnExit, config, vfioPci, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -98,6 +103,7 @@ public static class CommandLineApp
                 ConsoleLog = parse.GetValue(consoleLog),
                 Disks = parse.GetValue(disks) ?? [],
                 Rng = parse.GetValue(rng),
+                Networks = parse.GetValue(networks) ?? [],
                 VirtioConsoleLog = parse.GetValue(virtioConsoleLog),
                 VirtioTransport = parse.GetValue(virtioTransport)!,
                 DebugIoport = parse.GetValue(debugIoport),

@@ -36,6 +36,9 @@ public sealed record RunArguments
     /// <summary>--rng: a virtio-rng device.</summary>
     public bool Rng { get; init; }
 
+    /// <summary>-n/--network mode=tap,tapif=NAME[,guest_mac=MAC], repeatable: one virtio-net card per tap (kvmtool's syntax).</summary>
+    public IReadOnlyList<string> Networks { get; init; } = [];
+
     /// <summary>--virtio-console-log FILE: a virtio console whose output goes to FILE.</summary>
     public string? VirtioConsoleLog { get; init; }
 

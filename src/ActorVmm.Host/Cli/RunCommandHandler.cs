@@ -74,7 +74,21 @@ public static class RunCommandHandler
 
             using (disks)
             {
-                return await RunClaimedAsync(plan, disks, backend, catalog, controlDirectory, error);
+                NetworkTaps networks;
+                try
+                {
+                    networks = NetworkTaps.Open(plan.Networks);
+                }
+                catch (UsageException ex)
+                {
+                    await error.WriteLineAsync($"actorvmm: {ex.Message}");
+                    return ExitCodes.Usage;
+                }
+
+                using (networks)
+                {
+                    return await RunClaimedAsync(plan, disks, networks, backend, catalog, controlDirectory, error);
+                }
             }
         }
     }
@@ -121,7 +135,7 @@ public static class RunCommandHandler
         }
     }
 
-    private static async Task<int> RunClaimedAsync(RunPlan plan, DiskImages disks, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
+    private static async Task<int> RunClaimedAsync(RunPlan plan, DiskImages disks, NetworkTaps networks, (BackendKind Kind, string Reason) backend, IBackendCatalog catalog, string controlDirectory, TextWriter error)
     {
         using var logger = HostLogging.Create(plan.Logging);
         var log = logger.ForContext("SourceContext", "ActorVmm.Host.Run").ForContext("vm", plan.Name);
@@ -188,7 +202,7 @@ public static class RunCommandHandler
                     DebugIoport = plan.DebugIoport,
                     DebugMmio = plan.DebugMmio,
                     Reboot = plan.Reboot,
-                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog) with { Framebuffer = plan.Framebuffer, PciDevices = vfio.Definitions },
+                    Platform = RunDevices.Platform(plan, disks, virtioConsoleLog, networks) with { Framebuffer = plan.Framebuffer, PciDevices = vfio.Definitions },
                     ConsoleDevice = RunDevices.ConsoleDevice(plan),
                     CaptureFinalFrame = plan.ScreenshotOnExit is not null,
                 };

@@ -4,6 +4,7 @@ using ActorVmm.Devices.Serial;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
 using ActorVmm.Devices.Virtio.Console;
+using ActorVmm.Devices.Virtio.Net;
 using ActorVmm.Devices.Virtio.Rng;
 
 namespace ActorVmm.Host.Cli;
@@ -11,15 +12,19 @@ namespace ActorVmm.Host.Cli;
 /// <summary>
 /// The machine <c>actorvmm run</c> builds from its plan: the x86 platform with the virtio devices asked for, in the order
 /// Linux numbers them (the terminal's virtio console first, so it is hvc0; then the logged console, the disks in --disk
-/// order as vda, vdb, ..., and the RNG), and which device takes the terminal's input.
+/// order as vda, vdb, ..., the RNG, then the network cards in -n order as eth0, eth1, ...), and which device takes the
+/// terminal's input.
 /// </summary>
 public static class RunDevices
 {
     /// <summary>Device names, as logs and the supervisor know them.</summary>
-    public const string VirtioConsoleName = "virtio-console", VirtioConsoleLogName = "virtio-console-log", VirtioRngName = "virtio-rng", VirtioBlockPrefix = "virtio-blk";
+    public const string VirtioConsoleName = "virtio-console", VirtioConsoleLogName = "virtio-console-log", VirtioRngName = "virtio-rng", VirtioBlockPrefix = "virtio-blk", VirtioNetPrefix = "virtio-net";
 
-    /// <summary>The platform options for <paramref name="plan"/> over its open <paramref name="disks"/>; <paramref name="consoleLog"/> receives the logged console (when the plan has one).</summary>
-    public static X86PlatformOptions Platform(RunPlan plan, DiskImages disks, IGuestOutput? consoleLog)
+    /// <summary>
+    /// The platform options for <paramref name="plan"/> over its open <paramref name="disks"/> and attached
+    /// <paramref name="networks"/> (none when null); <paramref name="consoleLog"/> receives the logged console (when the plan has one).
+    /// </summary>
+    public static X86PlatformOptions Platform(RunPlan plan, DiskImages disks, IGuestOutput? consoleLog, NetworkTaps? networks = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(disks);
@@ -45,6 +50,15 @@ public static class RunDevices
         if (plan.Rng)
         {
             specs.Add(new VirtioDeviceSpec(VirtioRngName, VirtioDeviceType.Entropy, _ => new VirtioRng()));
+        }
+
+        if (networks is not null)
+        {
+            for (int i = 0; i < networks.Taps.Count; i++)
+            {
+                var (tap, mac, counters) = (networks.Taps[i], networks.Specs[i].GuestMac, networks.Counters[i]);
+                specs.Add(new VirtioDeviceSpec($"{VirtioNetPrefix}{i}", VirtioDeviceType.Network, _ => new VirtioNet(tap, mac, counters)));
+            }
         }
 
         return new X86PlatformOptions(Virtio: specs, SerialConsole: plan.Console != ConsoleMode.Virtio) { VirtioTransport = plan.VirtioTransport };

@@ -1,4 +1,5 @@
 using ActorVmm.Devices.Virtio;
+using ActorVmm.Devices.Virtio.Net;
 using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using ActorVmm.Machine.Boot;
@@ -24,6 +25,11 @@ public enum ConsoleMode
 /// <param name="Path">The image file.</param>
 /// <param name="ReadOnly">True for <c>,ro</c>: opened read-only with a shared lock, writes fail in the guest.</param>
 public sealed record DiskSpec(string Path, bool ReadOnly);
+
+/// <summary>One -n/--network: a virtio-net card on a host tap.</summary>
+/// <param name="TapName">The tap interface (tapif=), attached (or created) when the VM starts.</param>
+/// <param name="GuestMac">The card's MAC address (guest_mac=, or a default per card).</param>
+public sealed record NetworkSpec(string TapName, MacAddress GuestMac);
 
 /// <summary>A validated <c>actorvmm run</c>: everything checked, the image or kernel read, nothing started yet.</summary>
 /// <param name="Name">VM name.</param>
@@ -62,6 +68,9 @@ public sealed record RunPlan(
     /// <summary>Whether a virtio-rng device is added.</summary>
     public bool Rng { get; init; }
 
+    /// <summary>The -n/--network cards, in order.</summary>
+    public IReadOnlyList<NetworkSpec> Networks { get; init; } = [];
+
     /// <summary>Path of the --virtio-console-log file, or null.</summary>
     public string? VirtioConsoleLog { get; init; }
 
@@ -69,7 +78,7 @@ public sealed record RunPlan(
     public VirtioTransportKind VirtioTransport { get; init; } = VirtioTransportKind.Pci;
 
     /// <summary>How many virtio devices the plan asks for.</summary>
-    public int VirtioDeviceCount => Disks.Count + (Rng ? 1 : 0) + (VirtioConsoleLog is null ? 0 : 1) + (Console == ConsoleMode.Virtio ? 1 : 0);
+    public int VirtioDeviceCount => Disks.Count + (Rng ? 1 : 0) + Networks.Count + (VirtioConsoleLog is null ? 0 : 1) + (Console == ConsoleMode.Virtio ? 1 : 0);
 
     /// <summary>The framebuffer's mode (--vesa), or null for none.</summary>
     public FramebufferMode? Framebuffer { get; init; }

@@ -2,6 +2,7 @@ using ActorVmm.Devices.Pci;
 using ActorVmm.Devices.Platforms;
 using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
+using ActorVmm.Devices.Virtio.Net;
 using ActorVmm.Devices.Framebuffer;
 using ActorVmm.Host.Backends;
 using ActorVmm.Host.Demo;
@@ -58,7 +59,8 @@ public static class RunPlanner
         string name = ParseName(args.Name ?? $"guest-{processId}");
         var transport = ParseVirtioTransport(args.VirtioTransport);
         var disks = args.Disks.Select(ParseDisk).ToArray();
-        int virtioCount = disks.Length + (args.Rng ? 1 : 0) + (args.VirtioConsoleLog is null ? 0 : 1) + (console == ConsoleMode.Virtio ? 1 : 0);
+        var networks = ParseNetworks(args.Networks);
+        int virtioCount = disks.Length + (args.Rng ? 1 : 0) + networks.Count + (args.VirtioConsoleLog is null ? 0 : 1) + (console == ConsoleMode.Virtio ? 1 : 0);
         CheckVirtioCount(virtioCount, transport);
 
         // virtio-mmio transports are invisible to a PC kernel unless the command line names them; PCI ones it enumerates.
@@ -90,6 +92,7 @@ public static class RunPlanner
             Reboot = args.Reboot,
             Disks = disks,
             Rng = args.Rng,
+            Networks = networks,
             VirtioConsoleLog = args.VirtioConsoleLog,
             VirtioTransport = transport,
             ConsoleLog = args.ConsoleLog,
@@ -248,6 +251,101 @@ public static class RunPlanner
         return new DiskSpec(path, readOnly);
     }
 
+    /// <summary>
+    /// Parses every -n/--network (kvmtool's syntax, <c>mode=tap,tapif=NAME[,guest_mac=XX:XX:XX:XX:XX:XX]</c>): mode may be
+    /// left out (tap is the only mode); card n without guest_mac gets kvmtool's 02:15:15:15:15:15 with n added to the last
+    /// byte. The same tap or MAC twice is refused. The taps are attached when the VM starts (<see cref="NetworkTaps"/>).
+    /// </summary>
+    /// <exception cref="UsageException">A value is malformed, names an unknown key or mode, lacks tapif, or repeats a tap or MAC.</exception>
+    public static IReadOnlyList<NetworkSpec> ParseNetworks(IReadOnlyList<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var networks = new List<NetworkSpec>();
+        foreach (string text in values)
+        {
+            var network = ParseNetwork(text, networks.Count);
+            if (networks.Any(n => n.TapName == network.TapName))
+            {
+                throw new UsageException($"invalid --network '{text}': tap '{network.TapName}' is given twice");
+            }
+
+            if (networks.Any(n => n.GuestMac == network.GuestMac))
+            {
+                throw new UsageException($"invalid --network '{text}': guest_mac {network.GuestMac} is already another card's");
+            }
+
+            networks.Add(network);
+        }
+
+        return networks;
+    }
+
+    /// <summary>Parses one -n/--network value for card <paramref name="index"/> (see <see cref="ParseNetworks"/>).</summary>
+    public static NetworkSpec ParseNetwork(string text, int index)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string part in text.Split(','))
+        {
+            int equals = part.IndexOf('=', StringComparison.Ordinal);
+            string key = equals < 0 ? part : part[..equals];
+            if (equals < 0 || key.Length == 0)
+            {
+                throw new UsageException($"invalid --network '{text}': expected mode=tap,tapif=NAME[,guest_mac=XX:XX:XX:XX:XX:XX]");
+            }
+
+            if (key is not ("mode" or "tapif" or "guest_mac"))
+            {
+                throw new UsageException($"invalid --network '{text}': unknown key '{key}' (expected mode, tapif or guest_mac)");
+            }
+
+            if (!fields.TryAdd(key, part[(equals + 1)..]))
+            {
+                throw new UsageException($"invalid --network '{text}': '{key}' is given twice");
+            }
+        }
+
+        if (fields.TryGetValue("mode", out string? mode) && mode != "tap")
+        {
+            throw new UsageException($"invalid --network '{text}': mode '{mode}' is not supported (only mode=tap)");
+        }
+
+        if (!fields.TryGetValue("tapif", out string? tap))
+        {
+            throw new UsageException($"invalid --network '{text}': tapif=NAME is missing (the host tap interface)");
+        }
+
+        if (!IsValidInterfaceName(tap))
+        {
+            throw new UsageException($"invalid --network '{text}': tapif '{tap}' is not an interface name (1 to 15 characters, no '/', ':' or blanks)");
+        }
+
+        var mac = MacAddress.DefaultGuest.WithLastByteOffset(index);
+        if (fields.TryGetValue("guest_mac", out string? macText))
+        {
+            if (!MacAddress.TryParse(macText, out var parsed))
+            {
+                throw new UsageException($"invalid --network '{text}': guest_mac '{macText}' is not a MAC address (XX:XX:XX:XX:XX:XX)");
+            }
+
+            if (parsed.Value.IsMulticast)
+            {
+                throw new UsageException($"invalid --network '{text}': guest_mac {parsed} is a multicast address");
+            }
+
+            mac = parsed.Value;
+        }
+
+        return new NetworkSpec(tap, mac);
+    }
+
+    /// <summary>True for a name Linux takes for a network interface (dev_valid_name): 1 to 15 characters, not . or .., no '/', ':' or whitespace.</summary>
+    public static bool IsValidInterfaceName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.Length is > 0 and < 16 && name is not ("." or "..") && !name.Any(c => c is '/' or ':' || char.IsWhiteSpace(c) || c > '~' || c < ' ');
+    }
+
     /// <summary>Checks that the virtio devices asked for fit the x86 platform's slots for <paramref name="transport"/>.</summary>
     public static void CheckVirtioCount(int count, VirtioTransportKind transport)
     {
@@ -257,7 +355,7 @@ public static class RunPlanner
             : (PciAddress.DevicesPerBus - 1, "free PCI slots on bus 0");
         if (count > slots)
         {
-            throw new UsageException($"too many virtio devices: {count} asked for (disks, --rng, virtio consoles), the x86 platform has {slots} {what}");
+            throw new UsageException($"too many virtio devices: {count} asked for (disks, --rng, --network, virtio consoles), the x86 platform has {slots} {what}");
         }
     }
 

@@ -65,10 +65,12 @@ internal static class KvmIoctls
     /// <summary>_IO: a request with no argument size in its number (the KVM ioctls without one, every VFIO ioctl).</summary>
     internal static uint _IO(uint type, uint nr) => _IOC(IOC_NONE, type, nr, 0);
 
-    private static uint _IOR<T>(uint type, uint nr)
+    /// <summary>_IOR: the kernel writes a <typeparamref name="T"/> back (KVM, tun).</summary>
+    internal static uint _IOR<T>(uint type, uint nr)
         where T : unmanaged => _IOC(IOC_READ, type, nr, (uint)Unsafe.SizeOf<T>());
 
-    private static uint _IOW<T>(uint type, uint nr)
+    /// <summary>_IOW: the kernel reads a <typeparamref name="T"/> (KVM, tun).</summary>
+    internal static uint _IOW<T>(uint type, uint nr)
         where T : unmanaged => _IOC(IOC_WRITE, type, nr, (uint)Unsafe.SizeOf<T>());
 
     private static uint _IOWR<T>(uint type, uint nr)

@@ -14,6 +14,7 @@ internal static partial class Libc
 
     public const int O_RDWR = 0x2;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NONBLOCK = 0x800;
 
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
@@ -22,6 +23,8 @@ internal static partial class Libc
     public const uint EPOLLIN = 0x1;
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CTL_MOD = 3;
+    public const uint EPOLLONESHOT = 1u << 30;
 
     public const int EINTR = 4;
     public const int EAGAIN = 11;
@@ -64,6 +67,12 @@ internal static partial class Libc
 
     [LibraryImport(LibName, EntryPoint = "write", SetLastError = true)]
     public static partial nint write(SafeFdHandle fd, in ulong buf, nuint count);
+
+    [LibraryImport(LibName, EntryPoint = "read", SetLastError = true)]
+    public static unsafe partial nint read(SafeFdHandle fd, byte* buf, nuint count);
+
+    [LibraryImport(LibName, EntryPoint = "write", SetLastError = true)]
+    public static unsafe partial nint write(SafeFdHandle fd, byte* buf, nuint count);
 
     [LibraryImport(LibName, EntryPoint = "pread", SetLastError = true)]
     public static unsafe partial nint pread(SafeFdHandle fd, byte* buf, nuint count, long offset);

@@ -3,6 +3,7 @@ using ActorVmm.Devices.Virtio;
 using ActorVmm.Devices.Virtio.Block;
 using ActorVmm.Devices.Virtio.Console;
 using ActorVmm.Devices.Virtio.Mmio;
+using ActorVmm.Devices.Virtio.Net;
 using ActorVmm.Devices.Virtio.Queues;
 using ActorVmm.Devices.Virtio.Rng;
 using ActorVmm.Machine.Memory;
@@ -16,6 +17,7 @@ internal enum FuzzedDevice
     Entropy,
     Block,
     Console,
+    Network,
 }
 
 /// <summary>
@@ -26,6 +28,8 @@ internal enum FuzzedDevice
 /// guest memory only in the used rings and the writable buffers of those chains (seen through the memory's write
 /// observer). Memory layout (64 KiB of RAM): rings below 0x2000, indirect tables in [0x2000, 0x4000), buffers in
 /// [0x4000, 0x10000). Buffers never overlap tables, so what a device writes cannot change a chain it has still to read.
+/// The network card gets host frames through a fake tap now and then; its model keeps the receive chain the device holds
+/// while the tap is empty, drops frames too large for their chain, and checks every frame sent and received byte for byte.
 /// </summary>
 internal sealed class QueueFuzzer : IDisposable
 {
@@ -54,6 +58,13 @@ internal sealed class QueueFuzzer : IDisposable
     private bool _indirect;
     private long _inputAdded;
     private long _inputDelivered;
+    private readonly FakeNetworkTap _tap = new();
+    private readonly VirtioNetCounters _netCounters = new();
+    private readonly Queue<byte[]> _frames = new();
+    private readonly List<byte[]> _expectedSent = [];
+    private (ushort Head, ChainModel Chain)? _held;
+    private long _framesMade;
+    private long _tooLarge;
 
     public QueueFuzzer(FuzzedDevice kind, ulong seed)
     {
@@ -63,10 +74,11 @@ internal sealed class QueueFuzzer : IDisposable
         {
             FuzzedDevice.Entropy => new VirtioRng(span => span.Fill(0x5A)),
             FuzzedDevice.Block => new VirtioBlock(new ManualBlockBackend(64 * VirtioBlockProtocol.SectorSize) { AutoComplete = true }, "fuzz"),
+            FuzzedDevice.Network => new VirtioNet(_tap, MacAddress.DefaultGuest, _netCounters),
             _ => new VirtioConsole(context.Input, context.Output),
         }, _output);
         _machine.Memory.WriteObserver = _writes;
-        _queues = new QueueModel[kind == FuzzedDevice.Console ? 2 : 1];
+        _queues = new QueueModel[kind is FuzzedDevice.Console or FuzzedDevice.Network ? 2 : 1];
     }
 
     /// <summary>Random tables and rings the device was given.</summary>
@@ -74,6 +86,9 @@ internal sealed class QueueFuzzer : IDisposable
 
     /// <summary>Chains returned by the device, over the whole run.</summary>
     public long ChainsUsed { get; private set; }
+
+    /// <summary>Frames the network card sent and received over the run.</summary>
+    public (long Sent, long Received) Frames => (_tap.SentCount, _netCounters.FramesReceived);
 
     /// <summary>Times the device (rightly) set DEVICE_NEEDS_RESET.</summary>
     public long Resets { get; private set; }
@@ -113,6 +128,8 @@ internal sealed class QueueFuzzer : IDisposable
             _machine.Driver.SetUpQueue(q, size, QueueAreas[q].Table, QueueAreas[q].Available, QueueAreas[q].Used);
         }
 
+        // The reset dropped the receive chain a network card held; frames stay in the tap.
+        _held = null;
         _machine.Driver.DriverOk();
         _machine.RunSlowPath();
         Assert.Equal(VirtioStatus.Acknowledge | VirtioStatus.Driver | VirtioStatus.FeaturesOk | VirtioStatus.DriverOk, _machine.Device.Core.Status);
@@ -143,9 +160,24 @@ internal sealed class QueueFuzzer : IDisposable
             _inputAdded += n;
         }
 
+        // Host frames: a tap the device asked to watch answers with one readiness message, ahead of the notification.
+        bool framesAdded = _kind == FuzzedDevice.Network && _random.Next(2) == 0;
+        bool readinessPosted = framesAdded && _tap.IsWaitingForFrame;
+        int sentBefore = _tap.SentCount;
+        if (framesAdded)
+        {
+            for (int n = 1 + _random.Next(3); n > 0; n--)
+            {
+                byte[] frame = MakeFrame();
+                _frames.Enqueue(frame);
+                _tap.Deliver(frame);
+            }
+        }
+
         _writes.Clear();
         _allowed.Clear();
         _expected.Clear();
+        _expectedSent.Clear();
         long outputBefore = _output.Count;
 
         // The device: input first (the actor hands it over at once), then the notification on the slow path.
@@ -160,10 +192,149 @@ internal sealed class QueueFuzzer : IDisposable
         // The model, in the same order.
         long transmitted = 0;
         remaining = _inputAdded - _inputDelivered;
-        bool malformed = (inputAdded && Simulate(VirtioConsole.ReceiveQueue, ref remaining, ref transmitted))
-            || Simulate(q, ref remaining, ref transmitted);
+        bool malformed = _kind == FuzzedDevice.Network
+            ? (readinessPosted && SimulateNetworkReceive()) || (q == VirtioNetProtocol.ReceiveQueue ? SimulateNetworkReceive() : Simulate(q, ref remaining, ref transmitted))
+            : (inputAdded && Simulate(VirtioConsole.ReceiveQueue, ref remaining, ref transmitted)) || Simulate(q, ref remaining, ref transmitted);
+        if (malformed)
+        {
+            _held = null;
+        }
 
         Check(malformed, transmitted, outputBefore);
+        if (_kind == FuzzedDevice.Network)
+        {
+            CheckNetwork(sentBefore);
+        }
+    }
+
+    /// <summary>
+    /// What the network card must have done with its receive queue in one pass: the held chain first, then chains from
+    /// the ring; a chain too small for the header comes back empty; with no frame left the chain is held; a frame too large
+    /// for the chain is dropped and the chain kept. True when a ring or chain it reached is malformed.
+    /// </summary>
+    private bool SimulateNetworkReceive()
+    {
+        var queue = _queues[VirtioNetProtocol.ReceiveQueue];
+        var ram = RamSpan;
+        while (true)
+        {
+            ushort head;
+            ChainModel chain;
+            if (_held is { } held)
+            {
+                (head, chain) = held;
+                _held = null;
+            }
+            else
+            {
+                ushort pending = (ushort)(queue.AvailableIndex - queue.NextAvailable);
+                if (pending == 0)
+                {
+                    return false;
+                }
+
+                if (pending > queue.Size)
+                {
+                    return true;
+                }
+
+                head = BinaryPrimitives.ReadUInt16LittleEndian(ram[(int)(queue.Available + 4 + (2UL * (ulong)(queue.NextAvailable % queue.Size)))..]);
+                if (Walk(ram, head, queue.Size, queue.Table, _indirect) is not { } walked)
+                {
+                    return true;
+                }
+
+                chain = walked;
+                queue.NextAvailable++;
+            }
+
+            if (chain.WritableLength < VirtioNetProtocol.HeaderBytes)
+            {
+                _expected.Add(new Expected(VirtioNetProtocol.ReceiveQueue, head, chain, 0, -1));
+                continue;
+            }
+
+            if (!_frames.TryPeek(out var frame))
+            {
+                _held = (head, chain);
+                return false;
+            }
+
+            _frames.Dequeue();
+            if (VirtioNetProtocol.HeaderBytes + frame.Length > chain.WritableLength)
+            {
+                _tooLarge++;
+                _held = (head, chain);
+                continue;
+            }
+
+            byte[] packet = new byte[VirtioNetProtocol.HeaderBytes + frame.Length];
+            packet[VirtioNetProtocol.HeaderNumBuffersOffset] = 1;
+            frame.CopyTo(packet, VirtioNetProtocol.HeaderBytes);
+            _expected.Add(new Expected(VirtioNetProtocol.ReceiveQueue, head, chain, (uint)packet.Length, -1) { Content = packet });
+            _allowed.AddRange(chain.Writable);
+        }
+    }
+
+    /// <summary>Frames sent are exactly the well-formed transmit chains' frames in order; received packets landed whole; the tap holds what the model holds.</summary>
+    private void CheckNetwork(int sentBefore)
+    {
+        int sent = _tap.SentCount - sentBefore;
+        if (sent != _expectedSent.Count)
+        {
+            Assert.Fail($"{sent} frames sent, the model expects {_expectedSent.Count}");
+        }
+
+        for (int i = 0; i < _expectedSent.Count; i++)
+        {
+            if (!_tap.SentAt(sentBefore + i).AsSpan().SequenceEqual(_expectedSent[i]))
+            {
+                Assert.Fail($"frame {i} of this step was sent with other bytes than its chain held");
+            }
+        }
+
+        Assert.Equal(_frames.Count, _tap.WaitingFrames);
+        Assert.Equal(_tooLarge, _netCounters.ReceiveTooLarge);
+
+        var received = _expected.Where(e => e.Content is not null).ToList();
+        var ranges = received.SelectMany(e => e.Chain.Writable).OrderBy(r => r.Address).ToList();
+        for (int i = 1; i < ranges.Count; i++)
+        {
+            if (ranges[i - 1].Address + ranges[i - 1].Length > ranges[i].Address)
+            {
+                return; // Overlapping buffers: a later packet may have overwritten an earlier one.
+            }
+        }
+
+        var ram = RamSpan;
+        foreach (var expected in received)
+        {
+            int at = 0;
+            byte[] content = expected.Content!;
+            foreach (var (address, length) in expected.Chain.Writable)
+            {
+                int n = (int)Math.Min(length, (ulong)(content.Length - at));
+                if (!ram.Slice((int)address, n).SequenceEqual(content.AsSpan(at, n)))
+                {
+                    Assert.Fail($"received packet in chain {expected.Head} differs from the header and frame the tap gave");
+                }
+
+                at += n;
+            }
+        }
+    }
+
+    /// <summary>A host frame of 14 to 699 bytes whose content follows a running counter.</summary>
+    private byte[] MakeFrame()
+    {
+        var frame = new byte[VirtioNetProtocol.MinFrameBytes + _random.Next(686)];
+        long k = _framesMade++;
+        for (int i = 0; i < frame.Length; i++)
+        {
+            frame[i] = (byte)((k * 13) + (i * 7) + 1);
+        }
+
+        return frame;
     }
 
     /// <summary>What the device must have done with queue <paramref name="q"/>; true when it must have found a malformed ring or chain.</summary>
@@ -200,7 +371,7 @@ internal sealed class QueueFuzzer : IDisposable
             {
                 FuzzedDevice.Entropy => Math.Min(chain.WritableLength, VirtioRng.MaxBytesPerRequest),
                 FuzzedDevice.Console when receive => (uint)Math.Min(chain.WritableLength, remainingInput),
-                FuzzedDevice.Console => 0,
+                FuzzedDevice.Console or FuzzedDevice.Network => 0,
                 _ => uint.MaxValue,
             };
             _expected.Add(new Expected(q, head, chain, exact, receive ? _inputAdded - remainingInput : -1));
@@ -212,6 +383,10 @@ internal sealed class QueueFuzzer : IDisposable
             else if (_kind == FuzzedDevice.Console)
             {
                 transmitted += chain.ReadableLength;
+            }
+            else if (_kind == FuzzedDevice.Network && ExpectedFrame(ram, chain) is { } frame)
+            {
+                _expectedSent.Add(frame);
             }
 
             queue.NextAvailable++;
@@ -362,12 +537,34 @@ internal sealed class QueueFuzzer : IDisposable
         return text.ToString();
     }
 
+    /// <summary>The frame a transmit chain carries when its size is right and its header asks for no offload, else null.</summary>
+    private static byte[]? ExpectedFrame(Span<byte> ram, ChainModel chain)
+    {
+        if (chain.ReadableLength is < VirtioNetProtocol.HeaderBytes + VirtioNetProtocol.MinFrameBytes or > VirtioNetProtocol.HeaderBytes + VirtioNetProtocol.MaxFrameBytes)
+        {
+            return null;
+        }
+
+        var packet = new List<byte>((int)chain.ReadableLength);
+        foreach (var (address, length) in chain.Readable)
+        {
+            packet.AddRange(ram.Slice((int)address, (int)length));
+        }
+
+        return packet[VirtioNetProtocol.HeaderFlagsOffset] == 0 && packet[VirtioNetProtocol.HeaderGsoTypeOffset] == VirtioNetProtocol.GsoNone
+            ? [.. packet.Skip(VirtioNetProtocol.HeaderBytes)]
+            : null;
+    }
+
     private static byte InputByte(long position) => (byte)((position * 31) + 7);
 
     private void Publish(Span<byte> ram, QueueModel queue, List<ushort> heads)
     {
         int pending = (ushort)(queue.AvailableIndex - queue.NextAvailable);
-        int room = queue.Size - pending;
+
+        // A driver never has more buffers out than the ring has entries: a receive chain the card holds counts.
+        int held = _kind == FuzzedDevice.Network && queue == _queues[VirtioNetProtocol.ReceiveQueue] && _held is not null ? 1 : 0;
+        int room = queue.Size - pending - held;
         if (_random.Next(128) == 0)
         {
             // A driver bug: the index jumps past what the ring can hold.
@@ -490,6 +687,12 @@ internal sealed class QueueFuzzer : IDisposable
                 BinaryPrimitives.WriteUInt64LittleEndian(header[VirtioBlockProtocol.HeaderSectorOffset..], (ulong)_random.Next(72));
             }
 
+            if (_kind == FuzzedDevice.Network && i == 0 && !writable && _random.Next(4) != 0)
+            {
+                // A transmit packet's header: mostly the all-zero one a driver without offloads writes.
+                ram.Slice((int)address, (int)Math.Min(length, (uint)VirtioNetProtocol.HeaderBytes)).Clear();
+            }
+
             ushort flags = (ushort)((writable ? SplitRing.DescriptorWrite : 0) | (last ? 0 : SplitRing.DescriptorNext));
             WriteDescriptor(ram, table, slots[i], address, length, flags, last ? (ushort)0 : slots[i + 1]);
         }
@@ -592,6 +795,7 @@ internal sealed class QueueFuzzer : IDisposable
         }
 
         var writable = new List<(ulong, ulong)>();
+        var readable = new List<(ulong, ulong)>();
         ulong total = 0;
         ulong writableLength = 0;
         ulong readableLength = 0;
@@ -648,6 +852,10 @@ internal sealed class QueueFuzzer : IDisposable
             else
             {
                 readableLength += length;
+                if (length > 0)
+                {
+                    readable.Add((address, length));
+                }
             }
 
             total += length;
@@ -658,7 +866,7 @@ internal sealed class QueueFuzzer : IDisposable
 
             if ((flags & SplitRing.DescriptorNext) == 0)
             {
-                return new ChainModel(writable, (uint)writableLength, (uint)readableLength);
+                return new ChainModel(writable, readable, (uint)writableLength, (uint)readableLength);
             }
 
             if (next >= tableSize)
@@ -670,9 +878,13 @@ internal sealed class QueueFuzzer : IDisposable
         }
     }
 
-    private sealed record ChainModel(List<(ulong Address, ulong Length)> Writable, uint WritableLength, uint ReadableLength);
+    private sealed record ChainModel(List<(ulong Address, ulong Length)> Writable, List<(ulong Address, ulong Length)> Readable, uint WritableLength, uint ReadableLength);
 
-    private sealed record Expected(int Queue, ushort Head, ChainModel Chain, uint ExactLength, long InputStart);
+    private sealed record Expected(int Queue, ushort Head, ChainModel Chain, uint ExactLength, long InputStart)
+    {
+        /// <summary>The exact bytes a received packet must have left in the chain (network), or null.</summary>
+        public byte[]? Content { get; init; }
+    }
 
     private sealed class QueueModel(ushort size, ulong table, ulong available, ulong used)
     {

@@ -23,6 +23,7 @@ public static partial class CHeaderTable
     [
         "stddef.h", "stdio.h", "errno.h", "fcntl.h", "signal.h", "sys/mman.h", "sys/eventfd.h", "sys/epoll.h", "linux/kvm.h",
         "asm/kvm.h", "asm/kvm_para.h", "asm/bootparam.h", "asm/e820.h", "linux/screen_info.h", "linux/vfio.h",
+        "linux/if.h", "linux/if_tun.h", "linux/virtio_net.h",
     ];
 
     /// <summary>The assemblies with C declarations: the machine layer (sys/mman.h) and the KVM backend.</summary>

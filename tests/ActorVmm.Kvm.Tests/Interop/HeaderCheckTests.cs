@@ -99,6 +99,22 @@ public sealed class HeaderCheckTests
         Assert.Empty(missing);
     }
 
+    [Fact]
+    public void The_table_covers_every_tun_struct_ioctl_and_constant_the_tap_backend_uses()
+    {
+        string[] required =
+        [
+            "sizeof(struct ifreq)", "offsetof(struct ifreq, ifr_name)", "offsetof(struct ifreq, ifr_flags)",
+            "sizeof(struct virtio_net_hdr)", "sizeof(struct virtio_net_hdr_mrg_rxbuf)", "offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers)",
+            nameof(TunIoctls.TUNSETIFF), nameof(TunIoctls.TUNSETVNETHDRSZ), nameof(TunIoctls.TUNSETOFFLOAD), nameof(TunIoctls.TUNGETFEATURES),
+            nameof(TunConstants.IFF_TAP), nameof(TunConstants.IFF_NO_PI), nameof(TunConstants.IFF_VNET_HDR), nameof(TunConstants.IFNAMSIZ),
+            nameof(TunConstants.VIRTIO_NET_HDR_F_NEEDS_CSUM), nameof(TunConstants.VIRTIO_NET_HDR_GSO_NONE),
+            nameof(Libc.EPOLLONESHOT), nameof(Libc.EPOLL_CTL_MOD), nameof(Libc.O_NONBLOCK),
+        ];
+        var missing = required.Where(key => !CHeaderTable.Entries.Any(e => e.Key == key)).ToArray();
+        Assert.Empty(missing);
+    }
+
     private static Dictionary<string, long> CompileAndRun(string source)
     {
         string dir = Directory.CreateTempSubdirectory("kvm-header-check-").FullName;
