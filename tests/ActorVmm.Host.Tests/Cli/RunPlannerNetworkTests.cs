@@ -49,11 +49,11 @@ public sealed class RunPlannerNetworkTests
     }
 
     [Fact]
-    public void Networks_count_against_the_virtio_slots()
+    public void Networks_count_against_the_virtio_mmio_slots()
     {
         var networks = Enumerable.Range(0, X86Platform.VirtioMmioIrqs.Count).Select(i => $"tapif=tap{i}").ToArray();
 
-        AssertRejected(new RunArguments { Networks = networks, Rng = true }, "too many virtio devices");
+        AssertRejected(new RunArguments { Networks = networks, Rng = true, VirtioTransport = "mmio" }, "too many virtio devices");
     }
 
     [Fact]
