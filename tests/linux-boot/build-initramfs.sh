@@ -17,7 +17,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,proc,sys,dev,modules}
 cp "$busybox" "$root/bin/busybox"
 # Dependency order; virtio_mmio gets its devices from the kernel command line (insmod does not read it).
-virtio_modules=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_mmio virtio_blk virtio_console rng-core virtio-rng)
+virtio_modules=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_mmio virtio_blk virtio_console rng-core virtio-rng)
 if [[ -n "$kroot" ]]; then
   kver=$(ls "$kroot/lib/modules" | head -1)
   for m in "${virtio_modules[@]}"; do
