@@ -421,6 +421,10 @@ internal sealed partial class X86Core
                 }
             }
 
+            case Mnemonic.Cmpxchg8b:
+                ExecuteCmpxchg8b(ref ins);
+                return;
+
             case Mnemonic.Shl:
             case Mnemonic.Sal:
             case Mnemonic.Shr:
@@ -681,7 +685,7 @@ internal sealed partial class X86Core
                 throw new GuestFault(ExceptionVector.UD);
 
             default:
-                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins))
+                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins) || TryExecuteFpu(ref ins))
                 {
                     return;
                 }
@@ -703,6 +707,31 @@ internal sealed partial class X86Core
     };
 
     /// <summary>Stores a read-modify-write result: atomically under LOCK, plainly otherwise.</summary>
+    /// <summary>CMPXCHG8B m64: EDX:EAX against memory; equal stores ECX:EBX and sets ZF, else loads EDX:EAX (atomic with LOCK).</summary>
+    private void ExecuteCmpxchg8b(ref Instruction ins)
+    {
+        ulong linear = MemoryLinear(ins);
+        ulong expected = ((Gpr[RDX] & 0xFFFF_FFFF) << 32) | (Gpr[RAX] & 0xFFFF_FFFF);
+        ulong replacement = ((Gpr[RCX] & 0xFFFF_FFFF) << 32) | (Gpr[RBX] & 0xFFFF_FFFF);
+        while (true)
+        {
+            ulong current = ReadLinear(linear, 8);
+            if (current != expected)
+            {
+                Flags &= ~RFlags.ZF;
+                WriteGpr(RAX, 4, current);
+                WriteGpr(RDX, 4, current >> 32);
+                return;
+            }
+
+            if (StoreRmw(ins, linear, 8, current, replacement))
+            {
+                Flags |= RFlags.ZF;
+                return;
+            }
+        }
+    }
+
     private bool StoreRmw(in Instruction ins, ulong linear, int size, ulong old, ulong result)
     {
         if (ins.HasLockPrefix)

@@ -44,6 +44,7 @@ internal sealed partial class X86Core
         GdtLimit = 0xFFFF;
         _halted = false;
         _pendingExit = null;
+        ResetFpu();
         FlushTlb();
         UpdateMode();
     }
@@ -364,26 +365,6 @@ internal sealed partial class X86Core
             default:
                 return false;
         }
-    }
-
-    private void ExecuteCpuid()
-    {
-        uint leaf = (uint)Gpr[RAX];
-        (uint a, uint b, uint c, uint d) = leaf switch
-        {
-            // Vendor "ActorVmm-EMU" in EBX, EDX, ECX.
-            0 => (1u, 0x6F74_6341u, 0x554D_452Du, 0x6D6D_5672u),
-            // Family 6; EBX: initial APIC ID; features: PSE, TSC, MSR, PAE, CX8, APIC (on-chip local APIC), CMOV.
-            1 => (0x0000_0600u, (uint)Id << 24, 0u, (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 15)),
-            0x8000_0000 => (0x8000_0001u, 0u, 0u, 0u),
-            // Long mode.
-            0x8000_0001 => (0u, 0u, 0u, 1u << 29),
-            _ => (0u, 0u, 0u, 0u),
-        };
-        WriteGpr(RAX, 4, a);
-        WriteGpr(RBX, 4, b);
-        WriteGpr(RCX, 4, c);
-        WriteGpr(RDX, 4, d);
     }
 
     private ulong ReadMsr(uint msr) => msr switch

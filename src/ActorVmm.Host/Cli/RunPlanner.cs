@@ -29,7 +29,7 @@ public static class RunPlanner
     /// <summary>The guest page size; RAM is a whole number of pages.</summary>
     public const ulong PageSize = 4096;
 
-    private const string EmulatorCannotBootLinux = "the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)";
+    private const string EmulatorCannotBootLinux = "the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm); --experimental-emulator-linux runs it anyway, for development (docs/emulator.md)";
 
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
@@ -95,6 +95,7 @@ public static class RunPlanner
             Framebuffer = framebuffer,
             ScreenshotOnExit = args.ScreenshotOnExit is null ? null : Path.GetFullPath(args.ScreenshotOnExit),
             VfioPci = vfioPci,
+            ExperimentalEmulatorLinux = args.ExperimentalEmulatorLinux,
         };
     }
 
@@ -308,7 +309,7 @@ public static class RunPlanner
     public static void CheckBackendBoots(RunPlan plan, BackendKind backend)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator)
+        if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator && !plan.ExperimentalEmulatorLinux)
         {
             throw new UsageException(EmulatorCannotBootLinux);
         }
@@ -341,7 +342,7 @@ public static class RunPlanner
             throw new UsageException("--image and --kernel cannot be used together: a VM boots a flat binary or a Linux kernel");
         }
 
-        if (backend == BackendKind.Emulator)
+        if (backend == BackendKind.Emulator && !args.ExperimentalEmulatorLinux)
         {
             throw new UsageException(EmulatorCannotBootLinux);
         }
