@@ -535,8 +535,12 @@ internal sealed partial class X86Core
                 ExecuteBitTest(ref ins);
                 return;
 
+            // Without BMI1/LZCNT (not advertised) the F3 prefix is ignored: TZCNT is BSF and LZCNT is BSR, as on
+            // the CPUs Linux's "rep; bsf" (tzcnt) idiom was written for.
             case Mnemonic.Bsf:
             case Mnemonic.Bsr:
+            case Mnemonic.Tzcnt:
+            case Mnemonic.Lzcnt:
             {
                 int size = Op0Size(ins);
                 ulong src = ReadOp1(ins, size);
@@ -547,7 +551,7 @@ internal sealed partial class X86Core
                 }
 
                 Flags &= ~RFlags.ZF;
-                int index = ins.Mnemonic == Mnemonic.Bsf ? BitOperations.TrailingZeroCount(src) : 63 - BitOperations.LeadingZeroCount(src);
+                int index = ins.Mnemonic is Mnemonic.Bsf or Mnemonic.Tzcnt ? BitOperations.TrailingZeroCount(src) : 63 - BitOperations.LeadingZeroCount(src);
                 WriteReg(ins.Op0Register, (ulong)index);
                 return;
             }

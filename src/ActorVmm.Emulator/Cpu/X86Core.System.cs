@@ -24,7 +24,28 @@ internal sealed partial class X86Core
     private const ulong DescriptorPresent = 1UL << 47;
     private const ulong EferWritable = (1UL << 0) | EferLME | (1UL << 11);
 
+    /// <summary>CR4.DE: debugging extensions (DR4/DR5 raise #UD).</summary>
+    internal const ulong Cr4DE = 1UL << 3;
+
+    /// <summary>DR6 bits that always read as 1 (reset value 0xFFFF0FF0).</summary>
+    internal const ulong Dr6Fixed = 0xFFFF_0FF0;
+
+    /// <summary>DR6 bits software may change: B0-B3, BD, BS, BT.</summary>
+    private const ulong Dr6Writable = 0xE00F;
+
+    /// <summary>DR7 bit 10 always reads as 1 (reset value 0x400).</summary>
+    internal const ulong Dr7Fixed = 0x400;
+
+    /// <summary>DR7 L0/G0..L3/G3: enabled hardware breakpoints, which the core does not implement.</summary>
+    private const ulong Dr7BreakpointEnables = 0xFF;
+
+    /// <summary>DR7.GD: general detect (#DB on debug-register access).</summary>
+    private const ulong Dr7GeneralDetect = 1UL << 13;
+
     private readonly Dictionary<uint, ulong> _msrs = [];
+
+    /// <summary>DR0-DR7 (DR4/DR5 slots unused: they alias DR6/DR7).</summary>
+    internal readonly ulong[] Dr = new ulong[8];
 
     private void ResetToRealMode()
     {
@@ -45,6 +66,9 @@ internal sealed partial class X86Core
         _halted = false;
         _pendingExit = null;
         ResetFpu();
+        Array.Clear(Dr);
+        Dr[6] = Dr6Fixed;
+        Dr[7] = Dr7Fixed;
         FlushTlb();
         UpdateMode();
     }
@@ -211,8 +235,48 @@ internal sealed partial class X86Core
         Register.CR3 => Cr3,
         Register.CR4 => Cr4,
         Register.CR8 => 0,
+        >= Register.DR0 and <= Register.DR7 => Dr[DebugRegisterIndex(register)],
         _ => throw new GuestFault(ExceptionVector.UD),
     };
+
+    /// <summary>DR0-DR7 by number; DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD.</summary>
+    private int DebugRegisterIndex(Register register)
+    {
+        int index = register - Register.DR0;
+        if (index is 4 or 5)
+        {
+            if ((Cr4 & Cr4DE) != 0)
+            {
+                throw new GuestFault(ExceptionVector.UD);
+            }
+
+            index += 2;
+        }
+
+        return index;
+    }
+
+    private void WriteDebugRegister(Register register, ulong value)
+    {
+        int index = DebugRegisterIndex(register);
+        switch (index)
+        {
+            case 6:
+                Dr[6] = (value & Dr6Writable) | Dr6Fixed;
+                break;
+            case 7:
+                if ((value & (Dr7BreakpointEnables | Dr7GeneralDetect)) != 0)
+                {
+                    throw new EmulationException($"Hardware breakpoints are not implemented (DR7 = 0x{value:X})");
+                }
+
+                Dr[7] = (value & 0xFFFF_FFFF) | Dr7Fixed;
+                break;
+            default:
+                Dr[index] = value;
+                break;
+        }
+    }
 
     private void WriteControlRegister(Register register, ulong value)
     {
@@ -244,6 +308,9 @@ internal sealed partial class X86Core
                 FlushTlb();
                 break;
             case Register.CR8:
+                break;
+            case >= Register.DR0 and <= Register.DR7:
+                WriteDebugRegister(register, value);
                 break;
             default:
                 throw new GuestFault(ExceptionVector.UD);
