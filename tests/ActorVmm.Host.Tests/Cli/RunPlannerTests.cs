@@ -147,6 +147,18 @@ public sealed class RunPlannerTests : IDisposable
     }
 
     [Fact]
+    public void The_experimental_emulator_linux_option_lets_a_linux_boot_run_on_the_emulator()
+    {
+        string kernel = Write("bzImage", TestBzImage.Build());
+
+        var plan = RunPlanner.Plan(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "emulator", ExperimentalEmulatorLinux = true }, ProcessId);
+
+        Assert.IsType<LinuxBoot>(plan.Boot);
+        Assert.True(plan.ExperimentalEmulatorLinux);
+        RunPlanner.CheckBackendBoots(plan, BackendKind.Emulator);
+    }
+
+    [Fact]
     public void Initrd_or_params_without_a_kernel_and_an_image_with_a_kernel_are_bad_input()
     {
         AssertRejected(new RunArguments { Initrd = Write("initrd", [1]) }, "--initrd needs --kernel");
