@@ -55,6 +55,9 @@ internal sealed partial class X86Core
     /// <summary>Leaf 1 EDX bit 26: SSE2.</summary>
     internal const uint CpuidSse2 = 1u << 26;
 
+    /// <summary>Leaf 0x80000001 EDX bit 11: SYSCALL/SYSRET in 64-bit mode.</summary>
+    internal const uint CpuidSyscall = 1u << 11;
+
     /// <summary>Leaf 0x80000001 EDX bit 29: long mode.</summary>
     internal const uint CpuidLongMode = 1u << 29;
 
@@ -79,7 +82,7 @@ internal sealed partial class X86Core
             // EBX[31:24]: initial APIC ID.
             1 => (CpuidSignature, (uint)Id << 24, CpuidLeaf1Ecx, CpuidLeaf1Edx),
             0x8000_0000 => (CpuidMaxExtendedLeaf, 0u, 0u, 0u),
-            0x8000_0001 => (0u, 0u, 0u, CpuidLongMode),
+            0x8000_0001 => (0u, 0u, 0u, CpuidSyscall | CpuidLongMode),
             _ => (0u, 0u, 0u, 0u),
         };
         WriteGpr(RAX, 4, a);
