@@ -8,7 +8,8 @@ using static Iced.Intel.AssemblerRegisters;
 namespace ActorVmm.Emulator.Tests;
 
 /// <summary>
-/// Random sequences of the SSE/SSE2 moves and bitwise logic the emulator implements (register, GPR and memory forms)
+/// Random sequences of the SSE/SSE2 moves, bitwise logic and packed-integer operations the emulator implements
+/// (register, GPR and memory forms)
 /// run on the emulator and on Unicorn in 64-bit mode, one instruction at a time; every GPR, XMM0-15 and the data area
 /// are compared after each step.
 /// </summary>
@@ -47,7 +48,7 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Random_sse_move_and_logic_sequences_match_unicorn()
+    public void Random_sse_move_logic_and_packed_integer_sequences_match_unicorn()
     {
         Assert.True(Unicorn.IsAvailable(out string error), error);
         int randomSeed = Random.Shared.Next();
@@ -125,7 +126,7 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
         int slot = random.Next(DataSize / 16);
         var aligned = __xmmword_ptr[rbx + (slot * 16)];
         var unaligned = __xmmword_ptr[rbx + random.Next(DataSize - 16)];
-        int choice = random.Next(22);
+        int choice = random.Next(44);
         switch (choice)
         {
             case 0: asm.movdqa(a, b); return "movdqa x,x";
@@ -149,7 +150,39 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
             case 18: asm.movaps(aligned, a); return "movaps m,x";
             case 19: asm.movq(a, __qword_ptr[rbx + random.Next(DataSize - 8)]); return "movq x,m64";
             case 20: asm.movq(__qword_ptr[rbx + random.Next(DataSize - 8)], a); return "movq m64,x";
-            default: asm.movntdq(aligned, a); return "movntdq m,x";
+            case 21: asm.movntdq(aligned, a); return "movntdq m,x";
+            case 22: asm.punpcklbw(a, b); return "punpcklbw";
+            case 23: asm.punpcklwd(a, b); return "punpcklwd";
+            case 24: asm.punpckldq(a, aligned); return "punpckldq x,m";
+            case 25: asm.punpcklqdq(a, b); return "punpcklqdq";
+            case 26: asm.punpckhbw(a, b); return "punpckhbw";
+            case 27: asm.punpckhwd(a, b); return "punpckhwd";
+            case 28: asm.punpckhdq(a, b); return "punpckhdq";
+            case 29: asm.punpckhqdq(a, b); return "punpckhqdq";
+            case 30: asm.pcmpeqb(a, random.Next(2) == 0 ? a : b); return "pcmpeqb";
+            case 31: asm.pcmpeqw(a, b); return "pcmpeqw";
+            case 32: asm.pcmpeqd(a, aligned); return "pcmpeqd x,m";
+            case 33: asm.pminub(a, b); return "pminub";
+            case 34: asm.pmaxub(a, b); return "pmaxub";
+            case 35: asm.paddb(a, b); return "paddb";
+            case 36: asm.paddd(a, b); return "paddd";
+            case 37: asm.psubw(a, b); return "psubw";
+            case 38: asm.psubq(a, b); return "psubq";
+            case 39: asm.pshufd(a, b, (byte)random.Next(256)); return "pshufd";
+            case 40: asm.pmovmskb(Gpr32s[random.Next(Gpr32s.Length)], a); return "pmovmskb";
+            case 41: asm.psrldq(a, (byte)random.Next(18)); return "psrldq";
+            case 42: asm.pslldq(a, (byte)random.Next(18)); return "pslldq";
+            default:
+                byte count = (byte)random.Next(70);
+                switch (random.Next(6))
+                {
+                    case 0: asm.psrlw(a, count); return "psrlw imm";
+                    case 1: asm.psrld(a, count); return "psrld imm";
+                    case 2: asm.psrlq(a, count); return "psrlq imm";
+                    case 3: asm.psllw(a, count); return "psllw imm";
+                    case 4: asm.pslld(a, count); return "pslld imm";
+                    default: asm.psllq(a, count); return "psllq imm";
+                }
         }
     }
 

@@ -689,7 +689,7 @@ internal sealed partial class X86Core
                 throw new GuestFault(ExceptionVector.UD);
 
             default:
-                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins) || TryExecuteFpu(ref ins))
+                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins) || TryExecuteFpu(ref ins) || TryExecuteSseInteger(ref ins))
                 {
                     return;
                 }
