@@ -126,7 +126,7 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
         int slot = random.Next(DataSize / 16);
         var aligned = __xmmword_ptr[rbx + (slot * 16)];
         var unaligned = __xmmword_ptr[rbx + random.Next(DataSize - 16)];
-        int choice = random.Next(44);
+        int choice = random.Next(50);
         switch (choice)
         {
             case 0: asm.movdqa(a, b); return "movdqa x,x";
@@ -172,6 +172,12 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
             case 40: asm.pmovmskb(Gpr32s[random.Next(Gpr32s.Length)], a); return "pmovmskb";
             case 41: asm.psrldq(a, (byte)random.Next(18)); return "psrldq";
             case 42: asm.pslldq(a, (byte)random.Next(18)); return "pslldq";
+            case 43: asm.movhps(a, __qword_ptr[rbx + random.Next(DataSize - 8)]); return "movhps x,m";
+            case 44: asm.movlpd(a, __qword_ptr[rbx + random.Next(DataSize - 8)]); return "movlpd x,m";
+            case 45: asm.movhpd(__qword_ptr[rbx + random.Next(DataSize - 8)], a); return "movhpd m,x";
+            case 46: asm.movlps(__qword_ptr[rbx + random.Next(DataSize - 8)], a); return "movlps m,x";
+            case 47: asm.movlhps(a, b); return "movlhps";
+            case 48: asm.movhlps(a, b); return "movhlps";
             default:
                 byte count = (byte)random.Next(70);
                 switch (random.Next(6))

@@ -5,7 +5,8 @@ namespace ActorVmm.Emulator.Cpu;
 
 /// <summary>
 /// The SSE2 packed-integer instructions glibc's startup and string functions use: unpacks, PSHUFD, compares for
-/// equality, PMOVMSKB, unsigned byte min/max, add/subtract and shifts by an immediate. Computed with the portable
+/// equality, PMOVMSKB, unsigned byte min/max, add/subtract, shifts by an immediate, and the half-register moves
+/// (MOVHPS/MOVLPS/MOVHPD/MOVLPD, MOVLHPS/MOVHLPS). Computed with the portable
 /// <see cref="Vector128"/> API on the register's two quadwords.
 /// </summary>
 internal sealed partial class X86Core
@@ -74,6 +75,44 @@ internal sealed partial class X86Core
             case Mnemonic.Psllw when ins.Op1Kind == OpKind.Immediate8: ShiftImmediate(ins, 16, left: true); return true;
             case Mnemonic.Pslld when ins.Op1Kind == OpKind.Immediate8: ShiftImmediate(ins, 32, left: true); return true;
             case Mnemonic.Psllq when ins.Op1Kind == OpKind.Immediate8: ShiftImmediate(ins, 64, left: true); return true;
+
+            case Mnemonic.Movhps:
+            case Mnemonic.Movhpd:
+            case Mnemonic.Movlps:
+            case Mnemonic.Movlpd:
+            {
+                // One quadword between memory and the high (H) or low (L) half; the other half is kept.
+                CheckSseAvailable();
+                int half = ins.Mnemonic is Mnemonic.Movhps or Mnemonic.Movhpd ? 1 : 0;
+                if (ins.Op0Kind == OpKind.Register)
+                {
+                    Xmm[(2 * XmmIndex(ins.Op0Register)) + half] = ReadLinear(MemoryLinear(ins), 8);
+                }
+                else
+                {
+                    WriteLinear(MemoryLinear(ins), 8, Xmm[(2 * XmmIndex(ins.Op1Register)) + half]);
+                }
+
+                return true;
+            }
+
+            case Mnemonic.Movlhps:
+            case Mnemonic.Movhlps:
+            {
+                CheckSseAvailable();
+                int x = XmmIndex(ins.Op0Register);
+                int y = XmmIndex(ins.Op1Register);
+                if (ins.Mnemonic == Mnemonic.Movlhps)
+                {
+                    Xmm[(2 * x) + 1] = Xmm[2 * y];
+                }
+                else
+                {
+                    Xmm[2 * x] = Xmm[(2 * y) + 1];
+                }
+
+                return true;
+            }
 
             default:
                 return false;
