@@ -21,6 +21,9 @@ internal sealed partial class X86Core
             case Mnemonic.Prefetcht0:
             case Mnemonic.Prefetcht1:
             case Mnemonic.Prefetcht2:
+            // Without CET (not advertised) ENDBR32/64 are the reserved hint NOPs they were encoded in.
+            case Mnemonic.Endbr32:
+            case Mnemonic.Endbr64:
                 return;
 
             case Mnemonic.Mov:

@@ -146,6 +146,21 @@ public sealed class SystemInstructionTests : IDisposable
         Assert.NotEqual(0UL, _cpu.Core.Flags & RFlags.ZF);
     }
 
+    [Fact]
+    public void Endbr64_is_a_nop_because_cet_is_not_advertised()
+    {
+        const ulong value = 0x1234;
+        _cpu.Load(a =>
+        {
+            a.endbr64();
+            a.mov(rax, value);
+        });
+
+        _cpu.Step(2);
+
+        Assert.Equal(value, _cpu.Core.Gpr[X86Core.RAX]);
+    }
+
     private void SetPair(int high, int low, ulong value)
     {
         _cpu.Core.Gpr[high] = value >> 32;
