@@ -126,7 +126,7 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
         int slot = random.Next(DataSize / 16);
         var aligned = __xmmword_ptr[rbx + (slot * 16)];
         var unaligned = __xmmword_ptr[rbx + random.Next(DataSize - 16)];
-        int choice = random.Next(50);
+        int choice = random.Next(53);
         switch (choice)
         {
             case 0: asm.movdqa(a, b); return "movdqa x,x";
@@ -178,6 +178,9 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
             case 46: asm.movlps(__qword_ptr[rbx + random.Next(DataSize - 8)], a); return "movlps m,x";
             case 47: asm.movlhps(a, b); return "movlhps";
             case 48: asm.movhlps(a, b); return "movhlps";
+            case 49: asm.pcmpgtb(a, b); return "pcmpgtb";
+            case 50: asm.pcmpgtw(a, b); return "pcmpgtw";
+            case 51: asm.pcmpgtd(a, aligned); return "pcmpgtd x,m";
             default:
                 byte count = (byte)random.Next(70);
                 switch (random.Next(6))

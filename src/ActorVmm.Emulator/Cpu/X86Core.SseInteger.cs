@@ -5,7 +5,7 @@ namespace ActorVmm.Emulator.Cpu;
 
 /// <summary>
 /// The SSE2 packed-integer instructions glibc's startup and string functions use: unpacks, PSHUFD, compares for
-/// equality, PMOVMSKB, unsigned byte min/max, add/subtract, shifts by an immediate, and the half-register moves
+/// equality and signed greater-than, PMOVMSKB, unsigned byte min/max, add/subtract, shifts by an immediate, and the half-register moves
 /// (MOVHPS/MOVLPS/MOVHPD/MOVLPD, MOVLHPS/MOVHLPS). Computed with the portable
 /// <see cref="Vector128"/> API on the register's two quadwords.
 /// </summary>
@@ -26,6 +26,9 @@ internal sealed partial class X86Core
             case Mnemonic.Pcmpeqb: Binary128(ins, static (a, b) => Vector128.Equals(a, b)); return true;
             case Mnemonic.Pcmpeqw: Binary128(ins, static (a, b) => Vector128.Equals(a.AsUInt16(), b.AsUInt16()).AsByte()); return true;
             case Mnemonic.Pcmpeqd: Binary128(ins, static (a, b) => Vector128.Equals(a.AsUInt32(), b.AsUInt32()).AsByte()); return true;
+            case Mnemonic.Pcmpgtb: Binary128(ins, static (a, b) => Vector128.GreaterThan(a.AsSByte(), b.AsSByte()).AsByte()); return true;
+            case Mnemonic.Pcmpgtw: Binary128(ins, static (a, b) => Vector128.GreaterThan(a.AsInt16(), b.AsInt16()).AsByte()); return true;
+            case Mnemonic.Pcmpgtd: Binary128(ins, static (a, b) => Vector128.GreaterThan(a.AsInt32(), b.AsInt32()).AsByte()); return true;
             case Mnemonic.Pminub: Binary128(ins, static (a, b) => Vector128.Min(a, b)); return true;
             case Mnemonic.Pmaxub: Binary128(ins, static (a, b) => Vector128.Max(a, b)); return true;
             case Mnemonic.Paddb: Binary128(ins, static (a, b) => a + b); return true;
