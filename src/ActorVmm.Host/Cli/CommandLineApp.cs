@@ -78,7 +78,7 @@ public static class CommandLineApp
         var vfioPci = new Option<string[]>("--vfio-pci") { Description = "Pass a host PCI device bound to vfio-pci through to the guest: DOMAIN:BUS:DEV.FN (repeatable; KVM backend only)", AllowMultipleArgumentsPerToken = false };
         var experimentalEmulatorLinux = new Option<bool>("--experimental-emulator-linux")
         {
-            Description = "Development only: run --kernel on the emulator backend, which does not boot Linux to init yet",
+            Description = "Development only: run --kernel on the emulator backend (experimental; needs -p \"noapic nolapic\"; docs/emulator.md)",
             Hidden = true,
         };
         var (logLevel, logFile) = LoggingOptions();

@@ -32,7 +32,7 @@ public sealed record RunArguments
 
     /// <summary>
     /// --experimental-emulator-linux (hidden, for development): lets --kernel run on the emulator backend,
-    /// which does not boot Linux to init yet (docs/emulator.md says how far it gets).
+    /// which boots Linux only experimentally so far (docs/emulator.md says how far it gets).
     /// </summary>
     public bool ExperimentalEmulatorLinux { get; init; }
 

@@ -29,7 +29,7 @@ public static class RunPlanner
     /// <summary>The guest page size; RAM is a whole number of pages.</summary>
     public const ulong PageSize = 4096;
 
-    private const string EmulatorCannotBootLinux = "the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm); --experimental-emulator-linux runs it anyway, for development (docs/emulator.md)";
+    private const string EmulatorCannotBootLinux = "the emulator backend boots Linux only experimentally so far (docs/emulator.md): --kernel needs the kvm backend (--backend kvm), or --experimental-emulator-linux to run it on the emulator anyway";
 
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
