@@ -28,6 +28,35 @@ internal sealed unsafe class ReferenceCpu : IDisposable
         }
     }
 
+    /// <summary>Reads XMM<paramref name="index"/> as (bits 63:0, bits 127:64).</summary>
+    public (ulong Low, ulong High) ReadXmm(int index)
+    {
+        var value = stackalloc ulong[2];
+        Unicorn.Check(Unicorn.uc_reg_read(_uc, Unicorn.UC_X86_REG_XMM0 + index, value), "uc_reg_read");
+        return (value[0], value[1]);
+    }
+
+    public void WriteXmm(int index, ulong low, ulong high)
+    {
+        var value = stackalloc ulong[2];
+        value[0] = low;
+        value[1] = high;
+        Unicorn.Check(Unicorn.uc_reg_write(_uc, Unicorn.UC_X86_REG_XMM0 + index, value), "uc_reg_write");
+    }
+
+    public byte[] ReadMemory(ulong address, int length)
+    {
+        var bytes = new byte[length];
+        fixed (byte* p = bytes)
+        {
+            Unicorn.Check(Unicorn.uc_mem_read(_uc, address, p, (nuint)length), "uc_mem_read");
+        }
+
+        return bytes;
+    }
+
+    public void WriteMemory(ulong address, byte[] bytes) => WriteCode(address, bytes);
+
     public ulong ReadGpr(int slot) => Read(_gprs[slot]);
 
     public void WriteGpr(int slot, ulong value) => Write(_gprs[slot], value);

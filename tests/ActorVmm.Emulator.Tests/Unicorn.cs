@@ -39,6 +39,9 @@ internal static unsafe partial class Unicorn
     public const int UC_X86_REG_RSP = 44;
     public const int UC_X86_REG_R8 = 106;
 
+    /// <summary>XMM0; XMM1..XMM15 follow (unicorn/x86.h). SseDifferentialTests checks it by reading XMM0 back through MOVQ.</summary>
+    public const int UC_X86_REG_XMM0 = 122;
+
     /// <summary>Register ids in the emulator's slot order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15).</summary>
     public static readonly int[] Gpr64 =
     [
@@ -77,6 +80,9 @@ internal static unsafe partial class Unicorn
 
     [LibraryImport(Library)]
     public static partial int uc_mem_write(UnicornHandle uc, ulong address, byte* bytes, nuint size);
+
+    [LibraryImport(Library)]
+    public static partial int uc_mem_read(UnicornHandle uc, ulong address, byte* bytes, nuint size);
 
     [LibraryImport(Library)]
     public static partial int uc_reg_write(UnicornHandle uc, int regid, void* value);

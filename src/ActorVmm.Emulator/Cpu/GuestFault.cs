@@ -41,6 +41,9 @@ internal static class ExceptionVector
     /// <summary>Invalid opcode.</summary>
     public const byte UD = 6;
 
+    /// <summary>Device not available (x87/SSE with CR0.TS or CR0.EM).</summary>
+    public const byte NM = 7;
+
     /// <summary>Double fault.</summary>
     public const byte DF = 8;
 

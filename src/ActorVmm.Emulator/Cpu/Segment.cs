@@ -18,6 +18,9 @@ internal struct Segment
     /// <summary>D/B bit: 32-bit default operand size (code) or 32-bit stack (SS).</summary>
     public readonly bool Big => (Attributes & (1u << 14)) != 0;
 
+    /// <summary>DPL: the descriptor's privilege level (access byte bits 5-6).</summary>
+    public readonly int DescriptorPrivilegeLevel => (int)(Attributes >> 5) & 3;
+
     /// <summary>L bit: 64-bit code segment.</summary>
     public readonly bool Long => (Attributes & (1u << 13)) != 0;
 }

@@ -21,6 +21,9 @@ internal sealed partial class X86Core
             case Mnemonic.Prefetcht0:
             case Mnemonic.Prefetcht1:
             case Mnemonic.Prefetcht2:
+            // Without CET (not advertised) ENDBR32/64 are the reserved hint NOPs they were encoded in.
+            case Mnemonic.Endbr32:
+            case Mnemonic.Endbr64:
                 return;
 
             case Mnemonic.Mov:
@@ -421,6 +424,10 @@ internal sealed partial class X86Core
                 }
             }
 
+            case Mnemonic.Cmpxchg8b:
+                ExecuteCmpxchg8b(ref ins);
+                return;
+
             case Mnemonic.Shl:
             case Mnemonic.Sal:
             case Mnemonic.Shr:
@@ -531,8 +538,12 @@ internal sealed partial class X86Core
                 ExecuteBitTest(ref ins);
                 return;
 
+            // Without BMI1/LZCNT (not advertised) the F3 prefix is ignored: TZCNT is BSF and LZCNT is BSR, as on
+            // the CPUs Linux's "rep; bsf" (tzcnt) idiom was written for.
             case Mnemonic.Bsf:
             case Mnemonic.Bsr:
+            case Mnemonic.Tzcnt:
+            case Mnemonic.Lzcnt:
             {
                 int size = Op0Size(ins);
                 ulong src = ReadOp1(ins, size);
@@ -543,7 +554,7 @@ internal sealed partial class X86Core
                 }
 
                 Flags &= ~RFlags.ZF;
-                int index = ins.Mnemonic == Mnemonic.Bsf ? BitOperations.TrailingZeroCount(src) : 63 - BitOperations.LeadingZeroCount(src);
+                int index = ins.Mnemonic is Mnemonic.Bsf or Mnemonic.Tzcnt ? BitOperations.TrailingZeroCount(src) : 63 - BitOperations.LeadingZeroCount(src);
                 WriteReg(ins.Op0Register, (ulong)index);
                 return;
             }
@@ -681,7 +692,7 @@ internal sealed partial class X86Core
                 throw new GuestFault(ExceptionVector.UD);
 
             default:
-                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins))
+                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins) || TryExecuteFpu(ref ins) || TryExecuteSseInteger(ref ins))
                 {
                     return;
                 }
@@ -703,6 +714,31 @@ internal sealed partial class X86Core
     };
 
     /// <summary>Stores a read-modify-write result: atomically under LOCK, plainly otherwise.</summary>
+    /// <summary>CMPXCHG8B m64: EDX:EAX against memory; equal stores ECX:EBX and sets ZF, else loads EDX:EAX (atomic with LOCK).</summary>
+    private void ExecuteCmpxchg8b(ref Instruction ins)
+    {
+        ulong linear = MemoryLinear(ins);
+        ulong expected = ((Gpr[RDX] & 0xFFFF_FFFF) << 32) | (Gpr[RAX] & 0xFFFF_FFFF);
+        ulong replacement = ((Gpr[RCX] & 0xFFFF_FFFF) << 32) | (Gpr[RBX] & 0xFFFF_FFFF);
+        while (true)
+        {
+            ulong current = ReadLinear(linear, 8);
+            if (current != expected)
+            {
+                Flags &= ~RFlags.ZF;
+                WriteGpr(RAX, 4, current);
+                WriteGpr(RDX, 4, current >> 32);
+                return;
+            }
+
+            if (StoreRmw(ins, linear, 8, current, replacement))
+            {
+                Flags |= RFlags.ZF;
+                return;
+            }
+        }
+    }
+
     private bool StoreRmw(in Instruction ins, ulong linear, int size, ulong old, ulong result)
     {
         if (ins.HasLockPrefix)

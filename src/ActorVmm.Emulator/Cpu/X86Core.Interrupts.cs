@@ -51,12 +51,32 @@ internal sealed partial class X86Core
 
             ulong offset = (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32);
             ushort selector = (ushort)(low >> 16);
+            int ist = (int)(low >> 32) & 7;
             ulong oldSs = Seg[SS].Selector;
             ulong oldRsp = Gpr[RSP];
             ulong oldCs = Seg[CS].Selector;
             ulong oldFlags = Flags;
             ulong oldRip = Rip;
+            int oldCpl = CurrentPrivilegeLevel;
             LoadSegment(CS, selector);
+            int newCpl = Seg[CS].DescriptorPrivilegeLevel;
+            Seg[CS].Selector = (ushort)((selector & ~3) | newCpl);
+            if (ist != 0)
+            {
+                // The gate names an interrupt stack table slot of the 64-bit TSS.
+                Gpr[RSP] = ReadLinear(TrBase + TssIst1 + (ulong)(8 * (ist - 1)), 8);
+            }
+            else if (newCpl < oldCpl)
+            {
+                Gpr[RSP] = ReadLinear(TrBase + TssRsp0 + (ulong)(8 * newCpl), 8);
+            }
+
+            if (newCpl != oldCpl)
+            {
+                // A privilege change loads a null SS whose RPL is the new CPL.
+                Seg[SS] = new Segment { Selector = (ushort)newCpl };
+            }
+
             // 64-bit delivery aligns the stack and always pushes SS:RSP.
             Gpr[RSP] &= ~0xFUL;
             Push(oldSs, 8);

@@ -24,7 +24,51 @@ internal sealed partial class X86Core
     private const ulong DescriptorPresent = 1UL << 47;
     private const ulong EferWritable = (1UL << 0) | EferLME | (1UL << 11);
 
+    /// <summary>CR4.DE: debugging extensions (DR4/DR5 raise #UD).</summary>
+    internal const ulong Cr4DE = 1UL << 3;
+
+    /// <summary>DR6 bits that always read as 1 (reset value 0xFFFF0FF0).</summary>
+    internal const ulong Dr6Fixed = 0xFFFF_0FF0;
+
+    /// <summary>DR6 bits software may change: B0-B3, BD, BS, BT.</summary>
+    private const ulong Dr6Writable = 0xE00F;
+
+    /// <summary>DR7 bit 10 always reads as 1 (reset value 0x400).</summary>
+    internal const ulong Dr7Fixed = 0x400;
+
+    /// <summary>DR7 L0/G0..L3/G3: enabled hardware breakpoints, which the core does not implement.</summary>
+    private const ulong Dr7BreakpointEnables = 0xFF;
+
+    /// <summary>DR7.GD: general detect (#DB on debug-register access).</summary>
+    private const ulong Dr7GeneralDetect = 1UL << 13;
+
+    /// <summary>EFER.SCE: SYSCALL/SYSRET enabled.</summary>
+    internal const ulong EferSCE = 1UL << 0;
+
+    /// <summary>TSS descriptor types: available and busy 32/64-bit TSS.</summary>
+    private const uint TssAvailable = 0x9;
+    private const uint TssBusy = 0xB;
+
+    /// <summary>64-bit TSS: RSP0 at offset 4 (RSP1, RSP2 follow), IST1 at offset 0x24 (IST2-7 follow).</summary>
+    internal const ulong TssRsp0 = 0x04;
+    internal const ulong TssIst1 = 0x24;
+
+    /// <summary>What SYSCALL/SYSRET load into the hidden parts of CS and SS: flat, present, accessed; L for code; DPL 0 or 3.</summary>
+    private const uint FlatKernelCode64 = 0x209B;
+    private const uint FlatKernelData = 0xC093;
+    private const uint FlatUserCode64 = 0x20FB;
+    private const uint FlatUserData = 0xC0F3;
+
+    private const int R11 = 11;
+
     private readonly Dictionary<uint, ulong> _msrs = [];
+
+    /// <summary>TR's selector and cached TSS base (LTR).</summary>
+    internal ushort TrSelector;
+    internal ulong TrBase;
+
+    /// <summary>DR0-DR7 (DR4/DR5 slots unused: they alias DR6/DR7).</summary>
+    internal readonly ulong[] Dr = new ulong[8];
 
     private void ResetToRealMode()
     {
@@ -44,6 +88,12 @@ internal sealed partial class X86Core
         GdtLimit = 0xFFFF;
         _halted = false;
         _pendingExit = null;
+        ResetFpu();
+        TrSelector = 0;
+        TrBase = 0;
+        Array.Clear(Dr);
+        Dr[6] = Dr6Fixed;
+        Dr[7] = Dr7Fixed;
         FlushTlb();
         UpdateMode();
     }
@@ -186,6 +236,110 @@ internal sealed partial class X86Core
         }
     }
 
+    /// <summary>CPL: CS.RPL in protected mode, 0 in real mode.</summary>
+    internal int CurrentPrivilegeLevel => (Cr0 & Cr0PE) == 0 ? 0 : Seg[CS].Selector & 3;
+
+    /// <summary>
+    /// LTR: caches the TSS base from the GDT (a 16-byte descriptor in long mode) for the stack switch of interrupt
+    /// delivery (RSP0-2, IST1-7). No task switching: the busy bit is not set.
+    /// </summary>
+    private void LoadTaskRegister(ushort selector)
+    {
+        if ((selector & 0xFFFC) == 0)
+        {
+            throw new GuestFault(ExceptionVector.GP, 0);
+        }
+
+        ulong descriptor = ReadDescriptor(selector);
+        uint type = (uint)(descriptor >> 40) & 0xF;
+        if ((descriptor & (1UL << 44)) != 0 || type is not (TssAvailable or TssBusy))
+        {
+            throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+
+        if ((descriptor & DescriptorPresent) == 0)
+        {
+            throw new GuestFault(ExceptionVector.NP, (uint)(selector & 0xFFFC));
+        }
+
+        ulong tssBase = ((descriptor >> 16) & 0xFF_FFFF) | (((descriptor >> 56) & 0xFF) << 24);
+        if ((Efer & EferLMA) != 0)
+        {
+            tssBase |= (ReadLinear(GdtBase + (uint)(selector & ~7) + 8, 8) & 0xFFFF_FFFF) << 32;
+        }
+
+        TrSelector = selector;
+        TrBase = tssBase;
+    }
+
+    /// <summary>VERR/VERW: ZF=1 when the selector names a readable (VERR) or writable (VERW) segment visible at CPL and RPL.</summary>
+    private void VerifySegment(ushort selector, bool write)
+    {
+        bool ok = false;
+        if ((selector & 0xFFFC) != 0 && (selector & 4) == 0 && (uint)(selector & ~7) + 7 <= GdtLimit)
+        {
+            ulong descriptor = ReadLinear(GdtBase + (uint)(selector & ~7), 8);
+            bool isSegment = (descriptor & (1UL << 44)) != 0;
+            bool isCode = (descriptor & (1UL << 43)) != 0;
+            bool readWrite = (descriptor & (1UL << 41)) != 0;
+            bool conforming = isCode && (descriptor & (1UL << 42)) != 0;
+            int dpl = (int)(descriptor >> 45) & 3;
+            bool visible = conforming || dpl >= Math.Max(CurrentPrivilegeLevel, selector & 3);
+            ok = isSegment && visible && (write ? !isCode && readWrite : !isCode || readWrite);
+        }
+
+        Flags = ok ? Flags | RFlags.ZF : Flags & ~RFlags.ZF;
+    }
+
+    /// <summary>SYSCALL (64-bit): RCX = RIP, R11 = RFLAGS, flags masked by SFMASK, CS/SS from STAR[47:32], RIP = LSTAR.</summary>
+    private void ExecuteSyscall()
+    {
+        if ((Efer & EferSCE) == 0 || _bitness != 64)
+        {
+            // Compatibility-mode SYSCALL (CSTAR) is not implemented; 32-bit SYSCALL is #UD on Intel.
+            throw new GuestFault(ExceptionVector.UD);
+        }
+
+        ulong star = _msrs.GetValueOrDefault(MsrStar);
+        ushort selector = (ushort)((star >> 32) & 0xFFFC);
+        Gpr[RCX] = Rip;
+        Gpr[R11] = Flags & ~RFlags.RF;
+        Flags = (Flags & ~_msrs.GetValueOrDefault(MsrFmask) & ~RFlags.RF) | RFlags.Reserved1;
+        Seg[CS] = new Segment { Selector = selector, Base = 0, Limit = 0xFFFF_FFFF, Attributes = FlatKernelCode64 };
+        Seg[SS] = new Segment { Selector = (ushort)(selector + 8), Base = 0, Limit = 0xFFFF_FFFF, Attributes = FlatKernelData };
+        Rip = _msrs.GetValueOrDefault(MsrLstar);
+        UpdateMode();
+    }
+
+    /// <summary>SYSRETQ: back to 64-bit CPL 3 with RIP = RCX, RFLAGS from R11, CS = STAR[63:48] + 16, SS = STAR[63:48] + 8.</summary>
+    private void ExecuteSysret()
+    {
+        if ((Efer & EferSCE) == 0 || _bitness != 64)
+        {
+            throw new GuestFault(ExceptionVector.UD);
+        }
+
+        if (CurrentPrivilegeLevel != 0)
+        {
+            throw new GuestFault(ExceptionVector.GP, 0);
+        }
+
+        ulong target = Gpr[RCX];
+        ulong top = target >> 47;
+        if (top != 0 && top != 0x1_FFFF)
+        {
+            // A non-canonical RCX faults in ring 0 (Intel), before anything changes.
+            throw new GuestFault(ExceptionVector.GP, 0);
+        }
+
+        ushort selector = (ushort)((_msrs.GetValueOrDefault(MsrStar) >> 48) & 0xFFFC);
+        Seg[CS] = new Segment { Selector = (ushort)((selector + 16) | 3), Base = 0, Limit = 0xFFFF_FFFF, Attributes = FlatUserCode64 };
+        Seg[SS] = new Segment { Selector = (ushort)((selector + 8) | 3), Base = 0, Limit = 0xFFFF_FFFF, Attributes = FlatUserData };
+        Flags = (Gpr[R11] & RFlags.Writable & ~RFlags.RF) | RFlags.Reserved1;
+        Rip = target;
+        UpdateMode();
+    }
+
     private ulong ReadDescriptor(ushort selector)
     {
         if ((selector & 4) != 0)
@@ -210,8 +364,48 @@ internal sealed partial class X86Core
         Register.CR3 => Cr3,
         Register.CR4 => Cr4,
         Register.CR8 => 0,
+        >= Register.DR0 and <= Register.DR7 => Dr[DebugRegisterIndex(register)],
         _ => throw new GuestFault(ExceptionVector.UD),
     };
+
+    /// <summary>DR0-DR7 by number; DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD.</summary>
+    private int DebugRegisterIndex(Register register)
+    {
+        int index = register - Register.DR0;
+        if (index is 4 or 5)
+        {
+            if ((Cr4 & Cr4DE) != 0)
+            {
+                throw new GuestFault(ExceptionVector.UD);
+            }
+
+            index += 2;
+        }
+
+        return index;
+    }
+
+    private void WriteDebugRegister(Register register, ulong value)
+    {
+        int index = DebugRegisterIndex(register);
+        switch (index)
+        {
+            case 6:
+                Dr[6] = (value & Dr6Writable) | Dr6Fixed;
+                break;
+            case 7:
+                if ((value & (Dr7BreakpointEnables | Dr7GeneralDetect)) != 0)
+                {
+                    throw new EmulationException($"Hardware breakpoints are not implemented (DR7 = 0x{value:X})");
+                }
+
+                Dr[7] = (value & 0xFFFF_FFFF) | Dr7Fixed;
+                break;
+            default:
+                Dr[index] = value;
+                break;
+        }
+    }
 
     private void WriteControlRegister(Register register, ulong value)
     {
@@ -243,6 +437,9 @@ internal sealed partial class X86Core
                 FlushTlb();
                 break;
             case Register.CR8:
+                break;
+            case >= Register.DR0 and <= Register.DR7:
+                WriteDebugRegister(register, value);
                 break;
             default:
                 throw new GuestFault(ExceptionVector.UD);
@@ -289,9 +486,29 @@ internal sealed partial class X86Core
             }
 
             case Mnemonic.Lldt:
-            case Mnemonic.Ltr:
-                // Ring 0 only, no task switching and no LDT: the selector is accepted and not used.
+                // No LDT: the selector is accepted and not used (a load through it raises #GP).
                 _ = ReadOperand(ins, 0, 2);
+                return true;
+
+            case Mnemonic.Ltr:
+                LoadTaskRegister((ushort)ReadOperand(ins, 0, 2));
+                return true;
+
+            case Mnemonic.Str:
+                WriteOp0(ins, Op0Size(ins), TrSelector);
+                return true;
+
+            case Mnemonic.Verr:
+            case Mnemonic.Verw:
+                VerifySegment((ushort)ReadOperand(ins, 0, 2), write: ins.Mnemonic == Mnemonic.Verw);
+                return true;
+
+            case Mnemonic.Syscall:
+                ExecuteSyscall();
+                return true;
+
+            case Mnemonic.Sysretq:
+                ExecuteSysret();
                 return true;
 
             case Mnemonic.Smsw:
@@ -364,26 +581,6 @@ internal sealed partial class X86Core
             default:
                 return false;
         }
-    }
-
-    private void ExecuteCpuid()
-    {
-        uint leaf = (uint)Gpr[RAX];
-        (uint a, uint b, uint c, uint d) = leaf switch
-        {
-            // Vendor "ActorVmm-EMU" in EBX, EDX, ECX.
-            0 => (1u, 0x6F74_6341u, 0x554D_452Du, 0x6D6D_5672u),
-            // Family 6; EBX: initial APIC ID; features: PSE, TSC, MSR, PAE, CX8, APIC (on-chip local APIC), CMOV.
-            1 => (0x0000_0600u, (uint)Id << 24, 0u, (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 15)),
-            0x8000_0000 => (0x8000_0001u, 0u, 0u, 0u),
-            // Long mode.
-            0x8000_0001 => (0u, 0u, 0u, 1u << 29),
-            _ => (0u, 0u, 0u, 0u),
-        };
-        WriteGpr(RAX, 4, a);
-        WriteGpr(RBX, 4, b);
-        WriteGpr(RCX, 4, c);
-        WriteGpr(RDX, 4, d);
     }
 
     private ulong ReadMsr(uint msr) => msr switch

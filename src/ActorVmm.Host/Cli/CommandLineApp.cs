@@ -81,11 +81,16 @@ public static class CommandLineApp
         };
         var screenshotOnExit = new Option<string>("--screenshot-on-exit") { Description = "Write the framebuffer as a PNG file when the VM ends (needs --vesa)" };
         var vfioPci = new Option<string[]>("--vfio-pci") { Description = "Pass a host PCI device bound to vfio-pci through to the guest: DOMAIN:BUS:DEV.FN (repeatable; KVM backend only)", AllowMultipleArgumentsPerToken = false };
+        var experimentalEmulatorLinux = new Option<bool>("--experimental-emulator-linux")
+        {
+            Description = "Development only: run --kernel on the emulator backend (experimental; needs -p \"noapic nolapic\"; docs/emulator.md)",
+            Hidden = true,
+        };
         var (logLevel, logFile) = LoggingOptions();
 
         var command = new Command("run", "Boot one guest with its console on this terminal; exit with the guest's exit status")
         {
-            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, networks, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, vesa, screenshotOnExit, config, vfioPci, logLevel, logFile,
+            image, kernel, initrd, parameters, reboot, memory, cpus, name, backend, console, consoleLog, disks, rng, networks, virtioConsoleLog, virtioTransport, debugIoport, debugMmio, vesa, screenshotOnExit, config, vfioPci, experimentalEmulatorLinux, logLevel, logFile,
         };
         command.SetAction((parse, _) => RunCommandHandler.RunAsync(
             new RunArguments
@@ -112,6 +117,7 @@ public static class CommandLineApp
                 Vesa = parse.GetResult(vesa) is null ? null : parse.GetValue(vesa) ?? RunPlanner.DefaultVesa,
                 ScreenshotOnExit = parse.GetValue(screenshotOnExit),
                 VfioPci = parse.GetValue(vfioPci) ?? [],
+                ExperimentalEmulatorLinux = parse.GetValue(experimentalEmulatorLinux),
                 LogLevel = parse.GetValue(logLevel)!,
                 LogFile = parse.GetValue(logFile),
             },

@@ -30,6 +30,12 @@ public sealed record RunArguments
     /// <summary>--backend auto|kvm|emulator.</summary>
     public string Backend { get; init; } = "auto";
 
+    /// <summary>
+    /// --experimental-emulator-linux (hidden, for development): lets --kernel run on the emulator backend,
+    /// which boots Linux only experimentally so far (docs/emulator.md says how far it gets).
+    /// </summary>
+    public bool ExperimentalEmulatorLinux { get; init; }
+
     /// <summary>-d/--disk PATH[,ro], repeatable: one virtio-blk device per raw image.</summary>
     public IReadOnlyList<string> Disks { get; init; } = [];
 

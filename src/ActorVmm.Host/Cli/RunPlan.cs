@@ -94,6 +94,9 @@ public sealed record RunPlan(
 
     /// <summary>Host PCI devices to pass through with VFIO (KVM only), in command-line order.</summary>
     public IReadOnlyList<VfioPciAddress> VfioPci { get; init; } = [];
+
+    /// <summary>--experimental-emulator-linux: a Linux boot may run on the emulator backend (development only).</summary>
+    public bool ExperimentalEmulatorLinux { get; init; }
 }
 
 /// <summary>Validated logging options.</summary>

@@ -31,7 +31,7 @@ public static class RunPlanner
     /// <summary>The guest page size; RAM is a whole number of pages.</summary>
     public const ulong PageSize = 4096;
 
-    private const string EmulatorCannotBootLinux = "the emulator backend cannot boot Linux yet; --kernel needs the kvm backend (--backend kvm)";
+    private const string EmulatorCannotBootLinux = "the emulator backend boots Linux only experimentally so far (docs/emulator.md): --kernel needs the kvm backend (--backend kvm), or --experimental-emulator-linux to run it on the emulator anyway";
 
     /// <summary>Most guest RAM a VM can have: what the x86 memory map places.</summary>
     public const ulong MaxMemory = X86MemoryMap.MaxRam;
@@ -103,6 +103,7 @@ public static class RunPlanner
             Framebuffer = framebuffer,
             ScreenshotOnExit = args.ScreenshotOnExit is null ? null : Path.GetFullPath(args.ScreenshotOnExit),
             VfioPci = vfioPci,
+            ExperimentalEmulatorLinux = args.ExperimentalEmulatorLinux,
         };
     }
 
@@ -414,7 +415,7 @@ public static class RunPlanner
     public static void CheckBackendBoots(RunPlan plan, BackendKind backend)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator)
+        if (plan.Boot is LinuxBoot && backend == BackendKind.Emulator && !plan.ExperimentalEmulatorLinux)
         {
             throw new UsageException(EmulatorCannotBootLinux);
         }
@@ -447,7 +448,7 @@ public static class RunPlanner
             throw new UsageException("--image and --kernel cannot be used together: a VM boots a flat binary or a Linux kernel");
         }
 
-        if (backend == BackendKind.Emulator)
+        if (backend == BackendKind.Emulator && !args.ExperimentalEmulatorLinux)
         {
             throw new UsageException(EmulatorCannotBootLinux);
         }

@@ -137,13 +137,25 @@ public sealed class RunPlannerTests : IDisposable
     public void A_linux_boot_on_the_emulator_is_bad_input_whether_asked_for_or_resolved_from_auto()
     {
         string kernel = Write("bzImage", TestBzImage.Build());
-        AssertRejected(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "emulator" }, "the emulator backend cannot boot Linux yet");
+        AssertRejected(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "emulator" }, "the emulator backend boots Linux only experimentally so far");
 
         var plan = RunPlanner.Plan(new RunArguments { Kernel = kernel, Memory = "64M" }, ProcessId);
         var ex = Assert.Throws<UsageException>(() => RunPlanner.CheckBackendBoots(plan, BackendKind.Emulator));
-        Assert.Contains("the emulator backend cannot boot Linux yet", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the emulator backend boots Linux only experimentally so far", ex.Message, StringComparison.Ordinal);
         RunPlanner.CheckBackendBoots(plan, BackendKind.Kvm);
         RunPlanner.CheckBackendBoots(RunPlanner.Plan(new RunArguments(), ProcessId), BackendKind.Emulator);
+    }
+
+    [Fact]
+    public void The_experimental_emulator_linux_option_lets_a_linux_boot_run_on_the_emulator()
+    {
+        string kernel = Write("bzImage", TestBzImage.Build());
+
+        var plan = RunPlanner.Plan(new RunArguments { Kernel = kernel, Memory = "64M", Backend = "emulator", ExperimentalEmulatorLinux = true }, ProcessId);
+
+        Assert.IsType<LinuxBoot>(plan.Boot);
+        Assert.True(plan.ExperimentalEmulatorLinux);
+        RunPlanner.CheckBackendBoots(plan, BackendKind.Emulator);
     }
 
     [Fact]

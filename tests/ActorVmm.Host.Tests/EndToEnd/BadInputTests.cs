@@ -21,7 +21,7 @@ public sealed class BadInputTests : IDisposable
         { ["run", "--cpus", "1000"], "invalid --cpus: 1000" },
         { ["run", "--backend", "bochs"], "unknown backend 'bochs'" },
         { ["run", "--kernel", "/no/such/bzImage"], "kernel '/no/such/bzImage' does not exist" },
-        { ["run", "-k", "/no/such/bzImage", "--backend", "emulator"], "the emulator backend cannot boot Linux yet" },
+        { ["run", "-k", "/no/such/bzImage", "--backend", "emulator"], "the emulator backend boots Linux only experimentally so far" },
         { ["run", "-i", "initrd"], "--initrd needs --kernel" },
         { ["run", "-p", "console=ttyS0"], "--params needs --kernel" },
         { ["run", "--console", "vga"], "unknown console 'vga'" },
