@@ -164,7 +164,9 @@ public sealed class PciMachineTests
                 {
                     var outcome = bus.Dispatcher.Dispatch(HammerVcpu, TrapBus.Mmio, place + PciEchoDevice.IdentityRegister, TrapDirection.Read, data);
                     uint value = (uint)TrapAccess.ReadLittleEndian(data);
-                    if (outcome is not (DispatchOutcome.Handled or DispatchOutcome.Unhandled) || (value != identity && value != uint.MaxValue))
+                    // Split: the hot path's snapshot missed (the BAR had just left) and the miss path's newer snapshot
+                    // found the whole access at its new place; still one snapshot per access, so the value is whole.
+                    if (outcome is not (DispatchOutcome.Handled or DispatchOutcome.Unhandled or DispatchOutcome.Split) || (value != identity && value != uint.MaxValue))
                     {
                         unexpected.Add($"{outcome} 0x{value:X8} at 0x{place:X}");
                     }
