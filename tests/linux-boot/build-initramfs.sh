@@ -59,8 +59,11 @@ if [ -f /modules/order ]; then
     echo "LINUX-DISK-SECTORS $sectors"
     echo "LINUX-DISK-SHA256 $(sha256sum /dev/vda | cut -d' ' -f1)"
     echo 3 > /proc/sys/vm/drop_caches
-    echo "LINUX-DD-READ $(dd if=/dev/vda of=/dev/null bs=1M 2>&1 | tail -n 1)"
-    echo "LINUX-DD-WRITE $(dd if=/dev/zero of=/dev/vda bs=1M count=8 conv=fsync 2>&1 | tail -n 1)"
+    # busybox dd prints no timing: /proc/uptime (10 ms) around each run.
+    t0=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null; t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "LINUX-DD-READ $((sectors * 512)) bytes in $(awk "BEGIN { print $t1 - $t0 }") s"
+    t0=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero of=/dev/vda bs=1M count=8 conv=fsync 2>/dev/null; t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "LINUX-DD-WRITE $((8 << 20)) bytes in $(awk "BEGIN { print $t1 - $t0 }") s"
     marker="LINUX-BLOCK-$(cat /proc/sys/kernel/random/uuid)"
     printf '%s' "$marker" | dd of=/dev/vda bs=512 seek=$((sectors - 1)) conv=sync,fsync 2>/dev/null \
       && echo "LINUX-BLOCK-WRITTEN $marker"

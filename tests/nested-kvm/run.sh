@@ -142,8 +142,8 @@ stamp() { while IFS= read -r l; do read up rest < /proc/uptime; echo "\$1 \$up \
 # Each VMM's virtio devices (disk, rng, a virtio console beside ttyS0) are checked inside the outer guest, where the
 # disk copy and the hvc0 log live: VIRTIO-<VMM> lines carry check-virtio.sh's verdict, HVC-<VMM> the hvc0 output.
 check_virtio() { # check_virtio NAME TRANSPORT
-  if chroot /host /usr/bin/env -i PATH=/usr/bin:/bin bash "$repo/tests/linux-boot/check-virtio.sh" /tmp/\$1.log /tmp/disk-\$1.img $disk_sha /tmp/hvc-\$1.log \$2 > /tmp/virtio.txt 2>&1; then r=0; else r=\$?; fi
-  sed "s/^/VIRTIO-\$1 /" /tmp/virtio.txt; echo "VIRTIO-\$1 RC \$r"
+  if chroot /host /usr/bin/env -i PATH=/usr/bin:/bin bash "$repo/tests/linux-boot/check-virtio.sh" /tmp/\$1.log /tmp/disk-\$1.img $disk_sha /tmp/hvc-\$1.log \$2 > /host/tmp/virtio.txt 2>&1; then r=0; else r=\$?; fi
+  sed "s/^/VIRTIO-\$1 /" /host/tmp/virtio.txt; echo "VIRTIO-\$1 RC \$r"
   [ -f /host/tmp/hvc-\$1.log ] && sed "s/^/HVC-\$1 /" /host/tmp/hvc-\$1.log
 }
 cp "/host$work/disk.img" /host/tmp/disk-avm.img; cp "/host$work/disk.img" /host/tmp/disk-qemu.img
@@ -291,8 +291,8 @@ sed -n '/^FB-PNG-BEGIN$/,/^FB-PNG-END$/{/^FB-PNG-/d;p}' "$work/serial.txt" | bas
 [[ -s "$work/linux-fb.png" ]] && dotnet "$lane_dll" --check-screenshot "$work/linux-fb.png" \
   || after_boot "the framebuffer screenshot of the Linux guest under actorvmm shows no console text ($work/linux-fb.png)"
 grep -q '^VIRTIO-qemu RC 0$' "$work/serial.txt" || echo "nested-kvm: WARNING: the virtio checks failed under QEMU too (see the VIRTIO-qemu lines)"
-dd_mbs() { # dd_mbs VMM READ|WRITE: MB/s from busybox dd's "N bytes (…) copied, S seconds, …" line
-  awk -v k="LINUX-DD-$2" '$1 == "'"$1"'" && $3 == k { for (i = 4; i <= NF; i++) if ($(i+1) ~ /^seconds/) { if ($i > 0) printf "%.1f", $4 / $i / 1e6; exit } }' "$work/serial.txt"
+dd_mbs() { # dd_mbs VMM READ|WRITE: MB/s from /init's "LINUX-DD-… <bytes> bytes in <seconds> s" line
+  awk -v k="LINUX-DD-$2" '$1 == "'"$1"'" && $3 == k && $7 > 0 { printf "%.1f", $4 / $7 / 1e6; exit }' "$work/serial.txt"
 }
 avm_rd=$(dd_mbs AVM READ); avm_wr=$(dd_mbs AVM WRITE); qemu_rd=$(dd_mbs QEMU READ); qemu_wr=$(dd_mbs QEMU WRITE)
 at() { awk -v m="$2" '$1 == "'"$1"'" && index($0, m) {print $2; exit}' "$work/serial.txt"; }
