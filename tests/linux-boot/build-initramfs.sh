@@ -33,6 +33,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# From here the console carries only /init's markers: a kernel message (drop_caches, a driver's probe) would otherwise
+# land in the middle of one of them.
+echo 1 > /proc/sys/kernel/printk
 echo "LINUX-INIT up $(cut -d' ' -f1 /proc/uptime) s"
 echo "LINUX-CPUS $(cat /sys/devices/system/cpu/online)"
 echo "LINUX-MEMTOTAL $(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2) kB"
