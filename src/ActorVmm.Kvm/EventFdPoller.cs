@@ -23,7 +23,7 @@ internal sealed class EventFdPoller
     private static readonly Lazy<EventFdPoller> s_shared = new(() => new EventFdPoller());
 
     private readonly SafeFdHandle _epoll;
-    private readonly ConcurrentDictionary<ulong, IWatch> _registrations = new();
+    private readonly ConcurrentDictionary<ulong, Watch> _registrations = new();
     private readonly Thread _thread;
     private long _nextKey;
     private long _failedCallbacks;
@@ -127,18 +127,72 @@ internal sealed class EventFdPoller
         }
     }
 
-    /// <summary>Something the poller thread calls when epoll reports its descriptor.</summary>
-    private interface IWatch
+    /// <summary>
+    /// A descriptor the poller thread watches: epoll reports it, <see cref="Fire"/> checks the watch is still in place
+    /// (and lets the kind consume what woke it) under the watch's lock, then calls the callback outside it. Disposing
+    /// removes it; after Dispose returns the poller no longer touches the descriptor.
+    /// </summary>
+    internal abstract class Watch(EventFdPoller poller, ulong key, SafeFdHandle fd, Action callback) : IDisposable
     {
-        void Fire();
+        /// <summary>Guards <see cref="Removed"/> and what a kind does with the descriptor.</summary>
+        protected Lock Gate { get; } = new();
+
+        /// <summary>Disposed (under <see cref="Gate"/>): the descriptor may be closing.</summary>
+        protected bool Removed { get; private set; }
+
+        /// <summary>The poller that watches the descriptor.</summary>
+        protected EventFdPoller Poller => poller;
+
+        /// <summary>The epoll key of this watch.</summary>
+        protected ulong Key => key;
+
+        /// <summary>The descriptor watched.</summary>
+        protected SafeFdHandle Fd => fd;
+
+        public void Fire()
+        {
+            lock (Gate)
+            {
+                // Removed between epoll_wait and here: the fd may be closing, leave it alone.
+                if (Removed || !Consume())
+                {
+                    return;
+                }
+            }
+
+            try
+            {
+                callback();
+            }
+            catch (Exception)
+            {
+                Interlocked.Increment(ref poller._failedCallbacks);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (Gate)
+            {
+                if (Removed)
+                {
+                    return;
+                }
+
+                Removed = true;
+            }
+
+            poller.Remove(key, fd);
+        }
+
+        /// <summary>Under <see cref="Gate"/>, before the callback: false when there is nothing to report after all.</summary>
+        protected virtual bool Consume() => true;
     }
 
     /// <summary>A one-shot readability watch over a descriptor the caller owns; see <see cref="WatchReadable"/>.</summary>
-    internal sealed class ReadinessWatch(EventFdPoller poller, ulong key, SafeFdHandle fd, Action onReadable) : IWatch, IDisposable
+    internal sealed class ReadinessWatch(EventFdPoller poller, ulong key, SafeFdHandle fd, Action onReadable) : Watch(poller, key, fd, onReadable)
     {
-        private readonly Lock _gate = new();
         private bool _added;
-        private bool _removed;
 
         /// <summary>
         /// Asks for one call of the callback once the descriptor is readable (EPOLL_CTL_ADD the first time, EPOLL_CTL_MOD
@@ -147,15 +201,15 @@ internal sealed class EventFdPoller
         public bool Arm(out int errno)
         {
             errno = 0;
-            lock (_gate)
+            lock (Gate)
             {
-                if (_removed)
+                if (Removed)
                 {
                     return false;
                 }
 
-                var ev = new epoll_event { events = EPOLLIN | EPOLLONESHOT, data = key };
-                if (epoll_ctl(poller._epoll, _added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, ref ev) != 0)
+                var ev = new epoll_event { events = EPOLLIN | EPOLLONESHOT, data = Key };
+                if (epoll_ctl(Poller._epoll, _added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, Fd, ref ev) != 0)
                 {
                     errno = Marshal.GetLastPInvokeError();
                     return false;
@@ -165,89 +219,15 @@ internal sealed class EventFdPoller
                 return true;
             }
         }
-
-        public void Fire()
-        {
-            lock (_gate)
-            {
-                // Removed between epoll_wait and here: the fd may be closing, leave it alone.
-                if (_removed)
-                {
-                    return;
-                }
-            }
-
-            try
-            {
-                onReadable();
-            }
-            catch (Exception)
-            {
-                Interlocked.Increment(ref poller._failedCallbacks);
-            }
-        }
-
-        public void Dispose()
-        {
-            lock (_gate)
-            {
-                if (_removed)
-                {
-                    return;
-                }
-
-                _removed = true;
-            }
-
-            poller.Remove(key, fd);
-        }
     }
 
-    private sealed class Registration(EventFdPoller poller, ulong key, SafeFdHandle eventFd, Action onSignalled) : IWatch, IDisposable
+    /// <summary>An eventfd watch (<see cref="Add"/>): each report drains the counter before the callback.</summary>
+    private sealed class Registration(EventFdPoller poller, ulong key, SafeFdHandle eventFd, Action onSignalled) : Watch(poller, key, eventFd, onSignalled)
     {
-        private readonly Lock _gate = new();
-        private bool _removed;
-
-        public void Fire()
+        protected override bool Consume()
         {
-            lock (_gate)
-            {
-                // Removed between epoll_wait and here: the fd may be closing, leave it alone.
-                if (_removed)
-                {
-                    return;
-                }
-
-                ulong count = 0;
-                if (read(eventFd, ref count, sizeof(ulong)) != sizeof(ulong) || count == 0)
-                {
-                    return; // EAGAIN: already drained (a level-triggered repeat)
-                }
-            }
-
-            try
-            {
-                onSignalled();
-            }
-            catch (Exception)
-            {
-                Interlocked.Increment(ref poller._failedCallbacks);
-            }
-        }
-
-        public void Dispose()
-        {
-            lock (_gate)
-            {
-                if (_removed)
-                {
-                    return;
-                }
-
-                _removed = true;
-            }
-
-            poller.Remove(key, eventFd);
+            ulong count = 0;
+            return read(Fd, ref count, sizeof(ulong)) == sizeof(ulong) && count != 0; // EAGAIN: already drained (a level-triggered repeat)
         }
     }
 }
