@@ -22,6 +22,8 @@ public static class FramebufferGuest
     /// <summary>Exit status when bus 0 has no framebuffer function.</summary>
     public const byte NotFoundStatus = 1;
 
+    private static readonly PciConfigCycles Config = PciConfigCycles.Pc;
+
     private const int BytesPerPixel = 4;
     private const int ImageSize = 0x1000;
     private const int Code32Offset = 0x100;
@@ -36,8 +38,6 @@ public static class FramebufferGuest
     private const ulong FlatDataDescriptor = 0x00CF_9200_0000_FFFF;
     private const uint Cr0ProtectionEnable = 0x1;
     private const uint Stack32 = 0x9000;
-    private const uint ConfigEnable = 0x8000_0000;
-    private const int ConfigDeviceShift = 11;
     private const uint FrameIds = FramebufferDevice.VendorId | ((uint)FramebufferDevice.PciDeviceId << 16);
     private const int BarRegister = PciHeader.Bar0 + (FramebufferDevice.FrameBar * PciHeader.BarSize);
 
@@ -99,7 +99,7 @@ public static class FramebufferGuest
         }
 
         // ESI = where the frame decodes now.
-        ConfigRead(asm32, BarRegister);
+        Config.Read(asm32, BarRegister);
         asm32.and(eax, PciBarBits.MemoryAddressMask);
         asm32.mov(esi, eax);
         Fill(asm32, stride, new Rectangle(0, 0, width, height, background));
@@ -147,45 +147,20 @@ public static class FramebufferGuest
     /// <summary>Scans bus 0 for the framebuffer's IDs: EDI = its device number; exits with <see cref="NotFoundStatus"/> when absent.</summary>
     private static void FindFramebuffer(Assembler asm)
     {
-        var scan = asm.CreateLabel();
+        var notFound = asm.CreateLabel();
         var found = asm.CreateLabel();
-        asm.xor(edi, edi);
-        asm.Label(ref scan);
-        ConfigRead(asm, PciHeader.VendorId);
-        asm.cmp(eax, FrameIds);
-        asm.je(found);
-        asm.inc(edi);
-        asm.cmp(edi, PciAddress.DevicesPerBus);
-        asm.jb(scan);
+        Config.Find(asm, FrameIds, notFound);
+        asm.jmp(found);
+        asm.Label(ref notFound);
         GuestAssembler.EmitExit(asm, NotFoundStatus);
         asm.Label(ref found);
-    }
-
-    // CONFIG_ADDRESS for the dword at `register` of device EDI (function 0). Clobbers EAX and DX.
-    private static void SelectRegister(Assembler asm, int register)
-    {
-        asm.mov(eax, edi);
-        asm.shl(eax, ConfigDeviceShift);
-        asm.or(eax, ConfigEnable | (uint)register);
-        asm.mov(dx, (ushort)PciHostBridgeDevice.ConfigAddressPort);
-        asm.@out(dx, eax);
-    }
-
-    // EAX = the dword at `register` of device EDI.
-    private static void ConfigRead(Assembler asm, int register)
-    {
-        SelectRegister(asm, register);
-        asm.mov(dx, (ushort)PciHostBridgeDevice.ConfigDataPort);
-        asm.@in(eax, dx);
     }
 
     // Writes `value` to the dword at `register` of device EDI (for the command register the status half is write-1-to-clear: 0 leaves it).
     private static void ConfigWrite(Assembler asm, int register, uint value)
     {
-        SelectRegister(asm, register);
-        asm.mov(dx, (ushort)PciHostBridgeDevice.ConfigDataPort);
-        asm.mov(eax, value);
-        asm.@out(dx, eax);
+        asm.mov(ebx, value);
+        Config.Write(asm, register);
     }
 
     /// <summary>Fills one rectangle of the frame at ESI: for each row, <c>rep stosd</c> of its width, then on to the next row.</summary>
