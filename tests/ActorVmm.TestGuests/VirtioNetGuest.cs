@@ -117,7 +117,8 @@ public static class VirtioNetGuest
         asm.mov(__word_ptr[TransmitAvailable + SplitRing.AvailableRingOffset], 0);
         asm.mov(__word_ptr[TransmitAvailable + SplitRing.AvailableIndexOffset], 1);
         Write(asm, VirtioMmioRegisters.QueueNotify, VirtioNetProtocol.TransmitQueue);
-        WaitForUsed(asm, TransmitUsed, 1, TransmitTimeout, fail);
+        asm.mov(edi, 1);
+        WaitForUsed(asm, TransmitUsed, TransmitTimeout, fail);
 
         // Frames until the reply: edi = used entries seen.
         var nextFrame = asm.CreateLabel();
@@ -128,7 +129,7 @@ public static class VirtioNetGuest
         asm.mov(bl, NoReply);
         asm.cmp(edi, MaxFrames);
         asm.ja(fail);
-        WaitForUsedEdi(asm, ReceiveUsed, ReceiveTimeout, fail);
+        WaitForUsed(asm, ReceiveUsed, ReceiveTimeout, fail);
         asm.push(edi);
         asm.mov(esi, ReceiveBuffer + VirtioNetProtocol.HeaderBytes);
         asm.mov(edi, ExpectedReply);
@@ -164,25 +165,8 @@ public static class VirtioNetGuest
         Write(asm, VirtioMmioRegisters.QueueReady, 1);
     }
 
-    /// <summary>Spins until the used index at <paramref name="used"/> equals <paramref name="index"/>.</summary>
-    private static void WaitForUsed(Assembler asm, uint used, ushort index, byte status, Label fail)
-    {
-        var poll = asm.CreateLabel();
-        var arrived = asm.CreateLabel();
-        asm.mov(ecx, PollLimit);
-        asm.Label(ref poll);
-        asm.cmp(__word_ptr[used + SplitRing.UsedIndexOffset], index);
-        asm.je(arrived);
-        asm.pause();
-        asm.dec(ecx);
-        asm.jnz(poll);
-        asm.mov(bl, status);
-        asm.jmp(fail);
-        asm.Label(ref arrived);
-    }
-
     /// <summary>Spins until the used index at <paramref name="used"/> equals the low 16 bits of edi.</summary>
-    private static void WaitForUsedEdi(Assembler asm, uint used, byte status, Label fail)
+    private static void WaitForUsed(Assembler asm, uint used, byte status, Label fail)
     {
         var poll = asm.CreateLabel();
         var arrived = asm.CreateLabel();
