@@ -3,7 +3,8 @@ namespace ActorVmm.Devices;
 /// <summary>
 /// A VM console's output in flight: a bounded byte ring that devices append to on vCPU threads without allocating,
 /// and one consumer (the console sink) drains in bulk. The first byte appended to an idle buffer raises the drain
-/// signal once; the sink clears it when it starts a drain, so a burst costs one signal however many bytes it has.
+/// signal once (and once more when they pass half the capacity); the sink clears it when it starts a drain, so a burst
+/// costs one or two signals however many bytes it has.
 /// When the ring is full, <see cref="TryWrite"/> takes only what fits and remembers the waiter, which is told once
 /// the sink has made room: the UART keeps the rest in its transmitter and reads as busy meanwhile, so a stalled
 /// host terminal holds the guest back instead of growing host memory. The buffer outlives sink restarts: a byte
@@ -222,7 +223,10 @@ public sealed class GuestOutputBuffer : IGuestOutput
                 _waiters.Add(waiter);
             }
 
-            if (taken > 0 && !_drainPending && _drainSignal is not null)
+            // Signalled on the first byte into an idle buffer, and once more when these bytes fill it past half, so a sink
+            // that waits to batch small writes still starts at once on a burst.
+            bool crossedHalf = _tail - taken - _head < _capacity / 2 && _tail - _head >= _capacity / 2;
+            if (taken > 0 && (!_drainPending || crossedHalf) && _drainSignal is not null)
             {
                 _drainPending = true;
                 signal = _drainSignal;

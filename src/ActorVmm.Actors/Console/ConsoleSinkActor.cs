@@ -12,11 +12,20 @@ namespace ActorVmm.Actors.Console;
 /// While the target is slow, the buffer fills and the UARTs hold the guest back.
 /// </summary>
 /// <remarks>
+/// A drain signal opens a short batching window (<see cref="BatchWindow"/>) before the write, unless the buffer is
+/// already half full or a flush waits: a guest printing through a polled UART appends one byte per port exit, and a
+/// drain per byte would wake this actor, a write task and its reply for every character, and on a slow vCPU (nested
+/// KVM, where every host thread switch is expensive) that churn competes with the vCPU itself.
 /// One write is in flight at a time, off the actor's thread, and comes back as a message: a terminal nobody reads
 /// blocks that write, never the actor, which still answers, stops with its VM and lets the actor system shut down.
 /// </remarks>
-public sealed class ConsoleSinkActor : ReceiveActor
+public sealed class ConsoleSinkActor : ReceiveActor, IWithTimers
 {
+    /// <summary>How long bytes may wait for more to join them before they are written; console output stays interactive.</summary>
+    public static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(20);
+
+    private const string BatchTimer = "batch";
+
     private readonly ConsoleTarget _target;
     private readonly GuestOutputBuffer _buffer;
     private readonly List<(IActorRef ReplyTo, long UpTo)> _flushes = [];
@@ -28,7 +37,8 @@ public sealed class ConsoleSinkActor : ReceiveActor
     {
         _target = target ?? throw new ArgumentNullException(nameof(target));
         _buffer = buffer ?? throw new ArgumentNullException(nameof(buffer));
-        Receive<DrainNow>(_ => StartWrite());
+        Receive<DrainNow>(_ => OnDrainSignal());
+        Receive<BatchWindowEnded>(_ => StartWrite());
         Receive<WriteDone>(OnWriteDone);
         Receive<WriteFailed>(failed =>
         {
@@ -46,6 +56,9 @@ public sealed class ConsoleSinkActor : ReceiveActor
         });
         Receive<ConsoleProtocol.GetStatistics>(_ => Sender.Tell(new ConsoleProtocol.SinkStatistics(_buffer.Accepted, _buffer.Consumed, _buffer.Dropped)));
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props of a sink draining <paramref name="buffer"/>; the buffer is captured so restarts reuse it.</summary>
     public static Props Props(ConsoleTarget target, GuestOutputBuffer buffer) =>
@@ -96,6 +109,30 @@ public sealed class ConsoleSinkActor : ReceiveActor
         _stream = null;
     }
 
+    private void OnDrainSignal()
+    {
+        if (_writeInFlight is not null)
+        {
+            // Its completion picks these bytes up.
+            return;
+        }
+
+        if (_flushes.Count > 0 || _buffer.PendingCount >= _buffer.Capacity / 2)
+        {
+            Timers.Cancel(BatchTimer);
+            StartWrite();
+            return;
+        }
+
+        if (Timers.IsTimerActive(BatchTimer))
+        {
+            // The open window picks these bytes up.
+            return;
+        }
+
+        Timers.StartSingleTimer(BatchTimer, BatchWindowEnded.Instance, BatchWindow);
+    }
+
     private void StartWrite()
     {
         if (_writeInFlight is not null || _stream is null)
@@ -138,8 +175,11 @@ public sealed class ConsoleSinkActor : ReceiveActor
         _buffer.Consume(done.Count);
         AnswerFlushes();
 
-        // What arrived during the write signalled already, or is picked up here.
-        StartWrite();
+        // What arrived during the write signalled while it was in flight: it gets its own window now.
+        if (_buffer.PendingCount > 0)
+        {
+            OnDrainSignal();
+        }
     }
 
     private void AnswerFlushes()
@@ -166,6 +206,12 @@ public sealed class ConsoleSinkActor : ReceiveActor
     private sealed record DrainNow
     {
         public static DrainNow Instance { get; } = new();
+    }
+
+    /// <summary>The batching window after a drain signal has passed: write what has gathered.</summary>
+    private sealed record BatchWindowEnded
+    {
+        public static BatchWindowEnded Instance { get; } = new();
     }
 
     /// <summary>A write finished: its bytes can leave the buffer.</summary>
