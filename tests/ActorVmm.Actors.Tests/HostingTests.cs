@@ -18,7 +18,7 @@ public sealed class HostingTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public void Akka_hocon_defines_the_supervision_limits_and_both_dedicated_dispatchers()
+    public void Akka_hocon_defines_the_supervision_limits_and_both_device_dispatchers_on_the_thread_pool()
     {
         var config = ActorVmmConfig.Load();
 
@@ -28,7 +28,8 @@ public sealed class HostingTests
         Assert.Equal(ConfiguredWindow, settings.Within);
         Assert.True(config.HasPath(SupervisionSettings.DeviceDispatcherId));
         Assert.True(config.HasPath(SupervisionSettings.BlockingIoDispatcherId));
-        Assert.Equal("ForkJoinDispatcher", config.GetString(SupervisionSettings.DeviceDispatcherId + ".type"));
+        Assert.Equal("default-executor", config.GetString(SupervisionSettings.DeviceDispatcherId + ".executor"));
+        Assert.Equal("default-executor", config.GetString(SupervisionSettings.BlockingIoDispatcherId + ".executor"));
     }
 
     [Fact]
