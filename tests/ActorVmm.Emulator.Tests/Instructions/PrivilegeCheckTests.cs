@@ -42,6 +42,10 @@ public sealed class PrivilegeCheckTests : IDisposable
     private const byte UserVector = 0x80;
     private const ulong IoplThree = 3UL << 12;
 
+    /// <summary>REX.W CB: RETFQ (Iced's assembler has no retfq helper).</summary>
+    private const byte RexW = 0x48;
+    private const byte RetfOpcode = 0xCB;
+
     private readonly CoreFixture _cpu = new();
 
     public PrivilegeCheckTests()
@@ -530,6 +534,41 @@ public sealed class PrivilegeCheckTests : IDisposable
         Assert.Equal(0, _cpu.Core.CurrentPrivilegeLevel);
         const int pushedWords = 5;
         Assert.Equal(Rsp0 - (pushedWords * 8), _cpu.Core.Gpr[X86Core.RSP]);
+    }
+
+    [Fact]
+    public void Retfq_from_cpl_0_to_a_user_selector_pops_ss_and_rsp_and_enters_cpl_3()
+    {
+        foreach (ulong word in (ReadOnlySpan<ulong>)[UserData, UserStack, UserCode, Handler])
+        {
+            _cpu.Core.Push(word, sizeof(ulong));
+        }
+
+        _cpu.Load(a => a.db(RexW, RetfOpcode));
+
+        _cpu.Step();
+
+        Assert.Equal(3, _cpu.Core.CurrentPrivilegeLevel);
+        Assert.Equal(Handler, _cpu.Core.Rip);
+        Assert.Equal(UserStack, _cpu.Core.Gpr[X86Core.RSP]);
+        Assert.Equal(UserData, _cpu.Core.Seg[X86Core.SS].Selector);
+    }
+
+    [Fact]
+    public void Retfq_at_cpl_3_to_kernel_code_raises_gp_with_the_selector_and_keeps_the_stack()
+    {
+        EnterUserMode();
+        _cpu.Core.Push(KernelCode, sizeof(ulong));
+        _cpu.Core.Push(Handler, sizeof(ulong));
+        ulong rsp = _cpu.Core.Gpr[X86Core.RSP];
+        _cpu.Load(a => a.db(RexW, RetfOpcode));
+
+        var fault = Assert.Throws<GuestFault>(() => _cpu.Step());
+
+        Assert.Equal(ExceptionVector.GP, fault.Vector);
+        Assert.Equal((uint)KernelCode, fault.ErrorCode);
+        Assert.Equal(rsp, _cpu.Core.Gpr[X86Core.RSP]);
+        Assert.Equal(3, _cpu.Core.CurrentPrivilegeLevel);
     }
 
     public void Dispose() => _cpu.Dispose();
