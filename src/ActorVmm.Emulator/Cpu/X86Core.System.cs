@@ -24,9 +24,6 @@ internal sealed partial class X86Core
     /// <summary>CR4.TSD: RDTSC/RDTSCP raise #GP above CPL 0.</summary>
     internal const ulong Cr4TSD = 1UL << 2;
 
-    /// <summary>CR4.PCE: RDPMC allowed above CPL 0.</summary>
-    internal const ulong Cr4PCE = 1UL << 8;
-
     /// <summary>Real-mode data/code segment attributes: present, accessed read/write (or execute/read for CS).</summary>
     private const uint RealDataAttributes = 0x93;
     private const uint RealCodeAttributes = 0x9B;
@@ -43,6 +40,8 @@ internal sealed partial class X86Core
 
     /// <summary>Descriptor bit 41: readable (code) or writable (data).</summary>
     private const ulong DescriptorReadWrite = 1UL << 41;
+
+    /// <summary>EFER bits WRMSR may change: SCE, LME, NXE (LMA follows CR0.PG).</summary>
     private const ulong EferWritable = (1UL << 0) | EferLME | EferNXE;
 
     /// <summary>CR4.DE: debugging extensions (DR4/DR5 raise #UD).</summary>
