@@ -39,6 +39,14 @@ internal static unsafe partial class Unicorn
     public const int UC_X86_REG_RSP = 44;
     public const int UC_X86_REG_R8 = 106;
 
+    /// <summary>CR0; CR1..CR4 follow (unicorn/x86.h). PagingDifferentialTests checks CR2/CR3 by reading back known values.</summary>
+    public const int UC_X86_REG_CR0 = 50;
+    public const int UC_X86_REG_CR2 = UC_X86_REG_CR0 + 2;
+    public const int UC_X86_REG_CR3 = UC_X86_REG_CR0 + 3;
+
+    /// <summary>uc_hook_type UC_HOOK_INTR: interrupts and CPU exceptions (the callback gets the vector).</summary>
+    public const int UC_HOOK_INTR = 1 << 0;
+
     /// <summary>XMM0; XMM1..XMM15 follow (unicorn/x86.h). SseDifferentialTests checks it by reading XMM0 back through MOVQ.</summary>
     public const int UC_X86_REG_XMM0 = 122;
 
@@ -92,6 +100,17 @@ internal static unsafe partial class Unicorn
 
     [LibraryImport(Library)]
     public static partial int uc_emu_start(UnicornHandle uc, ulong begin, ulong until, ulong timeout, nuint count);
+
+    [LibraryImport(Library)]
+    public static partial int uc_emu_stop(nint uc);
+
+
+    /// <summary>
+    /// uc_hook_add without its trailing variadic arguments (used only by instruction hooks): on x86-64 System V a
+    /// variadic callee reads fixed integer arguments from the same registers, so the fixed-argument call is compatible.
+    /// </summary>
+    [LibraryImport(Library)]
+    public static partial int uc_hook_add(UnicornHandle uc, out nint hook, int type, nint callback, nint userData, ulong begin, ulong end);
 
     /// <summary>Throws with the call name when a Unicorn call fails.</summary>
     public static void Check(int error, string call)

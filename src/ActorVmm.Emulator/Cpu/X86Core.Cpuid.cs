@@ -58,6 +58,15 @@ internal sealed partial class X86Core
     /// <summary>Leaf 0x80000001 EDX bit 11: SYSCALL/SYSRET in 64-bit mode.</summary>
     internal const uint CpuidSyscall = 1u << 11;
 
+    /// <summary>Leaf 0x80000001 EDX bit 20: NX (EFER.NXE, the XD page bit).</summary>
+    internal const uint CpuidNx = 1u << 20;
+
+    /// <summary>Leaf 0x80000001 EDX bit 27: RDTSCP and IA32_TSC_AUX.</summary>
+    internal const uint CpuidRdtscp = 1u << 27;
+
+    /// <summary>Leaf 1 ECX bit 13: CMPXCHG16B.</summary>
+    internal const uint CpuidCx16 = 1u << 13;
+
     /// <summary>Leaf 0x80000001 EDX bit 29: long mode.</summary>
     internal const uint CpuidLongMode = 1u << 29;
 
@@ -65,8 +74,11 @@ internal sealed partial class X86Core
     internal const uint CpuidLeaf1Edx = CpuidFpu | CpuidPse | CpuidTsc | CpuidMsr | CpuidPae | CpuidCx8 | CpuidApic
         | CpuidPge | CpuidCmov | CpuidPat | CpuidFxsr | CpuidSse | CpuidSse2;
 
-    /// <summary>Leaf 1 ECX: nothing (no SSE3 and later, no CMPXCHG16B, XSAVE, x2APIC, MONITOR, PCID or hypervisor bit).</summary>
-    internal const uint CpuidLeaf1Ecx = 0;
+    /// <summary>Leaf 1 ECX: CMPXCHG16B only (no SSE3 and later, XSAVE, x2APIC, MONITOR, PCID or hypervisor bit).</summary>
+    internal const uint CpuidLeaf1Ecx = CpuidCx16;
+
+    /// <summary>Leaf 0x80000001 EDX (no SMEP/SMAP/PKU/UMIP either: leaf 7 is not offered).</summary>
+    internal const uint CpuidExtendedEdx = CpuidSyscall | CpuidNx | CpuidRdtscp | CpuidLongMode;
 
     // Vendor "ActorVmm-EMU" as leaf 0 returns it: EBX, EDX, ECX.
     private const uint VendorEbx = 0x6F74_6341;
@@ -82,7 +94,7 @@ internal sealed partial class X86Core
             // EBX[31:24]: initial APIC ID.
             1 => (CpuidSignature, (uint)Id << 24, CpuidLeaf1Ecx, CpuidLeaf1Edx),
             0x8000_0000 => (CpuidMaxExtendedLeaf, 0u, 0u, 0u),
-            0x8000_0001 => (0u, 0u, 0u, CpuidSyscall | CpuidLongMode),
+            0x8000_0001 => (0u, 0u, 0u, CpuidExtendedEdx),
             _ => (0u, 0u, 0u, 0u),
         };
         WriteGpr(RAX, 4, a);

@@ -12,8 +12,6 @@ internal sealed partial class X86Core
         {
             case Mnemonic.Nop:
             case Mnemonic.Pause:
-            case Mnemonic.Wbinvd:
-            case Mnemonic.Invd:
             case Mnemonic.Lfence:
             case Mnemonic.Sfence:
             case Mnemonic.Mfence:
@@ -208,6 +206,13 @@ internal sealed partial class X86Core
                 return;
             }
 
+            case Mnemonic.Retf when (Cr0 & Cr0PE) != 0:
+            {
+                int release = ins.Op0Kind == OpKind.Immediate16 ? ins.Immediate16 : 0;
+                ExecuteFarReturn((ins.StackPointerIncrement - release) / 2, (ushort)release);
+                return;
+            }
+
             case Mnemonic.Retf:
             {
                 int size = (ins.Op0Kind == OpKind.Immediate16 ? ins.StackPointerIncrement - ins.Immediate16 : ins.StackPointerIncrement) / 2;
@@ -308,7 +313,7 @@ internal sealed partial class X86Core
             {
                 int size = ins.StackPointerIncrement;
                 ulong value = Pop(size);
-                ulong writable = RFlags.Writable & SizeMask[size];
+                ulong writable = FlagsWritableByPop() & SizeMask[size];
                 Flags = (Flags & ~writable) | (value & writable) | RFlags.Reserved1;
                 _budget = 0;
                 return;
@@ -426,6 +431,9 @@ internal sealed partial class X86Core
 
             case Mnemonic.Cmpxchg8b:
                 ExecuteCmpxchg8b(ref ins);
+                return;
+            case Mnemonic.Cmpxchg16b:
+                ExecuteCmpxchg16b(ref ins);
                 return;
 
             case Mnemonic.Shl:
@@ -618,9 +626,11 @@ internal sealed partial class X86Core
                 Flags |= RFlags.DF;
                 return;
             case Mnemonic.Cli:
+                CheckInterruptFlagAccess();
                 Flags &= ~RFlags.IF;
                 return;
             case Mnemonic.Sti:
+                CheckInterruptFlagAccess();
                 if ((Flags & RFlags.IF) == 0)
                 {
                     Flags |= RFlags.IF;
@@ -645,6 +655,7 @@ internal sealed partial class X86Core
             {
                 int size = RegisterTable.Size[(int)ins.Op0Register];
                 ushort port = ins.Op1Kind == OpKind.Register ? (ushort)Gpr[RDX] : ins.Immediate8;
+                CheckIoPermission(port, size);
                 WriteGpr(RAX, size, PortRead(port, size));
                 return;
             }
@@ -653,11 +664,13 @@ internal sealed partial class X86Core
             {
                 int size = RegisterTable.Size[(int)ins.Op1Register];
                 ushort port = ins.Op0Kind == OpKind.Register ? (ushort)Gpr[RDX] : ins.Immediate8;
+                CheckIoPermission(port, size);
                 PortWrite(port, size, Gpr[RAX] & SizeMask[size]);
                 return;
             }
 
             case Mnemonic.Hlt:
+                RequireCpl0();
                 Halt();
                 return;
 
@@ -683,6 +696,12 @@ internal sealed partial class X86Core
             case Mnemonic.Iretq:
                 ExecuteIret(ins.Mnemonic == Mnemonic.Iret ? 2 : ins.Mnemonic == Mnemonic.Iretd ? 4 : 8);
                 _budget = 0;
+                return;
+
+            case Mnemonic.Wbinvd:
+            case Mnemonic.Invd:
+                // No caches to write back or drop, but still privileged.
+                RequireCpl0();
                 return;
 
             case Mnemonic.Ud0:
@@ -873,6 +892,12 @@ internal sealed partial class X86Core
 
     private void FarTransfer(ushort selector, ulong offset, bool call, int size)
     {
+        if ((Cr0 & Cr0PE) != 0)
+        {
+            // Checked before anything is pushed, so a refused transfer leaves the stack as it was.
+            selector = CheckFarCodeSegment(selector);
+        }
+
         if (call)
         {
             Push(Seg[CS].Selector, size);

@@ -81,6 +81,7 @@ internal sealed partial class X86Core
             case FastKind.Out:
             {
                 ushort port = c.Op != 0 ? (ushort)Unsafe.Add(ref gpr, RDX) : (ushort)c.Imm;
+                CheckIoPermission(port, c.Size);
                 PortWrite(port, c.Size, gpr & SizeMask[c.Size]);
                 return true;
             }
@@ -88,6 +89,7 @@ internal sealed partial class X86Core
             case FastKind.In:
             {
                 ushort port = c.Op != 0 ? (ushort)Unsafe.Add(ref gpr, RDX) : (ushort)c.Imm;
+                CheckIoPermission(port, c.Size);
                 WriteGpr(RAX, c.Size, PortRead(port, c.Size));
                 return true;
             }

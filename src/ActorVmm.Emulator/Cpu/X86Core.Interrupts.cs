@@ -10,10 +10,13 @@ internal sealed partial class X86Core
     private const uint GateInterrupt16 = 0x6;
     private const uint GateTrap16 = 0x7;
 
-    /// <summary>Delivers a vector with the frame the current mode uses. Faults during delivery propagate.</summary>
+    /// <summary>
+    /// Delivers a vector with the frame the current mode uses. Faults during delivery propagate. In protected mode a
+    /// software interrupt (INT n, INT3, INTO) needs a gate DPL ≥ CPL, else #GP(vector * 8 + 2) (SDM vol. 3, 6.12.1.1),
+    /// and no interrupt may go to a less privileged code segment (#GP(selector)).
+    /// </summary>
     private void DeliverInterrupt(byte vector, uint? errorCode, bool software)
     {
-        _ = software;
         if ((Cr0 & Cr0PE) == 0)
         {
             ulong entry = IdtBase + (ulong)vector * 4;
@@ -41,13 +44,15 @@ internal sealed partial class X86Core
                 throw new GuestFault(ExceptionVector.GP, gateError);
             }
 
-            ulong low = ReadLinear(IdtBase + (ulong)vector * 16, 8);
-            ulong high = ReadLinear(IdtBase + (ulong)vector * 16 + 8, 8);
+            ulong low = ReadSystemLinear(IdtBase + (ulong)vector * 16, 8);
+            ulong high = ReadSystemLinear(IdtBase + (ulong)vector * 16 + 8, 8);
             uint type = (uint)(low >> 40) & 0xF;
             if ((low & DescriptorPresent) == 0 || (type != GateInterrupt32 && type != GateTrap32))
             {
                 throw new GuestFault(ExceptionVector.GP, gateError);
             }
+
+            CheckGatePrivilege(low, software, gateError);
 
             ulong offset = (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32);
             ushort selector = (ushort)(low >> 16);
@@ -58,17 +63,15 @@ internal sealed partial class X86Core
             ulong oldFlags = Flags;
             ulong oldRip = Rip;
             int oldCpl = CurrentPrivilegeLevel;
-            LoadSegment(CS, selector);
-            int newCpl = Seg[CS].DescriptorPrivilegeLevel;
-            Seg[CS].Selector = (ushort)((selector & ~3) | newCpl);
+            int newCpl = EnterHandlerSegment(selector, oldCpl);
             if (ist != 0)
             {
                 // The gate names an interrupt stack table slot of the 64-bit TSS.
-                Gpr[RSP] = ReadLinear(TrBase + TssIst1 + (ulong)(8 * (ist - 1)), 8);
+                Gpr[RSP] = ReadSystemLinear(TrBase + TssIst1 + (ulong)(8 * (ist - 1)), 8);
             }
             else if (newCpl < oldCpl)
             {
-                Gpr[RSP] = ReadLinear(TrBase + TssRsp0 + (ulong)(8 * newCpl), 8);
+                Gpr[RSP] = ReadSystemLinear(TrBase + TssRsp0 + (ulong)(8 * newCpl), 8);
             }
 
             if (newCpl != oldCpl)
@@ -99,19 +102,34 @@ internal sealed partial class X86Core
             throw new GuestFault(ExceptionVector.GP, gateError);
         }
 
-        ulong gate = ReadLinear(IdtBase + (ulong)vector * 8, 8);
+        ulong gate = ReadSystemLinear(IdtBase + (ulong)vector * 8, 8);
         uint gateType = (uint)(gate >> 40) & 0xF;
         if ((gate & DescriptorPresent) == 0 || gateType is not (GateInterrupt32 or GateTrap32 or GateInterrupt16 or GateTrap16))
         {
             throw new GuestFault(ExceptionVector.GP, gateError);
         }
 
+        CheckGatePrivilege(gate, software, gateError);
         int size = gateType is GateInterrupt32 or GateTrap32 ? 4 : 2;
         ulong target = (gate & 0xFFFF) | (size == 4 ? (gate >> 32) & 0xFFFF_0000 : 0);
         ulong savedCs = Seg[CS].Selector;
         ulong savedFlags = Flags;
         ulong savedRip = Rip;
-        LoadSegment(CS, (ushort)(gate >> 16));
+        ulong savedSs = Seg[SS].Selector;
+        ulong savedSp = Gpr[RSP] & _spMask;
+        int fromCpl = CurrentPrivilegeLevel;
+        int toCpl = EnterHandlerSegment((ushort)(gate >> 16), fromCpl);
+        if (toCpl < fromCpl)
+        {
+            // Inner-level entry: SS:ESP for the new CPL from the 32-bit TSS, then the old SS:ESP on the new stack.
+            ulong esp = ReadSystemLinear(TrBase + TssEsp0 + (ulong)(8 * toCpl), 4);
+            ushort ss = (ushort)ReadSystemLinear(TrBase + TssSs0 + (ulong)(8 * toCpl), 2);
+            LoadSegment(SS, ss);
+            Gpr[RSP] = (Gpr[RSP] & ~_spMask) | (esp & _spMask);
+            Push(savedSs, size);
+            Push(savedSp, size);
+        }
+
         Push(savedFlags & SizeMask[size], size);
         Push(savedCs, size);
         Push(savedRip & SizeMask[size], size);
@@ -123,6 +141,35 @@ internal sealed partial class X86Core
         bool interruptGate = gateType is GateInterrupt32 or GateInterrupt16;
         Flags &= ~(RFlags.TF | RFlags.NT | RFlags.RF | (interruptGate ? RFlags.IF : 0));
         Rip = target;
+    }
+
+    /// <summary>Software interrupts may only use gates whose DPL is at least CPL (so user code cannot fake a fault).</summary>
+    private void CheckGatePrivilege(ulong gate, bool software, uint gateError)
+    {
+        int gateDpl = (int)(gate >> 45) & 3;
+        if (software && gateDpl < CurrentPrivilegeLevel)
+        {
+            throw new GuestFault(ExceptionVector.GP, gateError);
+        }
+    }
+
+    /// <summary>
+    /// Loads the handler's code segment: a non-conforming segment runs the handler at its DPL, a conforming one at the
+    /// current CPL; a DPL above CPL would be an outward transfer, #GP(selector). CS.RPL becomes the new CPL.
+    /// </summary>
+    private int EnterHandlerSegment(ushort selector, int oldCpl)
+    {
+        LoadSegment(CS, selector);
+        bool conforming = (Seg[CS].Attributes & 0x4) != 0;
+        int newCpl = conforming ? oldCpl : Seg[CS].DescriptorPrivilegeLevel;
+        if (Seg[CS].DescriptorPrivilegeLevel > oldCpl)
+        {
+            throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+
+        Seg[CS].Selector = (ushort)((selector & ~3) | newCpl);
+        UpdateMode();
+        return newCpl;
     }
 
     /// <summary>Delivers a fault; a fault while delivering becomes #DF, and one during #DF a triple fault (a reset).</summary>
@@ -205,34 +252,59 @@ internal sealed partial class X86Core
             return;
         }
 
+        var savedCs = Seg[CS];
+        var savedSs = Seg[SS];
+        ulong savedRsp = Gpr[RSP];
+        try
+        {
+            ReturnFromInterrupt(size);
+        }
+        catch (GuestFault)
+        {
+            // IRET checks everything before it changes state: a refused return leaves CS, SS and RSP as they were.
+            Seg[CS] = savedCs;
+            Seg[SS] = savedSs;
+            Gpr[RSP] = savedRsp;
+            UpdateMode();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Protected/long-mode IRET (SDM IRET): the return CS must pass <see cref="CheckReturnCodeSegment"/>; 64-bit mode
+    /// always pops SS:RSP, other modes only for a return to an outer level; the flags change as POPF allows at the old
+    /// CPL and IOPL; an outer return nulls data segments the new CPL may not use.
+    /// </summary>
+    private void ReturnFromInterrupt(int size)
+    {
         ulong rip = Pop(size);
         ushort selector = (ushort)Pop(size);
         ulong rflags = Pop(size);
-        bool longMode = _bitness == 64;
+        CheckReturnCodeSegment(selector);
+        bool outer = (selector & 3) > CurrentPrivilegeLevel;
+        bool popStack = _bitness == 64 || outer;
         ulong rsp = 0;
         ushort ss = 0;
-        if (longMode)
+        if (popStack)
         {
             rsp = Pop(size);
             ss = (ushort)Pop(size);
         }
 
+        ulong writable = FlagsWritableByPop() & SizeMask[size];
+        bool fromLongMode = _bitness == 64;
         LoadSegment(CS, selector);
-        if (longMode)
+        if (popStack)
         {
-            if ((ss & 0xFFFC) != 0)
-            {
-                LoadSegment(SS, ss);
-            }
-            else
-            {
-                Seg[SS] = new Segment { Selector = ss };
-            }
-
-            Gpr[RSP] = rsp;
+            LoadSegment(SS, ss);
+            Gpr[RSP] = fromLongMode ? rsp : (Gpr[RSP] & ~_spMask) | (rsp & _spMask);
         }
 
-        ulong writable = RFlags.Writable & SizeMask[size];
+        if (outer)
+        {
+            NullInaccessibleDataSegments();
+        }
+
         Flags = (Flags & ~writable) | (rflags & writable) | RFlags.Reserved1;
         Rip = rip & SizeMask[size];
         UpdateMode();

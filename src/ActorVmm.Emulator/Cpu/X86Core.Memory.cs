@@ -15,22 +15,84 @@ internal sealed partial class X86Core
     internal const ulong EferLME = 1UL << 8;
     internal const ulong EferLMA = 1UL << 10;
 
+    /// <summary>EFER.NXE: the XD bit (63) of PAE and 4-level entries forbids instruction fetches.</summary>
+    internal const ulong EferNXE = 1UL << 11;
+
+    /// <summary>
+    /// MAXPHYADDR. CPUID leaf 0x80000008 is not offered, and software then assumes 36 bits when PAE is supported
+    /// (SDM vol. 3, 4.1.4), so bits 51:36 of a PAE or 4-level entry are reserved.
+    /// </summary>
+    internal const int PhysicalAddressBits = 36;
+
+    /// <summary>Page-fault error code (SDM vol. 3, 4.7): P, the fault was a protection or reserved-bit violation, not a non-present entry.</summary>
+    internal const uint PfPresent = 1 << 0;
+
+    /// <summary>Page-fault error code W/R: the access was a write.</summary>
+    internal const uint PfWrite = 1 << 1;
+
+    /// <summary>Page-fault error code U/S: the access was a user-mode access (CPL 3, not an implicit supervisor access).</summary>
+    internal const uint PfUser = 1 << 2;
+
+    /// <summary>Page-fault error code RSVD: a reserved bit was set in a present paging-structure entry.</summary>
+    internal const uint PfReserved = 1 << 3;
+
+    /// <summary>Page-fault error code I/D: an instruction fetch, reported only with CR4.PAE and EFER.NXE (no SMEP here).</summary>
+    internal const uint PfFetch = 1 << 4;
+
     private const int TlbEntries = 64;
     private const ulong PtePresent = 1UL << 0;
     private const ulong PteWritable = 1UL << 1;
+    private const ulong PteUser = 1UL << 2;
     private const ulong PteAccessed = 1UL << 5;
     private const ulong PteDirty = 1UL << 6;
     private const ulong PteLarge = 1UL << 7;
+    private const ulong PteNoExecute = 1UL << 63;
     private const ulong PteFrameMask = 0x000F_FFFF_FFFF_F000;
-    private const uint PfPresent = 1;
-    private const uint PfWrite = 2;
-    private const uint PfFetch = 16;
+
+    /// <summary>Bits 51:MAXPHYADDR of a PAE or 4-level entry.</summary>
+    private const ulong PteAddressReserved = 0x000F_FFFF_FFFF_F000 & ~((1UL << PhysicalAddressBits) - 1);
+
+    /// <summary>Bits 29:13 of a 1 GiB PDPTE (the frame is 1 GiB aligned; bit 12 is PAT).</summary>
+    private const ulong Pte1GReserved = 0x3FFF_E000;
+
+    /// <summary>Bits 20:13 of a 2 MiB PDE.</summary>
+    private const ulong Pte2MReserved = 0x1F_E000;
+
+    /// <summary>Bits 21:13 of a 32-bit 4 MiB PDE: PSE-36 is not advertised, so the high address bits are reserved.</summary>
+    private const ulong Pde4MReserved = 0x3F_E000;
+
+    // What a TLB entry allows, kept in the low bits of its page frame: each bit set only if every paging level grants it.
+    // A clean page is cached without the write bits, so the first write walks again and sets the dirty bit.
+
+    /// <summary>TLB: a supervisor write may go through (writable at all levels, or CR0.WP clear) and the page is dirty.</summary>
+    private const ulong TlbSupervisorWrite = 1UL << 0;
+
+    /// <summary>TLB: a user read may go through (U/S set at all levels).</summary>
+    private const ulong TlbUserRead = 1UL << 1;
+
+    /// <summary>TLB: a user write may go through (U/S and R/W at all levels) and the page is dirty.</summary>
+    private const ulong TlbUserWrite = 1UL << 2;
+
+    /// <summary>TLB: a supervisor fetch may go through (no XD at any level).</summary>
+    private const ulong TlbSupervisorFetch = 1UL << 3;
+
+    /// <summary>TLB: a user fetch may go through (U/S at all levels, no XD).</summary>
+    private const ulong TlbUserFetch = 1UL << 4;
+
+    /// <summary>What a hit needs, by <see cref="AccessKind"/> plus <see cref="_userAccess"/> (0 supervisor, 3 user).</summary>
+    private static readonly ulong[] TlbNeed = [0, TlbSupervisorWrite, TlbSupervisorFetch, TlbUserRead, TlbUserWrite, TlbUserFetch];
 
     private readonly ulong _ramBase;
     private readonly ulong _ramSize;
     private readonly nint _ramHost;
     private readonly ulong[] _tlbTag = new ulong[TlbEntries];
     private readonly ulong[] _tlbPhys = new ulong[TlbEntries];
+
+    /// <summary>
+    /// 3 while accesses are user-mode accesses (CPL 3), else 0; cleared around implicit supervisor accesses
+    /// (descriptor tables, the TSS) by <see cref="ReadSystemLinear"/>. Kept by <see cref="UpdateMode"/>.
+    /// </summary>
+    private int _userAccess;
 
     /// <summary>Empties the TLB (CR3 write, paging mode change).</summary>
     internal void FlushTlb()
@@ -62,7 +124,8 @@ internal sealed partial class X86Core
         ulong vpn = linear >> 12;
         int slot = (int)(vpn % TlbEntries);
         ulong phys = _tlbPhys[slot];
-        if (_tlbTag[slot] == vpn + 1 && (kind != AccessKind.Write || (phys & PteWritable) != 0))
+        ulong need = TlbNeed[(int)kind + _userAccess];
+        if (_tlbTag[slot] == vpn + 1 && (phys & need) == need)
         {
             return (phys & ~0xFFFUL) | (linear & 0xFFF);
         }
@@ -70,13 +133,21 @@ internal sealed partial class X86Core
         return Walk(linear, kind);
     }
 
+    /// <summary>
+    /// Walks the paging structures (SDM vol. 3, 4.3-4.6): a non-present entry or a reserved bit ends the walk with #PF;
+    /// access rights are the combination over all levels (R/W and U/S ANDed, XD ORed) and are checked at the end. The
+    /// accessed flag is set on each table entry used and, once the access is allowed, accessed and dirty on the leaf.
+    /// </summary>
     private ulong Walk(ulong linear, AccessKind kind)
     {
         bool write = kind == AccessKind.Write;
-        bool enforceWrite = write && (Cr0 & Cr0WP) != 0;
-        ulong writable = PteWritable;
+        bool nxe = (Efer & EferNXE) != 0;
+        ulong rights = PteWritable | PteUser;
+        ulong noExecute = 0;
         ulong frame;
         ulong leaf;
+        ulong leafAddress;
+        int leafSize = 8;
         if ((Efer & EferLMA) != 0)
         {
             ulong top = linear >> 47;
@@ -90,101 +161,126 @@ internal sealed partial class X86Core
             while (true)
             {
                 ulong entryAddress = table + (((linear >> shift) & 0x1FF) * 8);
-                ulong entry = WalkEntry(entryAddress, 8, linear, kind);
-                writable &= entry;
-                if (enforceWrite && (entry & PteWritable) == 0)
+                ulong entry = ReadPresentEntry(entryAddress, 8, linear, kind);
+                bool large = (entry & PteLarge) != 0;
+                ulong reserved = PteAddressReserved | (nxe ? 0 : PteNoExecute);
+                reserved |= shift switch
                 {
-                    throw PageFault(linear, PfPresent, kind);
-                }
-
-                bool isLeaf = shift == 12 || ((shift == 21 || shift == 30) && (entry & PteLarge) != 0);
-                if (isLeaf)
+                    39 => PteLarge,
+                    30 when large => Pte1GReserved,
+                    21 when large => Pte2MReserved,
+                    _ => 0,
+                };
+                CheckReserved(entry, reserved, linear, kind);
+                rights &= entry;
+                noExecute |= entry;
+                if (shift == 12 || (large && shift is 21 or 30))
                 {
                     leaf = entry;
-                    if (write && (entry & PteDirty) == 0)
-                    {
-                        WritePhysical(entryAddress, 8, entry | PteDirty | PteAccessed);
-                    }
-
+                    leafAddress = entryAddress;
                     ulong pageMask = (1UL << shift) - 1;
                     frame = ((entry & PteFrameMask & ~pageMask) | (linear & pageMask)) & ~0xFFFUL;
                     break;
                 }
 
+                MarkAccessed(entryAddress, 8, entry);
                 table = entry & PteFrameMask;
                 shift -= 9;
             }
         }
         else if ((Cr4 & Cr4PAE) != 0)
         {
-            ulong pdpte = WalkEntry((Cr3 & 0xFFFF_FFE0) + (((linear >> 30) & 3) * 8), 8, linear, kind);
+            // The PDPTE has no R/W, U/S or XD bits; hardware checks its reserved bits when CR3 is loaded (#GP), not here.
+            ulong pdpte = ReadPresentEntry((Cr3 & 0xFFFF_FFE0) + (((linear >> 30) & 3) * 8), 8, linear, kind);
             ulong pdeAddress = (pdpte & PteFrameMask) + (((linear >> 21) & 0x1FF) * 8);
-            ulong pde = WalkEntry(pdeAddress, 8, linear, kind);
-            writable &= pde;
-            if ((pde & PteLarge) != 0)
+            ulong pde = ReadPresentEntry(pdeAddress, 8, linear, kind);
+            bool large = (pde & PteLarge) != 0;
+            CheckReserved(pde, PteAddressReserved | (nxe ? 0 : PteNoExecute) | (large ? Pte2MReserved : 0), linear, kind);
+            rights &= pde;
+            noExecute |= pde;
+            if (large)
             {
                 frame = (pde & PteFrameMask & ~0x1F_FFFFUL) | (linear & 0x1F_F000);
                 leaf = pde;
-                MarkDirty(pdeAddress, 8, pde, write);
+                leafAddress = pdeAddress;
             }
             else
             {
+                MarkAccessed(pdeAddress, 8, pde);
                 ulong pteAddress = (pde & PteFrameMask) + (((linear >> 12) & 0x1FF) * 8);
-                ulong pte = WalkEntry(pteAddress, 8, linear, kind);
-                writable &= pte;
+                ulong pte = ReadPresentEntry(pteAddress, 8, linear, kind);
+                CheckReserved(pte, PteAddressReserved | (nxe ? 0 : PteNoExecute), linear, kind);
+                rights &= pte;
+                noExecute |= pte;
                 frame = pte & PteFrameMask;
                 leaf = pte;
-                MarkDirty(pteAddress, 8, pte, write);
+                leafAddress = pteAddress;
             }
         }
         else
         {
+            // 32-bit paging: 4-byte entries, no XD bit.
             linear &= 0xFFFF_FFFF;
+            leafSize = 4;
             ulong pdeAddress = (Cr3 & 0xFFFF_F000) + (((linear >> 22) & 0x3FF) * 4);
-            ulong pde = WalkEntry(pdeAddress, 4, linear, kind);
-            writable &= pde;
+            ulong pde = ReadPresentEntry(pdeAddress, 4, linear, kind);
+            rights &= pde;
             if ((pde & PteLarge) != 0 && (Cr4 & Cr4PSE) != 0)
             {
+                CheckReserved(pde, Pde4MReserved, linear, kind);
                 frame = (pde & 0xFFC0_0000) | (linear & 0x3F_F000);
                 leaf = pde;
-                MarkDirty(pdeAddress, 4, pde, write);
+                leafAddress = pdeAddress;
             }
             else
             {
+                MarkAccessed(pdeAddress, 4, pde);
                 ulong pteAddress = (pde & 0xFFFF_F000) + (((linear >> 12) & 0x3FF) * 4);
-                ulong pte = WalkEntry(pteAddress, 4, linear, kind);
-                writable &= pte;
+                ulong pte = ReadPresentEntry(pteAddress, 4, linear, kind);
+                rights &= pte;
                 frame = pte & 0xFFFF_F000;
                 leaf = pte;
-                MarkDirty(pteAddress, 4, pte, write);
+                leafAddress = pteAddress;
             }
         }
 
-        if (enforceWrite && writable == 0)
+        bool user = _userAccess != 0;
+        bool userPage = (rights & PteUser) != 0;
+        bool writablePage = (rights & PteWritable) != 0;
+        bool executable = !nxe || (noExecute & PteNoExecute) == 0;
+        bool supervisorMayWrite = writablePage || (Cr0 & Cr0WP) == 0;
+        bool allowed = kind switch
+        {
+            AccessKind.Write => user ? userPage && writablePage : supervisorMayWrite,
+            AccessKind.Fetch => executable && (!user || userPage),
+            _ => !user || userPage,
+        };
+        if (!allowed)
         {
             throw PageFault(linear, PfPresent, kind);
         }
 
-        // Supervisor writes ignore read-only pages unless CR0.WP is set, so cache them as writable then.
-        if ((Cr0 & Cr0WP) == 0)
+        ulong marked = leaf | PteAccessed | (write ? PteDirty : 0);
+        if (marked != leaf)
         {
-            writable = PteWritable;
+            WritePhysical(leafAddress, leafSize, marked);
         }
 
-        // Cache a clean page as read-only so the first write walks again and sets the dirty bit (as hardware does).
-        if (!write && (leaf & PteDirty) == 0)
-        {
-            writable = 0;
-        }
-
+        bool dirty = (marked & PteDirty) != 0;
+        ulong permissions = (dirty && supervisorMayWrite ? TlbSupervisorWrite : 0)
+            | (userPage ? TlbUserRead : 0)
+            | (userPage && writablePage && dirty ? TlbUserWrite : 0)
+            | (executable ? TlbSupervisorFetch : 0)
+            | (executable && userPage ? TlbUserFetch : 0);
         ulong vpn = linear >> 12;
         int slot = (int)(vpn % TlbEntries);
         _tlbTag[slot] = vpn + 1;
-        _tlbPhys[slot] = frame | writable;
+        _tlbPhys[slot] = frame | permissions;
         return frame | (linear & 0xFFF);
     }
 
-    private ulong WalkEntry(ulong address, int size, ulong linear, AccessKind kind)
+    /// <summary>Reads a paging-structure entry; a clear present bit is #PF with P = 0.</summary>
+    private ulong ReadPresentEntry(ulong address, int size, ulong linear, AccessKind kind)
     {
         ulong entry = ReadPhysical(address, size);
         if ((entry & PtePresent) == 0)
@@ -192,19 +288,23 @@ internal sealed partial class X86Core
             throw PageFault(linear, 0, kind);
         }
 
-        if ((entry & PteAccessed) == 0)
-        {
-            WritePhysical(address, size, entry | PteAccessed);
-        }
-
         return entry;
     }
 
-    private void MarkDirty(ulong address, int size, ulong entry, bool write)
+    /// <summary>A reserved bit set in a present entry is #PF with P and RSVD.</summary>
+    private void CheckReserved(ulong entry, ulong reserved, ulong linear, AccessKind kind)
     {
-        if (write && (entry & PteDirty) == 0)
+        if ((entry & reserved) != 0)
         {
-            WritePhysical(address, size, entry | PteDirty | PteAccessed);
+            throw PageFault(linear, PfPresent | PfReserved, kind);
+        }
+    }
+
+    private void MarkAccessed(ulong address, int size, ulong entry)
+    {
+        if ((entry & PteAccessed) == 0)
+        {
+            WritePhysical(address, size, entry | PteAccessed);
         }
     }
 
@@ -212,8 +312,27 @@ internal sealed partial class X86Core
     {
         Cr2 = linear;
         error |= kind == AccessKind.Write ? PfWrite : 0;
-        error |= kind == AccessKind.Fetch && (Efer & (1UL << 11)) != 0 ? PfFetch : 0;
+        error |= _userAccess != 0 ? PfUser : 0;
+        error |= kind == AccessKind.Fetch && (Efer & EferNXE) != 0 && (Cr4 & Cr4PAE) != 0 ? PfFetch : 0;
         return new GuestFault(ExceptionVector.PF, error);
+    }
+
+    /// <summary>
+    /// An implicit supervisor-mode access (GDT, IDT, TSS): checked as a supervisor access even at CPL 3
+    /// (SDM vol. 3, 4.6), so user code cannot read them but the CPU can on its behalf.
+    /// </summary>
+    private ulong ReadSystemLinear(ulong linear, int size)
+    {
+        int saved = _userAccess;
+        _userAccess = 0;
+        try
+        {
+            return ReadLinear(linear, size);
+        }
+        finally
+        {
+            _userAccess = saved;
+        }
     }
 
     /// <summary>Reads 1, 2, 4 or 8 bytes at a linear address.</summary>

@@ -56,6 +56,12 @@ internal sealed partial class X86Core
             return false;
         }
 
+        if (kind is StringKind.Ins or StringKind.Outs)
+        {
+            // Checked once before the first element, even for a zero count (as QEMU does).
+            CheckIoPermission((ushort)Gpr[RDX], size);
+        }
+
         ExecuteString(ref ins, kind, size);
         return true;
     }

@@ -18,11 +18,31 @@ internal sealed partial class X86Core
     internal const uint MsrGsBase = 0xC000_0101;
     internal const uint MsrKernelGsBase = 0xC000_0102;
 
+    /// <summary>IA32_TSC_AUX: the value RDTSCP returns in ECX (bits 63:32 reserved).</summary>
+    internal const uint MsrTscAux = 0xC000_0103;
+
+    /// <summary>CR4.TSD: RDTSC/RDTSCP raise #GP above CPL 0.</summary>
+    internal const ulong Cr4TSD = 1UL << 2;
+
     /// <summary>Real-mode data/code segment attributes: present, accessed read/write (or execute/read for CS).</summary>
     private const uint RealDataAttributes = 0x93;
     private const uint RealCodeAttributes = 0x9B;
     private const ulong DescriptorPresent = 1UL << 47;
-    private const ulong EferWritable = (1UL << 0) | EferLME | (1UL << 11);
+
+    /// <summary>Descriptor bit 44 (S): a code or data segment, not a system descriptor.</summary>
+    private const ulong DescriptorSegment = 1UL << 44;
+
+    /// <summary>Descriptor bit 43: code segment (else data).</summary>
+    private const ulong DescriptorCode = 1UL << 43;
+
+    /// <summary>Descriptor bit 42: conforming (code) or expand-down (data).</summary>
+    private const ulong DescriptorConforming = 1UL << 42;
+
+    /// <summary>Descriptor bit 41: readable (code) or writable (data).</summary>
+    private const ulong DescriptorReadWrite = 1UL << 41;
+
+    /// <summary>EFER bits WRMSR may change: SCE, LME, NXE (LMA follows CR0.PG).</summary>
+    private const ulong EferWritable = (1UL << 0) | EferLME | EferNXE;
 
     /// <summary>CR4.DE: debugging extensions (DR4/DR5 raise #UD).</summary>
     internal const ulong Cr4DE = 1UL << 3;
@@ -67,6 +87,9 @@ internal sealed partial class X86Core
     internal ushort TrSelector;
     internal ulong TrBase;
 
+    /// <summary>TR's cached limit in bytes (the I/O permission bitmap must lie inside it).</summary>
+    internal uint TrLimit;
+
     /// <summary>DR0-DR7 (DR4/DR5 slots unused: they alias DR6/DR7).</summary>
     internal readonly ulong[] Dr = new ulong[8];
 
@@ -91,6 +114,7 @@ internal sealed partial class X86Core
         ResetFpu();
         TrSelector = 0;
         TrBase = 0;
+        TrLimit = 0;
         Array.Clear(Dr);
         Dr[6] = Dr6Fixed;
         Dr[7] = Dr7Fixed;
@@ -168,6 +192,7 @@ internal sealed partial class X86Core
 
         _ipMask = _bitness switch { 64 => ulong.MaxValue, 32 => 0xFFFF_FFFF, _ => 0xFFFF };
         _spMask = _bitness == 64 ? ulong.MaxValue : (Cr0 & Cr0PE) != 0 && Seg[SS].Big ? 0xFFFF_FFFF : 0xFFFF;
+        _userAccess = CurrentPrivilegeLevel == 3 ? 3 : 0;
         ResetFetchPage();
     }
 
@@ -193,7 +218,8 @@ internal sealed partial class X86Core
 
         if ((selector & 0xFFFC) == 0)
         {
-            if (segment == CS || (segment == SS && _bitness != 64))
+            // A null SS is allowed only in 64-bit mode below CPL 3 with RPL = CPL (SDM MOV/POP/LSS).
+            if (segment == CS || (segment == SS && (_bitness != 64 || CurrentPrivilegeLevel == 3 || (selector & 3) != CurrentPrivilegeLevel)))
             {
                 throw new GuestFault(ExceptionVector.GP, 0);
             }
@@ -203,16 +229,21 @@ internal sealed partial class X86Core
         }
 
         ulong descriptor = ReadDescriptor(selector);
-        if ((descriptor & DescriptorPresent) == 0)
-        {
-            throw new GuestFault(segment == SS ? ExceptionVector.SS : ExceptionVector.NP, (uint)(selector & 0xFFFC));
-        }
-
-        bool isCode = (descriptor & (1UL << 43)) != 0;
-        bool isSystem = (descriptor & (1UL << 44)) == 0;
+        bool isCode = (descriptor & DescriptorCode) != 0;
+        bool isSystem = (descriptor & DescriptorSegment) == 0;
         if (isSystem || (segment == CS && !isCode))
         {
             throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+
+        if (segment != CS)
+        {
+            CheckDataSegmentLoad(segment, selector, descriptor);
+        }
+
+        if ((descriptor & DescriptorPresent) == 0)
+        {
+            throw new GuestFault(segment == SS ? ExceptionVector.SS : ExceptionVector.NP, (uint)(selector & 0xFFFC));
         }
 
         uint limit = (uint)((descriptor & 0xFFFF) | ((descriptor >> 32) & 0xF_0000));
@@ -233,6 +264,38 @@ internal sealed partial class X86Core
         if (segment is CS or SS)
         {
             UpdateMode();
+        }
+    }
+
+    /// <summary>
+    /// The type and privilege rules of loading SS or a data segment register in protected mode (SDM MOV, POP, LDS):
+    /// SS needs a writable data segment with RPL = DPL = CPL; DS/ES/FS/GS need data or readable code, and unless the code
+    /// is conforming a DPL at least as large as both CPL and RPL. A violation is #GP(selector). CS loads are checked by the
+    /// far transfer that does them.
+    /// </summary>
+    private void CheckDataSegmentLoad(int segment, ushort selector, ulong descriptor)
+    {
+        bool isCode = (descriptor & DescriptorCode) != 0;
+        bool readWrite = (descriptor & DescriptorReadWrite) != 0;
+        bool conforming = isCode && (descriptor & DescriptorConforming) != 0;
+        int dpl = (int)(descriptor >> 45) & 3;
+        int rpl = selector & 3;
+        int cpl = CurrentPrivilegeLevel;
+        bool allowed = segment == SS
+            ? !isCode && readWrite && rpl == cpl && dpl == cpl
+            : (!isCode || readWrite) && (conforming || (dpl >= cpl && dpl >= rpl));
+        if (!allowed)
+        {
+            throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
+        }
+    }
+
+    /// <summary>#GP(0) unless CPL is 0: the privileged instructions (SDM vol. 3, 5.9).</summary>
+    private void RequireCpl0()
+    {
+        if (CurrentPrivilegeLevel != 0)
+        {
+            throw new GuestFault(ExceptionVector.GP, 0);
         }
     }
 
@@ -265,11 +328,18 @@ internal sealed partial class X86Core
         ulong tssBase = ((descriptor >> 16) & 0xFF_FFFF) | (((descriptor >> 56) & 0xFF) << 24);
         if ((Efer & EferLMA) != 0)
         {
-            tssBase |= (ReadLinear(GdtBase + (uint)(selector & ~7) + 8, 8) & 0xFFFF_FFFF) << 32;
+            tssBase |= (ReadSystemLinear(GdtBase + (uint)(selector & ~7) + 8, 8) & 0xFFFF_FFFF) << 32;
+        }
+
+        uint tssLimit = (uint)((descriptor & 0xFFFF) | ((descriptor >> 32) & 0xF_0000));
+        if ((descriptor & (1UL << 55)) != 0)
+        {
+            tssLimit = (tssLimit << 12) | 0xFFF;
         }
 
         TrSelector = selector;
         TrBase = tssBase;
+        TrLimit = tssLimit;
     }
 
     /// <summary>VERR/VERW: ZF=1 when the selector names a readable (VERR) or writable (VERW) segment visible at CPL and RPL.</summary>
@@ -278,7 +348,7 @@ internal sealed partial class X86Core
         bool ok = false;
         if ((selector & 0xFFFC) != 0 && (selector & 4) == 0 && (uint)(selector & ~7) + 7 <= GdtLimit)
         {
-            ulong descriptor = ReadLinear(GdtBase + (uint)(selector & ~7), 8);
+            ulong descriptor = ReadSystemLinear(GdtBase + (uint)(selector & ~7), 8);
             bool isSegment = (descriptor & (1UL << 44)) != 0;
             bool isCode = (descriptor & (1UL << 43)) != 0;
             bool readWrite = (descriptor & (1UL << 41)) != 0;
@@ -354,10 +424,16 @@ internal sealed partial class X86Core
             throw new GuestFault(ExceptionVector.GP, (uint)(selector & 0xFFFC));
         }
 
-        return ReadLinear(GdtBase + index, 8);
+        return ReadSystemLinear(GdtBase + index, 8);
     }
 
-    private ulong ReadControlRegister(Register register) => register switch
+    private ulong ReadControlRegister(Register register)
+    {
+        RequireCpl0();
+        return ReadControlRegisterAtCpl0(register);
+    }
+
+    private ulong ReadControlRegisterAtCpl0(Register register) => register switch
     {
         Register.CR0 => Cr0,
         Register.CR2 => Cr2,
@@ -409,6 +485,7 @@ internal sealed partial class X86Core
 
     private void WriteControlRegister(Register register, ulong value)
     {
+        RequireCpl0();
         switch (register)
         {
             case Register.CR0:
@@ -453,6 +530,7 @@ internal sealed partial class X86Core
             case Mnemonic.Lgdt:
             case Mnemonic.Lidt:
             {
+                RequireCpl0();
                 ulong linear = MemoryLinear(ins);
                 uint limit = (uint)ReadLinear(linear, 2);
                 ulong tableBase = _bitness == 64 ? ReadLinear(linear + 2, 8) : ReadLinear(linear + 2, 4);
@@ -486,11 +564,13 @@ internal sealed partial class X86Core
             }
 
             case Mnemonic.Lldt:
+                RequireCpl0();
                 // No LDT: the selector is accepted and not used (a load through it raises #GP).
                 _ = ReadOperand(ins, 0, 2);
                 return true;
 
             case Mnemonic.Ltr:
+                RequireCpl0();
                 LoadTaskRegister((ushort)ReadOperand(ins, 0, 2));
                 return true;
 
@@ -523,10 +603,12 @@ internal sealed partial class X86Core
             }
 
             case Mnemonic.Clts:
+                RequireCpl0();
                 Cr0 &= ~8UL;
                 return true;
 
             case Mnemonic.Invlpg:
+                RequireCpl0();
                 InvalidatePage(MemoryLinear(ins));
                 return true;
 
@@ -535,12 +617,29 @@ internal sealed partial class X86Core
                 return true;
 
             case Mnemonic.Rdtsc:
+            case Mnemonic.Rdtscp:
+                if ((Cr4 & Cr4TSD) != 0)
+                {
+                    RequireCpl0();
+                }
+
+                if (ins.Mnemonic == Mnemonic.Rdtscp)
+                {
+                    WriteGpr(RCX, 4, _msrs.GetValueOrDefault(MsrTscAux));
+                }
+
                 WriteGpr(RAX, 4, (ulong)_retired);
                 WriteGpr(RDX, 4, (ulong)_retired >> 32);
                 return true;
 
+            case Mnemonic.Rdpmc:
+                // No performance counters are advertised (no CPUID leaf 0xA), so every counter index is invalid: #GP(0),
+                // which is also what CPL > 0 without CR4.PCE gets.
+                throw new GuestFault(ExceptionVector.GP, 0);
+
             case Mnemonic.Rdmsr:
             {
+                RequireCpl0();
                 ulong value = ReadMsr((uint)Gpr[RCX]);
                 WriteGpr(RAX, 4, value);
                 WriteGpr(RDX, 4, value >> 32);
@@ -548,10 +647,17 @@ internal sealed partial class X86Core
             }
 
             case Mnemonic.Wrmsr:
+                RequireCpl0();
                 WriteMsr((uint)Gpr[RCX], ((Gpr[RDX] & 0xFFFF_FFFF) << 32) | (Gpr[RAX] & 0xFFFF_FFFF));
                 return true;
 
             case Mnemonic.Swapgs:
+                if (_bitness != 64)
+                {
+                    throw new GuestFault(ExceptionVector.UD);
+                }
+
+                RequireCpl0();
                 (Seg[GS].Base, KernelGsBase) = (KernelGsBase, Seg[GS].Base);
                 return true;
 
@@ -590,7 +696,7 @@ internal sealed partial class X86Core
         MsrFsBase => Seg[FS].Base,
         MsrGsBase => Seg[GS].Base,
         MsrKernelGsBase => KernelGsBase,
-        MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask => _msrs.GetValueOrDefault(msr),
+        MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask or MsrTscAux => _msrs.GetValueOrDefault(msr),
         _ => throw new GuestFault(ExceptionVector.GP, 0),
     };
 
@@ -602,6 +708,12 @@ internal sealed partial class X86Core
                 _retired = (long)value;
                 break;
             case MsrEfer:
+                if (((Efer ^ value) & EferNXE) != 0)
+                {
+                    // Cached translations carry XD and reserved-bit results that depend on NXE.
+                    FlushTlb();
+                }
+
                 Efer = (value & EferWritable) | (Efer & EferLMA);
                 UpdateMode();
                 break;
@@ -614,7 +726,9 @@ internal sealed partial class X86Core
             case MsrKernelGsBase:
                 KernelGsBase = value;
                 break;
-            case MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask:
+            case MsrTscAux when value > uint.MaxValue:
+                throw new GuestFault(ExceptionVector.GP, 0);
+            case MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask or MsrTscAux:
                 _msrs[msr] = value;
                 break;
             default:

@@ -179,8 +179,9 @@ public sealed class PrivilegeTransitionTests : IDisposable
 
     private void EnterUserMode()
     {
-        _cpu.Core.LoadSegment(X86Core.SS, UserData);
+        // CS first: loading SS with RPL 3 needs CPL 3.
         _cpu.Core.LoadSegment(X86Core.CS, UserCode);
+        _cpu.Core.LoadSegment(X86Core.SS, UserData);
         _cpu.Core.Gpr[X86Core.RSP] = UserStack;
     }
 
