@@ -82,6 +82,7 @@ phase "build lane program"
 linux_cpus=2
 linux_mem_mib=256
 linux_timeout=540
+linux_silence=240
 qemu_timeout=300
 # The VFIO step inside: the edu guest's RAM (all of it is pinned for the device's DMA) and each VMM's time limit.
 vfio_mem_mib=32
@@ -146,13 +147,31 @@ check_virtio() { # check_virtio NAME TRANSPORT
   sed "s/^/VIRTIO-\$1 /" /host/tmp/virtio.txt; echo "VIRTIO-\$1 RC \$r"
   [ -f /host/tmp/hvc-\$1.log ] && sed "s/^/HVC-\$1 /" /host/tmp/hvc-\$1.log
 }
-cp "/host$work/disk.img" /host/tmp/disk-avm.img; cp "/host$work/disk.img" /host/tmp/disk-qemu.img
-read t rest < /proc/uptime; echo "LINUX-AVM-START \$t"
-{ chroot /host /usr/bin/timeout $linux_timeout /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
-  "$dotnet_bin" "$avm_dll" run -k "$vmlinuz" -i "$work/linux-initrd.gz" -c $linux_cpus -m ${linux_mem_mib}M --backend kvm \\
-  -p "panic=-1 console=tty0 console=ttyS0" --vesa --screenshot-on-exit /tmp/linux-fb.png \\
-  -d /tmp/disk-avm.img --rng --virtio-console-log /tmp/hvc-avm.log 2>&1; echo "RC \$?"; } | tee /host/tmp/avm.log | stamp AVM
-read t rest < /proc/uptime; echo "LINUX-AVM-END \$t"
+# Linux under actorvmm. An attempt that does not reach /init's reboot is made once more (the stop of issue 14, seen with
+# two outer vCPUs, docs/linux-boot.md); the host reads the last attempt and prints the first one's end. A console
+# silent for $linux_silence s (a .NET start and the decompressor print nothing, but not for that long) ends an attempt.
+silence_watch() {
+  last=-1; quiet=0
+  while sleep 10; do
+    size=\$(wc -c < /host/tmp/avm.log 2>/dev/null || echo 0)
+    if [ "\$size" = "\$last" ]; then quiet=\$((quiet + 10)); else quiet=0; last=\$size; fi
+    if [ \$quiet -ge $linux_silence ]; then echo "LINUX-AVM-SILENT \$quiet s"; pkill -9 -f "$avm_dll run -k"; return; fi
+  done
+}
+avm_boot() {
+  cp "/host$work/disk.img" /host/tmp/disk-avm.img; rm -f /host/tmp/avm.log /host/tmp/hvc-avm.log /host/tmp/linux-fb.png
+  read t rest < /proc/uptime; echo "LINUX-AVM-START \$t"
+  silence_watch & watch=\$!
+  { chroot /host /usr/bin/timeout $linux_timeout /usr/bin/env -i HOME=/tmp DOTNET_CLI_HOME=/tmp DOTNET_EnableDiagnostics=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 PATH=/usr/bin:/bin \\
+    "$dotnet_bin" "$avm_dll" run -k "$vmlinuz" -i "$work/linux-initrd.gz" -c $linux_cpus -m ${linux_mem_mib}M --backend kvm \\
+    -p "panic=-1 console=tty0 console=ttyS0" --vesa --screenshot-on-exit /tmp/linux-fb.png \\
+    -d /tmp/disk-avm.img --rng --virtio-console-log /tmp/hvc-avm.log 2>&1; echo "RC \$?"; } | tee /host/tmp/avm.log | stamp AVM
+  kill \$watch 2>/dev/null
+  read t rest < /proc/uptime; echo "LINUX-AVM-END \$t"
+}
+avm_boot
+grep -q LINUX-REBOOT /host/tmp/avm.log || { echo "LINUX-AVM-RETRY"; avm_boot; }
+cp "/host$work/disk.img" /host/tmp/disk-qemu.img
 check_virtio avm pci
 # fbcon on the framebuffer (vesafb over screen_info): the screenshot taken at exit comes back base64-encoded between
 # FB-PNG-BEGIN/END; the host checks it for console text (no second .NET start in here).
@@ -185,7 +204,7 @@ phase "initramfs"
 serial="$work/serial.log"
 boot_outer() { # returns 0 when the outer guest ran the lane program to its end, 1 when it gave no result
   # q35 with an emulated VT-d and QEMU's edu device, the real PCI device the VFIO step passes through.
-  timeout $((480 + 2 * vfio_timeout + linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -M q35 -cpu max -m 2G -smp 1 -nographic -no-reboot \
+  timeout $((480 + 2 * vfio_timeout + 2 * linux_timeout + qemu_timeout)) qemu-system-x86_64 -accel tcg -M q35 -cpu max -m 2G -smp 1 -nographic -no-reboot \
     -nic none -device intel-iommu -device edu \
     -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "console=ttyS0 quiet panic=-1 no_timer_check intel_iommu=on" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -265,31 +284,30 @@ fi
 phase "vfio"
 
 # 8. Linux under actorvmm on nested KVM: markers, exit code 0 (the guest's reboot), and the timing against QEMU.
-sed -n 's/^AVM [0-9.]* //p' "$work/serial.txt" > "$work/linux-actorvmm.log"
+# A first attempt that did not reach the reboot was made again (above): its end is printed, the last attempt is judged.
+avm_last=$(grep -n '^LINUX-AVM-START ' "$work/serial.txt" | tail -n 1 | cut -d: -f1)
+tail -n +"${avm_last:-1}" "$work/serial.txt" > "$work/serial-avm-last.txt"
+sed -n 's/^AVM [0-9.]* //p' "$work/serial-avm-last.txt" > "$work/linux-actorvmm.log"
 sed -n 's/^QEMU [0-9.]* //p' "$work/serial.txt" > "$work/linux-qemu.log"
-# The boot itself is not gating while issue 14 is open: the kernel sometimes stops partway under actorvmm on nested KVM
-# (docs/linux-boot.md, "Known problem"; cause not found). That failure is printed in full, never hidden; it becomes fatal
-# again (known_linux_failure -> fail) once the cause is fixed. A boot whose /init ran to its reboot gates everything
-# else: the exit code, the virtio devices and the framebuffer (collected, then failed after the figures are printed).
-known_linux_failure() { echo "nested-kvm: KNOWN FAILURE (issue 14, not gating yet): $*" >&2; }
-linux_failures=()
-after_boot() { if [[ "$linux_booted" -eq 1 ]]; then linux_failures+=("$*"); else known_linux_failure "$*"; fi; }
-if "$repo/tests/linux-boot/check-boot.sh" "$work/linux-actorvmm.log" "$linux_cpus" "$linux_mem_mib"; then
-  linux_booted=1
-else
-  linux_booted=0
-  tail -n 30 "$work/linux-actorvmm.log" >&2
-  known_linux_failure "Linux did not boot to its init and reboot under actorvmm on nested KVM (console: $work/linux-actorvmm.log)"
+if grep -q '^LINUX-AVM-RETRY' "$work/serial.txt"; then
+  echo "nested-kvm: WARNING: the first Linux boot under actorvmm did not reach its reboot; its last lines:" >&2
+  head -n "$((avm_last - 1))" "$work/serial.txt" | sed -n 's/^AVM [0-9.]* //p' | tail -n 20 | sed 's/^/  /' >&2
+  grep '^LINUX-AVM-SILENT' "$work/serial.txt" >&2 || true
 fi
-grep -q '^RC 0$' "$work/linux-actorvmm.log" || after_boot "actorvmm did not exit 0 after the Linux guest rebooted ($(grep '^RC ' "$work/linux-actorvmm.log" || echo 'no exit code'))"
+linux_failures=()
+"$repo/tests/linux-boot/check-boot.sh" "$work/linux-actorvmm.log" "$linux_cpus" "$linux_mem_mib" || {
+  tail -n 30 "$work/linux-actorvmm.log" >&2
+  linux_failures+=("Linux did not boot to its init and reboot under actorvmm on nested KVM (console: $work/linux-actorvmm.log)")
+}
+grep -q '^RC 0$' "$work/linux-actorvmm.log" || linux_failures+=("actorvmm did not exit 0 after the Linux guest rebooted ($(grep '^RC ' "$work/linux-actorvmm.log" || echo 'no exit code'))")
 # The virtio devices under actorvmm (on the PCI bus) and under QEMU (the same checks, any transport), and the guest's
 # dd throughput on each VMM's virtio disk.
 grep -E '^(VIRTIO|HVC)-' "$work/serial.txt" || true
-grep -q '^VIRTIO-avm RC 0$' "$work/serial.txt" || after_boot "the virtio checks of the Linux guest under actorvmm failed (see the VIRTIO-avm lines)"
+grep -q '^VIRTIO-avm RC 0$' "$work/serial.txt" || linux_failures+=("the virtio checks of the Linux guest under actorvmm failed (see the VIRTIO-avm lines)")
 sed -n '/^FB-PNG-BEGIN$/,/^FB-PNG-END$/{/^FB-PNG-/d;p}' "$work/serial.txt" | base64 -d > "$work/linux-fb.png" 2>/dev/null \
   && echo "nested-kvm: the Linux guest's framebuffer at exit: $work/linux-fb.png" || rm -f "$work/linux-fb.png"
 [[ -s "$work/linux-fb.png" ]] && dotnet "$lane_dll" --check-screenshot "$work/linux-fb.png" \
-  || after_boot "the framebuffer screenshot of the Linux guest under actorvmm shows no console text ($work/linux-fb.png)"
+  || linux_failures+=("the framebuffer screenshot of the Linux guest under actorvmm shows no console text ($work/linux-fb.png)")
 grep -q '^VIRTIO-qemu RC 0$' "$work/serial.txt" || echo "nested-kvm: WARNING: the virtio checks failed under QEMU too (see the VIRTIO-qemu lines)"
 dd_mbs() { # dd_mbs VMM READ|WRITE: MB/s from /init's "LINUX-DD-… <bytes> bytes in <seconds> s" line
   awk -v k="LINUX-DD-$2" '$1 == "'"$1"'" && $3 == k && $7 > 0 { printf "%.1f", $4 / $7 / 1e6; exit }' "$work/serial.txt"
@@ -298,7 +316,9 @@ avm_rd=$(dd_mbs AVM READ); avm_wr=$(dd_mbs AVM WRITE); qemu_rd=$(dd_mbs QEMU REA
 at() { awk -v m="$2" '$1 == "'"$1"'" && index($0, m) {print $2; exit}' "$work/serial.txt"; }
 mark() { awk -v k="$1" '$1 == k {print $2; exit}' "$work/serial.txt"; }
 span() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.1f", b - a }'; }
-avm_init=$(span "$(mark LINUX-AVM-START)" "$(at AVM LINUX-INIT)"); avm_exit=$(span "$(mark LINUX-AVM-START)" "$(mark LINUX-AVM-END)")
+avm_mark() { awk -v k="$1" '$1 == k {print $2; exit}' "$work/serial-avm-last.txt"; }
+avm_at() { awk -v m="$1" '$1 == "AVM" && index($0, m) {print $2; exit}' "$work/serial-avm-last.txt"; }
+avm_init=$(span "$(avm_mark LINUX-AVM-START)" "$(avm_at LINUX-INIT)"); avm_exit=$(span "$(avm_mark LINUX-AVM-START)" "$(avm_mark LINUX-AVM-END)")
 qemu_init=$(span "$(mark LINUX-QEMU-START)" "$(at QEMU LINUX-INIT)"); qemu_exit=$(span "$(mark LINUX-QEMU-START)" "$(mark LINUX-QEMU-END)")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 "$repo/tests/linux-boot/check-boot.sh" "$work/linux-qemu.log" "$linux_cpus" "$linux_mem_mib" >/dev/null \
@@ -310,6 +330,6 @@ echo "nested-kvm: guest dd on the virtio disk (${disk_mib} MiB read after drop_c
 printf '  %-9s read %7s   write %7s\n' actorvmm "${avm_rd:--}" "${avm_wr:--}" qemu "${qemu_rd:--}" "${qemu_wr:--}"
 printf '  %-9s read %7s   write %7s\n' ratio "$(ratio "${avm_rd:--}" "${qemu_rd:--}")" "$(ratio "${avm_wr:--}" "${qemu_wr:--}")"
 phase "linux boot"
-((${#linux_failures[@]} == 0)) || fail "the Linux guest booted under actorvmm, but: $(printf '%s; ' "${linux_failures[@]}")"
+((${#linux_failures[@]} == 0)) || fail "Linux under actorvmm: $(printf '%s; ' "${linux_failures[@]}")"
 echo "nested-kvm: OK: $(grep -c '^END ' "$work/kvm.trace") guests, $(grep -c '^TRAP ' "$work/kvm.trace") traps identical on nested KVM and the emulator"
 print_timings
