@@ -58,9 +58,17 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _b;
         private readonly LocalBuilder _r;
         private readonly LocalBuilder _status;
+        private readonly LocalBuilder _lazyA;
+        private readonly LocalBuilder _lazyB;
+        private readonly LocalBuilder _lazyR;
         private readonly Label _top;
         private bool _flagsWritten;
         private int _pending;
+        private int _lazy = -1;
+        private int _current;
+        private ulong _lazyMask;
+        private bool _lazyPending;
+        private ulong _liveAtTop;
 
         private BlockCompiler(DynamicMethod method, IReadOnlyList<Instruction> code, BlockShape[] shapes, int bitness, int page, int generation)
         {
@@ -77,6 +85,9 @@ internal sealed partial class X86Core
             _b = _il.DeclareLocal(typeof(ulong));
             _r = _il.DeclareLocal(typeof(ulong));
             _status = _il.DeclareLocal(typeof(ulong));
+            _lazyA = _il.DeclareLocal(typeof(ulong));
+            _lazyB = _il.DeclareLocal(typeof(ulong));
+            _lazyR = _il.DeclareLocal(typeof(ulong));
             _top = _il.DefineLabel();
         }
 
@@ -105,6 +116,7 @@ internal sealed partial class X86Core
         private void Emit()
         {
             ulong[] computed = FlagsToCompute();
+            ChooseLazyProducer(computed);
             CollectRegisters();
             for (int r = 0; r < 16; r++)
             {
@@ -122,6 +134,7 @@ internal sealed partial class X86Core
             for (int i = 0; i < _code.Count; i++)
             {
                 _pending++;
+                _current = i;
                 EmitInstruction(i, computed[i]);
             }
 
@@ -144,7 +157,67 @@ internal sealed partial class X86Core
                 _flagsWritten |= computed[i] != 0;
             }
 
+            // What a pass entering at the top reads before defining it (call-outs read all): a self-loop's back edge
+            // must have these exact, the exits need the rest.
+            _liveAtTop = 0;
+            for (int i = _code.Count - 1; i >= 0; i--)
+            {
+                _liveAtTop = (_liveAtTop & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
+            }
+
             return computed;
+        }
+
+        /// <summary>
+        /// Lazy flags for the block's last flag producer: when only the final branch (and the exits) can see its
+        /// flags, it keeps its operands and result in locals, the branch tests them directly (ZF as result == 0, CF of
+        /// a compare as a &lt; b, ...), and the flags are computed only on the paths that leave the block — not on
+        /// a self-loop's back edge unless the next pass reads them first.
+        /// </summary>
+        private void ChooseLazyProducer(ulong[] computed)
+        {
+            int last = _code.Count - 1;
+            if (!_shapes[last].EndsBlock)
+            {
+                return;
+            }
+
+            int producer = Array.FindLastIndex(computed, mask => mask != 0);
+            if (producer < 0 || _shapes[producer].Op is not (BlockOp.Alu or BlockOp.IncDec))
+            {
+                return;
+            }
+
+            for (int i = producer + 1; i < last; i++)
+            {
+                if (_shapes[i].CallsOut || _shapes[i].FlagsRead != 0)
+                {
+                    return;
+                }
+            }
+
+            bool direct = _shapes[last].FlagsRead == 0
+                || (_shapes[last].Op == BlockOp.Jcc && CanTestDirectly(_code[producer].Mnemonic, _code[last].ConditionCode));
+            if (direct)
+            {
+                _lazy = producer;
+                _lazyMask = computed[producer];
+            }
+        }
+
+        private static bool CanTestDirectly(Mnemonic producer, ConditionCode cc)
+        {
+            if (cc is ConditionCode.e or ConditionCode.ne or ConditionCode.s or ConditionCode.ns)
+            {
+                return producer is not (Mnemonic.Adc or Mnemonic.Sbb);
+            }
+
+            if (cc is ConditionCode.o or ConditionCode.no or ConditionCode.p or ConditionCode.np)
+            {
+                return false;
+            }
+
+            return producer is Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test;
         }
 
         private void CollectRegisters()
@@ -291,9 +364,17 @@ internal sealed partial class X86Core
                     EndCallOut(next);
                     break;
                 case BlockOp.Jcc:
-                    _il.Emit(OpCodes.Ldloc, _flags);
-                    _il.Emit(OpCodes.Ldc_I4, (int)ins.ConditionCode);
-                    _il.Emit(OpCodes.Call, ConditionMethod);
+                    if (_lazyPending)
+                    {
+                        EmitDirectCondition(ins.ConditionCode);
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldloc, _flags);
+                        _il.Emit(OpCodes.Ldc_I4, (int)ins.ConditionCode);
+                        _il.Emit(OpCodes.Call, ConditionMethod);
+                    }
+
                     EmitBranch(ins, next);
                     break;
                 case BlockOp.Jmp:
@@ -370,40 +451,9 @@ internal sealed partial class X86Core
 
             Truncate(size);
             _il.Emit(OpCodes.Stloc, _r);
-            if (computeFlags != 0)
+            if (computeFlags != 0 && !DeferFlags())
             {
-                BeginFlags();
-                switch (mnemonic)
-                {
-                    case Mnemonic.Add:
-                    case Mnemonic.Adc:
-                    case Mnemonic.Sub:
-                    case Mnemonic.Sbb:
-                    case Mnemonic.Cmp:
-                        _il.Emit(OpCodes.Ldloc, _a);
-                        _il.Emit(OpCodes.Ldloc, _b);
-                        _il.Emit(OpCodes.Ldloc, _r);
-                        _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
-                        if (withCarry)
-                        {
-                            LoadCarry();
-                        }
-                        else
-                        {
-                            _il.Emit(OpCodes.Ldc_I4_0);
-                            _il.Emit(OpCodes.Conv_U8);
-                        }
-
-                        _il.Emit(OpCodes.Call, mnemonic is Mnemonic.Add or Mnemonic.Adc ? AddFlagsMethod : SubFlagsMethod);
-                        break;
-                    default:
-                        _il.Emit(OpCodes.Ldloc, _r);
-                        _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
-                        _il.Emit(OpCodes.Call, SzpMethod);
-                        break;
-                }
-
-                EndFlags(computeFlags);
+                EmitAluFlags(mnemonic, size, computeFlags);
             }
 
             if (mnemonic is not Mnemonic.Cmp and not Mnemonic.Test)
@@ -411,6 +461,73 @@ internal sealed partial class X86Core
                 _il.Emit(OpCodes.Ldloc, _r);
                 StoreRegister(ins.Op0Register);
             }
+        }
+
+        /// <summary>At the lazy producer: keeps a, b and the result for the branch and the exits, instead of flags.</summary>
+        private bool DeferFlags()
+        {
+            if (_current != _lazy)
+            {
+                return false;
+            }
+
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Stloc, _lazyA);
+            _il.Emit(OpCodes.Ldloc, _b);
+            _il.Emit(OpCodes.Stloc, _lazyB);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Stloc, _lazyR);
+            _lazyPending = true;
+            return true;
+        }
+
+        /// <summary>Merges the status flags of an ALU op on _a, _b, _r under <paramref name="computeFlags"/> into the flags local.</summary>
+        private void EmitAluFlags(Mnemonic mnemonic, int size, ulong computeFlags)
+        {
+            bool withCarry = mnemonic is Mnemonic.Adc or Mnemonic.Sbb;
+            if (mnemonic is Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test
+                && (computeFlags & (RFlags.SF | RFlags.ZF | RFlags.PF)) == 0)
+            {
+                // Only CF/OF/AF wanted, and a logic op clears them.
+                _il.Emit(OpCodes.Ldloc, _flags);
+                _il.Emit(OpCodes.Ldc_I8, (long)~computeFlags);
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Stloc, _flags);
+                return;
+            }
+
+            BeginFlags();
+            switch (mnemonic)
+            {
+                case Mnemonic.Add:
+                case Mnemonic.Adc:
+                case Mnemonic.Sub:
+                case Mnemonic.Sbb:
+                case Mnemonic.Cmp:
+                    _il.Emit(OpCodes.Ldloc, _a);
+                    _il.Emit(OpCodes.Ldloc, _b);
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+                    if (withCarry)
+                    {
+                        LoadCarry();
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldc_I4_0);
+                        _il.Emit(OpCodes.Conv_U8);
+                    }
+
+                    _il.Emit(OpCodes.Call, mnemonic is Mnemonic.Add or Mnemonic.Adc ? AddFlagsMethod : SubFlagsMethod);
+                    break;
+                default:
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+                    _il.Emit(OpCodes.Call, SzpMethod);
+                    break;
+            }
+
+            EndFlags(computeFlags);
         }
 
         private void EmitIncDec(in Instruction ins, ulong computeFlags)
@@ -425,19 +542,172 @@ internal sealed partial class X86Core
             _il.Emit(increment ? OpCodes.Add : OpCodes.Sub);
             Truncate(size);
             _il.Emit(OpCodes.Stloc, _r);
-            if (computeFlags != 0)
+            if (computeFlags != 0 && !DeferFlags())
             {
-                BeginFlags();
-                _il.Emit(OpCodes.Ldloc, _a);
-                _il.Emit(OpCodes.Ldloc, _r);
-                _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
-                _il.Emit(increment ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
-                _il.Emit(OpCodes.Call, IncDecFlagsMethod);
-                EndFlags(computeFlags);
+                EmitIncDecFlags(increment, size, computeFlags);
             }
 
             _il.Emit(OpCodes.Ldloc, _r);
             StoreRegister(ins.Op0Register);
+        }
+
+        private void EmitIncDecFlags(bool increment, int size, ulong computeFlags)
+        {
+            BeginFlags();
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+            _il.Emit(increment ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Call, IncDecFlagsMethod);
+            EndFlags(computeFlags);
+        }
+
+        /// <summary>Computes the lazy producer's flags into the flags local (on a path that leaves the block or needs them).</summary>
+        private void MaterializeLazyFlags()
+        {
+            if (!_lazyPending)
+            {
+                return;
+            }
+
+            var ins = _code[_lazy];
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            _il.Emit(OpCodes.Ldloc, _lazyA);
+            _il.Emit(OpCodes.Stloc, _a);
+            _il.Emit(OpCodes.Ldloc, _lazyB);
+            _il.Emit(OpCodes.Stloc, _b);
+            _il.Emit(OpCodes.Ldloc, _lazyR);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (_shapes[_lazy].Op == BlockOp.IncDec)
+            {
+                EmitIncDecFlags(ins.Mnemonic == Mnemonic.Inc, size, _lazyMask);
+            }
+            else
+            {
+                EmitAluFlags(ins.Mnemonic, size, _lazyMask);
+            }
+        }
+
+        /// <summary>Pushes whether <paramref name="cc"/> holds, tested on the lazy producer's operands and result.</summary>
+        private void EmitDirectCondition(ConditionCode cc)
+        {
+            var producer = _code[_lazy];
+            int size = RegisterTable.Size[(int)producer.Op0Register];
+            bool logic = producer.Mnemonic is Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test;
+            switch (cc)
+            {
+                case ConditionCode.e:
+                case ConditionCode.ne:
+                    ResultIsZero();
+                    break;
+                case ConditionCode.s:
+                case ConditionCode.ns:
+                    ResultIsNegative(size);
+                    break;
+                case ConditionCode.b:
+                case ConditionCode.ae:
+                    if (logic)
+                    {
+                        _il.Emit(OpCodes.Ldc_I4_0);
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldloc, _lazyA);
+                        _il.Emit(OpCodes.Ldloc, _lazyB);
+                        _il.Emit(OpCodes.Clt_Un);
+                    }
+
+                    break;
+                case ConditionCode.be:
+                case ConditionCode.a:
+                    if (logic)
+                    {
+                        ResultIsZero();
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldloc, _lazyA);
+                        _il.Emit(OpCodes.Ldloc, _lazyB);
+                        _il.Emit(OpCodes.Cgt_Un);
+                        Not();
+                    }
+
+                    break;
+                case ConditionCode.l:
+                case ConditionCode.ge:
+                    if (logic)
+                    {
+                        ResultIsNegative(size);
+                    }
+                    else
+                    {
+                        SignedOperands(size);
+                        _il.Emit(OpCodes.Clt);
+                    }
+
+                    break;
+                default:
+                    // le / g
+                    if (logic)
+                    {
+                        ResultIsZero();
+                        ResultIsNegative(size);
+                        _il.Emit(OpCodes.Or);
+                    }
+                    else
+                    {
+                        SignedOperands(size);
+                        _il.Emit(OpCodes.Cgt);
+                        Not();
+                    }
+
+                    break;
+            }
+
+            // Odd condition codes are the negations of the even ones (Iced's order follows the x86 encoding).
+            if (cc is ConditionCode.ne or ConditionCode.ns or ConditionCode.ae or ConditionCode.a or ConditionCode.ge or ConditionCode.g)
+            {
+                Not();
+            }
+        }
+
+        private void ResultIsZero()
+        {
+            _il.Emit(OpCodes.Ldloc, _lazyR);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ceq);
+        }
+
+        private void ResultIsNegative(int size)
+        {
+            _il.Emit(OpCodes.Ldloc, _lazyR);
+            _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Cgt_Un);
+        }
+
+        /// <summary>Pushes the lazy producer's a and b sign-extended from the operand size.</summary>
+        private void SignedOperands(int size)
+        {
+            foreach (var local in (ReadOnlySpan<LocalBuilder>)[_lazyA, _lazyB])
+            {
+                _il.Emit(OpCodes.Ldloc, local);
+                switch (size)
+                {
+                    case 1: _il.Emit(OpCodes.Conv_I1); _il.Emit(OpCodes.Conv_I8); break;
+                    case 2: _il.Emit(OpCodes.Conv_I2); _il.Emit(OpCodes.Conv_I8); break;
+                    case 4: _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Conv_I8); break;
+                }
+            }
+        }
+
+        private void Not()
+        {
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Ceq);
         }
 
         /// <summary>Pushes <c>flags &amp; ~mask</c>; <see cref="EndFlags"/> ors in the new status bits under the mask.</summary>
@@ -512,6 +782,11 @@ internal sealed partial class X86Core
             }
 
             // Self-loop: registers stay in locals; account the pass and go round while the batch has budget.
+            if (_liveAtTop != 0)
+            {
+                MaterializeLazyFlags();
+            }
+
             int pending = _pending;
             FlushCounts(pending);
             var stop = _il.DefineLabel();
@@ -797,6 +1072,7 @@ internal sealed partial class X86Core
         /// <summary>Writes registers the block changes, the flags, and the pending instruction count back to the core.</summary>
         private void FlushState()
         {
+            MaterializeLazyFlags();
             for (int r = 0; r < 16; r++)
             {
                 if (_written[r])
