@@ -131,7 +131,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 continue;
             }
 
-            EmitShape(random.Next(9), generator, random, bitness, Emit, Here);
+            EmitShape(random.Next(11), generator, random, bitness, Emit, Here);
         }
 
         if (bitness == 64)
@@ -212,10 +212,51 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 break;
             }
 
+            case 8:
+            case 9:
+            {
+                // [CMP a, b;] Jcc over one INC: the block's flags (often lazy) decide whether the INC runs.
+                if (random.Next(2) == 0)
+                {
+                    emit(Instruction.Create(CodeOf($"Cmp_rm{bits}_r{bits}"), a, b));
+                }
+
+                var skipped = SkippedInstruction(generator, bitness, out int skippedLength);
+                string cc = Conditions[random.Next(Conditions.Length)];
+                const int JccLength = 6;
+                emit(Instruction.CreateBranch(CodeOf($"J{cc}_rel32_{bitness}"), here() + JccLength + (ulong)skippedLength));
+                emit(skipped);
+                break;
+            }
+
+            case 10:
+            {
+                // LOOP/LOOPE/LOOPNE/JECXZ over one INC (ECX/RCX is one of the random registers).
+                var skipped = SkippedInstruction(generator, bitness, out int skippedLength);
+                string[] forms = bitness == 64
+                    ? ["Loop_rel8_64_RCX", "Loope_rel8_64_RCX", "Loopne_rel8_64_RCX", "Jrcxz_rel8_64"]
+                    : ["Loop_rel8_32_ECX", "Loope_rel8_32_ECX", "Loopne_rel8_32_ECX", "Jecxz_rel8_32"];
+                const int ShortBranchLength = 2;
+                emit(Instruction.CreateBranch(CodeOf(forms[random.Next(forms.Length)]), here() + ShortBranchLength + (ulong)skippedLength));
+                emit(skipped);
+                break;
+            }
+
             default:
                 emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), a));
                 break;
         }
+    }
+
+    private static readonly string[] Conditions = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+
+    /// <summary>INC of a full-width register (FF /0 with REX.W in 64-bit mode: a fixed length to branch over).</summary>
+    private static Instruction SkippedInstruction(AluSequenceGenerator generator, int bitness, out int length)
+    {
+        length = bitness == 64 ? 3 : 2;
+        return bitness == 64
+            ? Instruction.Create(Code.Inc_rm64, generator.NextRegister(8))
+            : Instruction.Create(Code.Inc_rm32, generator.NextRegister(4));
     }
 
     private delegate void EmitAction(in Instruction instruction);

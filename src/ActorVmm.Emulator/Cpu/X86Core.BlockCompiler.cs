@@ -29,13 +29,13 @@ internal sealed partial class X86Core
         private static readonly FieldInfo SegField = Field(nameof(Seg));
         private static readonly FieldInfo CodeField = Field(nameof(_code));
         private static readonly FieldInfo SegmentBaseField = typeof(Segment).GetField(nameof(Segment.Base))!;
-        private static readonly MethodInfo ReadLinearMethod = Method(nameof(ReadLinear));
-        private static readonly MethodInfo WriteLinearMethod = Method(nameof(WriteLinear));
-        private static readonly MethodInfo PushMethod = Method(nameof(Push));
-        private static readonly MethodInfo PopMethod = Method(nameof(Pop));
-        private static readonly MethodInfo AdjustStackMethod = Method(nameof(AdjustStack));
-        private static readonly MethodInfo PortReadMethod = Method(nameof(PortRead));
-        private static readonly MethodInfo PortWriteMethod = Method(nameof(PortWrite));
+        private static readonly MethodInfo ReadLinearMethod = Method(nameof(ReadLinear), typeof(ulong), typeof(int));
+        private static readonly MethodInfo WriteLinearMethod = Method(nameof(WriteLinear), typeof(ulong), typeof(int), typeof(ulong));
+        private static readonly MethodInfo PushMethod = Method(nameof(Push), typeof(ulong), typeof(int));
+        private static readonly MethodInfo PopMethod = Method(nameof(Pop), typeof(int));
+        private static readonly MethodInfo AdjustStackMethod = Method(nameof(AdjustStack), typeof(ulong));
+        private static readonly MethodInfo PortReadMethod = Method(nameof(PortRead), typeof(ushort), typeof(int));
+        private static readonly MethodInfo PortWriteMethod = Method(nameof(PortWrite), typeof(ushort), typeof(int), typeof(ulong));
         private static readonly MethodInfo GenerationMethod = typeof(CodePageTracker).GetMethod(nameof(CodePageTracker.Generation))!;
         private static readonly MethodInfo AddFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Add))!;
         private static readonly MethodInfo SubFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Sub))!;
@@ -109,8 +109,8 @@ internal sealed partial class X86Core
             typeof(X86Core).GetField(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
             ?? throw new MissingFieldException(nameof(X86Core), name);
 
-        private static MethodInfo Method(string name) =>
-            typeof(X86Core).GetMethod(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+        private static MethodInfo Method(string name, params Type[] parameters) =>
+            typeof(X86Core).GetMethod(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, parameters)
             ?? throw new MissingMethodException(nameof(X86Core), name);
 
         private void Emit()
