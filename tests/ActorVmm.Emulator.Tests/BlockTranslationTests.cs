@@ -88,6 +88,37 @@ public sealed class BlockTranslationTests : IDisposable
     }
 
     [Fact]
+    public void A_store_into_a_later_instruction_of_the_same_block_takes_effect_before_it_runs()
+    {
+        // top: inc ebx ; mov [patch + 1], bl ; patch: mov al, imm8 ; out ; dec ecx ; jnz top — one block, which must
+        // leave right after the store so the patched MOV runs with its new immediate. Each pass rewrites the page, so
+        // only translating on first sight (threshold 1) gets it translated at all.
+        LoadFlat32(1, (asm, address) =>
+        {
+            var top = asm.CreateLabel();
+            var patch = asm.CreateLabel("patch");
+            asm.mov(ecx, Passes);
+            asm.mov(edx, (uint)OutputPort);
+            asm.xor(ebx, ebx);
+            asm.Label(ref top);
+            asm.inc(ebx);
+            asm.mov(__byte_ptr[address("patch") + 1], bl);
+            asm.Label(ref patch);
+            asm.mov(al, 0);
+            asm.@out(dx, al);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [patch];
+        });
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        Assert.Equal(Enumerable.Range(1, (int)Passes).Select(i => (ulong)i), _outputs);
+        Assert.True(Core.BlocksEntered >= Passes, $"{Core.BlocksEntered} block entries");
+    }
+
+    [Fact]
     public void A_host_write_into_a_running_translated_loop_takes_effect_at_the_next_pass()
     {
         const int WritesBeforePatch = 10;
@@ -250,6 +281,7 @@ public sealed class BlockTranslationTests : IDisposable
         code.CopyTo(image, 0);
         var entry = FlatBinaryLoader.Load(_vm.Memory, image);
         Core.SetEntryState(entry);
+        Core.TranslationEnabled = true;
         Core.TranslationThreshold = 1;
 
         Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
@@ -271,6 +303,7 @@ public sealed class BlockTranslationTests : IDisposable
     {
         var entry = FlatBinaryLoader.Load(_vm.Memory, IoGuests.SpinForever());
         Core.SetEntryState(entry);
+        Core.TranslationEnabled = true;
         Core.TranslationThreshold = 1;
         var requester = Task.Run(() =>
         {
@@ -312,6 +345,7 @@ public sealed class BlockTranslationTests : IDisposable
     private IReadOnlyDictionary<string, ulong> LoadFlat32(int threshold, Func<Assembler, Func<string, ulong>, Label[]> build)
     {
         Core.SetFlatMode(32);
+        Core.TranslationEnabled = true;
         Core.TranslationThreshold = threshold;
         byte[] code = GuestAssembler.AssembleWithLabels(32, CodeAddress, build, out var labels);
         _vm.Memory.Write(CodeAddress, code);
