@@ -143,6 +143,12 @@ internal sealed class AluSequenceGenerator
         }
     }
 
+    /// <summary>A random operand size in bytes the mode allows (1, 2, 4, and 8 in 64-bit mode).</summary>
+    public int NextSize() => _bitness == 64 ? new[] { 1, 2, 4, 8 }[_random.Next(4)] : new[] { 1, 2, 4 }[_random.Next(3)];
+
+    /// <summary>A random register of <paramref name="size"/> bytes from the generator's set (never RSP).</summary>
+    public Register NextRegister(int size) => Pick(size);
+
     private Register Pick(int size) => _registers[size][_random.Next(_registers[size].Length)];
 
     private string Pick(string[] options) => options[_random.Next(options.Length)];

@@ -78,6 +78,15 @@ internal struct CachedInstruction
     /// <summary>The full instruction (always valid; used by the generic path and diagnostics).</summary>
     public Instruction Instruction;
 
+    /// <summary>The translated block that starts at this instruction, once it has been translated.</summary>
+    public TranslatedBlock? Block;
+
+    /// <summary>Times the interpreter ran this instruction (the hotness that triggers translation).</summary>
+    public ushort Hits;
+
+    /// <summary>Translation was tried here and produced nothing (the instruction itself is not translatable).</summary>
+    public bool Untranslatable;
+
     /// <summary>Builds the cached form of <paramref name="instruction"/>.</summary>
     public static CachedInstruction From(in Instruction instruction)
     {

@@ -28,6 +28,9 @@ internal sealed class CodePage
     /// <summary>The tracker generation the entries are valid for.</summary>
     public int Generation { get; set; }
 
+    /// <summary>Bumped by every <see cref="Clear"/>: a translated block of an older epoch is gone from this page.</summary>
+    public int Epoch { get; private set; }
+
     /// <summary>Drops every entry.</summary>
     public void Clear(int bitness, int generation)
     {
@@ -39,6 +42,7 @@ internal sealed class CodePage
 
         Bitness = bitness;
         Generation = generation;
+        Epoch++;
     }
 
     /// <summary>Adds a decoded instruction at <paramref name="offset"/> and returns its index.</summary>

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using Iced.Intel;
 
@@ -17,21 +16,7 @@ internal sealed partial class X86Core
     internal const int OpCmp = 7;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong SzpFlags(ulong result, int size)
-    {
-        ulong flags = (ulong)((~BitOperations.PopCount((uint)(result & 0xFF)) & 1) << 2);
-        if (result == 0)
-        {
-            flags |= RFlags.ZF;
-        }
-
-        if ((result & SignBit[size]) != 0)
-        {
-            flags |= RFlags.SF;
-        }
-
-        return flags;
-    }
+    private static ulong SzpFlags(ulong result, int size) => AluFlags.Szp(result, SignBit[size]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetStatus(ulong flags) => Flags = (Flags & ~RFlags.Status) | flags;
@@ -42,73 +27,52 @@ internal sealed partial class X86Core
         ulong mask = SizeMask[size];
         ulong sign = SignBit[size];
         ulong r;
-        ulong f;
         switch (op)
         {
             case OpAdd:
                 r = (a + b) & mask;
-                f = r < a ? RFlags.CF : 0;
-                f |= ((a ^ r) & (b ^ r) & sign) != 0 ? RFlags.OF : 0;
-                f |= (a ^ b ^ r) & RFlags.AF;
-                break;
+                SetStatus(AluFlags.Add(a, b, r, sign, 0));
+                return r;
             case OpAdc:
             {
                 ulong c = Flags & RFlags.CF;
                 r = (a + b + c) & mask;
-                f = (c != 0 ? r <= a : r < a) ? RFlags.CF : 0;
-                f |= ((a ^ r) & (b ^ r) & sign) != 0 ? RFlags.OF : 0;
-                f |= (a ^ b ^ r) & RFlags.AF;
-                break;
+                SetStatus(AluFlags.Add(a, b, r, sign, c));
+                return r;
             }
 
             case OpSub:
             case OpCmp:
                 r = (a - b) & mask;
-                f = a < b ? RFlags.CF : 0;
-                f |= ((a ^ b) & (a ^ r) & sign) != 0 ? RFlags.OF : 0;
-                f |= (a ^ b ^ r) & RFlags.AF;
-                break;
+                SetStatus(AluFlags.Sub(a, b, r, sign, 0));
+                return r;
             case OpSbb:
             {
                 ulong c = Flags & RFlags.CF;
                 r = (a - b - c) & mask;
-                f = (c != 0 ? a <= b : a < b) ? RFlags.CF : 0;
-                f |= ((a ^ b) & (a ^ r) & sign) != 0 ? RFlags.OF : 0;
-                f |= (a ^ b ^ r) & RFlags.AF;
-                break;
+                SetStatus(AluFlags.Sub(a, b, r, sign, c));
+                return r;
             }
 
             case OpAnd:
                 r = a & b;
-                f = 0;
                 break;
             case OpOr:
                 r = a | b;
-                f = 0;
                 break;
             default:
                 r = a ^ b;
-                f = 0;
                 break;
         }
 
-        SetStatus(f | SzpFlags(r, size));
+        SetStatus(AluFlags.Szp(r, sign));
         return r;
     }
 
     private ulong IncDec(ulong a, int size, bool increment)
     {
-        ulong mask = SizeMask[size];
-        ulong sign = SignBit[size];
-        ulong r = (increment ? a + 1 : a - 1) & mask;
-        ulong f = Flags & RFlags.CF;
-        f |= (a ^ r) & RFlags.AF;
-        if (increment ? r == sign : a == sign)
-        {
-            f |= RFlags.OF;
-        }
-
-        SetStatus(f | SzpFlags(r, size));
+        ulong r = (increment ? a + 1 : a - 1) & SizeMask[size];
+        SetStatus((Flags & RFlags.CF) | AluFlags.IncDec(a, r, SignBit[size], increment));
         return r;
     }
 
@@ -277,30 +241,7 @@ internal sealed partial class X86Core
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Condition(ConditionCode cc)
-    {
-        ulong f = Flags;
-        return cc switch
-        {
-            ConditionCode.o => (f & RFlags.OF) != 0,
-            ConditionCode.no => (f & RFlags.OF) == 0,
-            ConditionCode.b => (f & RFlags.CF) != 0,
-            ConditionCode.ae => (f & RFlags.CF) == 0,
-            ConditionCode.e => (f & RFlags.ZF) != 0,
-            ConditionCode.ne => (f & RFlags.ZF) == 0,
-            ConditionCode.be => (f & (RFlags.CF | RFlags.ZF)) != 0,
-            ConditionCode.a => (f & (RFlags.CF | RFlags.ZF)) == 0,
-            ConditionCode.s => (f & RFlags.SF) != 0,
-            ConditionCode.ns => (f & RFlags.SF) == 0,
-            ConditionCode.p => (f & RFlags.PF) != 0,
-            ConditionCode.np => (f & RFlags.PF) == 0,
-            ConditionCode.l => ((f & RFlags.SF) != 0) != ((f & RFlags.OF) != 0),
-            ConditionCode.ge => ((f & RFlags.SF) != 0) == ((f & RFlags.OF) != 0),
-            ConditionCode.le => (f & RFlags.ZF) != 0 || (((f & RFlags.SF) != 0) != ((f & RFlags.OF) != 0)),
-            ConditionCode.g => (f & RFlags.ZF) == 0 && (((f & RFlags.SF) != 0) == ((f & RFlags.OF) != 0)),
-            _ => true,
-        };
-    }
+    private bool Condition(ConditionCode cc) => AluFlags.Condition(Flags, cc);
 
     /// <summary>MUL/IMUL with one operand: widening multiply of the accumulator.</summary>
     private void MultiplyAccumulator(bool signed, ulong src, int size)

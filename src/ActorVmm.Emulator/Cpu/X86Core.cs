@@ -169,10 +169,21 @@ internal sealed partial class X86Core : IVcpuCore
             {
                 TryDeliverExternalInterrupt();
                 _budget = BatchSize;
-                while (_budget > 0)
+                _lastBlock = null;
+                if (TranslationEnabled)
                 {
-                    _budget--;
-                    Step();
+                    while (_budget > 0)
+                    {
+                        StepOrRunBlock();
+                    }
+                }
+                else
+                {
+                    while (_budget > 0)
+                    {
+                        _budget--;
+                        Step();
+                    }
                 }
             }
             catch (GuestFault fault)
@@ -192,7 +203,12 @@ internal sealed partial class X86Core : IVcpuCore
     internal void Step()
     {
         _instrStart = Rip;
-        ref CachedInstruction cached = ref Fetch();
+        ExecuteCached(ref Fetch());
+    }
+
+    /// <summary>Interprets the fetched instruction at <see cref="Rip"/>.</summary>
+    private void ExecuteCached(ref CachedInstruction cached)
+    {
         Rip = (Rip + cached.Length) & _ipMask;
         _retired++;
         if (cached.Kind == FastKind.Generic || !ExecuteFast(ref cached))

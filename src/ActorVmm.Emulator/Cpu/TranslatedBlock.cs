@@ -1,0 +1,52 @@
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>
+/// A guest basic block compiled to .NET code (see <c>X86Core.BlockCompiler</c>): a straight run of instructions of
+/// one guest-physical page, entered at <see cref="EntryRip"/> in one code bitness, ending at a branch, before an
+/// instruction it does not translate, or at the page end.
+/// </summary>
+internal sealed class TranslatedBlock
+{
+    /// <summary>The block left through its final branch's taken edge (RIP is the branch target).</summary>
+    public const int ExitTaken = 0;
+
+    /// <summary>The block ran to its end without a taken branch (RIP is the next instruction).</summary>
+    public const int ExitFallThrough = 1;
+
+    /// <summary>The block left early or through an indirect transfer (RET, an exit request, a store into its own page).</summary>
+    public const int ExitOther = 2;
+
+    public TranslatedBlock(Func<X86Core, int> body, ulong entryRip, CodePage page, int generation, int instructions)
+    {
+        Body = body;
+        EntryRip = entryRip;
+        Page = page;
+        Epoch = page.Epoch;
+        Generation = generation;
+        Instructions = instructions;
+    }
+
+    /// <summary>Runs the block on a core; returns one of the Exit constants with RIP and every register written back.</summary>
+    public Func<X86Core, int> Body { get; }
+
+    /// <summary>The RIP (offset in CS) the block was translated for; branch targets inside it are absolute.</summary>
+    public ulong EntryRip { get; }
+
+    /// <summary>The decoded-instruction page the block belongs to.</summary>
+    public CodePage Page { get; }
+
+    /// <summary>The page's epoch when translated: a cleared page has dropped the block.</summary>
+    public int Epoch { get; }
+
+    /// <summary>The code-tracker generation of the page the block was translated from.</summary>
+    public int Generation { get; }
+
+    /// <summary>Guest instructions in the block.</summary>
+    public int Instructions { get; }
+
+    /// <summary>The block the taken edge last led to (chaining), or null.</summary>
+    public TranslatedBlock? Taken { get; set; }
+
+    /// <summary>The block the fall-through edge last led to (chaining), or null.</summary>
+    public TranslatedBlock? FallThrough { get; set; }
+}

@@ -1,0 +1,1135 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Iced.Intel;
+using Label = System.Reflection.Emit.Label;
+
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>Block translation: compiles a guest basic block to a <see cref="DynamicMethod"/> that RyuJIT turns into machine code.</summary>
+internal sealed partial class X86Core
+{
+    /// <summary>
+    /// Emits the IL of one block. The guest registers the block uses live in IL locals (machine registers after
+    /// RyuJIT) and RFLAGS in one more; they are written back to the core before anything that calls out (memory,
+    /// stack, port I/O: it can fault, dispatch a trap, or a handler can look at the core) and at every exit.
+    /// Status flags are computed only where a later instruction of the block, an exit or a call-out can see them
+    /// (backward liveness over the block), with the same formulas as the interpreter (<see cref="AluFlags"/>).
+    /// Instructions retired and the batch budget are advanced before each call-out and at each exit, so a fault
+    /// leaves them as the interpreter would. A block whose final branch targets its own entry loops inside the
+    /// method, checking the budget on each pass (exit requests zero it), so it never runs unbounded.
+    /// </summary>
+    private sealed class BlockCompiler
+    {
+        private static readonly FieldInfo GprField = Field(nameof(Gpr));
+        private static readonly FieldInfo FlagsField = Field(nameof(Flags));
+        private static readonly FieldInfo RipField = Field(nameof(Rip));
+        private static readonly FieldInfo InstrStartField = Field(nameof(_instrStart));
+        private static readonly FieldInfo BudgetField = Field(nameof(_budget));
+        private static readonly FieldInfo RetiredField = Field(nameof(_retired));
+        private static readonly FieldInfo SegField = Field(nameof(Seg));
+        private static readonly FieldInfo CodeField = Field(nameof(_code));
+        private static readonly FieldInfo SegmentBaseField = typeof(Segment).GetField(nameof(Segment.Base))!;
+        private static readonly MethodInfo ReadLinearMethod = Method(nameof(ReadLinear), typeof(ulong), typeof(int));
+        private static readonly MethodInfo WriteLinearMethod = Method(nameof(WriteLinear), typeof(ulong), typeof(int), typeof(ulong));
+        private static readonly MethodInfo PushMethod = Method(nameof(Push), typeof(ulong), typeof(int));
+        private static readonly MethodInfo PopMethod = Method(nameof(Pop), typeof(int));
+        private static readonly MethodInfo AdjustStackMethod = Method(nameof(AdjustStack), typeof(ulong));
+        private static readonly MethodInfo PortReadMethod = Method(nameof(PortRead), typeof(ushort), typeof(int));
+        private static readonly MethodInfo PortWriteMethod = Method(nameof(PortWrite), typeof(ushort), typeof(int), typeof(ulong));
+        private static readonly MethodInfo GenerationMethod = typeof(CodePageTracker).GetMethod(nameof(CodePageTracker.Generation))!;
+        private static readonly MethodInfo AddFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Add))!;
+        private static readonly MethodInfo SubFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Sub))!;
+        private static readonly MethodInfo SzpMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Szp))!;
+        private static readonly MethodInfo IncDecFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.IncDec))!;
+        private static readonly MethodInfo ConditionMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Condition))!;
+
+        private readonly ILGenerator _il;
+        private readonly IReadOnlyList<Instruction> _code;
+        private readonly BlockShape[] _shapes;
+        private readonly int _bitness;
+        private readonly ulong _ipMask;
+        private readonly ulong _entry;
+        private readonly int _page;
+        private readonly int _generation;
+        private readonly LocalBuilder?[] _reg = new LocalBuilder?[16];
+        private readonly bool[] _written = new bool[16];
+        private readonly LocalBuilder _flags;
+        private readonly LocalBuilder _a;
+        private readonly LocalBuilder _b;
+        private readonly LocalBuilder _r;
+        private readonly LocalBuilder _status;
+        private readonly LocalBuilder _lazyA;
+        private readonly LocalBuilder _lazyB;
+        private readonly LocalBuilder _lazyR;
+        private readonly Label _top;
+        private bool _flagsWritten;
+        private int _pending;
+        private int _lazy = -1;
+        private int _current;
+        private ulong _lazyMask;
+        private bool _lazyPending;
+        private ulong _liveAtTop;
+
+        private BlockCompiler(DynamicMethod method, IReadOnlyList<Instruction> code, BlockShape[] shapes, int bitness, int page, int generation)
+        {
+            _il = method.GetILGenerator();
+            _code = code;
+            _shapes = shapes;
+            _bitness = bitness;
+            _ipMask = bitness switch { 64 => ulong.MaxValue, 32 => 0xFFFF_FFFF, _ => 0xFFFF };
+            _entry = code[0].IP;
+            _page = page;
+            _generation = generation;
+            _flags = _il.DeclareLocal(typeof(ulong));
+            _a = _il.DeclareLocal(typeof(ulong));
+            _b = _il.DeclareLocal(typeof(ulong));
+            _r = _il.DeclareLocal(typeof(ulong));
+            _status = _il.DeclareLocal(typeof(ulong));
+            _lazyA = _il.DeclareLocal(typeof(ulong));
+            _lazyB = _il.DeclareLocal(typeof(ulong));
+            _lazyR = _il.DeclareLocal(typeof(ulong));
+            _top = _il.DefineLabel();
+        }
+
+        /// <summary>Compiles <paramref name="code"/> (decoded at their real addresses, all on one page) to a block body.</summary>
+        public static Func<X86Core, int> Compile(IReadOnlyList<Instruction> code, int bitness, int page, int generation)
+        {
+            var shapes = new BlockShape[code.Count];
+            for (int i = 0; i < code.Count; i++)
+            {
+                shapes[i] = ShapeOf(code[i]);
+            }
+
+            var method = new DynamicMethod($"guest_block_{code[0].IP:X}", typeof(int), [typeof(X86Core)], typeof(X86Core), skipVisibility: true);
+            new BlockCompiler(method, code, shapes, bitness, page, generation).Emit();
+            return method.CreateDelegate<Func<X86Core, int>>();
+        }
+
+        private static FieldInfo Field(string name) =>
+            typeof(X86Core).GetField(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+            ?? throw new MissingFieldException(nameof(X86Core), name);
+
+        private static MethodInfo Method(string name, params Type[] parameters) =>
+            typeof(X86Core).GetMethod(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, parameters)
+            ?? throw new MissingMethodException(nameof(X86Core), name);
+
+        private void Emit()
+        {
+            ulong[] computed = FlagsToCompute();
+            ChooseLazyProducer(computed);
+            CollectRegisters();
+            for (int r = 0; r < 16; r++)
+            {
+                if (_reg[r] is { } local)
+                {
+                    LoadCoreGpr(r);
+                    _il.Emit(OpCodes.Stloc, local);
+                }
+            }
+
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, FlagsField);
+            _il.Emit(OpCodes.Stloc, _flags);
+            _il.MarkLabel(_top);
+            for (int i = 0; i < _code.Count; i++)
+            {
+                _pending++;
+                _current = i;
+                EmitInstruction(i, computed[i]);
+            }
+
+            var last = _code[^1];
+            if (!_shapes[^1].EndsBlock)
+            {
+                EmitExit(last.NextIP & _ipMask, TranslatedBlock.ExitFallThrough);
+            }
+        }
+
+        /// <summary>Backward liveness: for each instruction, the flags it writes that something after it can see.</summary>
+        private ulong[] FlagsToCompute()
+        {
+            var computed = new ulong[_code.Count];
+            ulong live = RFlags.Status;
+            for (int i = _code.Count - 1; i >= 0; i--)
+            {
+                computed[i] = _shapes[i].FlagsWritten & live;
+                live = (live & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
+                _flagsWritten |= computed[i] != 0;
+            }
+
+            // What a pass entering at the top reads before defining it (call-outs read all): a self-loop's back edge
+            // must have these exact, the exits need the rest.
+            _liveAtTop = 0;
+            for (int i = _code.Count - 1; i >= 0; i--)
+            {
+                _liveAtTop = (_liveAtTop & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
+            }
+
+            return computed;
+        }
+
+        /// <summary>
+        /// Lazy flags for the block's last flag producer: when only the final branch (and the exits) can see its
+        /// flags, it keeps its operands and result in locals, the branch tests them directly (ZF as result == 0, CF of
+        /// a compare as a &lt; b, ...), and the flags are computed only on the paths that leave the block — not on
+        /// a self-loop's back edge unless the next pass reads them first.
+        /// </summary>
+        private void ChooseLazyProducer(ulong[] computed)
+        {
+            int last = _code.Count - 1;
+            if (!_shapes[last].EndsBlock)
+            {
+                return;
+            }
+
+            int producer = Array.FindLastIndex(computed, mask => mask != 0);
+            if (producer < 0 || _shapes[producer].Op is not (BlockOp.Alu or BlockOp.IncDec))
+            {
+                return;
+            }
+
+            for (int i = producer + 1; i < last; i++)
+            {
+                if (_shapes[i].CallsOut || _shapes[i].FlagsRead != 0)
+                {
+                    return;
+                }
+            }
+
+            bool direct = _shapes[last].FlagsRead == 0
+                || (_shapes[last].Op == BlockOp.Jcc && CanTestDirectly(_code[producer].Mnemonic, _code[last].ConditionCode));
+            if (direct)
+            {
+                _lazy = producer;
+                _lazyMask = computed[producer];
+            }
+        }
+
+        private static bool CanTestDirectly(Mnemonic producer, ConditionCode cc)
+        {
+            if (cc is ConditionCode.e or ConditionCode.ne or ConditionCode.s or ConditionCode.ns)
+            {
+                return producer is not (Mnemonic.Adc or Mnemonic.Sbb);
+            }
+
+            if (cc is ConditionCode.o or ConditionCode.no or ConditionCode.p or ConditionCode.np)
+            {
+                return false;
+            }
+
+            return producer is Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test;
+        }
+
+        private void CollectRegisters()
+        {
+            for (int i = 0; i < _code.Count; i++)
+            {
+                var ins = _code[i];
+                for (int op = 0; op < ins.OpCount; op++)
+                {
+                    if (ins.GetOpKind(op) == OpKind.Register && ins.GetOpRegister(op).IsGPR())
+                    {
+                        int slot = Slot(ins.GetOpRegister(op));
+                        Use(slot);
+                        bool writes = op == 0 && _shapes[i].Op is not BlockOp.Out and not BlockOp.Push
+                            && ins.Mnemonic is not Mnemonic.Cmp and not Mnemonic.Test;
+                        _written[slot] |= writes;
+                    }
+                    else if (ins.GetOpKind(op) == OpKind.Memory)
+                    {
+                        if (ins.MemoryBase.IsGPR())
+                        {
+                            Use(Slot(ins.MemoryBase));
+                        }
+
+                        if (ins.MemoryIndex.IsGPR())
+                        {
+                            Use(Slot(ins.MemoryIndex));
+                        }
+                    }
+                }
+
+                switch (_shapes[i].Op)
+                {
+                    case BlockOp.In:
+                    case BlockOp.Out:
+                        Use(RAX);
+                        Use(RDX);
+                        _written[RAX] |= _shapes[i].Op == BlockOp.In;
+                        break;
+                    case BlockOp.Loop:
+                    case BlockOp.JumpIfCounterZero:
+                        Use(RCX);
+                        _written[RCX] |= _shapes[i].Op == BlockOp.Loop;
+                        break;
+                    case BlockOp.Push:
+                    case BlockOp.Pop:
+                    case BlockOp.Call:
+                    case BlockOp.Ret:
+                        Use(RSP);
+                        break;
+                }
+            }
+        }
+
+        private void Use(int slot) => _reg[slot] ??= _il.DeclareLocal(typeof(ulong));
+
+        private static int Slot(Register register) => RegisterTable.Index[(int)register] & 15;
+
+        private void EmitInstruction(int i, ulong computeFlags)
+        {
+            var ins = _code[i];
+            var shape = _shapes[i];
+            ulong next = ins.NextIP & _ipMask;
+            if (shape.CallsOut)
+            {
+                BeginCallOut(ins.IP, next);
+            }
+
+            switch (shape.Op)
+            {
+                case BlockOp.Alu:
+                    EmitAlu(ins, computeFlags);
+                    break;
+                case BlockOp.IncDec:
+                    EmitIncDec(ins, computeFlags);
+                    break;
+                case BlockOp.MovRegister:
+                    EmitSource(ins, 1, RegisterTable.Size[(int)ins.Op0Register]);
+                    StoreRegister(ins.Op0Register);
+                    break;
+                case BlockOp.Lea:
+                    EmitEffectiveOffset(ins);
+                    StoreRegister(ins.Op0Register);
+                    break;
+                case BlockOp.Load:
+                    _il.Emit(OpCodes.Ldarg_0);
+                    EmitLinear(ins);
+                    _il.Emit(OpCodes.Ldc_I4, (int)RegisterTable.Size[(int)ins.Op0Register]);
+                    _il.Emit(OpCodes.Call, ReadLinearMethod);
+                    StoreRegister(ins.Op0Register);
+                    EndCallOut(next);
+                    break;
+                case BlockOp.Store:
+                {
+                    int size = ins.MemorySize.GetSize();
+                    _il.Emit(OpCodes.Ldarg_0);
+                    EmitLinear(ins);
+                    _il.Emit(OpCodes.Ldc_I4, size);
+                    EmitSource(ins, 1, size);
+                    _il.Emit(OpCodes.Call, WriteLinearMethod);
+                    EndCallOut(next);
+                    break;
+                }
+
+                case BlockOp.Push:
+                {
+                    int size = -ins.StackPointerIncrement;
+                    _il.Emit(OpCodes.Ldarg_0);
+                    EmitSource(ins, 0, size);
+                    _il.Emit(OpCodes.Ldc_I4, size);
+                    _il.Emit(OpCodes.Call, PushMethod);
+                    ReloadGpr(RSP);
+                    EndCallOut(next);
+                    break;
+                }
+
+                case BlockOp.Pop:
+                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldc_I4, ins.StackPointerIncrement);
+                    _il.Emit(OpCodes.Call, PopMethod);
+                    _il.Emit(OpCodes.Stloc, _r);
+                    ReloadGpr(RSP);
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    StoreRegister(ins.Op0Register);
+                    EndCallOut(next);
+                    break;
+                case BlockOp.Call:
+                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldc_I8, (long)next);
+                    _il.Emit(OpCodes.Ldc_I4, -ins.StackPointerIncrement);
+                    _il.Emit(OpCodes.Call, PushMethod);
+                    ReloadGpr(RSP);
+                    EmitExit(BranchTarget(ins), TranslatedBlock.ExitTaken);
+                    break;
+                case BlockOp.Ret:
+                    EmitRet(ins);
+                    break;
+                case BlockOp.In:
+                    EmitIn(ins);
+                    EndCallOut(next);
+                    break;
+                case BlockOp.Out:
+                    EmitOut(ins);
+                    EndCallOut(next);
+                    break;
+                case BlockOp.Jcc:
+                    if (_lazyPending)
+                    {
+                        EmitDirectCondition(ins.ConditionCode);
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldloc, _flags);
+                        _il.Emit(OpCodes.Ldc_I4, (int)ins.ConditionCode);
+                        _il.Emit(OpCodes.Call, ConditionMethod);
+                    }
+
+                    EmitBranch(ins, next);
+                    break;
+                case BlockOp.Jmp:
+                    EmitJumpTo(BranchTarget(ins));
+                    break;
+                case BlockOp.Loop:
+                    EmitLoop(ins, next);
+                    break;
+                case BlockOp.JumpIfCounterZero:
+                {
+                    int size = ins.Mnemonic == Mnemonic.Jcxz ? 2 : ins.Mnemonic == Mnemonic.Jecxz ? 4 : 8;
+                    _il.Emit(OpCodes.Ldloc, _reg[RCX]!);
+                    Truncate(size);
+                    _il.Emit(OpCodes.Ldc_I4_0);
+                    _il.Emit(OpCodes.Conv_U8);
+                    _il.Emit(OpCodes.Ceq);
+                    EmitBranch(ins, next);
+                    break;
+                }
+
+                case BlockOp.Nop:
+                    break;
+                default:
+                    throw new InvalidOperationException($"No translation for '{ins}'");
+            }
+        }
+
+        private ulong BranchTarget(in Instruction ins) => ins.Op0Kind switch
+        {
+            OpKind.NearBranch16 => ins.NearBranch64 & 0xFFFF,
+            OpKind.NearBranch32 => ins.NearBranch64 & 0xFFFF_FFFF,
+            _ => ins.NearBranch64,
+        };
+
+        private void EmitAlu(in Instruction ins, ulong computeFlags)
+        {
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            var mnemonic = ins.Mnemonic;
+            LoadRegister(ins.Op0Register);
+            _il.Emit(OpCodes.Stloc, _a);
+            EmitSource(ins, 1, size);
+            _il.Emit(OpCodes.Stloc, _b);
+            bool withCarry = mnemonic is Mnemonic.Adc or Mnemonic.Sbb;
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Ldloc, _b);
+            switch (mnemonic)
+            {
+                case Mnemonic.Add:
+                case Mnemonic.Adc:
+                    _il.Emit(OpCodes.Add);
+                    break;
+                case Mnemonic.Sub:
+                case Mnemonic.Sbb:
+                case Mnemonic.Cmp:
+                    _il.Emit(OpCodes.Sub);
+                    break;
+                case Mnemonic.And:
+                case Mnemonic.Test:
+                    _il.Emit(OpCodes.And);
+                    break;
+                case Mnemonic.Or:
+                    _il.Emit(OpCodes.Or);
+                    break;
+                default:
+                    _il.Emit(OpCodes.Xor);
+                    break;
+            }
+
+            if (withCarry)
+            {
+                LoadCarry();
+                _il.Emit(mnemonic == Mnemonic.Adc ? OpCodes.Add : OpCodes.Sub);
+            }
+
+            Truncate(size);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (computeFlags != 0 && !DeferFlags())
+            {
+                EmitAluFlags(mnemonic, size, computeFlags);
+            }
+
+            if (mnemonic is not Mnemonic.Cmp and not Mnemonic.Test)
+            {
+                _il.Emit(OpCodes.Ldloc, _r);
+                StoreRegister(ins.Op0Register);
+            }
+        }
+
+        /// <summary>At the lazy producer: keeps a, b and the result for the branch and the exits, instead of flags.</summary>
+        private bool DeferFlags()
+        {
+            if (_current != _lazy)
+            {
+                return false;
+            }
+
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Stloc, _lazyA);
+            _il.Emit(OpCodes.Ldloc, _b);
+            _il.Emit(OpCodes.Stloc, _lazyB);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Stloc, _lazyR);
+            _lazyPending = true;
+            return true;
+        }
+
+        /// <summary>Merges the status flags of an ALU op on _a, _b, _r under <paramref name="computeFlags"/> into the flags local.</summary>
+        private void EmitAluFlags(Mnemonic mnemonic, int size, ulong computeFlags)
+        {
+            bool withCarry = mnemonic is Mnemonic.Adc or Mnemonic.Sbb;
+            if (mnemonic is Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test
+                && (computeFlags & (RFlags.SF | RFlags.ZF | RFlags.PF)) == 0)
+            {
+                // Only CF/OF/AF wanted, and a logic op clears them.
+                _il.Emit(OpCodes.Ldloc, _flags);
+                _il.Emit(OpCodes.Ldc_I8, (long)~computeFlags);
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Stloc, _flags);
+                return;
+            }
+
+            BeginFlags();
+            switch (mnemonic)
+            {
+                case Mnemonic.Add:
+                case Mnemonic.Adc:
+                case Mnemonic.Sub:
+                case Mnemonic.Sbb:
+                case Mnemonic.Cmp:
+                    _il.Emit(OpCodes.Ldloc, _a);
+                    _il.Emit(OpCodes.Ldloc, _b);
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+                    if (withCarry)
+                    {
+                        LoadCarry();
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldc_I4_0);
+                        _il.Emit(OpCodes.Conv_U8);
+                    }
+
+                    _il.Emit(OpCodes.Call, mnemonic is Mnemonic.Add or Mnemonic.Adc ? AddFlagsMethod : SubFlagsMethod);
+                    break;
+                default:
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+                    _il.Emit(OpCodes.Call, SzpMethod);
+                    break;
+            }
+
+            EndFlags(computeFlags);
+        }
+
+        private void EmitIncDec(in Instruction ins, ulong computeFlags)
+        {
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            bool increment = ins.Mnemonic == Mnemonic.Inc;
+            LoadRegister(ins.Op0Register);
+            _il.Emit(OpCodes.Stloc, _a);
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(increment ? OpCodes.Add : OpCodes.Sub);
+            Truncate(size);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (computeFlags != 0 && !DeferFlags())
+            {
+                EmitIncDecFlags(increment, size, computeFlags);
+            }
+
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreRegister(ins.Op0Register);
+        }
+
+        private void EmitIncDecFlags(bool increment, int size, ulong computeFlags)
+        {
+            BeginFlags();
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+            _il.Emit(increment ? OpCodes.Ldc_I4_1 : OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Call, IncDecFlagsMethod);
+            EndFlags(computeFlags);
+        }
+
+        /// <summary>Computes the lazy producer's flags into the flags local (on a path that leaves the block or needs them).</summary>
+        private void MaterializeLazyFlags()
+        {
+            if (!_lazyPending)
+            {
+                return;
+            }
+
+            var ins = _code[_lazy];
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            _il.Emit(OpCodes.Ldloc, _lazyA);
+            _il.Emit(OpCodes.Stloc, _a);
+            _il.Emit(OpCodes.Ldloc, _lazyB);
+            _il.Emit(OpCodes.Stloc, _b);
+            _il.Emit(OpCodes.Ldloc, _lazyR);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (_shapes[_lazy].Op == BlockOp.IncDec)
+            {
+                EmitIncDecFlags(ins.Mnemonic == Mnemonic.Inc, size, _lazyMask);
+            }
+            else
+            {
+                EmitAluFlags(ins.Mnemonic, size, _lazyMask);
+            }
+        }
+
+        /// <summary>Pushes whether <paramref name="cc"/> holds, tested on the lazy producer's operands and result.</summary>
+        private void EmitDirectCondition(ConditionCode cc)
+        {
+            var producer = _code[_lazy];
+            int size = RegisterTable.Size[(int)producer.Op0Register];
+            bool logic = producer.Mnemonic is Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test;
+            switch (cc)
+            {
+                case ConditionCode.e:
+                case ConditionCode.ne:
+                    ResultIsZero();
+                    break;
+                case ConditionCode.s:
+                case ConditionCode.ns:
+                    ResultIsNegative(size);
+                    break;
+                case ConditionCode.b:
+                case ConditionCode.ae:
+                    if (logic)
+                    {
+                        _il.Emit(OpCodes.Ldc_I4_0);
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldloc, _lazyA);
+                        _il.Emit(OpCodes.Ldloc, _lazyB);
+                        _il.Emit(OpCodes.Clt_Un);
+                    }
+
+                    break;
+                case ConditionCode.be:
+                case ConditionCode.a:
+                    if (logic)
+                    {
+                        ResultIsZero();
+                    }
+                    else
+                    {
+                        _il.Emit(OpCodes.Ldloc, _lazyA);
+                        _il.Emit(OpCodes.Ldloc, _lazyB);
+                        _il.Emit(OpCodes.Cgt_Un);
+                        Not();
+                    }
+
+                    break;
+                case ConditionCode.l:
+                case ConditionCode.ge:
+                    if (logic)
+                    {
+                        ResultIsNegative(size);
+                    }
+                    else
+                    {
+                        SignedOperands(size);
+                        _il.Emit(OpCodes.Clt);
+                    }
+
+                    break;
+                default:
+                    // le / g
+                    if (logic)
+                    {
+                        ResultIsZero();
+                        ResultIsNegative(size);
+                        _il.Emit(OpCodes.Or);
+                    }
+                    else
+                    {
+                        SignedOperands(size);
+                        _il.Emit(OpCodes.Cgt);
+                        Not();
+                    }
+
+                    break;
+            }
+
+            // Odd condition codes are the negations of the even ones (Iced's order follows the x86 encoding).
+            if (cc is ConditionCode.ne or ConditionCode.ns or ConditionCode.ae or ConditionCode.a or ConditionCode.ge or ConditionCode.g)
+            {
+                Not();
+            }
+        }
+
+        private void ResultIsZero()
+        {
+            _il.Emit(OpCodes.Ldloc, _lazyR);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ceq);
+        }
+
+        private void ResultIsNegative(int size)
+        {
+            _il.Emit(OpCodes.Ldloc, _lazyR);
+            _il.Emit(OpCodes.Ldc_I8, (long)SignBit[size]);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Cgt_Un);
+        }
+
+        /// <summary>Pushes the lazy producer's a and b sign-extended from the operand size.</summary>
+        private void SignedOperands(int size)
+        {
+            foreach (var local in (ReadOnlySpan<LocalBuilder>)[_lazyA, _lazyB])
+            {
+                _il.Emit(OpCodes.Ldloc, local);
+                switch (size)
+                {
+                    case 1: _il.Emit(OpCodes.Conv_I1); _il.Emit(OpCodes.Conv_I8); break;
+                    case 2: _il.Emit(OpCodes.Conv_I2); _il.Emit(OpCodes.Conv_I8); break;
+                    case 4: _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Conv_I8); break;
+                }
+            }
+        }
+
+        private void Not()
+        {
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Ceq);
+        }
+
+        /// <summary>Pushes <c>flags &amp; ~mask</c>; <see cref="EndFlags"/> ors in the new status bits under the mask.</summary>
+        private void BeginFlags() => _il.Emit(OpCodes.Ldloc, _flags);
+
+        private void EndFlags(ulong mask)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)mask);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Stloc, _status);
+            _il.Emit(OpCodes.Ldc_I8, (long)~mask);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldloc, _status);
+            _il.Emit(OpCodes.Or);
+            _il.Emit(OpCodes.Stloc, _flags);
+        }
+
+        private void LoadCarry()
+        {
+            _il.Emit(OpCodes.Ldloc, _flags);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.And);
+        }
+
+        private void EmitLoop(in Instruction ins, ulong next)
+        {
+            int size = LoopCounterSize(ins.Code);
+            _il.Emit(OpCodes.Ldloc, _reg[RCX]!);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Sub);
+            Truncate(size);
+            _il.Emit(OpCodes.Stloc, _r);
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreGpr(RCX, size);
+
+            // taken = count != 0 && (LOOP || ZF matches LOOPE/LOOPNE)
+            var notTaken = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Brfalse, notTaken);
+            if (ins.Mnemonic != Mnemonic.Loop)
+            {
+                _il.Emit(OpCodes.Ldloc, _flags);
+                _il.Emit(OpCodes.Ldc_I8, (long)RFlags.ZF);
+                _il.Emit(OpCodes.And);
+                _il.Emit(ins.Mnemonic == Mnemonic.Loope ? OpCodes.Brfalse : OpCodes.Brtrue, notTaken);
+            }
+
+            EmitJumpTo(BranchTarget(ins));
+            _il.MarkLabel(notTaken);
+            EmitExit(next, TranslatedBlock.ExitFallThrough);
+        }
+
+        /// <summary>With a bool on the stack: taken goes to the branch target, else falls through.</summary>
+        private void EmitBranch(in Instruction ins, ulong next)
+        {
+            var notTaken = _il.DefineLabel();
+            _il.Emit(OpCodes.Brfalse, notTaken);
+            EmitJumpTo(BranchTarget(ins));
+            _il.MarkLabel(notTaken);
+            EmitExit(next, TranslatedBlock.ExitFallThrough);
+        }
+
+        /// <summary>A taken edge: back to the top of the method when it targets the block's own entry, else an exit.</summary>
+        private void EmitJumpTo(ulong target)
+        {
+            if (target != _entry)
+            {
+                EmitExit(target, TranslatedBlock.ExitTaken);
+                return;
+            }
+
+            // Self-loop: registers stay in locals; account the pass and go round while the batch has budget.
+            if (_liveAtTop != 0)
+            {
+                MaterializeLazyFlags();
+            }
+
+            int pending = _pending;
+            FlushCounts(pending);
+            var stop = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, BudgetField);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Ble, stop);
+            _il.Emit(OpCodes.Br, _top);
+            _il.MarkLabel(stop);
+            _pending = 0;
+            EmitExit(target, TranslatedBlock.ExitTaken);
+            _pending = pending;
+        }
+
+        private void EmitRet(in Instruction ins)
+        {
+            int size = ins.Op0Kind == OpKind.Immediate16 ? ins.StackPointerIncrement - ins.Immediate16 : ins.StackPointerIncrement;
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, PopMethod);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (ins.Op0Kind == OpKind.Immediate16)
+            {
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldc_I8, (long)ins.Immediate16);
+                _il.Emit(OpCodes.Call, AdjustStackMethod);
+            }
+
+            ReloadGpr(RSP);
+            FlushState();
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Ldc_I8, (long)_ipMask);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Stfld, RipField);
+            _il.Emit(OpCodes.Ldc_I4, TranslatedBlock.ExitOther);
+            _il.Emit(OpCodes.Ret);
+        }
+
+        private void EmitIn(in Instruction ins)
+        {
+            int size = ins.Op0Register.GetSize();
+            _il.Emit(OpCodes.Ldarg_0);
+            EmitPort(ins.Op1Kind == OpKind.Register, ins.Op1Kind == OpKind.Register ? 0 : ins.Immediate8);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, PortReadMethod);
+            StoreGpr(RAX, size);
+        }
+
+        private void EmitOut(in Instruction ins)
+        {
+            int size = ins.Op1Register.GetSize();
+            _il.Emit(OpCodes.Ldarg_0);
+            EmitPort(ins.Op0Kind == OpKind.Register, ins.Op0Kind == OpKind.Register ? 0 : ins.Immediate8);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Ldloc, _reg[RAX]!);
+            Truncate(size);
+            _il.Emit(OpCodes.Call, PortWriteMethod);
+        }
+
+        private void EmitPort(bool fromDx, int port)
+        {
+            if (fromDx)
+            {
+                _il.Emit(OpCodes.Ldloc, _reg[RDX]!);
+                _il.Emit(OpCodes.Conv_U2);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldc_I4, port);
+            }
+        }
+
+        /// <summary>Pushes operand <paramref name="operand"/> (a GPR or an immediate) as a ulong of <paramref name="size"/> bytes.</summary>
+        private void EmitSource(in Instruction ins, int operand, int size)
+        {
+            if (ins.GetOpKind(operand) == OpKind.Register)
+            {
+                LoadRegister(ins.GetOpRegister(operand));
+                return;
+            }
+
+            ulong value = ins.GetImmediate(operand);
+            _il.Emit(OpCodes.Ldc_I8, (long)(value & SizeMask[size]));
+        }
+
+        /// <summary>Pushes the linear address of the memory operand (as <see cref="MemoryLinear"/> computes it).</summary>
+        private void EmitLinear(in Instruction ins)
+        {
+            EmitEffectiveOffset(ins);
+            int segment = (int)ins.MemorySegment - (int)Register.ES;
+            if (_bitness != 64 || segment >= FS)
+            {
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldfld, SegField);
+                _il.Emit(OpCodes.Ldc_I4, segment);
+                _il.Emit(OpCodes.Ldelema, typeof(Segment));
+                _il.Emit(OpCodes.Ldfld, SegmentBaseField);
+                _il.Emit(OpCodes.Add);
+            }
+
+            if (_bitness != 64)
+            {
+                Truncate(4);
+            }
+        }
+
+        /// <summary>Pushes the memory operand's offset wrapped to the address size (as <see cref="EffectiveOffset"/>).</summary>
+        private void EmitEffectiveOffset(in Instruction ins)
+        {
+            var baseRegister = ins.MemoryBase;
+            ulong displacement = ins.MemoryDisplacement64;
+            if (baseRegister == Register.RIP || baseRegister == Register.EIP)
+            {
+                // Decoded at its real address: Iced's displacement is already the absolute target.
+                _il.Emit(OpCodes.Ldc_I8, (long)(baseRegister == Register.EIP ? displacement & 0xFFFF_FFFF : displacement));
+                return;
+            }
+
+            int addressSize;
+            _il.Emit(OpCodes.Ldc_I8, (long)displacement);
+            if (baseRegister != Register.None)
+            {
+                _il.Emit(OpCodes.Ldloc, _reg[Slot(baseRegister)]!);
+                _il.Emit(OpCodes.Add);
+                addressSize = RegisterTable.Size[(int)baseRegister];
+            }
+            else
+            {
+                addressSize = ins.MemoryDisplSize;
+            }
+
+            var index = ins.MemoryIndex;
+            if (index != Register.None)
+            {
+                _il.Emit(OpCodes.Ldloc, _reg[Slot(index)]!);
+                _il.Emit(OpCodes.Ldc_I8, (long)ins.MemoryIndexScale);
+                _il.Emit(OpCodes.Mul);
+                _il.Emit(OpCodes.Add);
+                addressSize = RegisterTable.Size[(int)index];
+            }
+
+            int wrap = addressSize switch
+            {
+                2 => 2,
+                8 => 8,
+                1 => _bitness == 64 ? 8 : _bitness == 32 ? 4 : 2,
+                _ => 4,
+            };
+            Truncate(wrap);
+        }
+
+        /// <summary>Pushes a GPR operand's value (AH-style high bytes included), zero-extended to 64 bits.</summary>
+        private void LoadRegister(Register register)
+        {
+            int r = (int)register;
+            _il.Emit(OpCodes.Ldloc, _reg[RegisterTable.Index[r] & 15]!);
+            if (RegisterTable.High8[r])
+            {
+                _il.Emit(OpCodes.Ldc_I4_8);
+                _il.Emit(OpCodes.Shr_Un);
+            }
+
+            Truncate(RegisterTable.Size[r]);
+        }
+
+        /// <summary>Pops a value into a GPR operand with x86's partial-register rules (as <see cref="WriteReg"/>).</summary>
+        private void StoreRegister(Register register)
+        {
+            int r = (int)register;
+            int slot = RegisterTable.Index[r] & 15;
+            if (RegisterTable.High8[r])
+            {
+                var local = _reg[slot]!;
+                _il.Emit(OpCodes.Conv_U1);
+                _il.Emit(OpCodes.Conv_U8);
+                _il.Emit(OpCodes.Ldc_I4_8);
+                _il.Emit(OpCodes.Shl);
+                _il.Emit(OpCodes.Ldloc, local);
+                _il.Emit(OpCodes.Ldc_I8, unchecked((long)~0xFF00UL));
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Or);
+                _il.Emit(OpCodes.Stloc, local);
+                return;
+            }
+
+            StoreGpr(slot, RegisterTable.Size[r]);
+        }
+
+        /// <summary>Pops a value into GPR slot <paramref name="slot"/> as a write of <paramref name="size"/> bytes (as <see cref="WriteGpr"/>).</summary>
+        private void StoreGpr(int slot, int size)
+        {
+            var local = _reg[slot]!;
+            switch (size)
+            {
+                case 8:
+                    break;
+                case 4:
+                    Truncate(4);
+                    break;
+                default:
+                    Truncate(size);
+                    _il.Emit(OpCodes.Ldloc, local);
+                    _il.Emit(OpCodes.Ldc_I8, unchecked((long)~SizeMask[size]));
+                    _il.Emit(OpCodes.And);
+                    _il.Emit(OpCodes.Or);
+                    break;
+            }
+
+            _il.Emit(OpCodes.Stloc, local);
+        }
+
+        /// <summary>Zero-extends the ulong on the stack from <paramref name="size"/> bytes.</summary>
+        private void Truncate(int size)
+        {
+            switch (size)
+            {
+                case 1:
+                    _il.Emit(OpCodes.Conv_U1);
+                    _il.Emit(OpCodes.Conv_U8);
+                    break;
+                case 2:
+                    _il.Emit(OpCodes.Conv_U2);
+                    _il.Emit(OpCodes.Conv_U8);
+                    break;
+                case 4:
+                    _il.Emit(OpCodes.Conv_U4);
+                    _il.Emit(OpCodes.Conv_U8);
+                    break;
+            }
+        }
+
+        /// <summary>Before a call-out: the core sees exact registers, flags, counts, and where the instruction starts.</summary>
+        private void BeginCallOut(ulong start, ulong next)
+        {
+            FlushState();
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I8, (long)start);
+            _il.Emit(OpCodes.Stfld, InstrStartField);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I8, (long)next);
+            _il.Emit(OpCodes.Stfld, RipField);
+        }
+
+        /// <summary>
+        /// After a call-out that did not end the block: leave at the next instruction when the batch ended (an exit
+        /// request, which a trap handler may have made) or when the block's own page was written (self-modifying code).
+        /// </summary>
+        private void EndCallOut(ulong next)
+        {
+            var stop = _il.DefineLabel();
+            var go = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, BudgetField);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Ble, stop);
+
+            // A trap handler (MMIO, port I/O) can write guest memory too, so every call-out checks the page.
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, CodeField);
+            _il.Emit(OpCodes.Ldc_I4, _page);
+            _il.Emit(OpCodes.Call, GenerationMethod);
+            _il.Emit(OpCodes.Ldc_I4, _generation);
+            _il.Emit(OpCodes.Beq, go);
+            _il.MarkLabel(stop);
+            EmitExit(next, TranslatedBlock.ExitOther);
+            _il.MarkLabel(go);
+        }
+
+        /// <summary>Leaves the block at <paramref name="rip"/>; the code emitted after it (another path) keeps its pending count.</summary>
+        private void EmitExit(ulong rip, int exit)
+        {
+            int pending = _pending;
+            FlushState();
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I8, (long)rip);
+            _il.Emit(OpCodes.Stfld, RipField);
+            _il.Emit(OpCodes.Ldc_I4, exit);
+            _il.Emit(OpCodes.Ret);
+            _pending = pending;
+        }
+
+        /// <summary>Writes registers the block changes, the flags, and the pending instruction count back to the core.</summary>
+        private void FlushState()
+        {
+            MaterializeLazyFlags();
+            for (int r = 0; r < 16; r++)
+            {
+                if (_written[r])
+                {
+                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldfld, GprField);
+                    _il.Emit(OpCodes.Ldc_I4, r);
+                    _il.Emit(OpCodes.Ldloc, _reg[r]!);
+                    _il.Emit(OpCodes.Stelem_I8);
+                }
+            }
+
+            if (_flagsWritten)
+            {
+                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldloc, _flags);
+                _il.Emit(OpCodes.Stfld, FlagsField);
+            }
+
+            FlushCounts(_pending);
+            _pending = 0;
+        }
+
+        private void FlushCounts(int count)
+        {
+            if (count == 0)
+            {
+                return;
+            }
+
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, RetiredField);
+            _il.Emit(OpCodes.Ldc_I8, (long)count);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stfld, RetiredField);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, BudgetField);
+            _il.Emit(OpCodes.Ldc_I4, count);
+            _il.Emit(OpCodes.Sub);
+            _il.Emit(OpCodes.Stfld, BudgetField);
+        }
+
+        private void LoadCoreGpr(int slot)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, GprField);
+            _il.Emit(OpCodes.Ldc_I4, slot);
+            _il.Emit(OpCodes.Ldelem_I8);
+        }
+
+        /// <summary>Re-reads a GPR the core changed during a call-out (RSP after a push or pop).</summary>
+        private void ReloadGpr(int slot)
+        {
+            LoadCoreGpr(slot);
+            _il.Emit(OpCodes.Stloc, _reg[slot]!);
+        }
+    }
+}

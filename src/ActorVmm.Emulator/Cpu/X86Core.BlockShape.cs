@@ -1,0 +1,184 @@
+using Iced.Intel;
+
+namespace ActorVmm.Emulator.Cpu;
+
+/// <summary>Which instructions block translation covers, and what each reads and writes of the flags.</summary>
+internal sealed partial class X86Core
+{
+    /// <summary>How a translated instruction is emitted.</summary>
+    private enum BlockOp : byte
+    {
+        /// <summary>Not translated: the block ends before it and the interpreter runs it.</summary>
+        None,
+        Alu,
+        IncDec,
+        MovRegister,
+        Load,
+        Store,
+        Lea,
+        Jcc,
+        Jmp,
+        Loop,
+        JumpIfCounterZero,
+        Push,
+        Pop,
+        Call,
+        Ret,
+        In,
+        Out,
+        Nop,
+    }
+
+    /// <summary>One instruction of a block with what the compiler needs to know about it.</summary>
+    private readonly struct BlockShape(BlockOp op, ulong flagsRead, ulong flagsWritten)
+    {
+        public BlockOp Op { get; } = op;
+
+        /// <summary>Status flags the instruction reads (all of them for an instruction that calls out of the block).</summary>
+        public ulong FlagsRead { get; } = flagsRead;
+
+        /// <summary>Status flags the instruction defines.</summary>
+        public ulong FlagsWritten { get; } = flagsWritten;
+
+        /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
+        public bool CallsOut => Op is BlockOp.Load or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+            or BlockOp.Ret or BlockOp.In or BlockOp.Out;
+
+        /// <summary>The block ends after this instruction (a control transfer).</summary>
+        public bool EndsBlock => Op is BlockOp.Jcc or BlockOp.Jmp or BlockOp.Loop or BlockOp.JumpIfCounterZero
+            or BlockOp.Call or BlockOp.Ret;
+    }
+
+    /// <summary>The translated form of <paramref name="ins"/>, or <see cref="BlockOp.None"/>.</summary>
+    private static BlockShape ShapeOf(in Instruction ins)
+    {
+        if (ins.IsInvalid || ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix)
+        {
+            return default;
+        }
+
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Add:
+            case Mnemonic.Or:
+            case Mnemonic.And:
+            case Mnemonic.Sub:
+            case Mnemonic.Xor:
+            case Mnemonic.Cmp:
+            case Mnemonic.Test:
+                return IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1))
+                    ? new BlockShape(BlockOp.Alu, 0, RFlags.Status)
+                    : default;
+
+            case Mnemonic.Adc:
+            case Mnemonic.Sbb:
+                return IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1))
+                    ? new BlockShape(BlockOp.Alu, RFlags.CF, RFlags.Status)
+                    : default;
+
+            case Mnemonic.Inc:
+            case Mnemonic.Dec:
+                return IsGpr(ins, 0) ? new BlockShape(BlockOp.IncDec, 0, RFlags.Status & ~RFlags.CF) : default;
+
+            case Mnemonic.Mov:
+                if (IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)))
+                {
+                    return new BlockShape(BlockOp.MovRegister, 0, 0);
+                }
+
+                if (IsGpr(ins, 0) && IsPlainMemory(ins, 1))
+                {
+                    return CallOut(BlockOp.Load);
+                }
+
+                return IsPlainMemory(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)) ? CallOut(BlockOp.Store) : default;
+
+            case Mnemonic.Lea:
+                return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
+
+            case Mnemonic.Jo:
+            case Mnemonic.Jno:
+            case Mnemonic.Jb:
+            case Mnemonic.Jae:
+            case Mnemonic.Je:
+            case Mnemonic.Jne:
+            case Mnemonic.Jbe:
+            case Mnemonic.Ja:
+            case Mnemonic.Js:
+            case Mnemonic.Jns:
+            case Mnemonic.Jp:
+            case Mnemonic.Jnp:
+            case Mnemonic.Jl:
+            case Mnemonic.Jge:
+            case Mnemonic.Jle:
+            case Mnemonic.Jg:
+                return IsNearBranch(ins) ? new BlockShape(BlockOp.Jcc, AluFlags.ConditionReads(ins.ConditionCode), 0) : default;
+
+            case Mnemonic.Jmp:
+                return IsNearBranch(ins) ? new BlockShape(BlockOp.Jmp, 0, 0) : default;
+
+            case Mnemonic.Loop:
+                return new BlockShape(BlockOp.Loop, 0, 0);
+            case Mnemonic.Loope:
+            case Mnemonic.Loopne:
+                return new BlockShape(BlockOp.Loop, RFlags.ZF, 0);
+
+            case Mnemonic.Jcxz:
+            case Mnemonic.Jecxz:
+            case Mnemonic.Jrcxz:
+                return new BlockShape(BlockOp.JumpIfCounterZero, 0, 0);
+
+            case Mnemonic.Push:
+                return IsGpr(ins, 0) || IsImmediate(ins, 0) ? CallOut(BlockOp.Push) : default;
+
+            case Mnemonic.Pop:
+                return IsGpr(ins, 0) ? CallOut(BlockOp.Pop) : default;
+
+            case Mnemonic.Call:
+                return IsNearBranch(ins) ? CallOut(BlockOp.Call) : default;
+
+            case Mnemonic.Ret:
+                return CallOut(BlockOp.Ret);
+
+            case Mnemonic.In:
+                return CallOut(BlockOp.In);
+
+            case Mnemonic.Out:
+                return CallOut(BlockOp.Out);
+
+            case Mnemonic.Nop:
+            case Mnemonic.Pause:
+                return new BlockShape(BlockOp.Nop, 0, 0);
+
+            default:
+                return default;
+        }
+    }
+
+    /// <summary>An instruction that calls out of the block: the flags must be exact before it, so it "reads" them all.</summary>
+    private static BlockShape CallOut(BlockOp op) => new(op, RFlags.Status, 0);
+
+    private static bool IsGpr(in Instruction ins, int operand) =>
+        ins.GetOpKind(operand) == OpKind.Register && ins.GetOpRegister(operand).IsGPR();
+
+    private static bool IsImmediate(in Instruction ins, int operand) => ins.GetOpKind(operand) is OpKind.Immediate8
+        or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64 or OpKind.Immediate8to16
+        or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64;
+
+    private static bool IsNearBranch(in Instruction ins) =>
+        ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
+
+    /// <summary>A memory operand addressed by GPRs, a displacement, or RIP/EIP (no VSIB, no string forms).</summary>
+    private static bool IsPlainMemory(in Instruction ins, int operand)
+    {
+        if (ins.GetOpKind(operand) != OpKind.Memory || ins.IsIPRelativeMemoryOperand && ins.MemoryIndex != Register.None)
+        {
+            return false;
+        }
+
+        var baseRegister = ins.MemoryBase;
+        var index = ins.MemoryIndex;
+        bool baseOk = baseRegister == Register.None || baseRegister == Register.RIP || baseRegister == Register.EIP || baseRegister.IsGPR();
+        return baseOk && (index == Register.None || index.IsGPR()) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
+    }
+}

@@ -1,0 +1,284 @@
+using ActorVmm.Emulator.Cpu;
+using ActorVmm.Machine.Vcpu;
+using Iced.Intel;
+using Xunit.Abstractions;
+
+namespace ActorVmm.Emulator.Tests;
+
+/// <summary>
+/// Translated blocks against the interpreter as the oracle: random loops of register ALU work (translated or not),
+/// MOV/LEA, stack-relative loads and stores, PUSH/POP, CALL/RET, run on two cores, one interpreting and one translating
+/// every block on first sight; every GPR, RFLAGS, RIP, the instructions retired and the stack/data area must match.
+/// </summary>
+public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
+{
+    private const int FixedSeed = 20_261_129;
+    private const int FixedCases = 300;
+    private const int RandomCases = 100;
+    private const int InstructionsPerCase = 24;
+    private const int LoopPasses = 3;
+    private const ulong CodeAddress = 0x1_0000;
+    private const ulong StackArea = 0x2_0000;
+    private const ulong StackBytes = 0x400;
+    private const ulong StackPointer = StackArea + 0x200;
+    private const ulong LoopCounterAddress = StackArea + StackBytes;
+    private const ulong Memory = 1024 * 1024;
+
+    [Fact]
+    public void Random_blocks_match_the_interpreter_in_32_bit_mode() => RunCampaigns(32);
+
+    [Fact]
+    public void Random_blocks_match_the_interpreter_in_64_bit_mode() => RunCampaigns(64);
+
+    private void RunCampaigns(int bitness)
+    {
+        int randomSeed = Random.Shared.Next();
+        output.WriteLine($"{bitness}-bit: fixed seed {FixedSeed} ({FixedCases} cases), random seed {randomSeed} ({RandomCases} cases)");
+        long translated = RunCampaign(bitness, FixedSeed, FixedCases) + RunCampaign(bitness, randomSeed, RandomCases);
+        output.WriteLine($"{translated} blocks translated");
+    }
+
+    private static long RunCampaign(int bitness, int seed, int cases)
+    {
+        using var interpreted = new EmulatorVm(new VmSpec("interpreted", Memory));
+        using var translated = new EmulatorVm(new VmSpec("translated", Memory));
+        var generator = new AluSequenceGenerator(seed, bitness);
+        var random = new Random(seed);
+        for (int n = 0; n < cases; n++)
+        {
+            byte[] code = BuildCase(generator, random, bitness);
+            byte[] stack = new byte[StackBytes];
+            random.NextBytes(stack);
+            ulong[] registers = new ulong[16];
+            for (int r = 0; r < registers.Length; r++)
+            {
+                registers[r] = r == X86Core.RSP ? StackPointer : generator.NextValue();
+            }
+
+            ulong flags = generator.NextFlags();
+            Prepare(interpreted, bitness, code, stack, registers, flags, translate: false);
+            Prepare(translated, bitness, code, stack, registers, flags, translate: true);
+            var expectedExit = RunToHalt(interpreted);
+            var actualExit = RunToHalt(translated);
+
+            string context = $"seed {seed} case {n} ({bitness}-bit): {Disassemble(code, bitness)}";
+            Assert.True(expectedExit == actualExit, $"exit {actualExit}, interpreter {expectedExit}; {context}");
+            var expected = interpreted.Core(0);
+            var actual = translated.Core(0);
+            for (int r = 0; r < 16; r++)
+            {
+                Assert.True(expected.Gpr[r] == actual.Gpr[r], $"GPR {r}: 0x{actual.Gpr[r]:X}, interpreter 0x{expected.Gpr[r]:X}; {context}");
+            }
+
+            Assert.True(expected.Flags == actual.Flags, $"RFLAGS 0x{actual.Flags:X}, interpreter 0x{expected.Flags:X}; {context}");
+            Assert.True(expected.Rip == actual.Rip, $"RIP 0x{actual.Rip:X}, interpreter 0x{expected.Rip:X}; {context}");
+            Assert.True(expected.InstructionsRetired == actual.InstructionsRetired, $"retired {actual.InstructionsRetired}, interpreter {expected.InstructionsRetired}; {context}");
+            Assert.True(
+                interpreted.Memory.GetSpan(StackArea, (int)StackBytes + 8).SequenceEqual(translated.Memory.GetSpan(StackArea, (int)StackBytes + 8)),
+                $"stack/data area differs; {context}");
+        }
+
+        Assert.True(translated.Core(0).BlocksTranslated > cases, $"only {translated.Core(0).BlocksTranslated} blocks translated in {cases} cases");
+        Assert.Equal(0, interpreted.Core(0).BlocksTranslated);
+        return translated.Core(0).BlocksTranslated;
+    }
+
+    private static void Prepare(EmulatorVm vm, int bitness, byte[] code, byte[] stack, ulong[] registers, ulong flags, bool translate)
+    {
+        var core = vm.Core(0);
+        core.SetFlatMode(bitness);
+        core.TranslationEnabled = translate;
+        core.TranslationThreshold = 1;
+        vm.Memory.Write(CodeAddress, code);
+        vm.Memory.Write(StackArea, stack);
+        vm.Memory.Write(LoopCounterAddress, (ulong)LoopPasses);
+        Array.Copy(registers, core.Gpr, registers.Length);
+        core.Flags = flags;
+        core.Rip = CodeAddress;
+    }
+
+    private static VcpuExitReason RunToHalt(EmulatorVm vm)
+    {
+        var core = vm.Core(0);
+        var exit = core.Run();
+        return exit.Reason;
+    }
+
+    /// <summary>
+    /// <c>top: body; dec dword [counter]; jnz top; hlt</c> (64-bit: R11 counts instead, so the loop can be one
+    /// translated block that branches to its own entry). The body mixes the ALU generator's instructions with the
+    /// other shapes blocks translate.
+    /// </summary>
+    private static byte[] BuildCase(AluSequenceGenerator generator, Random random, int bitness)
+    {
+        var bytes = new List<byte>();
+        var writer = new ByteWriter(bytes);
+        var encoder = Encoder.Create(bitness, writer);
+        ulong Here() => CodeAddress + (ulong)bytes.Count;
+        void Emit(in Instruction instruction) => encoder.Encode(instruction, Here());
+
+        if (bitness == 64)
+        {
+            Emit(Instruction.Create(Code.Mov_r64_imm64, Register.R11, (ulong)LoopPasses));
+        }
+
+        ulong top = Here();
+        for (int i = 0; i < InstructionsPerCase; i++)
+        {
+            if (random.Next(100) < 45)
+            {
+                Emit(generator.Next());
+                continue;
+            }
+
+            EmitShape(random.Next(11), generator, random, bitness, Emit, Here);
+        }
+
+        if (bitness == 64)
+        {
+            Emit(Instruction.Create(Code.Dec_rm64, Register.R11));
+        }
+        else
+        {
+            Emit(Instruction.Create(Code.Dec_rm32, new MemoryOperand(Register.None, (long)LoopCounterAddress, 4)));
+        }
+
+        Emit(Instruction.CreateBranch(bitness == 64 ? Code.Jne_rel32_64 : Code.Jne_rel32_32, top));
+        Emit(Instruction.Create(Code.Hlt));
+        return [.. bytes];
+    }
+
+    private static void EmitShape(int shape, AluSequenceGenerator generator, Random random, int bitness, EmitAction emit, Func<ulong> here)
+    {
+        int size = generator.NextSize();
+        int bits = size * 8;
+        var a = generator.NextRegister(size);
+        var b = generator.NextRegister(size);
+        var stackPointer = bitness == 64 ? Register.RSP : Register.ESP;
+        var slot = new MemoryOperand(stackPointer, random.Next(0, 0x1F0 / 8) * 8 - 0x100, 1);
+        switch (shape)
+        {
+            case 0:
+                emit(Instruction.Create(CodeOf($"Mov_r{bits}_rm{bits}"), a, b));
+                break;
+            case 1:
+                emit(size == 8
+                    ? Instruction.Create(Code.Mov_r64_imm64, a, generator.NextValue())
+                    : Instruction.Create(CodeOf($"Mov_r{bits}_imm{bits}"), a, (uint)generator.NextValue() & (uint)((1UL << bits) - 1)));
+                break;
+            case 2:
+                emit(Instruction.Create(CodeOf($"Mov_r{bits}_rm{bits}"), a, slot));
+                break;
+            case 3:
+                emit(Instruction.Create(CodeOf($"Mov_rm{bits}_r{bits}"), slot, a));
+                break;
+            case 4:
+                emit(size == 8
+                    ? Instruction.Create(Code.Mov_rm64_imm32, slot, (int)generator.NextValue())
+                    : Instruction.Create(CodeOf($"Mov_rm{bits}_imm{bits}"), slot, (uint)generator.NextValue() & (uint)((1UL << bits) - 1)));
+                break;
+            case 5:
+            {
+                // PUSH then POP: a register (or an immediate) moves through the stack.
+                var wide = bitness == 64 ? generator.NextRegister(8) : generator.NextRegister(4);
+                if (random.Next(2) == 0)
+                {
+                    emit(Instruction.Create(bitness == 64 ? Code.Push_r64 : Code.Push_r32, wide));
+                }
+                else
+                {
+                    emit(Instruction.Create(bitness == 64 ? Code.Pushq_imm32 : Code.Pushd_imm32, (int)generator.NextValue()));
+                }
+
+                emit(Instruction.Create(bitness == 64 ? Code.Pop_r64 : Code.Pop_r32, bitness == 64 ? generator.NextRegister(8) : generator.NextRegister(4)));
+                break;
+            }
+
+            case 6:
+            {
+                // CALL to the next instruction, then POP the return address it pushed.
+                const int CallLength = 5;
+                emit(Instruction.CreateBranch(bitness == 64 ? Code.Call_rel32_64 : Code.Call_rel32_32, here() + CallLength));
+                emit(Instruction.Create(bitness == 64 ? Code.Pop_r64 : Code.Pop_r32, bitness == 64 ? generator.NextRegister(8) : generator.NextRegister(4)));
+                break;
+            }
+
+            case 7:
+            {
+                // PUSH the address after RET, then RET to it (an indirect transfer).
+                const int PushAndRetLength = 6;
+                emit(Instruction.Create(bitness == 64 ? Code.Pushq_imm32 : Code.Pushd_imm32, (int)(here() + PushAndRetLength)));
+                emit(Instruction.Create(bitness == 64 ? Code.Retnq : Code.Retnd));
+                break;
+            }
+
+            case 8:
+            case 9:
+            {
+                // [CMP a, b;] Jcc over one INC: the block's flags (often lazy) decide whether the INC runs.
+                if (random.Next(2) == 0)
+                {
+                    emit(Instruction.Create(CodeOf($"Cmp_rm{bits}_r{bits}"), a, b));
+                }
+
+                var skipped = SkippedInstruction(generator, bitness, out int skippedLength);
+                string cc = Conditions[random.Next(Conditions.Length)];
+                const int JccLength = 6;
+                emit(Instruction.CreateBranch(CodeOf($"J{cc}_rel32_{bitness}"), here() + JccLength + (ulong)skippedLength));
+                emit(skipped);
+                break;
+            }
+
+            case 10:
+            {
+                // LOOP/LOOPE/LOOPNE/JECXZ over one INC (ECX/RCX is one of the random registers).
+                var skipped = SkippedInstruction(generator, bitness, out int skippedLength);
+                string[] forms = bitness == 64
+                    ? ["Loop_rel8_64_RCX", "Loope_rel8_64_RCX", "Loopne_rel8_64_RCX", "Jrcxz_rel8_64"]
+                    : ["Loop_rel8_32_ECX", "Loope_rel8_32_ECX", "Loopne_rel8_32_ECX", "Jecxz_rel8_32"];
+                const int ShortBranchLength = 2;
+                emit(Instruction.CreateBranch(CodeOf(forms[random.Next(forms.Length)]), here() + ShortBranchLength + (ulong)skippedLength));
+                emit(skipped);
+                break;
+            }
+
+            default:
+                emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), a));
+                break;
+        }
+    }
+
+    private static readonly string[] Conditions = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+
+    /// <summary>INC of a full-width register (FF /0 with REX.W in 64-bit mode: a fixed length to branch over).</summary>
+    private static Instruction SkippedInstruction(AluSequenceGenerator generator, int bitness, out int length)
+    {
+        length = bitness == 64 ? 3 : 2;
+        return bitness == 64
+            ? Instruction.Create(Code.Inc_rm64, generator.NextRegister(8))
+            : Instruction.Create(Code.Inc_rm32, generator.NextRegister(4));
+    }
+
+    private delegate void EmitAction(in Instruction instruction);
+
+    private static Code CodeOf(string name) =>
+        Enum.TryParse<Code>(name, out var code) ? code : throw new InvalidOperationException($"No Iced code named {name}");
+
+    private static string Disassemble(byte[] code, int bitness)
+    {
+        var decoder = Decoder.Create(bitness, code, CodeAddress);
+        var parts = new List<string>();
+        while (decoder.IP < CodeAddress + (ulong)code.Length)
+        {
+            decoder.Decode(out var instruction);
+            parts.Add(instruction.ToString());
+        }
+
+        return string.Join("; ", parts);
+    }
+
+    private sealed class ByteWriter(List<byte> bytes) : CodeWriter
+    {
+        public override void WriteByte(byte value) => bytes.Add(value);
+    }
+}

@@ -1,0 +1,379 @@
+using ActorVmm.Emulator.Cpu;
+using ActorVmm.Machine.Boot;
+using ActorVmm.Machine.Traps;
+using ActorVmm.Machine.Vcpu;
+using ActorVmm.TestGuests;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace ActorVmm.Emulator.Tests;
+
+/// <summary>
+/// Block translation where the interpreter's per-instruction view matters: code that rewrites itself inside a hot
+/// translated loop, host writes into running code, page-table changes under translated code, interrupts and exit
+/// requests arriving while a translated loop runs.
+/// </summary>
+public sealed class BlockTranslationTests : IDisposable
+{
+    private const ulong Memory = 16 * 1024 * 1024;
+    private const ulong CodeAddress = 0x1000;
+    private const ulong StackPointer = 0x7000;
+    private const ushort OutputPort = 0xE0;
+    private const ushort TickPort = 0xE4;
+    private const uint Passes = 100;
+    private const ulong PageDirectory = 0x10_0000;
+    private const ulong PageTable = 0x10_1000;
+    private const ulong RemappedLinear = 0x40_0000;
+    private const ulong FirstPhysical = 0x8000;
+    private const ulong SecondPhysical = 0x9000;
+    private const uint FirstValue = 0xAAAA;
+    private const uint SecondValue = 0xBBBB;
+    private const ulong PagePresentWritable = 0x3;
+    private const ulong PageLarge = 0x80;
+    private const byte InterruptVector = 0x40;
+    private const int IvtEntrySize = 4;
+
+    private readonly EmulatorVm _vm = new(new VmSpec("blocks", Memory));
+    private readonly TrapTableWriter _traps;
+    private readonly List<ulong> _outputs = [];
+
+    public BlockTranslationTests()
+    {
+        _traps = _vm.Traps.ClaimWriter();
+        _traps.Register(TrapBus.Pio, OutputPort, 1, access =>
+        {
+            if (access.IsWrite)
+            {
+                _outputs.Add(access.Value);
+            }
+        }, name: "output");
+    }
+
+    private X86Core Core => _vm.Core(0);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    public void A_hot_loop_that_starts_rewriting_its_own_immediate_sees_each_new_value(int threshold)
+    {
+        // top: mov al, imm8 ; out ; inc ebx ; (from pass CleanPasses on) mov [imm8], bl ; dec ecx ; jnz top.
+        // The first passes leave the code alone, so the loop is translated before it starts patching itself.
+        const uint CleanPasses = 50;
+        LoadFlat32(threshold, (asm, address) =>
+        {
+            var top = asm.CreateLabel("top");
+            var skip = asm.CreateLabel();
+            asm.mov(ecx, Passes);
+            asm.mov(edx, (uint)OutputPort);
+            asm.xor(ebx, ebx);
+            asm.Label(ref top);
+            asm.mov(al, 0);
+            asm.@out(dx, al);
+            asm.inc(ebx);
+            asm.cmp(ebx, CleanPasses);
+            asm.jbe(skip);
+            asm.mov(__byte_ptr[address("top") + 1], bl);
+            asm.Label(ref skip);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [top];
+        });
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        var expected = Enumerable.Repeat(0UL, (int)CleanPasses + 1).Concat(Enumerable.Range((int)CleanPasses + 1, (int)(Passes - CleanPasses - 1)).Select(i => (ulong)i));
+        Assert.Equal(expected, _outputs);
+        Assert.True(Core.BlocksEntered >= CleanPasses, $"{Core.BlocksEntered} block entries");
+    }
+
+    [Fact]
+    public void A_store_into_a_later_instruction_of_the_same_block_takes_effect_before_it_runs()
+    {
+        // top: inc ebx ; mov [patch + 1], bl ; patch: mov al, imm8 ; out ; dec ecx ; jnz top — one block, which must
+        // leave right after the store so the patched MOV runs with its new immediate. Each pass rewrites the page, so
+        // only translating on first sight (threshold 1) gets it translated at all.
+        LoadFlat32(1, (asm, address) =>
+        {
+            var top = asm.CreateLabel();
+            var patch = asm.CreateLabel("patch");
+            asm.mov(ecx, Passes);
+            asm.mov(edx, (uint)OutputPort);
+            asm.xor(ebx, ebx);
+            asm.Label(ref top);
+            asm.inc(ebx);
+            asm.mov(__byte_ptr[address("patch") + 1], bl);
+            asm.Label(ref patch);
+            asm.mov(al, 0);
+            asm.@out(dx, al);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [patch];
+        });
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        Assert.Equal(Enumerable.Range(1, (int)Passes).Select(i => (ulong)i), _outputs);
+        Assert.True(Core.BlocksEntered >= Passes, $"{Core.BlocksEntered} block entries");
+    }
+
+    [Fact]
+    public void A_host_write_into_a_running_translated_loop_takes_effect_at_the_next_pass()
+    {
+        const int WritesBeforePatch = 10;
+        const byte Before = 0x11;
+        const byte After = 0x22;
+        ulong patchAddress = 0;
+        int ticks = 0;
+        _traps.Register(TrapBus.Pio, TickPort, 1, access =>
+        {
+            if (access.IsWrite && ++ticks == WritesBeforePatch)
+            {
+                _vm.Memory.Write(patchAddress, After);
+            }
+        }, name: "patcher");
+        var labels = LoadFlat32(1, (asm, address) =>
+        {
+            var top = asm.CreateLabel("top");
+            asm.mov(ecx, Passes);
+            asm.mov(edx, (uint)OutputPort);
+            asm.Label(ref top);
+            asm.mov(al, Before);
+            asm.@out(dx, al);
+            asm.@out((byte)TickPort, al);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [top];
+        });
+        patchAddress = labels["top"] + 1;
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        var expected = Enumerable.Repeat((ulong)Before, WritesBeforePatch).Concat(Enumerable.Repeat((ulong)After, (int)Passes - WritesBeforePatch));
+        Assert.Equal(expected, _outputs);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Remapping_a_translated_code_page_runs_the_new_page(bool invlpg)
+    {
+        const uint Calls = 40;
+        const uint RemapAt = 21;
+
+        // Identity-map the first 4 MiB with one large page; RemappedLinear maps through a page table to FirstPhysical.
+        _vm.Memory.Write(PageDirectory, (uint)(PagePresentWritable | PageLarge));
+        _vm.Memory.Write(PageDirectory + 4, (uint)(PageTable | PagePresentWritable));
+        _vm.Memory.Write(PageTable, (uint)(FirstPhysical | PagePresentWritable));
+        WriteCode(32, FirstPhysical, asm =>
+        {
+            asm.mov(eax, FirstValue);
+            asm.ret();
+        });
+        WriteCode(32, SecondPhysical, asm =>
+        {
+            asm.mov(eax, SecondValue);
+            asm.ret();
+        });
+        LoadFlat32(2, (asm, _) =>
+        {
+            var top = asm.CreateLabel();
+            var skip = asm.CreateLabel();
+            asm.mov(ecx, Calls);
+            asm.xor(ebx, ebx);
+            asm.Label(ref top);
+            asm.call(RemappedLinear);
+            asm.add(ebx, eax);
+            asm.cmp(ecx, RemapAt);
+            asm.jne(skip);
+            asm.mov(__dword_ptr[PageTable], (uint)(SecondPhysical | PagePresentWritable));
+            if (invlpg)
+            {
+                asm.invlpg(__[RemappedLinear]);
+            }
+            else
+            {
+                asm.mov(eax, cr3);
+                asm.mov(cr3, eax);
+            }
+
+            asm.Label(ref skip);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [];
+        });
+        Core.Cr3 = PageDirectory;
+        Core.Cr4 |= X86Core.Cr4PSE;
+        Core.Cr0 |= X86Core.Cr0PG;
+        Core.FlushTlb();
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        uint before = Calls - RemapAt + 1;
+        Assert.Equal((ulong)((before * FirstValue) + ((Calls - before) * SecondValue)), Core.Gpr[X86Core.RBX]);
+        Assert.True(Core.BlocksTranslated >= 2, $"{Core.BlocksTranslated} blocks translated");
+    }
+
+    [Fact]
+    public void An_interrupt_raised_while_a_translated_loop_runs_is_taken_at_an_instruction_boundary()
+    {
+        const uint Iterations = 20_000;
+        const int RaiseOnTick = 1000;
+        const ushort InterruptedIp = GuestAssembler.DataOffset;
+        const ushort HandlerRuns = GuestAssembler.DataOffset + 2;
+        var controller = new FakeInterruptController();
+        _vm.AttachInterruptController(controller);
+        int ticks = 0;
+        _traps.Register(TrapBus.Pio, TickPort, 1, access =>
+        {
+            if (access.IsWrite && ++ticks == RaiseOnTick)
+            {
+                controller.Raise(InterruptVector);
+            }
+        }, name: "tick");
+        byte[] code = GuestAssembler.AssembleWithLabels(
+            16,
+            0,
+            (asm, address) =>
+            {
+                var top = asm.CreateLabel("top");
+                var end = asm.CreateLabel("end");
+                var handler = asm.CreateLabel("handler");
+                asm.xor(ax, ax);
+                asm.mov(es, ax);
+                asm.mov(__word_ptr.es[InterruptVector * IvtEntrySize], (ushort)address("handler"));
+                asm.mov(ax, cs);
+                asm.mov(__word_ptr.es[(InterruptVector * IvtEntrySize) + 2], ax);
+                asm.mov(ecx, Iterations);
+                asm.xor(eax, eax);
+                asm.xor(ebx, ebx);
+                asm.xor(esi, esi);
+                asm.mov(dx, TickPort);
+                asm.sti();
+                asm.Label(ref top);
+                for (int i = 0; i < 3; i++)
+                {
+                    asm.add(eax, 3);
+                    asm.inc(ebx);
+                    asm.add(esi, ebx);
+                    asm.@out(dx, al);
+                }
+
+                asm.dec(ecx);
+                asm.jnz(top);
+                asm.Label(ref end);
+                asm.hlt();
+                asm.Label(ref handler);
+                asm.push(bp);
+                asm.mov(bp, sp);
+                asm.mov(di, __word_ptr[bp + 2]);
+                asm.mov(__word_ptr[InterruptedIp], di);
+                asm.add(__word_ptr[HandlerRuns], 1);
+                asm.pop(bp);
+                asm.iret();
+                return [top, end, handler];
+            },
+            out var labels);
+        byte[] image = new byte[GuestAssembler.DataOffset + 4];
+        code.CopyTo(image, 0);
+        var entry = FlatBinaryLoader.Load(_vm.Memory, image);
+        Core.SetEntryState(entry);
+        Core.TranslationEnabled = true;
+        Core.TranslationThreshold = 1;
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        ulong data = GuestAssembler.LoadAddress + GuestAssembler.DataOffset;
+        Assert.Equal(1, _vm.Memory.Read<ushort>(data + 2));
+        ushort interrupted = _vm.Memory.Read<ushort>(data);
+        var boundaries = InstructionOffsets(image, 16, (int)labels["top"], (int)labels["end"]);
+        Assert.Contains(interrupted, boundaries);
+        const uint Steps = Iterations * 3;
+        Assert.Equal(Steps * 3, (uint)Core.Gpr[X86Core.RAX]);
+        Assert.Equal(Steps, (uint)Core.Gpr[X86Core.RBX]);
+        Assert.Equal((ulong)Steps * (Steps + 1) / 2 & 0xFFFF_FFFF, Core.Gpr[X86Core.RSI]);
+        Assert.True(Core.BlocksEntered > 0);
+    }
+
+    [Fact]
+    public async Task An_exit_request_stops_a_translated_endless_loop()
+    {
+        var entry = FlatBinaryLoader.Load(_vm.Memory, IoGuests.SpinForever());
+        Core.SetEntryState(entry);
+        Core.TranslationEnabled = true;
+        Core.TranslationThreshold = 1;
+        var requester = Task.Run(() =>
+        {
+            Assert.True(SpinWait.SpinUntil(() => Core.BlocksEntered > 10, EmulatorHarness.GuestTimeout), "no translated block ran");
+            Core.RequestExit();
+        });
+
+        var exit = Core.Run();
+        await requester.WaitAsync(EmulatorHarness.GuestTimeout);
+
+        Assert.Equal(VcpuExitReason.Interrupted, exit.Reason);
+        Assert.True(Core.BlocksTranslated >= 1);
+    }
+
+    [Fact]
+    public void With_translation_off_the_interpreter_runs_everything()
+    {
+        LoadFlat32(1, (asm, _) =>
+        {
+            var top = asm.CreateLabel();
+            asm.mov(ecx, Passes);
+            asm.Label(ref top);
+            asm.add(eax, ecx);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [];
+        });
+        Core.TranslationEnabled = false;
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        Assert.Equal((ulong)(Passes * (Passes + 1) / 2), Core.Gpr[X86Core.RAX]);
+        Assert.Equal(0, Core.BlocksTranslated);
+    }
+
+    public void Dispose() => _vm.Dispose();
+
+    private IReadOnlyDictionary<string, ulong> LoadFlat32(int threshold, Func<Assembler, Func<string, ulong>, Label[]> build)
+    {
+        Core.SetFlatMode(32);
+        Core.TranslationEnabled = true;
+        Core.TranslationThreshold = threshold;
+        byte[] code = GuestAssembler.AssembleWithLabels(32, CodeAddress, build, out var labels);
+        _vm.Memory.Write(CodeAddress, code);
+        Core.Rip = CodeAddress;
+        Core.Gpr[X86Core.RSP] = StackPointer;
+        return labels;
+    }
+
+    private void WriteCode(int bitness, ulong address, Action<Assembler> emit)
+    {
+        var asm = new Assembler(bitness);
+        emit(asm);
+        using var stream = new MemoryStream();
+        asm.Assemble(new StreamCodeWriter(stream), address);
+        _vm.Memory.Write(address, stream.ToArray());
+    }
+
+    /// <summary>The offsets where instructions start in [<paramref name="from"/>, <paramref name="to"/>) of a flat image.</summary>
+    private static HashSet<ushort> InstructionOffsets(byte[] image, int bitness, int from, int to)
+    {
+        var decoder = Decoder.Create(bitness, new ByteArrayCodeReader(image, from, to - from), (ulong)from);
+        var offsets = new HashSet<ushort>();
+        while (decoder.IP < (ulong)to)
+        {
+            offsets.Add((ushort)decoder.IP);
+            decoder.Decode(out _);
+        }
+
+        return offsets;
+    }
+}
