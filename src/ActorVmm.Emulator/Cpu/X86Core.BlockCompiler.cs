@@ -34,6 +34,7 @@ internal sealed partial class X86Core
         private static readonly MethodInfo PushMethod = Method(nameof(Push), typeof(ulong), typeof(int));
         private static readonly MethodInfo PopMethod = Method(nameof(Pop), typeof(int));
         private static readonly MethodInfo AdjustStackMethod = Method(nameof(AdjustStack), typeof(ulong));
+        private static readonly MethodInfo CheckIoPermissionMethod = Method(nameof(CheckIoPermission), typeof(ushort), typeof(int));
         private static readonly MethodInfo PortReadMethod = Method(nameof(PortRead), typeof(ushort), typeof(int));
         private static readonly MethodInfo PortWriteMethod = Method(nameof(PortWrite), typeof(ushort), typeof(int), typeof(ulong));
         private static readonly MethodInfo GenerationMethod = typeof(CodePageTracker).GetMethod(nameof(CodePageTracker.Generation))!;
@@ -829,6 +830,7 @@ internal sealed partial class X86Core
         private void EmitIn(in Instruction ins)
         {
             int size = ins.Op0Register.GetSize();
+            EmitIoPermissionCheck(ins.Op1Kind == OpKind.Register, ins.Op1Kind == OpKind.Register ? 0 : ins.Immediate8, size);
             _il.Emit(OpCodes.Ldarg_0);
             EmitPort(ins.Op1Kind == OpKind.Register, ins.Op1Kind == OpKind.Register ? 0 : ins.Immediate8);
             _il.Emit(OpCodes.Ldc_I4, size);
@@ -839,12 +841,22 @@ internal sealed partial class X86Core
         private void EmitOut(in Instruction ins)
         {
             int size = ins.Op1Register.GetSize();
+            EmitIoPermissionCheck(ins.Op0Kind == OpKind.Register, ins.Op0Kind == OpKind.Register ? 0 : ins.Immediate8, size);
             _il.Emit(OpCodes.Ldarg_0);
             EmitPort(ins.Op0Kind == OpKind.Register, ins.Op0Kind == OpKind.Register ? 0 : ins.Immediate8);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Ldloc, _reg[RAX]!);
             Truncate(size);
             _il.Emit(OpCodes.Call, PortWriteMethod);
+        }
+
+        /// <summary>The interpreter's IOPL / I/O-bitmap check (#GP at CPL &gt; IOPL without the bitmap's leave), before the access.</summary>
+        private void EmitIoPermissionCheck(bool fromDx, int port, int size)
+        {
+            _il.Emit(OpCodes.Ldarg_0);
+            EmitPort(fromDx, port);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, CheckIoPermissionMethod);
         }
 
         private void EmitPort(bool fromDx, int port)
