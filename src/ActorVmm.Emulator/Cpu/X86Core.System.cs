@@ -535,9 +535,12 @@ internal sealed partial class X86Core
                 return true;
 
             case Mnemonic.Rdtsc:
-                WriteGpr(RAX, 4, (ulong)_retired);
-                WriteGpr(RDX, 4, (ulong)_retired >> 32);
+            {
+                ulong tsc = ReadTsc();
+                WriteGpr(RAX, 4, tsc);
+                WriteGpr(RDX, 4, tsc >> 32);
                 return true;
+            }
 
             case Mnemonic.Rdmsr:
             {
@@ -585,7 +588,7 @@ internal sealed partial class X86Core
 
     private ulong ReadMsr(uint msr) => msr switch
     {
-        MsrTsc => (ulong)_retired,
+        MsrTsc => ReadTsc(),
         MsrEfer => Efer,
         MsrFsBase => Seg[FS].Base,
         MsrGsBase => Seg[GS].Base,
@@ -599,7 +602,7 @@ internal sealed partial class X86Core
         switch (msr)
         {
             case MsrTsc:
-                _retired = (long)value;
+                WriteTsc(value);
                 break;
             case MsrEfer:
                 Efer = (value & EferWritable) | (Efer & EferLMA);
