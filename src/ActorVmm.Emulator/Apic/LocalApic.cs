@@ -500,7 +500,8 @@ internal sealed class LocalApic
             return _timerInitialCount - (uint)(elapsed % _timerInitialCount);
         }
 
-        return elapsed >= _timerInitialCount ? 0 : _timerInitialCount - (uint)elapsed;
+        // A one-shot count that expired stays at 0 (whatever the divisor does afterwards).
+        return elapsed >= _timerInitialCount || _timerDeadline == NoDeadline ? 0 : _timerInitialCount - (uint)elapsed;
     }
 
     // A new divisor takes effect from now: the count carries on from where it is at the new rate.
