@@ -24,6 +24,7 @@ internal sealed partial class X86Core
     private long _tscOffset;
     private ITimer? _wakeTimer;
     private long _armedDeadline = LocalApic.NoDeadline;
+    private int _wakeTimerFired;
 
     /// <summary>True while the core waits for a start-up IPI (application processors after reset and after INIT).</summary>
     public bool IsWaitingForStartup => _waitForSipi;
@@ -122,7 +123,10 @@ internal sealed partial class X86Core
     private void ArmWakeTimer()
     {
         long deadline = _apic.TimerDeadline;
-        if (deadline == _armedDeadline)
+
+        // A host timer may fire before the virtual deadline (host timers round to milliseconds): arm it again then.
+        bool fired = Interlocked.Exchange(ref _wakeTimerFired, 0) != 0;
+        if (deadline == _armedDeadline && !fired)
         {
             return;
         }
@@ -135,10 +139,15 @@ internal sealed partial class X86Core
         }
 
         _wakeTimer ??= _machine.Clock.Time.CreateTimer(static state => ((X86Core)state!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _wakeTimer.Change(_machine.Clock.Until(deadline), Timeout.InfiniteTimeSpan);
+        // Whole milliseconds, rounded up: the system timer queue truncates to them and would otherwise fire early.
+        _wakeTimer.Change(TimeSpan.FromMilliseconds(Math.Ceiling(_machine.Clock.Until(deadline).TotalMilliseconds)), Timeout.InfiniteTimeSpan);
     }
 
-    private void OnWakeTimer() => _machine.Bus.Wake(Id);
+    private void OnWakeTimer()
+    {
+        Volatile.Write(ref _wakeTimerFired, 1);
+        _machine.Bus.Wake(Id);
+    }
 
     private void DisposeApicTimer() => _wakeTimer?.Dispose();
 }
