@@ -65,8 +65,11 @@ internal sealed partial class X86Core
     internal const uint CpuidLeaf1Edx = CpuidFpu | CpuidPse | CpuidTsc | CpuidMsr | CpuidPae | CpuidCx8 | CpuidApic
         | CpuidPge | CpuidCmov | CpuidPat | CpuidFxsr | CpuidSse | CpuidSse2;
 
-    /// <summary>Leaf 1 ECX: nothing (no SSE3 and later, no CMPXCHG16B, XSAVE, x2APIC, MONITOR, PCID or hypervisor bit).</summary>
-    internal const uint CpuidLeaf1Ecx = 0;
+    /// <summary>Leaf 1 ECX bit 31: running under a hypervisor (whose leaves at 0x40000000 offer kvm-clock, X86Core.KvmClock.cs).</summary>
+    internal const uint CpuidHypervisor = 1u << 31;
+
+    /// <summary>Leaf 1 ECX: the hypervisor bit only (no SSE3 and later, no CMPXCHG16B, XSAVE, x2APIC, TSC-deadline, MONITOR or PCID).</summary>
+    internal const uint CpuidLeaf1Ecx = CpuidHypervisor;
 
     // Vendor "ActorVmm-EMU" as leaf 0 returns it: EBX, EDX, ECX.
     private const uint VendorEbx = 0x6F74_6341;
@@ -81,6 +84,8 @@ internal sealed partial class X86Core
             0 => (CpuidMaxBasicLeaf, VendorEbx, VendorEcx, VendorEdx),
             // EBX[31:24]: initial APIC ID.
             1 => (CpuidSignature, (uint)Id << 24, CpuidLeaf1Ecx, CpuidLeaf1Edx),
+            CpuidHypervisorBase => (CpuidKvmFeatures, KvmSignatureEbx, KvmSignatureEcx, KvmSignatureEdx),
+            CpuidKvmFeatures => (KvmFeatureClockSource2 | KvmFeatureClockSourceStable, 0u, 0u, 0u),
             0x8000_0000 => (CpuidMaxExtendedLeaf, 0u, 0u, 0u),
             0x8000_0001 => (0u, 0u, 0u, CpuidSyscall | CpuidLongMode),
             _ => (0u, 0u, 0u, 0u),

@@ -594,6 +594,8 @@ internal sealed partial class X86Core
         MsrGsBase => Seg[GS].Base,
         MsrKernelGsBase => KernelGsBase,
         MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask => _msrs.GetValueOrDefault(msr),
+        MsrKvmSystemTime => _kvmSystemTime,
+        MsrKvmWallClock => _kvmWallClock,
         _ => throw new GuestFault(ExceptionVector.GP, 0),
     };
 
@@ -603,6 +605,13 @@ internal sealed partial class X86Core
         {
             case MsrTsc:
                 WriteTsc(value);
+                RefreshKvmClock();
+                break;
+            case MsrKvmSystemTime:
+                WriteKvmSystemTime(value);
+                break;
+            case MsrKvmWallClock:
+                WriteKvmWallClock(value);
                 break;
             case MsrEfer:
                 Efer = (value & EferWritable) | (Efer & EferLMA);
