@@ -168,6 +168,31 @@ public sealed class CoreApicTests : IDisposable
     }
 
     [Fact]
+    public void A_halted_vcpu_is_woken_by_a_host_timer_at_its_apic_timer_deadline_not_before()
+    {
+        const uint TimerVector = 0xEC;
+        const uint Count = 2_500_000; // 2.5 ms at divide-by-1 (1 GHz input clock)
+        var woken = new List<int>();
+        _vm.ApicBus.ConnectWake(woken.Add);
+        var apic = _vm.Apic(0);
+        apic.WriteRegister(SpuriousVector, SoftwareEnable | SpuriousVectorReset);
+        apic.WriteRegister(TimerDivide, TimerDivideBy1);
+        apic.WriteRegister(LvtTimer, TimerModeOneShot | TimerVector);
+        apic.WriteRegister(TimerInitialCount, Count);
+        var core = Flat(0, asm => asm.hlt());
+
+        Assert.Equal(VcpuExitReason.Halt, core.Run().Reason);
+        _time.Advance(TimeSpan.FromMilliseconds(2));
+        Assert.Empty(woken);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal([0], woken);
+
+        Assert.Equal(VcpuExitReason.Halt, core.Run().Reason); // IF = 0: the request waits in the IRR
+        Assert.True(apic.HasRequests);
+        Assert.Equal(1, apic.TimerInterrupts);
+    }
+
+    [Fact]
     public void A_pci_line_on_the_8259_irq_also_reaches_its_ioapic_pin_and_is_delivered_level_triggered()
     {
         int pirqB = 1;
