@@ -9,10 +9,10 @@ namespace ActorVmm.Emulator.Apic;
 /// One vCPU's xAPIC: ID and version, IRR/ISR/TMR, EOI (with the EOI broadcast of level-triggered vectors to the
 /// IOAPIC), TPR/PPR, the spurious-vector register's software enable, DFR/LDR for logical destinations, the LVT
 /// (LINT0 as ExtINT on the boot vCPU, as KVM sets it up), the timer (one-shot and periodic, divide configuration,
-/// initial/current count on the VM's <see cref="VirtualClock"/>), and IPIs through the ICR (fixed, lowest priority,
-/// NMI, INIT, start-up; shorthands; physical and logical destinations), sent through an <see cref="IApicBus"/>.
-/// Not modelled: TSC-deadline mode (not advertised in CPUID), the thermal/performance/error LVT sources (no such
-/// events), SMI, relocation through IA32_APIC_BASE, x2APIC.
+/// initial/current count on the VM's <see cref="VirtualClock"/>; TSC-deadline mode through IA32_TSC_DEADLINE, advertised
+/// in CPUID), and IPIs through the ICR (fixed, lowest priority, NMI, INIT, start-up; shorthands; physical and logical
+/// destinations), sent through an <see cref="IApicBus"/>. Not modelled: the thermal/performance/error LVT sources (no
+/// such events), SMI, relocation through IA32_APIC_BASE, x2APIC.
 /// </summary>
 /// <remarks>
 /// Interrupts are accepted from any thread (devices, the host, other vCPUs' IPIs); registers are read and written
@@ -34,7 +34,7 @@ internal sealed class LocalApic
 
     private const int LvtCount = 6;
     private const uint LvtWritable = 0x0007_B7FF; // vector, delivery mode, polarity, trigger, mask, timer mode
-    private const uint LvtTimerWritable = LvtVectorMask | LvtMasked | TimerModePeriodic; // no TSC-deadline mode: not advertised
+    private const uint LvtTimerWritable = LvtVectorMask | LvtMasked | TimerModeMask;
     private const uint SpuriousWritable = 0x3FF; // vector and software enable
     private const uint TaskPriorityWritable = 0xFF;
     private const uint LogicalDestinationWritable = 0xFF00_0000;
@@ -62,6 +62,7 @@ internal sealed class LocalApic
     private uint _timerDivide;
     private long _timerStart;
     private long _timerDeadline = NoDeadline;
+    private ulong _tscDeadline;
     private int _requests;
     private int _events;
     private byte _startupVector;
@@ -214,7 +215,13 @@ internal sealed class LocalApic
             }
 
             uint lvt = _lvt[LvtIndex(LvtTimer)];
-            if ((lvt & TimerModeMask) == TimerModePeriodic)
+            if ((lvt & TimerModeMask) == TimerModeTscDeadline)
+            {
+                // TSC-deadline mode is one-shot: the MSR reads 0 once the timer fired.
+                _tscDeadline = 0;
+                Volatile.Write(ref _timerDeadline, NoDeadline);
+            }
+            else if ((lvt & TimerModeMask) == TimerModePeriodic)
             {
                 long period = TimerPeriodLocked();
                 long periods = ((now - _timerStart) / period) + 1;
@@ -336,15 +343,30 @@ internal sealed class LocalApic
                     _icrHigh = value & IcrHighWritable;
                     break;
                 case TimerInitialCount:
-                    _timerInitialCount = value;
-                    StartTimerLocked(_clock.Nanoseconds);
+                    if ((_lvt[LvtIndex(LvtTimer)] & TimerModeMask) != TimerModeTscDeadline)
+                    {
+                        // In TSC-deadline mode the initial count is ignored (SDM 11.5.4.1).
+                        _timerInitialCount = value;
+                        StartTimerLocked(_clock.Nanoseconds);
+                    }
+
                     break;
                 case TimerDivide:
                     ChangeDivideLocked(value & TimerDivideMask);
                     break;
                 case LvtTimer:
-                    // While software-disabled, LVT entries stay masked; a mode change does not restart the count.
+                    // While software-disabled, LVT entries stay masked; a change between one-shot and periodic does not
+                    // restart the count, one to or from TSC-deadline mode disarms the timer (SDM 11.5.4.1).
+                    uint oldMode = _lvt[LvtIndex(LvtTimer)] & TimerModeMask;
                     WriteLvtLocked(LvtTimer, value & LvtTimerWritable);
+                    uint newMode = value & TimerModeMask;
+                    if (oldMode != newMode && (oldMode == TimerModeTscDeadline || newMode == TimerModeTscDeadline))
+                    {
+                        _timerInitialCount = 0;
+                        _tscDeadline = 0;
+                        Volatile.Write(ref _timerDeadline, NoDeadline);
+                    }
+
                     break;
                 case > LvtTimer and <= LvtError:
                     WriteLvtLocked(offset, value & LvtWritable);
@@ -362,6 +384,45 @@ internal sealed class LocalApic
         if (sendIpi)
         {
             _bus?.SendIpi(Id, command, destination);
+        }
+    }
+
+    /// <summary>IA32_TSC_DEADLINE as the guest reads it: the armed deadline, 0 when disarmed or fired (and outside TSC-deadline mode).</summary>
+    public ulong ReadTscDeadline()
+    {
+        lock (_lock)
+        {
+            return _tscDeadline;
+        }
+    }
+
+    /// <summary>
+    /// A write of IA32_TSC_DEADLINE: in TSC-deadline mode arms the timer for when this vCPU's TSC reaches
+    /// <paramref name="deadline"/> (0 disarms; a past deadline fires at once); ignored in the other modes.
+    /// </summary>
+    /// <param name="deadline">The TSC value written.</param>
+    /// <param name="tscOffset">What the vCPU adds to the clock's TSC (its IA32_TSC writes).</param>
+    public void WriteTscDeadline(ulong deadline, ulong tscOffset)
+    {
+        lock (_lock)
+        {
+            if ((_lvt[LvtIndex(LvtTimer)] & TimerModeMask) != TimerModeTscDeadline)
+            {
+                return;
+            }
+
+            _tscDeadline = deadline;
+            if (deadline == 0)
+            {
+                Volatile.Write(ref _timerDeadline, NoDeadline);
+                return;
+            }
+
+            // The clock's TSC at the deadline (modulo 2^64, as the offset was added), in nanoseconds of the clock,
+            // saturating: a deadline beyond the clock's range never fires.
+            ulong clockTsc = deadline - tscOffset;
+            Int128 nanoseconds = (Int128)clockTsc * VirtualClock.NanosecondsPerSecond / VirtualClock.TscHz;
+            Volatile.Write(ref _timerDeadline, nanoseconds >= NoDeadline ? NoDeadline - 1 : (long)nanoseconds);
         }
     }
 
@@ -469,6 +530,7 @@ internal sealed class LocalApic
         _timerInitialCount = 0;
         _timerDivide = 0;
         _timerStart = 0;
+        _tscDeadline = 0;
         Volatile.Write(ref _timerDeadline, NoDeadline);
     }
 
@@ -489,7 +551,7 @@ internal sealed class LocalApic
 
     private uint CurrentCountLocked()
     {
-        if (_timerInitialCount == 0)
+        if (_timerInitialCount == 0 || (_lvt[LvtIndex(LvtTimer)] & TimerModeMask) == TimerModeTscDeadline)
         {
             return 0;
         }

@@ -18,6 +18,9 @@ internal sealed partial class X86Core
     /// <summary>The NMI's vector.</summary>
     private const byte NmiVector = 2;
 
+    /// <summary>IA32_TSC_DEADLINE: the local APIC timer's deadline in TSC-deadline mode.</summary>
+    internal const uint MsrTscDeadline = 0x6E0;
+
     private bool _waitForSipi;
     private bool _nmiPending;
     private bool _nmiBlocked;

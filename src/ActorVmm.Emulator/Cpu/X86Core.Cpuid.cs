@@ -68,8 +68,11 @@ internal sealed partial class X86Core
     /// <summary>Leaf 1 ECX bit 31: running under a hypervisor (whose leaves at 0x40000000 offer kvm-clock, X86Core.KvmClock.cs).</summary>
     internal const uint CpuidHypervisor = 1u << 31;
 
-    /// <summary>Leaf 1 ECX: the hypervisor bit only (no SSE3 and later, no CMPXCHG16B, XSAVE, x2APIC, TSC-deadline, MONITOR or PCID).</summary>
-    internal const uint CpuidLeaf1Ecx = CpuidHypervisor;
+    /// <summary>Leaf 1 ECX bit 24: the local APIC timer's TSC-deadline mode (IA32_TSC_DEADLINE).</summary>
+    internal const uint CpuidTscDeadline = 1u << 24;
+
+    /// <summary>Leaf 1 ECX: TSC-deadline and the hypervisor bit only (no SSE3 and later, no CMPXCHG16B, XSAVE, x2APIC, MONITOR or PCID).</summary>
+    internal const uint CpuidLeaf1Ecx = CpuidTscDeadline | CpuidHypervisor;
 
     // Vendor "ActorVmm-EMU" as leaf 0 returns it: EBX, EDX, ECX.
     private const uint VendorEbx = 0x6F74_6341;

@@ -594,6 +594,7 @@ internal sealed partial class X86Core
         MsrGsBase => Seg[GS].Base,
         MsrKernelGsBase => KernelGsBase,
         MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask => _msrs.GetValueOrDefault(msr),
+        MsrTscDeadline => _apic.ReadTscDeadline(),
         MsrKvmSystemTime => _kvmSystemTime,
         MsrKvmWallClock => _kvmWallClock,
         _ => throw new GuestFault(ExceptionVector.GP, 0),
@@ -606,6 +607,10 @@ internal sealed partial class X86Core
             case MsrTsc:
                 WriteTsc(value);
                 RefreshKvmClock();
+                break;
+            case MsrTscDeadline:
+                _apic.WriteTscDeadline(value, (ulong)_tscOffset);
+                _budget = 0; // look at the timer now (a past deadline fires at once)
                 break;
             case MsrKvmSystemTime:
                 WriteKvmSystemTime(value);

@@ -147,11 +147,56 @@ public sealed class LocalApicTimerTests
     }
 
     [Fact]
-    public void The_tsc_deadline_mode_is_not_writable_because_it_is_not_advertised()
+    public void In_tsc_deadline_mode_the_timer_fires_once_when_the_tsc_reaches_the_deadline_and_then_reads_zero()
+    {
+        const ulong Offset = 5000;
+        ulong deadline = VirtualClock.ToTsc(3000) + Offset;
+        _apic.WriteRegister(LvtTimer, TimerModeTscDeadline | TimerVector);
+        _apic.WriteTscDeadline(deadline, Offset);
+        Assert.Equal(deadline, _apic.ReadTscDeadline());
+
+        Advance(2000);
+        Assert.False(_apic.PollTimer());
+        Advance(1000);
+
+        Assert.True(_apic.PollTimer());
+        Assert.True(TakeTimerInterrupt());
+        Assert.Equal(0UL, _apic.ReadTscDeadline());
+        Advance(10_000);
+        Assert.False(_apic.PollTimer());
+    }
+
+    [Fact]
+    public void Tsc_deadline_writes_are_ignored_outside_that_mode_and_a_mode_change_disarms_the_timer()
+    {
+        _apic.WriteRegister(LvtTimer, TimerModeOneShot | TimerVector);
+        _apic.WriteTscDeadline(VirtualClock.ToTsc(1000), 0);
+        Assert.Equal(0UL, _apic.ReadTscDeadline());
+        Assert.Equal(LocalApic.NoDeadline, _apic.TimerDeadline);
+
+        _apic.WriteRegister(LvtTimer, TimerModeTscDeadline | TimerVector);
+        _apic.WriteRegister(TimerInitialCount, InitialCount); // ignored in TSC-deadline mode
+        Assert.Equal(0u, _apic.ReadRegister(TimerInitialCount));
+        _apic.WriteTscDeadline(VirtualClock.ToTsc(1000), 0);
+        _apic.WriteRegister(LvtTimer, TimerModePeriodic | TimerVector);
+
+        Assert.Equal(0UL, _apic.ReadTscDeadline());
+        Advance(5000);
+        Assert.False(_apic.PollTimer());
+    }
+
+    [Fact]
+    public void A_tsc_deadline_of_zero_disarms_and_one_in_the_past_fires_at_once()
     {
         _apic.WriteRegister(LvtTimer, TimerModeTscDeadline | TimerVector);
+        _apic.WriteTscDeadline(VirtualClock.ToTsc(1000), 0);
+        _apic.WriteTscDeadline(0, 0);
+        Advance(2000);
+        Assert.False(_apic.PollTimer());
 
-        Assert.Equal(TimerModeOneShot | TimerVector, _apic.ReadRegister(LvtTimer));
+        _apic.WriteTscDeadline(1, 0);
+
+        Assert.True(_apic.PollTimer());
     }
 
     [Fact]
