@@ -8,11 +8,15 @@ namespace ActorVmm.Emulator;
 public sealed class EmulatorHypervisor : IHypervisor
 {
     private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the backend.</summary>
-    public EmulatorHypervisor(ILoggerFactory? loggerFactory = null)
+    /// <param name="loggerFactory">Loggers; none when null.</param>
+    /// <param name="time">The time base of every VM's TSC and APIC timers; the system clock (the VM actor's default, which the PIT reads) when null.</param>
+    public EmulatorHypervisor(ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
     {
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>The backend name used in logs and <see cref="IVirtualMachine.Backend"/>.</summary>
@@ -26,7 +30,7 @@ public sealed class EmulatorHypervisor : IHypervisor
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        return new EmulatorVm(spec, _loggerFactory);
+        return new EmulatorVm(spec, _loggerFactory, _time);
     }
 
     /// <inheritdoc />

@@ -11,13 +11,15 @@ namespace ActorVmm.Emulator;
 
 /// <summary>
 /// A VM on the software backend: guest RAM laid out by the spec's memory map, the trap table and dispatcher, and one interpreter
-/// core per vCPU, each on its own <see cref="VcpuThread"/> with its own local APIC. There is no
-/// in-kernel irqchip: the userspace 8259 pair is attached with <see cref="AttachInterruptController"/>
-/// and reaches every vCPU whose LVT LINT0 is unmasked ExtINT (the boot vCPU after reset).
+/// core per vCPU, each on its own <see cref="VcpuThread"/> with its own local APIC; the boot vCPU runs from its
+/// entry state, the others wait for INIT and a start-up IPI unless given one. The emulator's irqchip is the APIC
+/// bus (local APICs and IOAPIC, <see cref="Apic.ApicBus"/>); the userspace 8259 pair is attached with
+/// <see cref="AttachInterruptController"/> and reaches every vCPU whose LVT LINT0 is unmasked ExtINT (the boot vCPU
+/// after reset).
 /// </summary>
 public sealed class EmulatorVm : IVirtualMachine
 {
-    /// <summary>GSIs of an emulated VM: as many as KVM's in-kernel IOAPIC has pins, for parity (0–15 reach the 8259).</summary>
+    /// <summary>GSIs of an emulated VM: as many as the IOAPIC has pins (0–15 reach the 8259 too).</summary>
     public const int GsiCount = 24;
 
     /// <summary>Highest ISA/GSI line number served by <see cref="GetInterruptLine"/>.</summary>
@@ -31,7 +33,10 @@ public sealed class EmulatorVm : IVirtualMachine
     private int _disposed;
 
     /// <summary>Creates the VM (vCPUs not started).</summary>
-    public EmulatorVm(VmSpec spec, ILoggerFactory? loggerFactory = null)
+    /// <param name="spec">The VM.</param>
+    /// <param name="loggerFactory">Loggers; none when null.</param>
+    /// <param name="time">The time base of the TSC and the APIC timers (the PIT's too, through the VM actor); the system clock when null.</param>
+    public EmulatorVm(VmSpec spec, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
@@ -42,7 +47,7 @@ public sealed class EmulatorVm : IVirtualMachine
         Memory = GuestMemory.Create(Layout);
         Traps = new TrapTable(spec.VcpuCount);
         Dispatcher = new TrapDispatcher(Traps, loggerFactory.CreateLogger<TrapDispatcher>());
-        _machine = new EmulatorMachine(Memory, Dispatcher, spec.VcpuCount);
+        _machine = new EmulatorMachine(Memory, Dispatcher, spec.VcpuCount, time);
         Memory.WriteObserver = _machine.Code;
         _cores = new X86Core[spec.VcpuCount];
         _vcpus = new VcpuThread[spec.VcpuCount];
@@ -53,7 +58,8 @@ public sealed class EmulatorVm : IVirtualMachine
             _vcpus[i] = new VcpuThread(_cores[i], spec.Name, vcpuLogger);
         }
 
-        _interrupts = new EmulatorInterruptRouter(_machine, id => _vcpus[id].Wake(), GsiCount);
+        _machine.Bus.ConnectWake(id => _vcpus[id].Wake());
+        _interrupts = new EmulatorInterruptRouter(_machine, GsiCount);
         _logger.LogInformation("Created emulated VM {Vm} with {Memory} bytes of RAM in {Slots} slots ({Map} map) and {Vcpus} vCPUs", Name, spec.MemorySize, Memory.Regions.Count, Layout.Map.Architecture, spec.VcpuCount);
     }
 
@@ -90,7 +96,7 @@ public sealed class EmulatorVm : IVirtualMachine
     /// <summary>IRQ level changes dropped because no interrupt controller was attached yet.</summary>
     public long DroppedIrqChanges => _interrupts.DroppedIrqChanges;
 
-    /// <summary>MSIs that reached no local APIC.</summary>
+    /// <summary>MSIs, IOAPIC messages and IPIs that reached no local APIC.</summary>
     public long DroppedMsis => _interrupts.DroppedMsis;
 
     /// <summary>Doorbell callbacks that threw.</summary>
@@ -102,6 +108,8 @@ public sealed class EmulatorVm : IVirtualMachine
     internal X86Core Core(int vcpu) => _cores[vcpu];
 
     internal Apic.LocalApic Apic(int vcpu) => _machine.Apics[vcpu];
+
+    internal Apic.ApicBus ApicBus => _machine.Bus;
 
     /// <inheritdoc />
     public IInterruptLine GetInterruptLine(int irq) => _interrupts.GetSource(irq, GsiSourceTable.HostOwner);

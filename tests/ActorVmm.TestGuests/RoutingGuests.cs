@@ -74,8 +74,8 @@ public static class RoutingGuests
     /// Every vCPU enters real mode at the image start, switches to 32-bit protected mode with flat
     /// data, reads its APIC ID, takes a stack of its own, software-enables its APIC (SVR) and loads
     /// an IDT whose only gate is <see cref="MsiVector"/>. The boot vCPU masks the 8259 and sends INIT
-    /// and a start-up IPI (vector <see cref="StartupVector"/>) to APIC 1 — KVM's APs wait for them;
-    /// the emulator starts its vCPUs from the host and ignores the ICR. Each vCPU then reports
+    /// and a start-up IPI (vector <see cref="StartupVector"/>) to APIC 1, which starts the AP at the image on
+    /// both backends (their APs wait for them). Each vCPU then reports
     /// <see cref="MsiReadyMarker"/> | ID and halts with interrupts on, reporting again after every wake-up. The handler reports
     /// <see cref="MsiHandledMarker"/> | the APIC ID it reads, EOIs and goes back to waiting.
     /// </summary>

@@ -38,7 +38,7 @@ public sealed class PciIntxRouting
     public static IReadOnlyList<int> X86IoApicGsis { get; } = [.. Enumerable.Range(PciIntxSwizzle.FirstGsi, LineCount)];
 
     /// <summary>PIRQA–D on the 8259 pair (no IOAPIC): IRQs 5, 9, 10 and 11, set level-triggered in the ELCR.</summary>
-    public static IReadOnlyList<int> X86PicIrqs { get; } = [5, 9, 10, 11];
+    public static IReadOnlyList<int> X86PicIrqs => PciIntxSwizzle.PicIrqs;
 
     /// <summary>The platform IRQ of each line, PIRQA first.</summary>
     public IReadOnlyList<int> Lines => _lines;

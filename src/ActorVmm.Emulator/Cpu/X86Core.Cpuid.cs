@@ -74,8 +74,14 @@ internal sealed partial class X86Core
     internal const uint CpuidLeaf1Edx = CpuidFpu | CpuidPse | CpuidTsc | CpuidMsr | CpuidPae | CpuidCx8 | CpuidApic
         | CpuidPge | CpuidCmov | CpuidPat | CpuidFxsr | CpuidSse | CpuidSse2;
 
-    /// <summary>Leaf 1 ECX: CMPXCHG16B only (no SSE3 and later, XSAVE, x2APIC, MONITOR, PCID or hypervisor bit).</summary>
-    internal const uint CpuidLeaf1Ecx = CpuidCx16;
+    /// <summary>Leaf 1 ECX bit 31: running under a hypervisor (whose leaves at 0x40000000 offer kvm-clock, X86Core.KvmClock.cs).</summary>
+    internal const uint CpuidHypervisor = 1u << 31;
+
+    /// <summary>Leaf 1 ECX bit 24: the local APIC timer's TSC-deadline mode (IA32_TSC_DEADLINE).</summary>
+    internal const uint CpuidTscDeadline = 1u << 24;
+
+    /// <summary>Leaf 1 ECX: CMPXCHG16B, TSC-deadline and the hypervisor bit (no SSE3 and later, XSAVE, x2APIC, MONITOR or PCID).</summary>
+    internal const uint CpuidLeaf1Ecx = CpuidCx16 | CpuidTscDeadline | CpuidHypervisor;
 
     /// <summary>Leaf 0x80000001 EDX (no SMEP/SMAP/PKU/UMIP either: leaf 7 is not offered).</summary>
     internal const uint CpuidExtendedEdx = CpuidSyscall | CpuidNx | CpuidRdtscp | CpuidLongMode;
@@ -93,6 +99,8 @@ internal sealed partial class X86Core
             0 => (CpuidMaxBasicLeaf, VendorEbx, VendorEcx, VendorEdx),
             // EBX[31:24]: initial APIC ID.
             1 => (CpuidSignature, (uint)Id << 24, CpuidLeaf1Ecx, CpuidLeaf1Edx),
+            CpuidHypervisorBase => (CpuidKvmFeatures, KvmSignatureEbx, KvmSignatureEcx, KvmSignatureEdx),
+            CpuidKvmFeatures => (KvmFeatureClockSource2 | KvmFeatureClockSourceStable, 0u, 0u, 0u),
             0x8000_0000 => (CpuidMaxExtendedLeaf, 0u, 0u, 0u),
             0x8000_0001 => (0u, 0u, 0u, CpuidExtendedEdx),
             _ => (0u, 0u, 0u, 0u),

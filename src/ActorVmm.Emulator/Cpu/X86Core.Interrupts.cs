@@ -241,6 +241,8 @@ internal sealed partial class X86Core
 
     private void ExecuteIret(int size)
     {
+        // IRET ends NMI blocking (SDM 6.7.1), even when it faults later.
+        _nmiBlocked = false;
         if ((Cr0 & Cr0PE) == 0)
         {
             ulong ip = Pop(2);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ActorVmm.Machine.Interrupts;
+using ActorVmm.Machine.Layout;
 using ActorVmm.Machine.Traps;
 
 namespace ActorVmm.Emulator.Cpu;
@@ -428,6 +429,12 @@ internal sealed partial class X86Core
             return _apic.Read(physical - LocalApicRegisters.DefaultBase, size);
         }
 
+        // So is the IOAPIC: part of the emulator's irqchip (the APIC bus), as KVM's in-kernel one.
+        if (IsIoApic(physical))
+        {
+            return _machine.Bus.ReadIoApic(physical - X86MemoryMap.IoApicBase, size);
+        }
+
         var data = _io.AsSpan(0, size);
         _dispatcher.Dispatch(Id, TrapBus.Mmio, physical, TrapDirection.Read, data);
         AfterDispatch();
@@ -494,6 +501,16 @@ internal sealed partial class X86Core
         if (physical - LocalApicRegisters.DefaultBase < LocalApicRegisters.PageSize)
         {
             _apic.Write(physical - LocalApicRegisters.DefaultBase, size, value);
+
+            // An EOI, TPR or timer write can make an interrupt deliverable or move the timer: look at the APIC now.
+            _budget = 0;
+            return;
+        }
+
+        if (IsIoApic(physical))
+        {
+            _machine.Bus.WriteIoApic(physical - X86MemoryMap.IoApicBase, size, value);
+            _budget = 0;
             return;
         }
 

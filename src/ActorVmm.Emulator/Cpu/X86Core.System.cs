@@ -618,6 +618,7 @@ internal sealed partial class X86Core
 
             case Mnemonic.Rdtsc:
             case Mnemonic.Rdtscp:
+            {
                 if ((Cr4 & Cr4TSD) != 0)
                 {
                     RequireCpl0();
@@ -628,9 +629,11 @@ internal sealed partial class X86Core
                     WriteGpr(RCX, 4, _msrs.GetValueOrDefault(MsrTscAux));
                 }
 
-                WriteGpr(RAX, 4, (ulong)_retired);
-                WriteGpr(RDX, 4, (ulong)_retired >> 32);
+                ulong tsc = ReadTsc();
+                WriteGpr(RAX, 4, tsc);
+                WriteGpr(RDX, 4, tsc >> 32);
                 return true;
+            }
 
             case Mnemonic.Rdpmc:
                 // No performance counters are advertised (no CPUID leaf 0xA), so every counter index is invalid: #GP(0),
@@ -691,12 +694,15 @@ internal sealed partial class X86Core
 
     private ulong ReadMsr(uint msr) => msr switch
     {
-        MsrTsc => (ulong)_retired,
+        MsrTsc => ReadTsc(),
         MsrEfer => Efer,
         MsrFsBase => Seg[FS].Base,
         MsrGsBase => Seg[GS].Base,
         MsrKernelGsBase => KernelGsBase,
         MsrApicBase or MsrPat or MsrStar or MsrLstar or MsrCstar or MsrFmask or MsrTscAux => _msrs.GetValueOrDefault(msr),
+        MsrTscDeadline => _apic.ReadTscDeadline(),
+        MsrKvmSystemTime => _kvmSystemTime,
+        MsrKvmWallClock => _kvmWallClock,
         _ => throw new GuestFault(ExceptionVector.GP, 0),
     };
 
@@ -705,7 +711,18 @@ internal sealed partial class X86Core
         switch (msr)
         {
             case MsrTsc:
-                _retired = (long)value;
+                WriteTsc(value);
+                RefreshKvmClock();
+                break;
+            case MsrTscDeadline:
+                _apic.WriteTscDeadline(value, (ulong)_tscOffset);
+                _budget = 0; // look at the timer now (a past deadline fires at once)
+                break;
+            case MsrKvmSystemTime:
+                WriteKvmSystemTime(value);
+                break;
+            case MsrKvmWallClock:
+                WriteKvmWallClock(value);
                 break;
             case MsrEfer:
                 if (((Efer ^ value) & EferNXE) != 0)

@@ -84,12 +84,16 @@ internal sealed partial class X86Core : IVcpuCore
         _ramHost = ram.HostAddress;
         _decoders = [Decoder.Create(16, _reader), Decoder.Create(32, _reader), Decoder.Create(64, _reader)];
         ResetToRealMode();
+        _msrs[MsrApicBase] = ApicBaseReset;
+
+        // Application processors wait for INIT and a start-up IPI, as after a PC's reset (unless given an entry state).
+        _waitForSipi = _halted = id != 0;
     }
 
     /// <inheritdoc />
     public int Id { get; }
 
-    /// <summary>Instructions retired so far (also what RDTSC returns).</summary>
+    /// <summary>Instructions retired so far.</summary>
     public long InstructionsRetired => Volatile.Read(ref _retired);
 
     /// <summary>True while the vCPU waits in HLT for an interrupt.</summary>
@@ -102,6 +106,7 @@ internal sealed partial class X86Core : IVcpuCore
     public void SetEntryState(VcpuEntryState entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        _waitForSipi = false;
         if (entry is LongModeEntry longMode)
         {
             EnterLongMode(longMode);
@@ -141,9 +146,14 @@ internal sealed partial class X86Core : IVcpuCore
             return VcpuExit.Interrupted;
         }
 
-        if (_halted && !TryDeliverExternalInterrupt())
+        if (_halted)
         {
-            return VcpuExit.Halted;
+            // A halted core (or one waiting for a start-up IPI) runs again only once something woke it.
+            TryDeliverExternalInterrupt();
+            if (_halted)
+            {
+                return VcpuExit.Halted;
+            }
         }
 
         while (true)
@@ -168,6 +178,11 @@ internal sealed partial class X86Core : IVcpuCore
             try
             {
                 TryDeliverExternalInterrupt();
+                if (_halted)
+                {
+                    continue; // INIT: wait for a start-up IPI
+                }
+
                 _budget = BatchSize;
                 _lastBlock = null;
                 if (TranslationEnabled)
@@ -234,7 +249,8 @@ internal sealed partial class X86Core : IVcpuCore
     /// <inheritdoc />
     public void Dispose()
     {
-        // Nothing unmanaged: guest RAM belongs to the VM.
+        // Guest RAM belongs to the VM; only the APIC timer's host timer is the core's.
+        DisposeApicTimer();
     }
 
     private void Halt()
@@ -246,11 +262,22 @@ internal sealed partial class X86Core : IVcpuCore
     }
 
     /// <summary>
-    /// With IF set, takes one external interrupt: first the 8259's (an INTA cycle) when LINT0 is unmasked
-    /// ExtINT, then the local APIC's highest deliverable request, the order KVM uses.
+    /// Takes INIT/start-up/NMI and polls the APIC timer; then an NMI, or with IF set one external interrupt: first the
+    /// 8259's (an INTA cycle) when LINT0 is unmasked ExtINT, then the local APIC's highest deliverable request, the
+    /// order KVM uses.
     /// </summary>
     private bool TryDeliverExternalInterrupt()
     {
+        if (!ServiceApic())
+        {
+            return false;
+        }
+
+        if (TryDeliverNmi())
+        {
+            return true;
+        }
+
         if ((Flags & RFlags.IF) == 0)
         {
             return false;

@@ -135,4 +135,76 @@ public static class LocalApicRegisters
 
     /// <summary>DFR value after reset: flat model, reserved bits 0–27 all ones.</summary>
     public const uint DestinationFormatReset = 0xFFFF_FFFF;
+
+    /// <summary>ICR bits 0–7: the vector (for start-up IPIs, the start page: execution begins at vector × 4 KiB).</summary>
+    public const uint IcrVectorMask = 0xFF;
+
+    /// <summary>ICR bit 11: destination mode, set for logical destination.</summary>
+    public const uint IcrDestinationLogical = 1u << 11;
+
+    /// <summary>ICR bit 12: delivery status, set while an IPI is pending (reads 0 here: sending is instantaneous).</summary>
+    public const uint IcrDeliveryPending = 1u << 12;
+
+    /// <summary>ICR bit 15: trigger mode, set for level (INIT level de-assert is the level-triggered INIT with bit 14 clear).</summary>
+    public const uint IcrTriggerLevel = 1u << 15;
+
+    /// <summary>ICR bits 18–19: destination shorthand.</summary>
+    public const uint IcrShorthandMask = 3u << 18;
+
+    /// <summary>Shorthand 00b: the destination field names the target(s).</summary>
+    public const uint IcrShorthandNone = 0u << 18;
+
+    /// <summary>Shorthand 01b: the sending APIC itself.</summary>
+    public const uint IcrShorthandSelf = 1u << 18;
+
+    /// <summary>Shorthand 10b: every APIC, the sender included.</summary>
+    public const uint IcrShorthandAll = 2u << 18;
+
+    /// <summary>Shorthand 11b: every APIC but the sender.</summary>
+    public const uint IcrShorthandAllButSelf = 3u << 18;
+
+    /// <summary>Delivery mode 001b: lowest priority.</summary>
+    public const uint DeliveryModeLowestPriority = 0x100;
+
+    /// <summary>Delivery mode 010b: SMI.</summary>
+    public const uint DeliveryModeSmi = 0x200;
+
+    /// <summary>LVT bit 15: trigger mode (LINT0/LINT1), set for level.</summary>
+    public const uint LvtTriggerLevel = 1u << 15;
+
+    /// <summary>LVT bits 0–7: the vector.</summary>
+    public const uint LvtVectorMask = 0xFF;
+
+    /// <summary>LVT timer bits 17–18: timer mode.</summary>
+    public const uint TimerModeMask = 3u << 17;
+
+    /// <summary>Timer mode 00b: one-shot (counts down once from the initial count).</summary>
+    public const uint TimerModeOneShot = 0u << 17;
+
+    /// <summary>Timer mode 01b: periodic (reloads the initial count at zero).</summary>
+    public const uint TimerModePeriodic = 1u << 17;
+
+    /// <summary>Timer mode 10b: TSC-deadline (IA32_TSC_DEADLINE; only where CPUID.1:ECX[24] says so).</summary>
+    public const uint TimerModeTscDeadline = 2u << 17;
+
+    /// <summary>Divide configuration bits 0, 1 and 3: the divisor code (bit 2 is reserved).</summary>
+    public const uint TimerDivideMask = 0xB;
+
+    /// <summary>Divide configuration 1011b: divide by 1.</summary>
+    public const uint TimerDivideBy1 = 0xB;
+
+    /// <summary>Divide configuration 0000b: divide by 2.</summary>
+    public const uint TimerDivideBy2 = 0x0;
+
+    /// <summary>Divide configuration 0011b: divide by 16 (what Linux programs).</summary>
+    public const uint TimerDivideBy16 = 0x3;
+
+    /// <summary>Divide configuration 1010b: divide by 128.</summary>
+    public const uint TimerDivideBy128 = 0xA;
+
+    /// <summary>IA32_APIC_BASE bit 8: this processor is the boot processor.</summary>
+    public const ulong ApicBaseBootProcessor = 1UL << 8;
+
+    /// <summary>IA32_APIC_BASE bit 11: the APIC is globally enabled (xAPIC mode).</summary>
+    public const ulong ApicBaseEnable = 1UL << 11;
 }

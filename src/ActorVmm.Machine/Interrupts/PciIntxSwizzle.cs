@@ -19,6 +19,12 @@ public static class PciIntxSwizzle
     /// <summary>The interrupt-pin register value of INTA (1); INTD is 4, 0 means no interrupt pin.</summary>
     public const int IntA = 1;
 
+    /// <summary>
+    /// PIRQA–D's 8259 IRQs (5, 9, 10, 11) on a machine whose PCI lines reach the 8259 pair (the emulator): a chipset's
+    /// PIRQ router, which also wires line l to IOAPIC pin <see cref="FirstGsi"/> + l there.
+    /// </summary>
+    public static IReadOnlyList<int> PicIrqs { get; } = [5, 9, 10, 11];
+
     /// <summary>The line (0 = PIRQA) that <paramref name="pin"/> (1 = INTA … 4 = INTD) of device <paramref name="slot"/> reaches.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The slot is not 0–31 or the pin not 1–4.</exception>
     public static int Line(int slot, int pin)

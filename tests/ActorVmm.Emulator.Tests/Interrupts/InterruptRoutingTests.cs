@@ -63,10 +63,10 @@ public sealed class InterruptRoutingTests
     {
         using var vm = new EmulatorVm(new VmSpec("bad-msi", RoutingGuests.MsiMemorySize));
         vm.Apic(0).WriteRegister(LocalApicRegisters.SpuriousVector, LocalApicRegisters.SoftwareEnable);
-        var nmi = new MsiMessage(MsiMessage.AddressBase, ((uint)MsiDeliveryMode.Nmi << MsiMessage.DeliveryModeShift) | RoutingGuests.MsiVector);
+        var smi = new MsiMessage(MsiMessage.AddressBase, ((uint)MsiDeliveryMode.Smi << MsiMessage.DeliveryModeShift) | RoutingGuests.MsiVector);
 
         Assert.False(vm.Interrupts.SignalMsi(MsiMessage.Fixed(0, RoutingGuests.MsiVector) with { Address = 0xFED0_0000 }));
-        Assert.False(vm.Interrupts.SignalMsi(nmi));
+        Assert.False(vm.Interrupts.SignalMsi(smi));
 
         Assert.Equal(2, vm.DroppedMsis);
         Assert.False(vm.Apic(0).HasRequests);

@@ -57,7 +57,13 @@ public static class RoutingScenarios
         var entry = FlatBinaryLoader.Load(vm.Memory, image);
         for (int i = vm.Vcpus.Count - 1; i >= 0; i--)
         {
-            vm.Vcpus[i].SetEntryState(entry);
+            // The AP starts from the boot vCPU's INIT and start-up IPI on both backends: KVM needs its entry state
+            // (CPUID, APIC setup) and still waits for the IPI; the emulator's APs wait for it when given none.
+            if (i == 0 || vm.HasInKernelIrqchip)
+            {
+                vm.Vcpus[i].SetEntryState(entry);
+            }
+
             vm.Vcpus[i].Start();
         }
 
