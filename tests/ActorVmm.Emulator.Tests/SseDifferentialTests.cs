@@ -21,8 +21,8 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
     private const int InstructionsPerCase = 8;
     private const ulong CodeBase = 0x1_0000;
     private const ulong CodeSlot = 0x100;
-    private const ulong DataAddress = 0x8000;
-    private const int DataSize = 0x100;
+    internal const ulong DataAddress = 0x8000;
+    internal const int DataSize = 0x100;
     private const ulong StackPointer = 0x7000;
     private const ulong ProbeLow = 0x0123_4567_89AB_CDEF;
 
@@ -197,14 +197,15 @@ public sealed class SseDifferentialTests(ITestOutputHelper output)
 
     private static ulong NextValue(Random random) => (ulong)random.NextInt64() ^ ((ulong)random.Next(2) << 63);
 
-    private static byte[] Assemble(Assembler asm, ulong address)
+    internal static byte[] Assemble(Assembler asm, ulong address)
     {
         using var stream = new MemoryStream();
         asm.Assemble(new StreamCodeWriter(stream), address);
         return stream.ToArray();
     }
 
-    private static string? Compare(X86Core core, EmulatorVm vm, ReferenceCpu reference)
+    /// <summary>Every GPR, XMM0-15, RIP and the data area, emulator against Unicorn; null when they agree.</summary>
+    internal static string? Compare(X86Core core, EmulatorVm vm, ReferenceCpu reference)
     {
         var problems = new StringBuilder();
         for (int r = 0; r < reference.GprCount; r++)
