@@ -92,5 +92,9 @@ internal static class FloatPatterns
 
     public static bool IsSingleNaN(uint bits) => (bits & ~SingleSign) > SingleInfinity;
 
+    public static bool IsSingleSignallingNaN(uint bits) => IsSingleNaN(bits) && (bits & SingleQuietNaN) != SingleQuietNaN;
+
+    public static bool IsDoubleSignallingNaN(ulong bits) => IsDoubleNaN(bits) && (bits & DoubleQuietNaN) != DoubleQuietNaN;
+
     public static bool IsDoubleNaN(ulong bits) => (bits & ~DoubleSign) > DoubleInfinity;
 }

@@ -129,6 +129,9 @@ internal struct FloatContext
     /// <summary>Exceptions detected so far.</summary>
     public FloatFlags Flags;
 
+    /// <summary>The last rounding increased the magnitude (the x87 reports it in C1).</summary>
+    public bool RoundedUp;
+
     public FloatContext(FloatFormat format, FloatRounding rounding)
     {
         Format = format;

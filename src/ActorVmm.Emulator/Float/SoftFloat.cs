@@ -29,14 +29,18 @@ internal static class SoftFloat
         int top = 127 - (int)UInt128.LeadingZeroCount(significand);
         int exponent = scale + top;
         int emin = format.MinExponent;
-        int lsb = Math.Max(exponent - (p - 1), emin - (n - 1));
+        // The last kept bit: p bits below the leading one, or for a tiny result p bits below 2^emin (x87 precision control
+        // keeps its rounding position in the denormalised significand, as SoftFloat and the x87 do).
+        int lsb = Math.Max(exponent, emin) - (p - 1);
         UInt128 rounded = RoundAt(significand, lsb - scale, sign, context.Rounding, out bool inexact);
+        context.RoundedUp = inexact && RoundedAway(significand, lsb - scale, rounded);
 
         // Tiny after rounding: the result rounded to p bits with an unbounded exponent is still below 2^emin.
         bool tiny = exponent < emin
             && !(exponent == emin - 1 && RoundAt(significand, exponent - (p - 1) - scale, sign, context.Rounding, out _) == UInt128.One << p);
         if (tiny && context.FlushToZero && context.UnderflowMasked)
         {
+            context.RoundedUp = false;
             context.Flags |= FloatFlags.Underflow | FloatFlags.Inexact;
             return FloatValue.Zero(sign);
         }
@@ -64,6 +68,7 @@ internal static class SoftFloat
             bool toInfinity = context.Rounding == FloatRounding.NearestEven
                 || (context.Rounding == FloatRounding.Up && !sign)
                 || (context.Rounding == FloatRounding.Down && sign);
+            context.RoundedUp = toInfinity;
             return toInfinity
                 ? FloatValue.Infinity(sign)
                 : new FloatValue(sign, FloatClass.Normal, format.MaxExponent, ulong.MaxValue << (64 - p));
@@ -469,6 +474,10 @@ internal static class SoftFloat
         };
         return increment ? kept + UInt128.One : kept;
     }
+
+    /// <summary>True when <paramref name="rounded"/> (the value with <paramref name="shift"/> bits rounded away) is above the truncation.</summary>
+    private static bool RoundedAway(UInt128 value, int shift, UInt128 rounded) =>
+        shift > 0 && (shift >= 128 ? rounded != UInt128.Zero : rounded != value >> shift);
 
     /// <summary>value shifted right with the bits shifted out ORed into bit 0.</summary>
     private static UInt128 ShiftRightSticky(UInt128 value, int shift)
