@@ -69,7 +69,7 @@ public sealed class X87DifferentialTests(ITestOutputHelper output)
     ];
 
     [Fact]
-    public void The_unicorn_fpsw_register_id_is_right()
+    public void The_unicorn_fpsw_and_fp0_register_ids_are_right()
     {
         Assert.True(Unicorn.IsAvailable(out string error), error);
         using var reference = new ReferenceCpu(64);
@@ -86,6 +86,8 @@ public sealed class X87DifferentialTests(ITestOutputHelper output)
 
         Assert.Equal((ushort)reference.ReadGpr(X86Core.RAX), reference.Fsw);
         Assert.Equal(6, (reference.Fsw & X86Core.FswTopMask) >> X86Core.FswTopShift);
+        Assert.Equal((ExtendedBias, IntegerBit), reference.ReadX87(7));
+        Assert.Equal(((ushort)0, 0UL), reference.ReadX87(6));
     }
 
     [Fact]
