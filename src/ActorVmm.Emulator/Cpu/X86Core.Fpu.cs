@@ -85,7 +85,9 @@ internal sealed partial class X86Core
                 WriteLinear(MemoryLinear(ins), 2, Fcw);
                 return true;
             case Mnemonic.Fldcw:
-                BeginX87(ins);
+                // A waiting instruction, but a control one: FIP/FDP keep the last arithmetic instruction's.
+                CheckX87Available();
+                ReportPendingX87Exception();
                 Fcw = (ushort)(ReadLinear(MemoryLinear(ins), 2) | 0x40);
                 UpdateErrorSummary();
                 return true;
