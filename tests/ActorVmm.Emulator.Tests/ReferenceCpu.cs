@@ -67,6 +67,17 @@ internal sealed unsafe class ReferenceCpu : IDisposable
         set => Write(Unicorn.UC_X86_REG_EFLAGS, value);
     }
 
+    /// <summary>Physical x87 register R<paramref name="physical"/>: (sign and exponent word, significand).</summary>
+    public (ushort SignExponent, ulong Significand) ReadX87(int physical)
+    {
+        var value = stackalloc ulong[2];
+        Unicorn.Check(Unicorn.uc_reg_read(_uc, Unicorn.UC_X86_REG_FP0 + physical, value), "uc_reg_read");
+        return ((ushort)value[1], value[0]);
+    }
+
+    /// <summary>The x87 status word (TOP included).</summary>
+    public ushort Fsw => (ushort)Read(Unicorn.UC_X86_REG_FPSW);
+
     public ulong Rip
     {
         get => Read(Bitness == 64 ? Unicorn.UC_X86_REG_RIP : Unicorn.UC_X86_REG_EIP);

@@ -28,7 +28,12 @@ internal static unsafe partial class Unicorn
     public const int UC_X86_REG_EIP = 26;
     public const int UC_X86_REG_ESI = 29;
     public const int UC_X86_REG_ESP = 30;
+    /// <summary>The x87 status word with TOP in bits 13:11. X87DifferentialTests checks it against FNSTSW.</summary>
+    public const int UC_X86_REG_FPSW = 31;
     public const int UC_X86_REG_RAX = 35;
+
+    /// <summary>Physical x87 register R0 as uc_x86_float80 (64-bit mantissa, 16-bit exponent); FP1..FP7 follow.</summary>
+    public const int UC_X86_REG_FP0 = 82;
     public const int UC_X86_REG_RBP = 36;
     public const int UC_X86_REG_RBX = 37;
     public const int UC_X86_REG_RCX = 38;

@@ -62,6 +62,12 @@ internal static class ExceptionVector
     /// <summary>Page fault.</summary>
     public const byte PF = 14;
 
+    /// <summary>x87 floating-point error (an unmasked x87 exception, reported at the next waiting x87 instruction).</summary>
+    public const byte MF = 16;
+
+    /// <summary>SIMD floating-point exception (an unmasked MXCSR exception with CR4.OSXMMEXCPT set).</summary>
+    public const byte XM = 19;
+
     /// <summary>True for the vectors that push an error code in protected mode.</summary>
     public static bool HasErrorCode(byte vector) => vector is DF or TS or NP or SS or GP or PF or 17;
 }

@@ -16,7 +16,7 @@ internal sealed partial class X86Core
     /// <summary>Leaf 1 EAX: family 6, model 0, stepping 0.</summary>
     internal const uint CpuidSignature = 0x0000_0600;
 
-    /// <summary>Leaf 1 EDX bit 0: x87 FPU on chip (control and FXSAVE state; no x87 arithmetic yet).</summary>
+    /// <summary>Leaf 1 EDX bit 0: x87 FPU on chip (80-bit arithmetic; the transcendentals are not implemented).</summary>
     internal const uint CpuidFpu = 1u << 0;
 
     /// <summary>Leaf 1 EDX bit 3: 4 MiB pages with CR4.PSE.</summary>

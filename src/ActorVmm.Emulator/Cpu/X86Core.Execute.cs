@@ -711,7 +711,7 @@ internal sealed partial class X86Core
                 throw new GuestFault(ExceptionVector.UD);
 
             default:
-                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins) || TryExecuteFpu(ref ins) || TryExecuteSseInteger(ref ins))
+                if (TryExecuteString(ref ins) || TryExecuteSystem(ref ins) || TryExecuteFpu(ref ins) || TryExecuteX87(ref ins) || TryExecuteSseFloat(ref ins) || TryExecuteSseInteger(ref ins))
                 {
                     return;
                 }

@@ -5,8 +5,8 @@ namespace ActorVmm.Emulator.Cpu;
 /// <summary>
 /// The x87/SSE state the x86-64 baseline requires and what the kernel does with it: x87 control
 /// (FNINIT, FNSTSW, FNSTCW, FLDCW, FNCLEX, FWAIT), FXSAVE/FXRSTOR of the whole legacy area, MXCSR, and
-/// SSE/SSE2 register moves and bitwise logic. x87 and SSE arithmetic are not implemented: such an
-/// instruction stops the emulator naming it (the generic unsupported-instruction path).
+/// SSE/SSE2 register moves and bitwise logic. x87 arithmetic is in X86Core.X87.cs, SSE floating point in
+/// X86Core.SseFloat.cs.
 /// </summary>
 internal sealed partial class X86Core
 {
@@ -32,13 +32,15 @@ internal sealed partial class X86Core
     private const int FxsaveMxcsrMaskOffset = 28;
     private const int FxsaveStOffset = 32;
     private const int FxsaveXmmOffset = 160;
-    private const int X87RegisterBytes = 10;
 
     /// <summary>The 16 XMM registers as (low, high) quadword pairs: Xmm[2n] is bits 63:0 of XMMn.</summary>
     internal readonly ulong[] Xmm = new ulong[32];
 
-    /// <summary>ST0..ST7 as stored by FXSAVE (80 bits each); only moved, never computed on.</summary>
-    private readonly byte[] _x87Registers = new byte[8 * X87RegisterBytes];
+    /// <summary>The eight physical x87 registers' sign and exponent words (R0..R7; ST(i) is R((TOP + i) mod 8)).</summary>
+    private readonly ushort[] _x87Exponent = new ushort[8];
+
+    /// <summary>The eight physical x87 registers' 64-bit significands.</summary>
+    private readonly ulong[] _x87Significand = new ulong[8];
 
     internal ushort Fcw = 0x0040;
     internal ushort Fsw;
@@ -83,16 +85,20 @@ internal sealed partial class X86Core
                 WriteLinear(MemoryLinear(ins), 2, Fcw);
                 return true;
             case Mnemonic.Fldcw:
+                // A waiting instruction, but a control one: FIP/FDP keep the last arithmetic instruction's.
                 CheckX87Available();
+                ReportPendingX87Exception();
                 Fcw = (ushort)(ReadLinear(MemoryLinear(ins), 2) | 0x40);
+                UpdateErrorSummary();
                 return true;
             case Mnemonic.Wait:
-                // FWAIT faults only when both MP and TS are set; unmasked x87 exceptions never arise (no arithmetic).
+                // FWAIT faults only when both MP and TS are set, then reports a pending unmasked x87 exception.
                 if ((Cr0 & (Cr0MP | Cr0TS)) == (Cr0MP | Cr0TS))
                 {
                     throw new GuestFault(ExceptionVector.NM);
                 }
 
+                ReportPendingX87Exception();
                 return true;
 
             case Mnemonic.Fxsave:
@@ -187,7 +193,8 @@ internal sealed partial class X86Core
     private void ResetFpu()
     {
         Array.Clear(Xmm);
-        Array.Clear(_x87Registers);
+        Array.Clear(_x87Exponent);
+        Array.Clear(_x87Significand);
         Fcw = 0x0040;
         Fsw = 0;
         Ftw = 0;
@@ -258,10 +265,11 @@ internal sealed partial class X86Core
         WriteLinear(linear + FxsaveMxcsrMaskOffset, 4, MxcsrMask);
         for (int i = 0; i < 8; i++)
         {
+            // The area holds the registers in stack order: ST(i) at slot i.
             ulong st = linear + FxsaveStOffset + (ulong)(16 * i);
-            int at = i * X87RegisterBytes;
-            WriteLinear(st, 8, BitConverter.ToUInt64(_x87Registers, at));
-            WriteLinear(st + 8, 2, BitConverter.ToUInt16(_x87Registers, at + 8));
+            int physical = PhysicalRegister(i);
+            WriteLinear(st, 8, _x87Significand[physical]);
+            WriteLinear(st + 8, 2, _x87Exponent[physical]);
         }
 
         for (int i = 0; i < XmmRegisterCount; i++)
@@ -287,12 +295,13 @@ internal sealed partial class X86Core
         ushort fop = (ushort)ReadLinear(linear + 6, 2);
         ulong fip = ReadLinear(linear + 8, 8);
         ulong fdp = ReadLinear(linear + 16, 8);
-        var st = new byte[_x87Registers.Length];
+        var significands = new ulong[8];
+        var exponents = new ushort[8];
         for (int i = 0; i < 8; i++)
         {
             ulong at = linear + FxsaveStOffset + (ulong)(16 * i);
-            BitConverter.TryWriteBytes(st.AsSpan(i * X87RegisterBytes), ReadLinear(at, 8));
-            BitConverter.TryWriteBytes(st.AsSpan((i * X87RegisterBytes) + 8), (ushort)ReadLinear(at + 8, 2));
+            significands[i] = ReadLinear(at, 8);
+            exponents[i] = (ushort)ReadLinear(at + 8, 2);
         }
 
         int count = XmmRegisterCount;
@@ -311,7 +320,13 @@ internal sealed partial class X86Core
         Fip = wide ? fip : fip & 0xFFFF_FFFF;
         Fdp = wide ? fdp : fdp & 0xFFFF_FFFF;
         Mxcsr = mxcsr;
-        st.CopyTo(_x87Registers, 0);
+        for (int i = 0; i < 8; i++)
+        {
+            int physical = PhysicalRegister(i);
+            _x87Significand[physical] = significands[i];
+            _x87Exponent[physical] = exponents[i];
+        }
+
         xmm.CopyTo(Xmm, 0);
     }
 

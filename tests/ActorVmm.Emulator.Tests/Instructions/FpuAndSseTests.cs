@@ -204,13 +204,19 @@ public sealed class FpuAndSseTests : IDisposable
     }
 
     [Fact]
-    public void Sse_arithmetic_stops_the_emulator_naming_the_instruction()
+    public void An_x87_transcendental_stops_the_emulator_naming_the_instruction()
     {
-        _cpu.Load(a => a.addps(xmm0, xmm1));
+        _cpu.Load(a =>
+        {
+            a.fninit();
+            a.fldz();
+            a.fsin();
+        });
+        _cpu.Step(2);
 
         var error = Assert.Throws<EmulationException>(() => _cpu.Step());
 
-        Assert.Contains("addps", error.Message, StringComparison.Ordinal);
+        Assert.Contains("fsin", error.Message, StringComparison.Ordinal);
     }
 
     private void SetXmm(int register, ulong low, ulong high)
