@@ -103,20 +103,17 @@ if [[ "${SKIP_LINUX:-0}" != 1 ]]; then
   kroot=$(tests/linux-boot/fetch-kernel.sh tests/nested-kvm/.cache)
   vmlinuz=$(ls "$kroot"/boot/vmlinuz-* | head -1)
   tests/linux-boot/build-initramfs.sh "$work/initrd.gz"
-  avm_linux() {
-    dotnet "$avm" run -k "$vmlinuz" -i "$work/initrd.gz" -m "${linux_mem_mib}M" -c 1 --backend emulator \
-      --experimental-emulator-linux -p "panic=-1 $linux_params" --console serial
-  }
-  qemu_linux() {
-    qemu-system-x86_64 -accel tcg -M pc -m "$linux_mem_mib" -smp 1 -nodefaults -display none -no-reboot -serial stdio \
-      -kernel "$vmlinuz" -initrd "$work/initrd.gz" -append "$platform_params panic=-1 $linux_params"
-  }
+  avm_linux=(dotnet "$avm" run -k "$vmlinuz" -i "$work/initrd.gz" -m "${linux_mem_mib}M" -c 1 --backend emulator
+    --experimental-emulator-linux -p "panic=-1 $linux_params" --console serial)
+  qemu_linux=(qemu-system-x86_64 -accel tcg -M pc -m "$linux_mem_mib" -smp 1 -nodefaults -display none -no-reboot -serial stdio
+    -kernel "$vmlinuz" -initrd "$work/initrd.gz" -append "$platform_params panic=-1 $linux_params")
   # linux_run VMM RUN: appends "INIT EXIT" seconds to $work/linux-VMM; fails unless /init ran to its reboot.
   linux_run() {
     local vmm=$1 log="$work/linux-$1-$2.log" t0 t1 rc
+    local -n vmm_command="${vmm}_linux"
     t0=$EPOCHREALTIME
     set +e
-    timeout "$linux_timeout" "${vmm}_linux" </dev/null 2>"$work/stderr" \
+    timeout "$linux_timeout" "${vmm_command[@]}" </dev/null 2>"$work/stderr" \
       | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log"
     rc=${PIPESTATUS[0]}
     set -e
@@ -127,7 +124,7 @@ if [[ "${SKIP_LINUX:-0}" != 1 ]]; then
       cat "$work/stderr" >&2
       exit 1
     fi
-    awk -v t0="$t0" -v t1="$t1" '$2 == "LINUX-INIT" && !init { init = $1 - t0 } END { printf "%.3f %.3f\n", init, t1 - t0 }' "$log" >>"$work/linux-$vmm"
+    awk -v t0="$t0" -v t1="$t1" 'index($0, "LINUX-INIT ") && !init { init = $1 - t0 } END { printf "%.3f %.3f\n", init, t1 - t0 }' "$log" >>"$work/linux-$vmm"
   }
   for ((r = 0; r < linux_runs; r++)); do linux_run qemu "$r"; linux_run avm "$r"; done
   for vmm in qemu avm; do
