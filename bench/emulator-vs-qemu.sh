@@ -51,6 +51,8 @@ build() {
 }
 build src/ActorVmm.Host
 build tests/ActorVmm.KvmLane
+# The sources the measured binaries were built from (the tree may change while the script runs).
+built_from="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes')"
 avm=src/ActorVmm.Host/bin/Release/net10.0/actorvmm.dll
 guests="$work/guests"
 dotnet tests/ActorVmm.KvmLane/bin/Release/net10.0/ActorVmm.KvmLane.dll --save-bench-guests "$guests" "$exit_n" "$alu_n"
@@ -141,7 +143,7 @@ row() { # row WHAT QEMU ACTORVMM SPEED_RATIO [TARGET_TEXT TARGET]
 }
 ns() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1e9 }'; }
 mips() { awk -v s="$1" 'BEGIN { printf "%.0f", (s > 0) ? 4e-6 / s : 0 }'; }
-echo "emulator-vs-qemu: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(qemu-system-x86_64 --version | head -1), .NET SDK $(dotnet --version), actorvmm at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes')"
+echo "emulator-vs-qemu: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(qemu-system-x86_64 --version | head -1), .NET SDK $(dotnet --version), actorvmm built from $built_from"
 echo "flat guests: median of $runs runs; loops at N and 2N (exit N = $exit_n, ALU N = $alu_n iterations), figure = difference / N"
 printf '%-32s %10s %10s %9s  %s\n' what QEMU-TCG actorvmm speed "(actorvmm/QEMU speed; target)"
 row "exit-heavy (out 0x80), ns/iter" "$(ns "$exit_qemu")" "$(ns "$exit_avm")" "$(ratio "$exit_qemu" "$exit_avm")" 1x 1
