@@ -7,6 +7,7 @@ using ActorVmm.KvmLane;
 
 // Usage: ActorVmm.KvmLane [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR]
 //        ActorVmm.KvmLane --save-guests DIR
+//        ActorVmm.KvmLane --save-bench-guests DIR EXIT_ITERATIONS ALU_ITERATIONS   (bench/emulator-vs-qemu.sh's guests, BenchImages)
 //        ActorVmm.KvmLane --check-screenshot FILE.png   (a Linux guest's fbcon screenshot: "SCREENSHOT PASS|FAIL …", exit 0|1)
 // Prints, per guest: "TRAP <guest> <access>" lines, then "END <guest> exit=… status=…", and
 // "TIME …" and "COALESCED <guest> <writes replayed from KVM's ring>" lines (not compared); on
@@ -18,6 +19,27 @@ if (args is ["--check-screenshot", var screenshot])
     var result = ConsoleScreenshotCheck.CheckFile(screenshot);
     Console.WriteLine(result);
     return result.Passed ? 0 : 1;
+}
+
+if (args is ["--save-bench-guests", var benchDir, var exitText, var aluText])
+{
+    if (!uint.TryParse(exitText, CultureInfo.InvariantCulture, out uint exitIterations) || !uint.TryParse(aluText, CultureInfo.InvariantCulture, out uint aluIterations))
+    {
+        Console.Error.WriteLine($"iteration counts must be whole numbers, not '{exitText}' and '{aluText}'");
+        return 2;
+    }
+
+    try
+    {
+        GuestFiles.SaveImages(benchDir, BenchImages.Build(exitIterations, aluIterations));
+    }
+    catch (ArgumentOutOfRangeException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 2;
+    }
+
+    return 0;
 }
 
 string backend = "kvm";
@@ -43,7 +65,7 @@ for (int i = 0; i < args.Length; i++)
             i++;
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR] | --save-guests DIR");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--backend kvm|emulator] [--timeout-seconds N] [--guests-dir DIR] | --save-guests DIR | --save-bench-guests DIR EXIT_ITERATIONS ALU_ITERATIONS");
             return 2;
     }
 }
