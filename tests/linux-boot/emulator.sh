@@ -9,21 +9,19 @@
 # last sector): no stray write reached the image.
 #   emulator.sh
 # What the emulator supports today is in the variables below; the environment overrides them:
-#   EMU_LINUX_CPUS          vCPUs (1: no SIPI start-up on the emulator yet)
-#   EMU_LINUX_PARAMS        kernel parameters after the platform's (no local APIC timer and no IOAPIC on the emulator yet)
-#   EMU_LINUX_CLOCKSOURCE   the clock sources the kernel may pick, '|'-separated (no kvm-clock on the emulator). Today
-#                           the TSC counts instructions retired while the PIT follows the host's clock, so whether the
-#                           kernel's watchdog marks the TSC unstable (then refined-jiffies) depends on the host's load:
-#                           both were seen. Once the TSC follows the timers' virtual time, only tsc should remain.
+#   EMU_LINUX_CPUS          vCPUs (2: the APs start by INIT/SIPI through the emulator's local APICs)
+#   EMU_LINUX_PARAMS        kernel parameters after the platform's (none needed: local APIC timer and IOAPIC modelled)
+#   EMU_LINUX_CLOCKSOURCE   the clock sources the kernel may pick, '|'-separated (the emulator offers kvm-clock on its
+#                           virtual clock, as KVM does)
 #   EMU_LINUX_TIMEOUT       seconds before the VM is stopped as hung
 # Installs busybox-static and cpio if missing. The kernel package is fetched into tests/nested-kvm/.cache (gitignored,
 # shared with run.sh and the nested lane), never installed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-cpus="${EMU_LINUX_CPUS:-1}"
-params="${EMU_LINUX_PARAMS:-earlyprintk=serial noapic nolapic}"
-clocksource="${EMU_LINUX_CLOCKSOURCE:-tsc|refined-jiffies}"
+cpus="${EMU_LINUX_CPUS:-2}"
+params="${EMU_LINUX_PARAMS:-}"
+clocksource="${EMU_LINUX_CLOCKSOURCE:-kvm-clock}"
 timeout_s="${EMU_LINUX_TIMEOUT:-900}"
 mem_mib=256
 disk_mib=16
