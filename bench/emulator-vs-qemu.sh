@@ -15,7 +15,7 @@
 #   bench/emulator-vs-qemu.sh           RUNS = 3
 #   bench/emulator-vs-qemu.sh 5         RUNS = 5
 # Environment: EXIT_ITERATIONS (20000000), ALU_ITERATIONS (100000000), LINUX_RUNS (1), LINUX_TIMEOUT (1200 s),
-# LINUX_PARAMS: what Linux on the emulator needs today, given to both VMMs after the platform's own parameters
+# LINUX_PARAMS: extra kernel parameters (none by default), given to both VMMs after the platform's own parameters
 # ("console=ttyS0 reboot=k acpi=off", which QEMU gets too). SKIP_LINUX=1 leaves the Linux boot out.
 # Installs qemu-system-x86, busybox-static and cpio if missing (as tests/nested-kvm/run.sh does).
 set -euo pipefail
@@ -27,7 +27,7 @@ exit_n=${EXIT_ITERATIONS:-20000000}
 alu_n=${ALU_ITERATIONS:-100000000}
 linux_runs=${LINUX_RUNS:-1}
 linux_timeout=${LINUX_TIMEOUT:-1200}
-linux_params=${LINUX_PARAMS:-earlyprintk=serial noapic nolapic}
+linux_params=${LINUX_PARAMS:-}
 linux_mem_mib=256
 # The kernel parameters actorvmm's platform puts before -p's (docs/linux-boot.md); QEMU gets the same line.
 platform_params="console=ttyS0 reboot=k acpi=off"
