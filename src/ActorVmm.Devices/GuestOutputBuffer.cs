@@ -80,6 +80,11 @@ public sealed class GuestOutputBuffer : IGuestOutput
         }
     }
 
+    /// <summary>True when half the capacity or more waits: the fill at which the buffer signals again and a sink writes at once.</summary>
+    public bool PastHalf => PendingCount >= HalfCapacity;
+
+    private int HalfCapacity => _capacity / 2;
+
     /// <summary>Bytes waiting for the sink.</summary>
     public int PendingCount
     {
@@ -225,7 +230,7 @@ public sealed class GuestOutputBuffer : IGuestOutput
 
             // Signalled on the first byte into an idle buffer, and once more when these bytes fill it past half, so a sink
             // that waits to batch small writes still starts at once on a burst.
-            bool crossedHalf = _tail - taken - _head < _capacity / 2 && _tail - _head >= _capacity / 2;
+            bool crossedHalf = _tail - taken - _head < HalfCapacity && _tail - _head >= HalfCapacity;
             if (taken > 0 && (!_drainPending || crossedHalf) && _drainSignal is not null)
             {
                 _drainPending = true;

@@ -117,7 +117,7 @@ public sealed class ConsoleSinkActor : ReceiveActor, IWithTimers
             return;
         }
 
-        if (_flushes.Count > 0 || _buffer.PendingCount >= _buffer.Capacity / 2)
+        if (_flushes.Count > 0 || _buffer.PastHalf)
         {
             Timers.Cancel(BatchTimer);
             StartWrite();
