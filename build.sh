@@ -61,6 +61,26 @@ ensure_test_prerequisites() {
   fi
 }
 
+# Prints each failed test of the TRX files under $1 with the first lines of its message: a long, parallel test run's
+# console interleaves the projects, and the tail a CI log keeps may not reach the failure itself.
+summarize_failed_tests() {
+  local trx=("$1"/*.trx)
+  [[ -e ${trx[0]} ]] || return 0
+  awk '
+    /<UnitTestResult / {
+      failed = /outcome="Failed"/
+      if (failed && match($0, /testName="[^"]*"/)) print "  FAILED " substr($0, RSTART + 10, RLENGTH - 11)
+    }
+    failed && /<Message>/ { printing = 1; lines = 0; sub(/.*<Message>/, "") }
+    printing {
+      done = sub(/<\/Message>.*/, "")
+      gsub(/&lt;/, "<"); gsub(/&gt;/, ">"); gsub(/&quot;/, "\""); gsub(/&#xD;/, ""); gsub(/&amp;/, "\\&")
+      if (lines++ < 12) print "    " $0
+      if (done) { printing = 0; failed = 0 }
+    }
+  ' "${trx[@]}"
+}
+
 cmd=${1:-run}
 shift || true
 case "$cmd" in
@@ -71,7 +91,14 @@ case "$cmd" in
   test)
     ensure_test_prerequisites
     dotnet build ActorVmm.sln -c Release -nologo -clp:ErrorsOnly
-    dotnet test ActorVmm.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@"
+    results=$(mktemp -d)
+    trap 'rm -rf "$results"' EXIT
+    if ! dotnet test ActorVmm.sln -c Release --no-build -nologo --logger "console;verbosity=normal" \
+        --logger trx --results-directory "$results" "$@"; then
+      echo "build.sh: tests failed:" >&2
+      summarize_failed_tests "$results" >&2
+      exit 1
+    fi
     ;;
   *)
     echo "usage: ./build.sh run [args...] | ./build.sh test [dotnet test args...]" >&2
