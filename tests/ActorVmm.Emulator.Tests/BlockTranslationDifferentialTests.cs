@@ -7,8 +7,9 @@ namespace ActorVmm.Emulator.Tests;
 
 /// <summary>
 /// Translated blocks against the interpreter as the oracle: random loops of register ALU work (translated or not),
-/// MOV/LEA, stack-relative loads and stores, PUSH/POP, CALL/RET, run on two cores, one interpreting and one translating
-/// every block on first sight; every GPR, RFLAGS, RIP, the instructions retired and the stack/data area must match.
+/// MOV/LEA, stack-relative loads and stores, PUSH/POP, CALL/RET, memory-operand and LOCK forms and indirect jumps (which
+/// blocks hand to the interpreter), run on two cores, one interpreting and one translating every block on first sight
+/// and extending it on the next entry; every GPR, RFLAGS, RIP, the instructions retired and the stack/data area must match.
 /// </summary>
 public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
 {
@@ -89,6 +90,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
         core.SetFlatMode(bitness);
         core.TranslationEnabled = translate;
         core.TranslationThreshold = 1;
+        core.ExtensionThreshold = 1;
         vm.Memory.Write(CodeAddress, code);
         vm.Memory.Write(StackArea, stack);
         vm.Memory.Write(LoopCounterAddress, (ulong)LoopPasses);
@@ -131,7 +133,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 continue;
             }
 
-            EmitShape(random.Next(11), generator, random, bitness, Emit, Here);
+            EmitShape(random.Next(13), generator, random, bitness, Emit, Here);
         }
 
         if (bitness == 64)
@@ -239,6 +241,35 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 const int ShortBranchLength = 2;
                 emit(Instruction.CreateBranch(CodeOf(forms[random.Next(forms.Length)]), here() + ShortBranchLength + (ulong)skippedLength));
                 emit(skipped);
+                break;
+            }
+
+            case 11:
+            {
+                // A memory-operand or LOCK form: no translation of its own, the block calls the interpreter for it.
+                var form = random.Next(4) switch
+                {
+                    0 => Instruction.Create(CodeOf($"Add_rm{bits}_r{bits}"), slot, a),
+                    1 => Instruction.Create(CodeOf($"Sub_r{bits}_rm{bits}"), a, slot),
+                    2 => Instruction.Create(CodeOf($"Shl_rm{bits}_imm8"), slot, random.Next(1, bits)),
+                    _ => Instruction.Create(CodeOf($"Xadd_rm{bits}_r{bits}"), slot, a),
+                };
+                form.HasLockPrefix = form.Mnemonic == Mnemonic.Xadd;
+                emit(form);
+                break;
+            }
+
+            case 12:
+            {
+                // MOV reg, next; JMP reg: an indirect jump the block hands to the interpreter and leaves through.
+                var target = bitness == 64 ? generator.NextRegister(8) : generator.NextRegister(4);
+                var jump = Instruction.Create(bitness == 64 ? Code.Jmp_rm64 : Code.Jmp_rm32, target);
+                var scratch = new List<byte>();
+                uint jumpLength = Encoder.Create(bitness, new ByteWriter(scratch)).Encode(jump, 0);
+                ulong movLength = bitness == 64 ? 10UL : 5UL;
+                ulong after = here() + movLength + jumpLength;
+                emit(bitness == 64 ? Instruction.Create(Code.Mov_r64_imm64, target, after) : Instruction.Create(Code.Mov_r32_imm32, target, (uint)after));
+                emit(jump);
                 break;
             }
 

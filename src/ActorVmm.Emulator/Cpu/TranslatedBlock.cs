@@ -44,6 +44,15 @@ internal sealed class TranslatedBlock
     /// <summary>Guest instructions in the block.</summary>
     public int Instructions { get; }
 
+    /// <summary>Times the block was entered (counted while it is <see cref="Extendable"/>).</summary>
+    public int Entries { get; set; }
+
+    /// <summary>A first, short translation that stopped before an instruction the interpreter could run inside it.</summary>
+    public bool Extendable { get; set; }
+
+    /// <summary>A longer translation took its place: chains to it go back through the dispatcher.</summary>
+    public bool Replaced { get; set; }
+
     /// <summary>The block the taken edge last led to (chaining), or null.</summary>
     public TranslatedBlock? Taken { get; set; }
 

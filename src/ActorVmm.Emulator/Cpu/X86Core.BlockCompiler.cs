@@ -37,6 +37,7 @@ internal sealed partial class X86Core
         private static readonly MethodInfo CheckIoPermissionMethod = Method(nameof(CheckIoPermission), typeof(ushort), typeof(int));
         private static readonly MethodInfo PortReadMethod = Method(nameof(PortRead), typeof(ushort), typeof(int));
         private static readonly MethodInfo PortWriteMethod = Method(nameof(PortWrite), typeof(ushort), typeof(int), typeof(ulong));
+        private static readonly MethodInfo InterpretMethod = typeof(X86Core).GetMethod(nameof(InterpretInBlock), BindingFlags.Instance | BindingFlags.NonPublic)!;
         private static readonly MethodInfo GenerationMethod = typeof(CodePageTracker).GetMethod(nameof(CodePageTracker.Generation))!;
         private static readonly MethodInfo AddFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Add))!;
         private static readonly MethodInfo SubFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Sub))!;
@@ -47,6 +48,7 @@ internal sealed partial class X86Core
         private readonly ILGenerator _il;
         private readonly IReadOnlyList<Instruction> _code;
         private readonly BlockShape[] _shapes;
+        private readonly int[] _interpretedIndex;
         private readonly int _bitness;
         private readonly ulong _ipMask;
         private readonly ulong _entry;
@@ -54,6 +56,9 @@ internal sealed partial class X86Core
         private readonly int _generation;
         private readonly LocalBuilder?[] _reg = new LocalBuilder?[16];
         private readonly bool[] _written = new bool[16];
+        private readonly bool[] _dirty = new bool[16];
+        private bool _flagsDirty;
+        private readonly InstructionInfoFactory _info = new();
         private readonly LocalBuilder _flags;
         private readonly LocalBuilder _a;
         private readonly LocalBuilder _b;
@@ -63,6 +68,7 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _lazyB;
         private readonly LocalBuilder _lazyR;
         private readonly Label _top;
+        private readonly Label _leaveAsIs;
         private bool _flagsWritten;
         private int _pending;
         private int _lazy = -1;
@@ -71,11 +77,12 @@ internal sealed partial class X86Core
         private bool _lazyPending;
         private ulong _liveAtTop;
 
-        private BlockCompiler(DynamicMethod method, IReadOnlyList<Instruction> code, BlockShape[] shapes, int bitness, int page, int generation)
+        private BlockCompiler(DynamicMethod method, IReadOnlyList<Instruction> code, BlockShape[] shapes, int[] interpretedIndex, int bitness, int page, int generation)
         {
             _il = method.GetILGenerator();
             _code = code;
             _shapes = shapes;
+            _interpretedIndex = interpretedIndex;
             _bitness = bitness;
             _ipMask = bitness switch { 64 => ulong.MaxValue, 32 => 0xFFFF_FFFF, _ => 0xFFFF };
             _entry = code[0].IP;
@@ -90,20 +97,34 @@ internal sealed partial class X86Core
             _lazyB = _il.DeclareLocal(typeof(ulong));
             _lazyR = _il.DeclareLocal(typeof(ulong));
             _top = _il.DefineLabel();
+            _leaveAsIs = _il.DefineLabel();
         }
 
         /// <summary>Compiles <paramref name="code"/> (decoded at their real addresses, all on one page) to a block body.</summary>
+        /// <remarks>
+        /// The method's first argument is the block's own array of the instructions it hands to the interpreter,
+        /// bound into the delegate (a closed delegate also skips the shuffle thunk an open static one needs); the
+        /// core is the second.
+        /// </remarks>
         public static Func<X86Core, int> Compile(IReadOnlyList<Instruction> code, int bitness, int page, int generation)
         {
             var shapes = new BlockShape[code.Count];
+            var interpretedIndex = new int[code.Count];
+            var interpreted = new List<CachedInstruction>();
             for (int i = 0; i < code.Count; i++)
             {
                 shapes[i] = ShapeOf(code[i]);
+                interpretedIndex[i] = -1;
+                if (shapes[i].Op is BlockOp.Interpret or BlockOp.InterpretBranch)
+                {
+                    interpretedIndex[i] = interpreted.Count;
+                    interpreted.Add(CachedInstruction.From(code[i]));
+                }
             }
 
-            var method = new DynamicMethod($"guest_block_{code[0].IP:X}", typeof(int), [typeof(X86Core)], typeof(X86Core), skipVisibility: true);
-            new BlockCompiler(method, code, shapes, bitness, page, generation).Emit();
-            return method.CreateDelegate<Func<X86Core, int>>();
+            var method = new DynamicMethod($"guest_block_{code[0].IP:X}", typeof(int), [typeof(CachedInstruction[]), typeof(X86Core)], typeof(X86Core), skipVisibility: true);
+            new BlockCompiler(method, code, shapes, interpretedIndex, bitness, page, generation).Emit();
+            return method.CreateDelegate<Func<X86Core, int>>(interpreted.ToArray());
         }
 
         private static FieldInfo Field(string name) =>
@@ -128,10 +149,14 @@ internal sealed partial class X86Core
                 }
             }
 
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, FlagsField);
             _il.Emit(OpCodes.Stloc, _flags);
             _il.MarkLabel(_top);
+
+            // The self-loop's back edge arrives here with whatever the block wrote still in locals.
+            Array.Copy(_written, _dirty, _dirty.Length);
+            _flagsDirty = _flagsWritten;
             for (int i = 0; i < _code.Count; i++)
             {
                 _pending++;
@@ -144,6 +169,12 @@ internal sealed partial class X86Core
             {
                 EmitExit(last.NextIP & _ipMask, TranslatedBlock.ExitFallThrough);
             }
+
+            // Where an interpreted instruction leaves the block: it ran with everything written back and re-read, so
+            // the core already holds the state and the RIP to go on at.
+            _il.MarkLabel(_leaveAsIs);
+            _il.Emit(OpCodes.Ldc_I4, TranslatedBlock.ExitOther);
+            _il.Emit(OpCodes.Ret);
         }
 
         /// <summary>Backward liveness: for each instruction, the flags it writes that something after it can see.</summary>
@@ -282,7 +313,7 @@ internal sealed partial class X86Core
             var ins = _code[i];
             var shape = _shapes[i];
             ulong next = ins.NextIP & _ipMask;
-            if (shape.CallsOut)
+            if (shape.CallsOut && shape.Op is not (BlockOp.Interpret or BlockOp.InterpretBranch))
             {
                 BeginCallOut(ins.IP, next);
             }
@@ -304,7 +335,7 @@ internal sealed partial class X86Core
                     StoreRegister(ins.Op0Register);
                     break;
                 case BlockOp.Load:
-                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldarg_1);
                     EmitLinear(ins);
                     _il.Emit(OpCodes.Ldc_I4, (int)RegisterTable.Size[(int)ins.Op0Register]);
                     _il.Emit(OpCodes.Call, ReadLinearMethod);
@@ -314,7 +345,7 @@ internal sealed partial class X86Core
                 case BlockOp.Store:
                 {
                     int size = ins.MemorySize.GetSize();
-                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldarg_1);
                     EmitLinear(ins);
                     _il.Emit(OpCodes.Ldc_I4, size);
                     EmitSource(ins, 1, size);
@@ -326,7 +357,7 @@ internal sealed partial class X86Core
                 case BlockOp.Push:
                 {
                     int size = -ins.StackPointerIncrement;
-                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldarg_1);
                     EmitSource(ins, 0, size);
                     _il.Emit(OpCodes.Ldc_I4, size);
                     _il.Emit(OpCodes.Call, PushMethod);
@@ -336,7 +367,7 @@ internal sealed partial class X86Core
                 }
 
                 case BlockOp.Pop:
-                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldarg_1);
                     _il.Emit(OpCodes.Ldc_I4, ins.StackPointerIncrement);
                     _il.Emit(OpCodes.Call, PopMethod);
                     _il.Emit(OpCodes.Stloc, _r);
@@ -346,7 +377,7 @@ internal sealed partial class X86Core
                     EndCallOut(next);
                     break;
                 case BlockOp.Call:
-                    _il.Emit(OpCodes.Ldarg_0);
+                    _il.Emit(OpCodes.Ldarg_1);
                     _il.Emit(OpCodes.Ldc_I8, (long)next);
                     _il.Emit(OpCodes.Ldc_I4, -ins.StackPointerIncrement);
                     _il.Emit(OpCodes.Call, PushMethod);
@@ -398,8 +429,55 @@ internal sealed partial class X86Core
 
                 case BlockOp.Nop:
                     break;
+                case BlockOp.Interpret:
+                    EmitInterpret(i, next);
+                    _il.Emit(OpCodes.Brfalse, _leaveAsIs);
+                    break;
+                case BlockOp.InterpretBranch:
+                    EmitInterpret(i, next);
+                    _il.Emit(OpCodes.Pop);
+                    _il.Emit(OpCodes.Br, _leaveAsIs);
+                    break;
                 default:
                     throw new InvalidOperationException($"No translation for '{ins}'");
+            }
+        }
+
+        /// <summary>
+        /// Runs instruction <paramref name="i"/> through the interpreter with the block's changed registers and flags
+        /// written back first (the pending count goes with the call, which takes it, so the IL stays short: RyuJIT's
+        /// time grows with it), then re-reads the registers and flags the instruction writes. Leaves on the IL stack
+        /// whether the block may go on (<see cref="InterpretInBlock"/>).
+        /// </summary>
+        private void EmitInterpret(int i, ulong next)
+        {
+            FlushRegisters();
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldc_I4, _interpretedIndex[i]);
+            _il.Emit(OpCodes.Ldelema, typeof(CachedInstruction));
+            _il.Emit(OpCodes.Ldc_I8, (long)_code[i].IP);
+            _il.Emit(OpCodes.Ldc_I8, (long)next);
+            _il.Emit(OpCodes.Ldc_I4, _pending);
+            _il.Emit(OpCodes.Ldc_I4, _page);
+            _il.Emit(OpCodes.Ldc_I4, _generation);
+            _il.Emit(OpCodes.Call, InterpretMethod);
+            _pending = 0;
+            foreach (var used in _info.GetInfo(_code[i]).GetUsedRegisters())
+            {
+                var register = used.Register.GetFullRegister();
+                if (register.IsGPR() && used.Access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite
+                    && _reg[Slot(register)] is not null)
+                {
+                    ReloadGpr(Slot(register));
+                }
+            }
+
+            if (_code[i].RflagsModified != RflagsBits.None)
+            {
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldfld, FlagsField);
+                _il.Emit(OpCodes.Stloc, _flags);
             }
         }
 
@@ -494,6 +572,7 @@ internal sealed partial class X86Core
                 _il.Emit(OpCodes.Ldc_I8, (long)~computeFlags);
                 _il.Emit(OpCodes.And);
                 _il.Emit(OpCodes.Stloc, _flags);
+                _flagsDirty = true;
                 return;
             }
 
@@ -724,6 +803,7 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Ldloc, _status);
             _il.Emit(OpCodes.Or);
             _il.Emit(OpCodes.Stloc, _flags);
+            _flagsDirty = true;
         }
 
         private void LoadCarry()
@@ -791,7 +871,7 @@ internal sealed partial class X86Core
             int pending = _pending;
             FlushCounts(pending);
             var stop = _il.DefineLabel();
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, BudgetField);
             _il.Emit(OpCodes.Ldc_I4_0);
             _il.Emit(OpCodes.Ble, stop);
@@ -805,20 +885,20 @@ internal sealed partial class X86Core
         private void EmitRet(in Instruction ins)
         {
             int size = ins.Op0Kind == OpKind.Immediate16 ? ins.StackPointerIncrement - ins.Immediate16 : ins.StackPointerIncrement;
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Call, PopMethod);
             _il.Emit(OpCodes.Stloc, _r);
             if (ins.Op0Kind == OpKind.Immediate16)
             {
-                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldarg_1);
                 _il.Emit(OpCodes.Ldc_I8, (long)ins.Immediate16);
                 _il.Emit(OpCodes.Call, AdjustStackMethod);
             }
 
             ReloadGpr(RSP);
             FlushState();
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldloc, _r);
             _il.Emit(OpCodes.Ldc_I8, (long)_ipMask);
             _il.Emit(OpCodes.And);
@@ -831,7 +911,7 @@ internal sealed partial class X86Core
         {
             int size = ins.Op0Register.GetSize();
             EmitIoPermissionCheck(ins.Op1Kind == OpKind.Register, ins.Op1Kind == OpKind.Register ? 0 : ins.Immediate8, size);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             EmitPort(ins.Op1Kind == OpKind.Register, ins.Op1Kind == OpKind.Register ? 0 : ins.Immediate8);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Call, PortReadMethod);
@@ -842,7 +922,7 @@ internal sealed partial class X86Core
         {
             int size = ins.Op1Register.GetSize();
             EmitIoPermissionCheck(ins.Op0Kind == OpKind.Register, ins.Op0Kind == OpKind.Register ? 0 : ins.Immediate8, size);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             EmitPort(ins.Op0Kind == OpKind.Register, ins.Op0Kind == OpKind.Register ? 0 : ins.Immediate8);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Ldloc, _reg[RAX]!);
@@ -853,7 +933,7 @@ internal sealed partial class X86Core
         /// <summary>The interpreter's IOPL / I/O-bitmap check (#GP at CPL &gt; IOPL without the bitmap's leave), before the access.</summary>
         private void EmitIoPermissionCheck(bool fromDx, int port, int size)
         {
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             EmitPort(fromDx, port);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Call, CheckIoPermissionMethod);
@@ -892,7 +972,7 @@ internal sealed partial class X86Core
             int segment = (int)ins.MemorySegment - (int)Register.ES;
             if (_bitness != 64 || segment >= FS)
             {
-                _il.Emit(OpCodes.Ldarg_0);
+                _il.Emit(OpCodes.Ldarg_1);
                 _il.Emit(OpCodes.Ldfld, SegField);
                 _il.Emit(OpCodes.Ldc_I4, segment);
                 _il.Emit(OpCodes.Ldelema, typeof(Segment));
@@ -982,6 +1062,7 @@ internal sealed partial class X86Core
                 _il.Emit(OpCodes.And);
                 _il.Emit(OpCodes.Or);
                 _il.Emit(OpCodes.Stloc, local);
+                _dirty[slot] = true;
                 return;
             }
 
@@ -1009,6 +1090,7 @@ internal sealed partial class X86Core
             }
 
             _il.Emit(OpCodes.Stloc, local);
+            _dirty[slot] = true;
         }
 
         /// <summary>Zero-extends the ulong on the stack from <paramref name="size"/> bytes.</summary>
@@ -1035,10 +1117,10 @@ internal sealed partial class X86Core
         private void BeginCallOut(ulong start, ulong next)
         {
             FlushState();
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldc_I8, (long)start);
             _il.Emit(OpCodes.Stfld, InstrStartField);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldc_I8, (long)next);
             _il.Emit(OpCodes.Stfld, RipField);
         }
@@ -1051,13 +1133,13 @@ internal sealed partial class X86Core
         {
             var stop = _il.DefineLabel();
             var go = _il.DefineLabel();
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, BudgetField);
             _il.Emit(OpCodes.Ldc_I4_0);
             _il.Emit(OpCodes.Ble, stop);
 
             // A trap handler (MMIO, port I/O) can write guest memory too, so every call-out checks the page.
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, CodeField);
             _il.Emit(OpCodes.Ldc_I4, _page);
             _il.Emit(OpCodes.Call, GenerationMethod);
@@ -1072,24 +1154,40 @@ internal sealed partial class X86Core
         private void EmitExit(ulong rip, int exit)
         {
             int pending = _pending;
+            bool[] dirty = [.. _dirty];
+            bool flagsDirty = _flagsDirty;
             FlushState();
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldc_I8, (long)rip);
             _il.Emit(OpCodes.Stfld, RipField);
             _il.Emit(OpCodes.Ldc_I4, exit);
             _il.Emit(OpCodes.Ret);
             _pending = pending;
+            dirty.CopyTo(_dirty, 0);
+            _flagsDirty = flagsDirty;
         }
 
-        /// <summary>Writes registers the block changes, the flags, and the pending instruction count back to the core.</summary>
+        /// <summary>
+        /// Writes the registers changed since the last write-back (on this path of the IL), the flags, and the pending
+        /// instruction count back to the core.
+        /// </summary>
         private void FlushState()
+        {
+            FlushRegisters();
+            FlushCounts(_pending);
+            _pending = 0;
+        }
+
+        /// <summary>Writes the registers changed since the last write-back (on this path of the IL) and the flags back to the core.</summary>
+        private void FlushRegisters()
         {
             MaterializeLazyFlags();
             for (int r = 0; r < 16; r++)
             {
-                if (_written[r])
+                if (_dirty[r])
                 {
-                    _il.Emit(OpCodes.Ldarg_0);
+                    _dirty[r] = false;
+                    _il.Emit(OpCodes.Ldarg_1);
                     _il.Emit(OpCodes.Ldfld, GprField);
                     _il.Emit(OpCodes.Ldc_I4, r);
                     _il.Emit(OpCodes.Ldloc, _reg[r]!);
@@ -1097,15 +1195,13 @@ internal sealed partial class X86Core
                 }
             }
 
-            if (_flagsWritten)
+            if (_flagsDirty)
             {
-                _il.Emit(OpCodes.Ldarg_0);
+                _flagsDirty = false;
+                _il.Emit(OpCodes.Ldarg_1);
                 _il.Emit(OpCodes.Ldloc, _flags);
                 _il.Emit(OpCodes.Stfld, FlagsField);
             }
-
-            FlushCounts(_pending);
-            _pending = 0;
         }
 
         private void FlushCounts(int count)
@@ -1115,14 +1211,14 @@ internal sealed partial class X86Core
                 return;
             }
 
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, RetiredField);
             _il.Emit(OpCodes.Ldc_I8, (long)count);
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stfld, RetiredField);
-            _il.Emit(OpCodes.Ldarg_0);
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, BudgetField);
             _il.Emit(OpCodes.Ldc_I4, count);
             _il.Emit(OpCodes.Sub);
@@ -1131,7 +1227,7 @@ internal sealed partial class X86Core
 
         private void LoadCoreGpr(int slot)
         {
-            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, GprField);
             _il.Emit(OpCodes.Ldc_I4, slot);
             _il.Emit(OpCodes.Ldelem_I8);

@@ -27,6 +27,12 @@ internal sealed partial class X86Core
         In,
         Out,
         Nop,
+
+        /// <summary>Any other instruction that continues at the next one: the block calls the interpreter for it.</summary>
+        Interpret,
+
+        /// <summary>An indirect near JMP/CALL: the block calls the interpreter for it and leaves at the RIP it set.</summary>
+        InterpretBranch,
     }
 
     /// <summary>One instruction of a block with what the compiler needs to know about it.</summary>
@@ -42,19 +48,24 @@ internal sealed partial class X86Core
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
         public bool CallsOut => Op is BlockOp.Load or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
-            or BlockOp.Ret or BlockOp.In or BlockOp.Out;
+            or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
         public bool EndsBlock => Op is BlockOp.Jcc or BlockOp.Jmp or BlockOp.Loop or BlockOp.JumpIfCounterZero
-            or BlockOp.Call or BlockOp.Ret;
+            or BlockOp.Call or BlockOp.Ret or BlockOp.InterpretBranch;
     }
 
     /// <summary>The translated form of <paramref name="ins"/>, or <see cref="BlockOp.None"/>.</summary>
     private static BlockShape ShapeOf(in Instruction ins)
     {
-        if (ins.IsInvalid || ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix)
+        if (ins.IsInvalid)
         {
             return default;
+        }
+
+        if (ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix)
+        {
+            return InterpretedShape(ins);
         }
 
         switch (ins.Mnemonic)
@@ -151,8 +162,59 @@ internal sealed partial class X86Core
                 return new BlockShape(BlockOp.Nop, 0, 0);
 
             default:
+                return InterpretedShape(ins);
+        }
+    }
+
+    /// <summary>
+    /// An instruction without its own translation that the block still covers by calling the interpreter for it:
+    /// one that continues at the next instruction, or an indirect near JMP/CALL (which ends the block). Left out, so
+    /// the block ends before them and the dispatcher runs them: whatever changes the code's mapping, mode or
+    /// descriptor tables (control/debug/segment registers, LGDT…, INVLPG, WRMSR), HLT/MWAIT, far transfers,
+    /// interrupts and returns.
+    /// </summary>
+    private static BlockShape InterpretedShape(in Instruction ins)
+    {
+        for (int op = 0; op < ins.OpCount; op++)
+        {
+            if (ins.GetOpKind(op) == OpKind.Register && ins.GetOpRegister(op) is var register
+                && (register.IsSegmentRegister() || register.IsCR() || register.IsDR()))
+            {
+                return default;
+            }
+        }
+
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Hlt:
+            case Mnemonic.Monitor:
+            case Mnemonic.Mwait:
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
+            case Mnemonic.Lldt:
+            case Mnemonic.Ltr:
+            case Mnemonic.Lmsw:
+            case Mnemonic.Clts:
+            case Mnemonic.Invlpg:
+            case Mnemonic.Invpcid:
+            case Mnemonic.Wrmsr:
+            case Mnemonic.Xsetbv:
+            case Mnemonic.Rsm:
+            case Mnemonic.Lds:
+            case Mnemonic.Les:
+            case Mnemonic.Lfs:
+            case Mnemonic.Lgs:
+            case Mnemonic.Lss:
                 return default;
         }
+
+        return ins.FlowControl switch
+        {
+            FlowControl.Next => CallOut(BlockOp.Interpret),
+            FlowControl.IndirectBranch or FlowControl.IndirectCall when !ins.IsJmpFarIndirect && !ins.IsCallFarIndirect
+                => CallOut(BlockOp.InterpretBranch),
+            _ => default,
+        };
     }
 
     /// <summary>An instruction that calls out of the block: the flags must be exact before it, so it "reads" them all.</summary>
