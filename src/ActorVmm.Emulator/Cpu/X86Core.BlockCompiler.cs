@@ -446,7 +446,7 @@ internal sealed partial class X86Core
         /// <summary>
         /// Runs instruction <paramref name="i"/> through the interpreter with the block's changed registers and flags
         /// written back first (the pending count goes with the call, which takes it, so the IL stays short: RyuJIT's
-        /// time grows with it), then re-reads the registers and flags the instruction writes. Leaves on the IL stack
+        /// time grows with it), then re-reads the registers the instruction writes and RFLAGS. Leaves on the IL stack
         /// whether the block may go on (<see cref="InterpretInBlock"/>).
         /// </summary>
         private void EmitInterpret(int i, ulong next)
@@ -473,12 +473,10 @@ internal sealed partial class X86Core
                 }
             }
 
-            if (_code[i].RflagsModified != RflagsBits.None)
-            {
-                _il.Emit(OpCodes.Ldarg_1);
-                _il.Emit(OpCodes.Ldfld, FlagsField);
-                _il.Emit(OpCodes.Stloc, _flags);
-            }
+            // All of RFLAGS, always: the local holds the system bits too, and Iced's flag metadata covers only some.
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, FlagsField);
+            _il.Emit(OpCodes.Stloc, _flags);
         }
 
         private ulong BranchTarget(in Instruction ins) => ins.Op0Kind switch
