@@ -246,12 +246,13 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
 
             case 11:
             {
-                // A memory-operand or LOCK form: no translation of its own, the block calls the interpreter for it.
-                var form = random.Next(4) switch
+                // Memory-operand and LOCK forms (the block calls the interpreter for them) and MOVZX/MOVSX loads.
+                var form = random.Next(5) switch
                 {
                     0 => Instruction.Create(CodeOf($"Add_rm{bits}_r{bits}"), slot, a),
                     1 => Instruction.Create(CodeOf($"Sub_r{bits}_rm{bits}"), a, slot),
                     2 => Instruction.Create(CodeOf($"Shl_rm{bits}_imm8"), slot, random.Next(1, bits)),
+                    3 => ExtendingLoad(generator, random, bitness, slot),
                     _ => Instruction.Create(CodeOf($"Xadd_rm{bits}_r{bits}"), slot, a),
                 };
                 form.HasLockPrefix = form.Mnemonic == Mnemonic.Xadd;
@@ -277,6 +278,20 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), a));
                 break;
         }
+    }
+
+    /// <summary>MOVZX/MOVSX of a byte or word from memory into a wider register, or MOVSXD of a dword into a 64-bit one.</summary>
+    private static Instruction ExtendingLoad(AluSequenceGenerator generator, Random random, int bitness, MemoryOperand slot)
+    {
+        if (bitness == 64 && random.Next(4) == 0)
+        {
+            return Instruction.Create(Code.Movsxd_r64_rm32, generator.NextRegister(8), slot);
+        }
+
+        int source = random.Next(2) == 0 ? 8 : 16;
+        int target = source == 8 ? (random.Next(3) switch { 0 => 16, 1 => 32, _ => bitness == 64 ? 64 : 32 }) : (bitness == 64 && random.Next(2) == 0 ? 64 : 32);
+        string kind = random.Next(2) == 0 ? "Movzx" : "Movsx";
+        return Instruction.Create(CodeOf($"{kind}_r{target}_rm{source}"), generator.NextRegister(target / 8), slot);
     }
 
     private static readonly string[] Conditions = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];

@@ -334,6 +334,24 @@ internal sealed partial class X86Core
                     EmitEffectiveOffset(ins);
                     StoreRegister(ins.Op0Register);
                     break;
+                case BlockOp.Extend:
+                    LoadRegister(ins.Op1Register);
+                    SignExtend(ins, RegisterTable.Size[(int)ins.Op1Register]);
+                    StoreRegister(ins.Op0Register);
+                    break;
+                case BlockOp.ExtendLoad:
+                {
+                    int size = ins.MemorySize.GetSize();
+                    _il.Emit(OpCodes.Ldarg_1);
+                    EmitLinear(ins);
+                    _il.Emit(OpCodes.Ldc_I4, size);
+                    _il.Emit(OpCodes.Call, ReadLinearMethod);
+                    SignExtend(ins, size);
+                    StoreRegister(ins.Op0Register);
+                    EndCallOut(next);
+                    break;
+                }
+
                 case BlockOp.Load:
                     _il.Emit(OpCodes.Ldarg_1);
                     EmitLinear(ins);
@@ -1089,6 +1107,18 @@ internal sealed partial class X86Core
 
             _il.Emit(OpCodes.Stloc, local);
             _dirty[slot] = true;
+        }
+
+        /// <summary>For MOVSX/MOVSXD: sign-extends the zero-extended source of <paramref name="size"/> bytes on the stack (StoreRegister then truncates to the destination).</summary>
+        private void SignExtend(in Instruction ins, int size)
+        {
+            if (ins.Mnemonic == Mnemonic.Movzx)
+            {
+                return;
+            }
+
+            _il.Emit(size switch { 1 => OpCodes.Conv_I1, 2 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
+            _il.Emit(OpCodes.Conv_I8);
         }
 
         /// <summary>Zero-extends the ulong on the stack from <paramref name="size"/> bytes.</summary>

@@ -16,6 +16,12 @@ internal sealed partial class X86Core
         Load,
         Store,
         Lea,
+
+        /// <summary>MOVZX/MOVSX/MOVSXD from a register.</summary>
+        Extend,
+
+        /// <summary>MOVZX/MOVSX/MOVSXD from memory.</summary>
+        ExtendLoad,
         Jcc,
         Jmp,
         Loop,
@@ -47,7 +53,7 @@ internal sealed partial class X86Core
         public ulong FlagsWritten { get; } = flagsWritten;
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
-        public bool CallsOut => Op is BlockOp.Load or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+        public bool CallsOut => Op is BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
             or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
@@ -103,6 +109,16 @@ internal sealed partial class X86Core
                 }
 
                 return IsPlainMemory(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)) ? CallOut(BlockOp.Store) : default;
+
+            case Mnemonic.Movzx:
+            case Mnemonic.Movsx:
+            case Mnemonic.Movsxd:
+                if (IsGpr(ins, 0) && IsGpr(ins, 1))
+                {
+                    return new BlockShape(BlockOp.Extend, 0, 0);
+                }
+
+                return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? CallOut(BlockOp.ExtendLoad) : InterpretedShape(ins);
 
             case Mnemonic.Lea:
                 return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
