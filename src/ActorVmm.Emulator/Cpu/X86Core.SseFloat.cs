@@ -266,47 +266,26 @@ internal sealed partial class X86Core
 
     private static int LaneSize(FloatFormat format) => format == FloatFormat.Single ? 4 : 8;
 
-    /// <summary>dst = op(dst, src) per lane: all lanes when packed, the low lane otherwise (the rest kept).</summary>
-    private void SseFloatBinary(in Instruction ins, FloatFormat format, bool packed, FloatOperation operation)
+    /// <summary>What a two-operand SSE FP instruction stores in a lane from its two operands' values of that lane.</summary>
+    private interface ILaneOperation
     {
-        CheckSseAvailable();
-        int x = XmmIndex(ins.Op0Register);
-        var (srcLow, srcHigh) = ReadSseSource(ins);
-        ulong low = Xmm[2 * x];
-        ulong high = Xmm[(2 * x) + 1];
-        var context = SseContext(format);
-        int size = LaneSize(format);
-        int lanes = packed ? 16 / size : 1;
-        for (int i = 0; i < lanes; i++)
-        {
-            var a = FloatCodec.Unpack(Lane(low, high, i, size), format);
-            var b = FloatCodec.Unpack(Lane(srcLow, srcHigh, i, size), format);
-            SetLane(ref low, ref high, i, size, FloatCodec.Pack(operation(a, b, ref context), format));
-        }
-
-        RaiseSimdFlags(context.Flags);
-        SetXmm(x, low, high);
+        ulong Apply(FloatValue a, FloatValue b, FloatFormat format, ref FloatContext context);
     }
 
-    /// <summary>CMPccSS/SD/PS/PD: each lane all ones when the predicate (imm8[2:0]) holds, else zero.</summary>
-    private void SseCompare(in Instruction ins, FloatFormat format, bool packed)
+    /// <summary>ADDPS, MULSD, …: the operation's result, rounded into the lane's format.</summary>
+    private readonly struct ArithmeticLanes(FloatOperation operation) : ILaneOperation
     {
-        CheckSseAvailable();
-        int x = XmmIndex(ins.Op0Register);
-        var (srcLow, srcHigh) = ReadSseSource(ins);
-        ulong low = Xmm[2 * x];
-        ulong high = Xmm[(2 * x) + 1];
-        var context = SseContext(format);
-        int size = LaneSize(format);
-        int lanes = packed ? 16 / size : 1;
-        int predicate = ins.Immediate8 & 7;
+        public ulong Apply(FloatValue a, FloatValue b, FloatFormat format, ref FloatContext context) =>
+            FloatCodec.Pack(operation(a, b, ref context), format);
+    }
 
-        // LT, LE, NLT and NLE signal on any NaN; EQ, UNORD, NEQ and ORD only on a signalling one.
-        bool signalling = predicate is 1 or 2 or 5 or 6;
-        for (int i = 0; i < lanes; i++)
+    /// <summary>CMPccPS/SD/…: all ones when the predicate (imm8[2:0]) holds, else zero.</summary>
+    private readonly struct CompareLanes(int predicate) : ILaneOperation
+    {
+        public ulong Apply(FloatValue a, FloatValue b, FloatFormat format, ref FloatContext context)
         {
-            var a = FloatCodec.Unpack(Lane(low, high, i, size), format);
-            var b = FloatCodec.Unpack(Lane(srcLow, srcHigh, i, size), format);
+            // LT, LE, NLT and NLE signal on any NaN; EQ, UNORD, NEQ and ORD only on a signalling one.
+            bool signalling = predicate is 1 or 2 or 5 or 6;
             var order = SoftFloat.Compare(a, b, signalling, ref context);
             bool holds = predicate switch
             {
@@ -319,7 +298,35 @@ internal sealed partial class X86Core
                 6 => order is not (SoftFloat.Ordering.Less or SoftFloat.Ordering.Equal),
                 _ => order != SoftFloat.Ordering.Unordered,
             };
-            SetLane(ref low, ref high, i, size, holds ? ulong.MaxValue : 0);
+            return holds ? ulong.MaxValue : 0;
+        }
+    }
+
+    /// <summary>dst = op(dst, src) per lane: all lanes when packed, the low lane otherwise (the rest kept).</summary>
+    private void SseFloatBinary(in Instruction ins, FloatFormat format, bool packed, FloatOperation operation) =>
+        SseLanes(ins, format, packed, new ArithmeticLanes(operation));
+
+    /// <summary>CMPccSS/SD/PS/PD: each lane all ones when the predicate (imm8[2:0]) holds, else zero.</summary>
+    private void SseCompare(in Instruction ins, FloatFormat format, bool packed) =>
+        SseLanes(ins, format, packed, new CompareLanes(ins.Immediate8 & 7));
+
+    /// <summary>The lane walk of both: a struct operation, so each is its own specialisation without a closure per instruction.</summary>
+    private void SseLanes<TOperation>(in Instruction ins, FloatFormat format, bool packed, TOperation operation)
+        where TOperation : struct, ILaneOperation
+    {
+        CheckSseAvailable();
+        int x = XmmIndex(ins.Op0Register);
+        var (srcLow, srcHigh) = ReadSseSource(ins);
+        ulong low = Xmm[2 * x];
+        ulong high = Xmm[(2 * x) + 1];
+        var context = SseContext(format);
+        int size = LaneSize(format);
+        int lanes = packed ? 16 / size : 1;
+        for (int i = 0; i < lanes; i++)
+        {
+            var a = FloatCodec.Unpack(Lane(low, high, i, size), format);
+            var b = FloatCodec.Unpack(Lane(srcLow, srcHigh, i, size), format);
+            SetLane(ref low, ref high, i, size, operation.Apply(a, b, format, ref context));
         }
 
         RaiseSimdFlags(context.Flags);
