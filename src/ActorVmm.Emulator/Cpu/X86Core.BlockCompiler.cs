@@ -336,7 +336,7 @@ internal sealed partial class X86Core
                     break;
                 case BlockOp.Extend:
                     LoadRegister(ins.Op1Register);
-                    SignExtend(ins, RegisterTable.Size[(int)ins.Op1Register]);
+                    ExtendSource(ins, RegisterTable.Size[(int)ins.Op1Register]);
                     StoreRegister(ins.Op0Register);
                     break;
                 case BlockOp.ExtendLoad:
@@ -346,7 +346,7 @@ internal sealed partial class X86Core
                     EmitLinear(ins);
                     _il.Emit(OpCodes.Ldc_I4, size);
                     _il.Emit(OpCodes.Call, ReadLinearMethod);
-                    SignExtend(ins, size);
+                    ExtendSource(ins, size);
                     StoreRegister(ins.Op0Register);
                     EndCallOut(next);
                     break;
@@ -791,12 +791,7 @@ internal sealed partial class X86Core
             foreach (var local in (ReadOnlySpan<LocalBuilder>)[_lazyA, _lazyB])
             {
                 _il.Emit(OpCodes.Ldloc, local);
-                switch (size)
-                {
-                    case 1: _il.Emit(OpCodes.Conv_I1); _il.Emit(OpCodes.Conv_I8); break;
-                    case 2: _il.Emit(OpCodes.Conv_I2); _il.Emit(OpCodes.Conv_I8); break;
-                    case 4: _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Conv_I8); break;
-                }
+                SignExtend(size);
             }
         }
 
@@ -1109,16 +1104,24 @@ internal sealed partial class X86Core
             _dirty[slot] = true;
         }
 
-        /// <summary>For MOVSX/MOVSXD: sign-extends the zero-extended source of <paramref name="size"/> bytes on the stack (StoreRegister then truncates to the destination).</summary>
-        private void SignExtend(in Instruction ins, int size)
+        /// <summary>Sign-extends the value of <paramref name="size"/> bytes on the stack to 64 bits (8: unchanged).</summary>
+        private void SignExtend(int size)
         {
-            if (ins.Mnemonic == Mnemonic.Movzx)
+            switch (size)
             {
-                return;
+                case 1: _il.Emit(OpCodes.Conv_I1); _il.Emit(OpCodes.Conv_I8); break;
+                case 2: _il.Emit(OpCodes.Conv_I2); _il.Emit(OpCodes.Conv_I8); break;
+                case 4: _il.Emit(OpCodes.Conv_I4); _il.Emit(OpCodes.Conv_I8); break;
             }
+        }
 
-            _il.Emit(size switch { 1 => OpCodes.Conv_I1, 2 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
-            _il.Emit(OpCodes.Conv_I8);
+        /// <summary>MOVZX keeps the zero-extended source; MOVSX/MOVSXD sign-extend it (StoreRegister then truncates to the destination).</summary>
+        private void ExtendSource(in Instruction ins, int size)
+        {
+            if (ins.Mnemonic != Mnemonic.Movzx)
+            {
+                SignExtend(size);
+            }
         }
 
         /// <summary>Zero-extends the ulong on the stack from <paramref name="size"/> bytes.</summary>

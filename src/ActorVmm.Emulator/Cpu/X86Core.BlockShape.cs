@@ -61,7 +61,10 @@ internal sealed partial class X86Core
             or BlockOp.Call or BlockOp.Ret or BlockOp.InterpretBranch;
     }
 
-    /// <summary>The translated form of <paramref name="ins"/>, or <see cref="BlockOp.None"/>.</summary>
+    /// <summary>
+    /// How a block covers <paramref name="ins"/>: its IL translation, else the interpreter inside the block, else
+    /// <see cref="BlockOp.None"/> (the block ends before it).
+    /// </summary>
     private static BlockShape ShapeOf(in Instruction ins)
     {
         if (ins.IsInvalid)
@@ -69,9 +72,21 @@ internal sealed partial class X86Core
             return default;
         }
 
+        var translated = TranslatedShape(ins);
+        return translated.Op != BlockOp.None ? translated : InterpretedShape(ins);
+    }
+
+    /// <summary>The IL translation of <paramref name="ins"/>, or <see cref="BlockOp.None"/>.</summary>
+    private static BlockShape TranslatedShape(in Instruction ins)
+    {
         if (ins.HasLockPrefix || ins.HasRepPrefix || ins.HasRepnePrefix)
         {
-            return InterpretedShape(ins);
+            return default;
+        }
+
+        if (ins.IsJccShortOrNear)
+        {
+            return new BlockShape(BlockOp.Jcc, AluFlags.ConditionReads(ins.ConditionCode), 0);
         }
 
         switch (ins.Mnemonic)
@@ -118,28 +133,10 @@ internal sealed partial class X86Core
                     return new BlockShape(BlockOp.Extend, 0, 0);
                 }
 
-                return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? CallOut(BlockOp.ExtendLoad) : InterpretedShape(ins);
+                return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? CallOut(BlockOp.ExtendLoad) : default;
 
             case Mnemonic.Lea:
                 return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
-
-            case Mnemonic.Jo:
-            case Mnemonic.Jno:
-            case Mnemonic.Jb:
-            case Mnemonic.Jae:
-            case Mnemonic.Je:
-            case Mnemonic.Jne:
-            case Mnemonic.Jbe:
-            case Mnemonic.Ja:
-            case Mnemonic.Js:
-            case Mnemonic.Jns:
-            case Mnemonic.Jp:
-            case Mnemonic.Jnp:
-            case Mnemonic.Jl:
-            case Mnemonic.Jge:
-            case Mnemonic.Jle:
-            case Mnemonic.Jg:
-                return IsNearBranch(ins) ? new BlockShape(BlockOp.Jcc, AluFlags.ConditionReads(ins.ConditionCode), 0) : default;
 
             case Mnemonic.Jmp:
                 return IsNearBranch(ins) ? new BlockShape(BlockOp.Jmp, 0, 0) : default;
@@ -178,7 +175,7 @@ internal sealed partial class X86Core
                 return new BlockShape(BlockOp.Nop, 0, 0);
 
             default:
-                return InterpretedShape(ins);
+                return default;
         }
     }
 
