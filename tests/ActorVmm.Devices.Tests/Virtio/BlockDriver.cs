@@ -71,17 +71,25 @@ internal sealed class BlockDriver(VirtioTestMachine machine, DriverQueue queue)
     /// <summary>Runs the slow path until the used ring has an entry, and returns it with the request's status byte.</summary>
     public (UsedElement Used, byte Status) Await(BlockRequestLayout request)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        Machine.RunSlowPath();
-        UsedElement used;
-        while (!Queue.TryTakeUsed(out used))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the device did not answer");
-            Machine.Mailbox.WaitAndRun(Machine.Device, TimeSpan.FromMilliseconds(100));
-        }
-
+        UsedElement used = default;
+        RunSlowPathUntil(() => Queue.TryTakeUsed(out used), "the device did not answer");
         Assert.Equal(request.Head, used.Id);
         return (used, Machine.Dma.ReadByte(request.Status));
+    }
+
+    /// <summary>
+    /// Runs the slow path until <paramref name="done"/> holds (30 s at most): a backend completion reaches the device
+    /// through a thread-pool continuation, so one pass of the mailbox right after it may come too early.
+    /// </summary>
+    public void RunSlowPathUntil(Func<bool> done, string failure)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        Machine.RunSlowPath();
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            Machine.Mailbox.WaitAndRun(Machine.Device, TimeSpan.FromMilliseconds(100));
+        }
     }
 
     public byte[] Data(BlockRequestLayout request) => VirtioRigs.Bytes(Machine, request.Buffer, (int)request.DataBytes);

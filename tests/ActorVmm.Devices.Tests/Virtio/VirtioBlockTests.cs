@@ -275,7 +275,7 @@ public sealed class VirtioBlockTests : IDisposable
         machine.RunSlowPath();
 
         backend.Complete();
-        machine.RunSlowPath();
+        driver.RunSlowPathUntil(() => backend.PendingCount == 1, "no fdatasync was issued after the write completed");
         Assert.Equal(0, driver.Queue.UsedIndex);
         Assert.Equal(1, backend.PendingCount);
 
