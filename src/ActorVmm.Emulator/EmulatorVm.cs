@@ -54,7 +54,7 @@ public sealed class EmulatorVm : IVirtualMachine
         var vcpuLogger = loggerFactory.CreateLogger<VcpuThread>();
         for (int i = 0; i < spec.VcpuCount; i++)
         {
-            _cores[i] = new X86Core(i, _machine);
+            _cores[i] = new X86Core(i, _machine) { CompileInBackground = X86Core.CompileInBackgroundByDefault };
             _vcpus[i] = new VcpuThread(_cores[i], spec.Name, vcpuLogger);
         }
 

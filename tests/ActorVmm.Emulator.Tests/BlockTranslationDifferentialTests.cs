@@ -90,6 +90,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
         core.SetFlatMode(bitness);
         core.TranslationEnabled = translate;
         core.TranslationThreshold = 1;
+        core.CompileInBackground = false;
         core.ExtensionThreshold = 1;
         vm.Memory.Write(CodeAddress, code);
         vm.Memory.Write(StackArea, stack);

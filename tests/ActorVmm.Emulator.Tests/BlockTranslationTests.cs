@@ -47,6 +47,9 @@ public sealed class BlockTranslationTests : IDisposable
                 _outputs.Add(access.Value);
             }
         }, name: "output");
+
+        // These tests need each block running from the moment it gets hot, so it compiles on the vCPU's own thread.
+        Core.CompileInBackground = false;
     }
 
     private X86Core Core => _vm.Core(0);

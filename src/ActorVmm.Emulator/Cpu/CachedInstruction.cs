@@ -84,6 +84,9 @@ internal struct CachedInstruction
     /// <summary>Times the interpreter ran this instruction (the hotness that triggers translation).</summary>
     public ushort Hits;
 
+    /// <summary>Its block is being compiled on the compiler thread.</summary>
+    public bool Queued;
+
     /// <summary>Translation was tried here and produced nothing (the instruction itself is not translatable).</summary>
     public bool Untranslatable;
 

@@ -140,6 +140,14 @@ internal sealed partial class X86Core
             ulong[] computed = FlagsToCompute();
             ChooseLazyProducer(computed);
             CollectRegisters();
+
+            // Called without a core, the body returns at once: the compiler thread calls it so to have RyuJIT compile it there.
+            var withCore = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Brtrue, withCore);
+            _il.Emit(OpCodes.Ldc_I4, TranslatedBlock.ExitOther);
+            _il.Emit(OpCodes.Ret);
+            _il.MarkLabel(withCore);
             for (int r = 0; r < 16; r++)
             {
                 if (_reg[r] is { } local)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Iced.Intel;
 
@@ -11,6 +12,9 @@ internal sealed partial class X86Core
 {
     /// <summary>Environment variable that turns block translation off when set to <c>0</c> (the interpreter alone runs).</summary>
     public const string TranslationVariable = "ACTORVMM_EMU_TRANSLATE";
+
+    /// <summary>Environment variable that keeps a VM's block compilation on its vCPU threads when set to <c>0</c>.</summary>
+    public const string CompileThreadVariable = "ACTORVMM_EMU_COMPILE_THREAD";
 
     /// <summary>
     /// Times the interpreter runs an instruction before a block is translated from it. RyuJIT spends about 0.3 ms per
@@ -31,7 +35,11 @@ internal sealed partial class X86Core
 
     private static readonly bool TranslationByDefault = Environment.GetEnvironmentVariable(TranslationVariable) != "0";
 
+    /// <summary>Whether a VM's cores compile on the compiler thread (default: yes unless <see cref="CompileThreadVariable"/> is 0).</summary>
+    internal static readonly bool CompileInBackgroundByDefault = Environment.GetEnvironmentVariable(CompileThreadVariable) != "0";
+
     private readonly List<Instruction> _blockCode = new(MaxBlockInstructions);
+    private readonly ConcurrentQueue<BlockCompilation> _compiled = new();
     private TranslatedBlock? _lastBlock;
     private int _lastExit;
     private int _translationThreshold = DefaultTranslationThreshold;
@@ -54,6 +62,16 @@ internal sealed partial class X86Core
         set => _extensionThreshold = Math.Max(value, 1);
     }
 
+    /// <summary>
+    /// Whether blocks compile on the process's compiler thread (<see cref="BackgroundBlockCompiler"/>) while this core
+    /// goes on interpreting, rather than on this core's thread before it goes on. The VM's cores do; tests that need a
+    /// block at a known moment do not.
+    /// </summary>
+    internal bool CompileInBackground { get; set; }
+
+    /// <summary>Compiled blocks back from the compiler thread, not installed yet (the next batch installs them).</summary>
+    internal int CompiledBlocksWaiting => _compiled.Count;
+
     /// <summary>Blocks translated so far.</summary>
     internal long BlocksTranslated { get; private set; }
 
@@ -66,23 +84,16 @@ internal sealed partial class X86Core
         _instrStart = Rip;
         ref CachedInstruction cached = ref Fetch();
         var block = cached.Block;
-        if (block is null && !cached.Untranslatable && ++cached.Hits >= _translationThreshold
+        if (block is null && !cached.Untranslatable && !cached.Queued && ++cached.Hits >= _translationThreshold
             && !Unsafe.AreSame(ref cached, ref _uncached))
         {
-            block = TranslateFrom(_fetchPage!, CodeLinear(Rip), extended: false);
-            cached.Block = block;
-            cached.Untranslatable = block is null;
+            block = Translate(ref cached, replaces: null);
         }
         else if (block is { Extendable: true } && block.Entries >= _extensionThreshold && block.EntryRip == Rip)
         {
             // Hot enough to pay for the longer translation: replace it (chains to the old one see it replaced).
             block.Extendable = false;
-            if (TranslateFrom(_fetchPage!, CodeLinear(Rip), extended: true) is { } wider)
-            {
-                block.Replaced = true;
-                block = wider;
-                cached.Block = block;
-            }
+            block = Translate(ref cached, replaces: block);
         }
 
         // With one instruction of budget left (MOV SS/STI shadow), the interpreter runs it so the interrupt check follows.
@@ -108,6 +119,81 @@ internal sealed partial class X86Core
         _lastBlock = null;
         _budget--;
         ExecuteCached(ref cached);
+    }
+
+    /// <summary>
+    /// Translates the block starting at <paramref name="cached"/> (at RIP): a first, short translation, or the longer
+    /// one that <paramref name="replaces"/> a short one. Compiled here, or queued for the compiler thread (then the
+    /// block to run now is still the old one, or none). Returns the block the dispatcher runs now.
+    /// </summary>
+    private TranslatedBlock? Translate(ref CachedInstruction cached, TranslatedBlock? replaces)
+    {
+        var page = _fetchPage!;
+        ulong linear = CodeLinear(Rip);
+        if (!DecodeBlock(page, linear, extended: replaces is not null, out bool extendable))
+        {
+            cached.Untranslatable = replaces is null;
+            return replaces;
+        }
+
+        if (CompileInBackground)
+        {
+            cached.Queued = true;
+            BackgroundBlockCompiler.Submit(new BlockCompilation(
+                [.. _blockCode], _bitness, page, (int)(linear & 0xFFF), page.Generation, extendable, replaces, _compiled, _code));
+            return replaces;
+        }
+
+        var block = new TranslatedBlock(CompileBlock(_blockCode, _bitness, page.PhysicalPage, page.Generation), Rip, page, page.Generation, _blockCode.Count)
+        {
+            Extendable = extendable,
+        };
+        BlocksTranslated++;
+        if (replaces is not null)
+        {
+            replaces.Replaced = true;
+        }
+
+        cached.Block = block;
+        return block;
+    }
+
+    /// <summary>
+    /// Installs the blocks the compiler thread finished whose page still holds the code they were decoded from (same
+    /// epoch, bitness and generation); the others are dropped (their page is re-decoded on its next fetch).
+    /// </summary>
+    private void InstallCompiledBlocks()
+    {
+        while (_compiled.TryDequeue(out var done))
+        {
+            if (done.Error is { } error)
+            {
+                throw new EmulationException($"Translating the block at 0x{done.EntryRip:X} failed: {error.Message}");
+            }
+
+            var page = done.Page;
+            int index = page.Map[done.Offset];
+            if (done.Body is null || page.Epoch != done.Epoch || page.Bitness != done.Bitness || page.Generation != done.Generation
+                || _code.Generation(page.PhysicalPage) != done.Generation || index == 0)
+            {
+                continue;
+            }
+
+            ref CachedInstruction cached = ref page.Items[index - 1];
+            cached.Queued = false;
+            if (done.Replaces is { } replaced)
+            {
+                if (cached.Block != replaced)
+                {
+                    continue;
+                }
+
+                replaced.Replaced = true;
+            }
+
+            cached.Block = new TranslatedBlock(done.Body, done.EntryRip, page, done.Generation, done.Code.Length) { Extendable = done.Extendable };
+            BlocksTranslated++;
+        }
     }
 
     /// <summary>Runs <paramref name="block"/>, then its chained successors while they are current and the batch lasts.</summary>
@@ -173,24 +259,25 @@ internal sealed partial class X86Core
     }
 
     /// <summary>
-    /// Decodes the straight run from <paramref name="linear"/> to the first branch (or untranslated instruction) and
-    /// compiles it. Not <paramref name="extended"/>, the interpreter runs inside the block only its first instruction,
-    /// and the block is marked extendable when it stopped before another one it could run.
+    /// Decodes into <see cref="_blockCode"/> the straight run from <paramref name="linear"/> (at RIP) to the first
+    /// branch or untranslated instruction; false when not even its first instruction is covered. Not
+    /// <paramref name="extended"/>, the interpreter runs inside the block only its first instruction, and the block is
+    /// <paramref name="extendable"/> when it stopped before another one it could run.
     /// </summary>
-    private unsafe TranslatedBlock? TranslateFrom(CodePage page, ulong linear, bool extended)
+    private unsafe bool DecodeBlock(CodePage page, ulong linear, bool extended, out bool extendable)
     {
+        extendable = false;
+        _blockCode.Clear();
         int offset = (int)(linear & 0xFFF);
         if (!_memory.TryTranslate(((ulong)page.PhysicalPage << 12) + (ulong)offset, (ulong)(CodePage.Size - offset), out nint host))
         {
-            return null;
+            return false;
         }
 
         // Safe: TryTranslate proved [host, host + (4096 - offset)) lies inside a mapped RAM slot.
         _reader.Reset((byte*)host, CodePage.Size - offset);
         var decoder = DecoderForMode();
         decoder.IP = Rip;
-        _blockCode.Clear();
-        bool extendable = false;
         while (_blockCode.Count < MaxBlockInstructions)
         {
             decoder.Decode(out var instruction);
@@ -214,13 +301,14 @@ internal sealed partial class X86Core
             }
         }
 
-        if (_blockCode.Count == 0)
-        {
-            return null;
-        }
+        return _blockCode.Count != 0;
+    }
 
-        var body = BlockCompiler.Compile(_blockCode, _bitness, page.PhysicalPage, page.Generation);
-        BlocksTranslated++;
-        return new TranslatedBlock(body, Rip, page, page.Generation, _blockCode.Count) { Extendable = extendable };
+    /// <summary>Compiles a block and has RyuJIT compile it at once, on the calling thread (a body called without a core returns at once).</summary>
+    internal static Func<X86Core, int> CompileBlock(IReadOnlyList<Instruction> code, int bitness, int page, int generation)
+    {
+        var body = BlockCompiler.Compile(code, bitness, page, generation);
+        body(null!);
+        return body;
     }
 }

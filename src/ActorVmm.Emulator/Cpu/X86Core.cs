@@ -187,6 +187,11 @@ internal sealed partial class X86Core : IVcpuCore
                 _lastBlock = null;
                 if (TranslationEnabled)
                 {
+                    if (!_compiled.IsEmpty)
+                    {
+                        InstallCompiledBlocks();
+                    }
+
                     while (_budget > 0)
                     {
                         StepOrRunBlock();
