@@ -134,7 +134,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 continue;
             }
 
-            EmitShape(random.Next(13), generator, random, bitness, Emit, Here);
+            EmitShape(random.Next(14), generator, random, bitness, Emit, Here);
         }
 
         if (bitness == 64)
@@ -275,10 +275,41 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 break;
             }
 
+            case 13:
+                emit(EffectiveAddress(generator, random, bitness, size));
+                break;
+
             default:
                 emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), a));
                 break;
         }
+    }
+
+    /// <summary>
+    /// LEA of base + index * scale + displacement (one of the registers left out at random) into a 16/32/64-bit register;
+    /// in 64-bit mode also with 32-bit addressing (an address-size override) and RIP-relative.
+    /// </summary>
+    private static Instruction EffectiveAddress(AluSequenceGenerator generator, Random random, int bitness, int size)
+    {
+        var target = generator.NextRegister(size == 1 ? 2 : size);
+        int addressSize = bitness == 64 && random.Next(3) != 0 ? 8 : 4;
+        long displacement = random.Next(4) == 0 ? 0 : random.Next(int.MinValue, int.MaxValue);
+        if (bitness == 64 && random.Next(6) == 0)
+        {
+            return Instruction.Create(CodeOf($"Lea_r{target.GetSize() * 8}_m"), target, new MemoryOperand(Register.RIP, Register.None, 1, (long)CodeAddress + displacement % 0x10000, 8));
+        }
+
+        var index = random.Next(3) == 0 ? Register.None : generator.NextRegister(addressSize);
+        if (index is Register.ESP or Register.RSP)
+        {
+            index = Register.None;
+        }
+
+        var baseRegister = random.Next(4) == 0 && index != Register.None ? Register.None : generator.NextRegister(addressSize);
+
+        int scale = 1 << random.Next(4);
+        // Iced's displacement size is the address size for a 32-bit displacement (sign-extended in 64-bit addressing).
+        return Instruction.Create(CodeOf($"Lea_r{target.GetSize() * 8}_m"), target, new MemoryOperand(baseRegister, index, scale, displacement, addressSize));
     }
 
     /// <summary>MOVZX/MOVSX of a byte or word from memory into a wider register, or MOVSXD of a dword into a 64-bit one.</summary>

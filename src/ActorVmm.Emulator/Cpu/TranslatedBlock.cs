@@ -56,6 +56,12 @@ internal sealed class TranslatedBlock
     /// <summary>The block the taken edge last led to (chaining), or null.</summary>
     public TranslatedBlock? Taken { get; set; }
 
+    /// <summary>The core's code-mapping epoch when <see cref="Taken"/> was linked (the link holds only within it).</summary>
+    public int TakenMapping { get; set; }
+
     /// <summary>The block the fall-through edge last led to (chaining), or null.</summary>
     public TranslatedBlock? FallThrough { get; set; }
+
+    /// <summary>The core's code-mapping epoch when <see cref="FallThrough"/> was linked.</summary>
+    public int FallThroughMapping { get; set; }
 }

@@ -136,7 +136,8 @@ internal sealed partial class X86Core
                 return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? CallOut(BlockOp.ExtendLoad) : default;
 
             case Mnemonic.Lea:
-                return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
+                // LEA's memory operand has no size (nothing is read): only its addressing matters.
+                return IsGpr(ins, 0) && IsGprAddressed(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
 
             case Mnemonic.Jmp:
                 return IsNearBranch(ins) ? new BlockShape(BlockOp.Jmp, 0, 0) : default;
@@ -243,8 +244,12 @@ internal sealed partial class X86Core
     private static bool IsNearBranch(in Instruction ins) =>
         ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
 
+    /// <summary>A memory operand of 1, 2, 4 or 8 bytes addressed as <see cref="IsGprAddressed"/> says.</summary>
+    private static bool IsPlainMemory(in Instruction ins, int operand) =>
+        IsGprAddressed(ins, operand) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
+
     /// <summary>A memory operand addressed by GPRs, a displacement, or RIP/EIP (no VSIB, no string forms).</summary>
-    private static bool IsPlainMemory(in Instruction ins, int operand)
+    private static bool IsGprAddressed(in Instruction ins, int operand)
     {
         if (ins.GetOpKind(operand) != OpKind.Memory || ins.IsIPRelativeMemoryOperand && ins.MemoryIndex != Register.None)
         {
@@ -254,6 +259,6 @@ internal sealed partial class X86Core
         var baseRegister = ins.MemoryBase;
         var index = ins.MemoryIndex;
         bool baseOk = baseRegister == Register.None || baseRegister == Register.RIP || baseRegister == Register.EIP || baseRegister.IsGPR();
-        return baseOk && (index == Register.None || index.IsGPR()) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
+        return baseOk && (index == Register.None || index.IsGPR());
     }
 }

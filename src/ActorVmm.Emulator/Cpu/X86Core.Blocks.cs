@@ -78,6 +78,7 @@ internal sealed partial class X86Core
     /// <summary>Times a translated block was entered (from the dispatcher or by chaining).</summary>
     internal long BlocksEntered { get; private set; }
 
+
     /// <summary>One step of a batch: a translated block (and its chained successors), or one interpreted instruction.</summary>
     private void StepOrRunBlock()
     {
@@ -99,17 +100,10 @@ internal sealed partial class X86Core
         // With one instruction of budget left (MOV SS/STI shadow), the interpreter runs it so the interrupt check follows.
         if (block is not null && block.EntryRip == Rip && _budget > 1)
         {
-            if (_lastBlock is { } previous && previous.Page == block.Page)
+            if (_lastBlock is { } previous)
             {
                 // Chain the edge the previous block left through, so the next pass skips the dispatcher.
-                if (_lastExit == TranslatedBlock.ExitTaken)
-                {
-                    previous.Taken = block;
-                }
-                else
-                {
-                    previous.FallThrough = block;
-                }
+                Link(previous, _lastExit, block);
             }
 
             RunBlocks(block);
@@ -196,7 +190,11 @@ internal sealed partial class X86Core
         }
     }
 
-    /// <summary>Runs <paramref name="block"/>, then its chained successors while they are current and the batch lasts.</summary>
+    /// <summary>
+    /// Runs <paramref name="block"/>, then its successors while the batch lasts: the chained one when its link still
+    /// holds, else the block at RIP when RIP stays on the fetch page (returns and indirect jumps too); anything else
+    /// goes back through the dispatcher, which links the edge on its next block.
+    /// </summary>
     private void RunBlocks(TranslatedBlock block)
     {
         _lastBlock = null;
@@ -209,17 +207,33 @@ internal sealed partial class X86Core
             }
 
             int exit = block.Body(this);
-            if (exit == TranslatedBlock.ExitOther || _budget <= 1)
+            if (_budget <= 1)
             {
                 return;
             }
 
-            // A successor due for extension goes back through the dispatcher, which holds the instruction it hangs off.
-            var next = exit == TranslatedBlock.ExitTaken ? block.Taken : block.FallThrough;
-            if (next is null || next.EntryRip != Rip || !IsCurrent(next) || next.Extendable && next.Entries >= _extensionThreshold)
+            var next = exit switch
             {
-                _lastBlock = block;
-                _lastExit = exit;
+                TranslatedBlock.ExitTaken when IsLinked(block.Taken, block.TakenMapping) => block.Taken,
+                TranslatedBlock.ExitFallThrough when IsLinked(block.FallThrough, block.FallThroughMapping) => block.FallThrough,
+                _ => null,
+            };
+            if (next is null)
+            {
+                next = BlockAtRipOnFetchPage();
+                if (next is null || !IsCurrent(next))
+                {
+                    _lastBlock = exit == TranslatedBlock.ExitOther ? null : block;
+                    _lastExit = exit;
+                    return;
+                }
+
+                Link(block, exit, next);
+            }
+
+            // A successor due for extension goes back through the dispatcher, which holds the instruction it hangs off.
+            if (next.Extendable && next.Entries >= _extensionThreshold)
+            {
                 return;
             }
 
@@ -227,10 +241,33 @@ internal sealed partial class X86Core
         }
     }
 
+    /// <summary>Remembers that <paramref name="from"/> left through <paramref name="exit"/> into <paramref name="to"/> (an indirect exit is not linked).</summary>
+    private void Link(TranslatedBlock from, int exit, TranslatedBlock to)
+    {
+        if (exit == TranslatedBlock.ExitTaken)
+        {
+            from.Taken = to;
+            from.TakenMapping = _mappingEpoch;
+        }
+        else if (exit == TranslatedBlock.ExitFallThrough)
+        {
+            from.FallThrough = to;
+            from.FallThroughMapping = _mappingEpoch;
+        }
+    }
+
     /// <summary>
-    /// A chained successor is on the same page as its predecessor (linked only so): the same linear→physical mapping
-    /// holds, since nothing between two chained blocks runs outside translated code. It still needs its page
-    /// undecoded-since (epoch) and unwritten-since (generation), and the same code bitness.
+    /// Whether the block an edge was linked to can run next: it starts at RIP, is current, and the link was made in
+    /// this code-mapping epoch (so RIP's linear page still maps to the block's physical page, at the same privilege
+    /// and code segment; the same holds between pages, so links cross them).
+    /// </summary>
+    private bool IsLinked(TranslatedBlock? to, int mapping) =>
+        to is not null && to.EntryRip == Rip && mapping == _mappingEpoch && IsCurrent(to);
+
+    /// <summary>
+    /// A successor found by a link or on the fetch page has the linear→physical mapping it was found with (see
+    /// <see cref="IsLinked"/>); it still needs its page undecoded-since (epoch) and unwritten-since (generation), the
+    /// same code bitness, and not to have been replaced by a longer translation.
     /// </summary>
     private bool IsCurrent(TranslatedBlock block) =>
         !block.Replaced && block.Epoch == block.Page.Epoch && block.Page.Bitness == _bitness

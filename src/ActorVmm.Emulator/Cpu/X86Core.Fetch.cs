@@ -13,10 +13,40 @@ internal sealed partial class X86Core
     private readonly byte[] _fetchBuffer = new byte[MaxInstructionLength];
     private CodePage? _fetchPage;
     private ulong _fetchLinearPage = ulong.MaxValue;
+    private const int StraddlingEntries = 8;
+
+    private readonly StraddlingInstruction[] _straddling = new StraddlingInstruction[StraddlingEntries];
     private CachedInstruction _uncached;
 
-    /// <summary>Forgets the page the fast fetch path points at (paging or mode changed).</summary>
-    private void ResetFetchPage() => _fetchLinearPage = ulong.MaxValue;
+    /// <summary>
+    /// Bumped whenever the linear→physical mapping of code, the code segment or the privilege level may have changed
+    /// (with <see cref="ResetFetchPage"/>): a chain link between blocks of two pages holds only within one epoch.
+    /// </summary>
+    private int _mappingEpoch;
+
+    /// <summary>Forgets the page the fast fetch path points at (paging, mode or privilege changed).</summary>
+    private void ResetFetchPage()
+    {
+        _fetchLinearPage = ulong.MaxValue;
+        _mappingEpoch++;
+    }
+
+    /// <summary>
+    /// The current block at RIP when RIP is on the page the last fetch was from and that page's code is unchanged
+    /// (the fast path of <see cref="Fetch"/>, without decoding or counting), else null.
+    /// </summary>
+    private TranslatedBlock? BlockAtRipOnFetchPage()
+    {
+        ulong linear = CodeLinear(Rip);
+        var page = _fetchPage;
+        if ((linear >> 12) != _fetchLinearPage || page!.Generation != _code.Generation(page.PhysicalPage))
+        {
+            return null;
+        }
+
+        int index = page.Map[linear & 0xFFF];
+        return index != 0 && page.Items[index - 1].Block is { } block && block.EntryRip == Rip ? block : null;
+    }
 
     private ref CachedInstruction Fetch()
     {
@@ -49,7 +79,7 @@ internal sealed partial class X86Core
         ulong pageNumber = physical >> 12;
         if (pageNumber >= (ulong)_code.PageCount)
         {
-            return ref DecodeUncached(linear);
+            return ref DecodeByteByByte(linear);
         }
 
         int pageIndex = (int)pageNumber;
@@ -93,7 +123,39 @@ internal sealed partial class X86Core
         return ref page.Items[index];
     }
 
-    private unsafe ref CachedInstruction DecodeUncached(ulong linear)
+    /// <summary>
+    /// Decodes an instruction that is not cached in a page: one that crosses into the next page (which may map
+    /// elsewhere), or one above the tracked pages. A crossing one is remembered in <see cref="_straddling"/> under both
+    /// pages' physical frames and code generations, so a hot one (the kernel decompressor has one) is decoded once.
+    /// </summary>
+    private ref CachedInstruction DecodeUncached(ulong linear)
+    {
+        ulong second = CodeLinear(Rip + (ulong)(CodePage.Size - (int)(linear & 0xFFF)));
+        ulong firstFrame = Translate(linear, AccessKind.Fetch) >> 12;
+        ulong secondFrame = Translate(second, AccessKind.Fetch) >> 12;
+        if (firstFrame >= (ulong)_code.PageCount || secondFrame >= (ulong)_code.PageCount)
+        {
+            return ref DecodeByteByByte(linear);
+        }
+
+        ref var entry = ref _straddling[(int)(linear >> 12) & (StraddlingEntries - 1)];
+        if (entry.Rip == Rip && entry.Linear == linear && entry.Bitness == _bitness && entry.FirstFrame == firstFrame
+            && entry.SecondFrame == secondFrame && entry.FirstGeneration == _code.Generation((int)firstFrame)
+            && entry.SecondGeneration == _code.Generation((int)secondFrame))
+        {
+            _uncached = entry.Instruction;
+            return ref _uncached;
+        }
+
+        // Marked (and their generations read) before the bytes are, so a write racing the decode is seen next time.
+        int firstGeneration = _code.MarkCode((int)firstFrame);
+        int secondGeneration = _code.MarkCode((int)secondFrame);
+        ref var decoded = ref DecodeByteByByte(linear);
+        entry = new StraddlingInstruction(Rip, linear, _bitness, firstFrame, secondFrame, firstGeneration, secondGeneration, decoded);
+        return ref decoded;
+    }
+
+    private unsafe ref CachedInstruction DecodeByteByByte(ulong linear)
     {
         int count = 0;
         for (; count < MaxInstructionLength; count++)
@@ -132,4 +194,8 @@ internal sealed partial class X86Core
     }
 
     private Decoder DecoderForMode() => _decoders[_bitness == 16 ? 0 : _bitness == 32 ? 1 : 2];
+
+    /// <summary>A decoded page-crossing instruction and what it was decoded from.</summary>
+    private readonly record struct StraddlingInstruction(
+        ulong Rip, ulong Linear, int Bitness, ulong FirstFrame, ulong SecondFrame, int FirstGeneration, int SecondGeneration, CachedInstruction Instruction);
 }
