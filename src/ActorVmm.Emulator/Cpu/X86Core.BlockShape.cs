@@ -11,7 +11,25 @@ internal sealed partial class X86Core
         /// <summary>Not translated: the block ends before it and the interpreter runs it.</summary>
         None,
         Alu,
+
+        /// <summary>An ALU op with a memory source (<c>op reg, [mem]</c>) or destination (<c>op [mem], reg/imm</c>).</summary>
+        AluMemory,
         IncDec,
+
+        /// <summary>SHL/SHR/SAR/ROL/ROR of a GPR by an immediate, and SHL/SHR/SAR by CL.</summary>
+        Shift,
+
+        /// <summary>Two/three-operand IMUL of registers (and an immediate).</summary>
+        Multiply,
+
+        /// <summary>SETcc of a byte register.</summary>
+        SetCondition,
+
+        /// <summary>CMOVcc from a register.</summary>
+        ConditionalMove,
+
+        /// <summary>CMOVcc from memory (read whether or not the condition holds).</summary>
+        ConditionalMoveLoad,
         MovRegister,
         Load,
         Store,
@@ -53,7 +71,7 @@ internal sealed partial class X86Core
         public ulong FlagsWritten { get; } = flagsWritten;
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
-        public bool CallsOut => Op is BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.ConditionalMoveLoad or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
             or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
@@ -98,14 +116,21 @@ internal sealed partial class X86Core
             case Mnemonic.Xor:
             case Mnemonic.Cmp:
             case Mnemonic.Test:
-                return IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1))
-                    ? new BlockShape(BlockOp.Alu, 0, RFlags.Status)
-                    : default;
-
             case Mnemonic.Adc:
             case Mnemonic.Sbb:
-                return IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1))
-                    ? new BlockShape(BlockOp.Alu, RFlags.CF, RFlags.Status)
+                return AluShape(ins);
+
+            case Mnemonic.Shl:
+            case Mnemonic.Sal:
+            case Mnemonic.Shr:
+            case Mnemonic.Sar:
+            case Mnemonic.Rol:
+            case Mnemonic.Ror:
+                return ShiftShape(ins);
+
+            case Mnemonic.Imul:
+                return IsGpr(ins, 0) && IsGpr(ins, 1) && (ins.OpCount == 2 || (ins.OpCount == 3 && IsImmediate(ins, 2)))
+                    ? new BlockShape(BlockOp.Multiply, 0, RFlags.Status)
                     : default;
 
             case Mnemonic.Inc:
@@ -175,8 +200,75 @@ internal sealed partial class X86Core
                 return new BlockShape(BlockOp.Nop, 0, 0);
 
             default:
-                return default;
+                return ins.ConditionCode == ConditionCode.None ? default : ConditionalShape(ins);
         }
+    }
+
+    /// <summary>Group-1 ALU ops: register or immediate source into a register; or with one plain memory operand (a call-out).</summary>
+    private static BlockShape AluShape(in Instruction ins)
+    {
+        ulong reads = ins.Mnemonic is Mnemonic.Adc or Mnemonic.Sbb ? RFlags.CF : 0;
+        if (IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)))
+        {
+            return new BlockShape(BlockOp.Alu, reads, RFlags.Status);
+        }
+
+        bool memory = (IsGpr(ins, 0) && IsPlainMemory(ins, 1)) || (IsPlainMemory(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)));
+        return memory ? new BlockShape(BlockOp.AluMemory, RFlags.Status, RFlags.Status) : default;
+    }
+
+    /// <summary>
+    /// Shifts and rotates of a GPR. By an immediate the count is known: one that masks to 0 changes no flags (only a
+    /// 32-bit destination's upper half). By CL it is not, and a zero count leaves the flags as they were, so the shift
+    /// also reads the flags it may write (they must be exact before it). Rotates by CL stay with the interpreter.
+    /// </summary>
+    private static BlockShape ShiftShape(in Instruction ins)
+    {
+        if (!IsGpr(ins, 0))
+        {
+            return default;
+        }
+
+        bool rotate = ins.Mnemonic is Mnemonic.Rol or Mnemonic.Ror;
+        ulong written = rotate ? RFlags.CF | RFlags.OF : RFlags.Status;
+        if (IsImmediate(ins, 1))
+        {
+            return new BlockShape(BlockOp.Shift, 0, ImmediateShiftCount(ins) == 0 ? 0 : written);
+        }
+
+        return !rotate && ins.Op1Kind == OpKind.Register && ins.Op1Register == Register.CL
+            ? new BlockShape(BlockOp.Shift, written, written)
+            : default;
+    }
+
+    /// <summary>A shift's immediate count masked as the CPU masks it (6 bits for a 64-bit operand, else 5).</summary>
+    private static int ImmediateShiftCount(in Instruction ins) =>
+        (int)(ins.GetImmediate(1) & (ins.Op0Register.GetSize() == 8 ? 0x3FUL : 0x1FUL));
+
+    /// <summary>
+    /// The other instructions with a condition code: SETcc of a byte register (one GPR operand) and CMOVcc (a GPR
+    /// destination) from a register or plain memory. Jcc and LOOPcc are handled before; FCMOVcc takes x87 registers
+    /// and CMPccXADD a memory destination, so neither matches.
+    /// </summary>
+    private static BlockShape ConditionalShape(in Instruction ins)
+    {
+        ulong reads = AluFlags.ConditionReads(ins.ConditionCode);
+        if (ins.OpCount == 1 && IsGpr(ins, 0))
+        {
+            return new BlockShape(BlockOp.SetCondition, reads, 0);
+        }
+
+        if (ins.OpCount != 2 || !IsGpr(ins, 0))
+        {
+            return default;
+        }
+
+        if (IsGpr(ins, 1))
+        {
+            return new BlockShape(BlockOp.ConditionalMove, reads, 0);
+        }
+
+        return IsPlainMemory(ins, 1) ? CallOut(BlockOp.ConditionalMoveLoad) : default;
     }
 
     /// <summary>
