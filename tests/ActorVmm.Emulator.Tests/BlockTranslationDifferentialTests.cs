@@ -318,13 +318,36 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
             2 => Instruction.Create(CodeOf($"{shift}_rm{bits}_1"), a, 1),
             3 => Instruction.Create(CodeOf($"{shift}_rm{bits}_CL"), a, Register.CL),
             _ when size == 1 => Instruction.Create(CodeOf($"{shift}_rm8_1"), a, 1),
-            _ => random.Next(3) switch
-            {
-                0 => Instruction.Create(CodeOf($"Imul_r{bits}_rm{bits}"), a, b),
-                1 => Instruction.Create(CodeOf($"Imul_r{bits}_rm{bits}_imm8"), a, b, (int)(sbyte)random.Next(256)),
-                _ => Instruction.Create(CodeOf($"Imul_r{bits}_rm{bits}_imm{Math.Min(bits, 32)}"), a, b, bits == 16 ? (int)(short)random.Next(65536) : (int)generator.NextValue()),
-            },
+            _ => Multiply(generator, random, bits, a, b, slot),
         };
+    }
+
+    /// <summary>Two- or three-operand IMUL into <paramref name="a"/> from <paramref name="b"/> or from memory.</summary>
+    private static Instruction Multiply(AluSequenceGenerator generator, Random random, int bits, Register a, Register b, MemoryOperand slot)
+    {
+        bool fromMemory = random.Next(2) == 0;
+        switch (random.Next(3))
+        {
+            case 0:
+            {
+                var code = CodeOf($"Imul_r{bits}_rm{bits}");
+                return fromMemory ? Instruction.Create(code, a, slot) : Instruction.Create(code, a, b);
+            }
+
+            case 1:
+            {
+                var code = CodeOf($"Imul_r{bits}_rm{bits}_imm8");
+                int immediate = (sbyte)random.Next(256);
+                return fromMemory ? Instruction.Create(code, a, slot, immediate) : Instruction.Create(code, a, b, immediate);
+            }
+
+            default:
+            {
+                var code = CodeOf($"Imul_r{bits}_rm{bits}_imm{Math.Min(bits, 32)}");
+                int immediate = bits == 16 ? (short)random.Next(65536) : (int)generator.NextValue();
+                return fromMemory ? Instruction.Create(code, a, slot, immediate) : Instruction.Create(code, a, b, immediate);
+            }
+        }
     }
 
     /// <summary>An instruction that reads the flags: Jcc over an INC, SETcc, ADC/SBB of registers, or CMOVcc from a register or memory.</summary>

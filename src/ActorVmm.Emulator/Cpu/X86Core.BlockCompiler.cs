@@ -346,6 +346,10 @@ internal sealed partial class X86Core
                 case BlockOp.Multiply:
                     EmitMultiply(ins, computeFlags);
                     break;
+                case BlockOp.MultiplyLoad:
+                    EmitMultiply(ins, computeFlags);
+                    EndCallOut(next);
+                    break;
                 case BlockOp.SetCondition:
                     EmitCondition(ins.ConditionCode);
                     _il.Emit(OpCodes.Conv_U8);
@@ -374,10 +378,7 @@ internal sealed partial class X86Core
                 case BlockOp.ExtendLoad:
                 {
                     int size = ins.MemorySize.GetSize();
-                    _il.Emit(OpCodes.Ldarg_1);
-                    EmitLinear(ins);
-                    _il.Emit(OpCodes.Ldc_I4, size);
-                    _il.Emit(OpCodes.Call, ReadLinearMethod);
+                    EmitReadMemory(ins, size);
                     ExtendSource(ins, size);
                     StoreRegister(ins.Op0Register);
                     EndCallOut(next);
@@ -385,10 +386,7 @@ internal sealed partial class X86Core
                 }
 
                 case BlockOp.Load:
-                    _il.Emit(OpCodes.Ldarg_1);
-                    EmitLinear(ins);
-                    _il.Emit(OpCodes.Ldc_I4, (int)RegisterTable.Size[(int)ins.Op0Register]);
-                    _il.Emit(OpCodes.Call, ReadLinearMethod);
+                    EmitReadMemory(ins, RegisterTable.Size[(int)ins.Op0Register]);
                     StoreRegister(ins.Op0Register);
                     EndCallOut(next);
                     break;
@@ -548,7 +546,10 @@ internal sealed partial class X86Core
             {
                 EmitLinear(ins);
                 _il.Emit(OpCodes.Stloc, _address);
-                EmitRead(_address, size);
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldloc, _address);
+                _il.Emit(OpCodes.Ldc_I4, size);
+                _il.Emit(OpCodes.Call, ReadLinearMethod);
             }
             else
             {
@@ -626,20 +627,19 @@ internal sealed partial class X86Core
         {
             if (ins.GetOpKind(operand) == OpKind.Memory)
             {
-                EmitLinear(ins);
-                _il.Emit(OpCodes.Stloc, _address);
-                EmitRead(_address, size);
-                return;
+                EmitReadMemory(ins, size);
             }
-
-            EmitSource(ins, operand, size);
+            else
+            {
+                EmitSource(ins, operand, size);
+            }
         }
 
-        /// <summary>Pushes <c>ReadLinear(address, size)</c>.</summary>
-        private void EmitRead(LocalBuilder address, int size)
+        /// <summary>Pushes the memory operand's value read through the core's ReadLinear (paging, MMIO, faults).</summary>
+        private void EmitReadMemory(in Instruction ins, int size)
         {
             _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, address);
+            EmitLinear(ins);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Call, ReadLinearMethod);
         }
@@ -773,14 +773,23 @@ internal sealed partial class X86Core
             Truncate(size);
         }
 
-        /// <summary>Two/three-operand IMUL: the low half of the product inline (the same signed or unsigned), flags from <see cref="AluFlags"/>.</summary>
+        /// <summary>Two/three-operand IMUL (register or memory source): the low half of the product inline (the same signed or unsigned), flags from <see cref="AluFlags"/>.</summary>
         private void EmitMultiply(in Instruction ins, ulong computeFlags)
         {
             int size = RegisterTable.Size[(int)ins.Op0Register];
-            bool threeOperands = ins.OpCount == 3;
-            LoadRegister(threeOperands ? ins.Op1Register : ins.Op0Register);
-            _il.Emit(OpCodes.Stloc, _a);
-            EmitSource(ins, threeOperands ? 2 : 1, size);
+            if (ins.OpCount == 3)
+            {
+                EmitOperand(ins, 1, size);
+                _il.Emit(OpCodes.Stloc, _a);
+                EmitSource(ins, 2, size);
+            }
+            else
+            {
+                LoadRegister(ins.Op0Register);
+                _il.Emit(OpCodes.Stloc, _a);
+                EmitOperand(ins, 1, size);
+            }
+
             _il.Emit(OpCodes.Stloc, _b);
             _il.Emit(OpCodes.Ldloc, _a);
             _il.Emit(OpCodes.Ldloc, _b);

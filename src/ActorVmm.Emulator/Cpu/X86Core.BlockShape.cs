@@ -19,8 +19,11 @@ internal sealed partial class X86Core
         /// <summary>SHL/SHR/SAR/ROL/ROR of a GPR by an immediate, and SHL/SHR/SAR by CL.</summary>
         Shift,
 
-        /// <summary>Two/three-operand IMUL of registers (and an immediate).</summary>
+        /// <summary>Two/three-operand IMUL from a register (and an immediate).</summary>
         Multiply,
+
+        /// <summary>Two/three-operand IMUL from memory.</summary>
+        MultiplyLoad,
 
         /// <summary>SETcc of a byte register.</summary>
         SetCondition,
@@ -71,7 +74,7 @@ internal sealed partial class X86Core
         public ulong FlagsWritten { get; } = flagsWritten;
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
-        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.ConditionalMoveLoad or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
             or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
@@ -129,9 +132,7 @@ internal sealed partial class X86Core
                 return ShiftShape(ins);
 
             case Mnemonic.Imul:
-                return IsGpr(ins, 0) && IsGpr(ins, 1) && (ins.OpCount == 2 || (ins.OpCount == 3 && IsImmediate(ins, 2)))
-                    ? new BlockShape(BlockOp.Multiply, 0, RFlags.Status)
-                    : default;
+                return MultiplyShape(ins);
 
             case Mnemonic.Inc:
             case Mnemonic.Dec:
@@ -215,6 +216,22 @@ internal sealed partial class X86Core
 
         bool memory = (IsGpr(ins, 0) && IsPlainMemory(ins, 1)) || (IsPlainMemory(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)));
         return memory ? new BlockShape(BlockOp.AluMemory, RFlags.Status, RFlags.Status) : default;
+    }
+
+    /// <summary>Two/three-operand IMUL into a GPR from a GPR or plain memory (a call-out); one-operand MUL/IMUL stay with the interpreter.</summary>
+    private static BlockShape MultiplyShape(in Instruction ins)
+    {
+        if (ins.OpCount < 2 || !IsGpr(ins, 0) || (ins.OpCount == 3 && !IsImmediate(ins, 2)))
+        {
+            return default;
+        }
+
+        if (IsGpr(ins, 1))
+        {
+            return new BlockShape(BlockOp.Multiply, 0, RFlags.Status);
+        }
+
+        return IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.MultiplyLoad, RFlags.Status, RFlags.Status) : default;
     }
 
     /// <summary>
