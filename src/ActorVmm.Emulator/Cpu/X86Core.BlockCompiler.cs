@@ -340,6 +340,9 @@ internal sealed partial class X86Core
                 case BlockOp.IncDec:
                     EmitIncDec(ins, computeFlags);
                     break;
+                case BlockOp.Unary:
+                    EmitUnary(ins, computeFlags);
+                    break;
                 case BlockOp.Shift:
                     EmitShift(ins, computeFlags);
                     break;
@@ -616,6 +619,29 @@ internal sealed partial class X86Core
                 _il.Emit(OpCodes.Ldloc, _r);
                 StoreRegister(ins.Op0Register);
             }
+        }
+
+        /// <summary>NOT (no flags) or NEG of a GPR: NEG is SUB from 0 with its flags (as the interpreter's Arith does it).</summary>
+        private void EmitUnary(in Instruction ins, ulong computeFlags)
+        {
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            bool negate = ins.Mnemonic == Mnemonic.Neg;
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Stloc, _a);
+            LoadRegister(ins.Op0Register);
+            _il.Emit(OpCodes.Stloc, _b);
+            _il.Emit(OpCodes.Ldloc, _b);
+            _il.Emit(negate ? OpCodes.Neg : OpCodes.Not);
+            Truncate(size);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (negate && computeFlags != 0)
+            {
+                EmitAluFlags(Mnemonic.Sub, size, computeFlags);
+            }
+
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreRegister(ins.Op0Register);
         }
 
         /// <summary>The operand size of an ALU op or INC/DEC: its register's, else its memory operand's.</summary>

@@ -16,6 +16,9 @@ internal sealed partial class X86Core
         AluMemory,
         IncDec,
 
+        /// <summary>NOT/NEG of a GPR.</summary>
+        Unary,
+
         /// <summary>SHL/SHR/SAR/ROL/ROR of a GPR by an immediate, and SHL/SHR/SAR by CL.</summary>
         Shift,
 
@@ -161,8 +164,14 @@ internal sealed partial class X86Core
 
                 return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? CallOut(BlockOp.ExtendLoad) : default;
 
+            // LEA's memory operand has no size (it is never accessed): only its addressing must be plain.
             case Mnemonic.Lea:
-                return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
+                return IsGpr(ins, 0) && IsPlainAddress(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
+
+            case Mnemonic.Not:
+                return IsGpr(ins, 0) ? new BlockShape(BlockOp.Unary, 0, 0) : default;
+            case Mnemonic.Neg:
+                return IsGpr(ins, 0) ? new BlockShape(BlockOp.Unary, 0, RFlags.Status) : default;
 
             case Mnemonic.Jmp:
                 return IsNearBranch(ins) ? new BlockShape(BlockOp.Jmp, 0, 0) : default;
@@ -352,8 +361,12 @@ internal sealed partial class X86Core
     private static bool IsNearBranch(in Instruction ins) =>
         ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
 
+    /// <summary>A memory operand of 1, 2, 4 or 8 bytes with a plain address (<see cref="IsPlainAddress"/>).</summary>
+    private static bool IsPlainMemory(in Instruction ins, int operand) =>
+        IsPlainAddress(ins, operand) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
+
     /// <summary>A memory operand addressed by GPRs, a displacement, or RIP/EIP (no VSIB, no string forms).</summary>
-    private static bool IsPlainMemory(in Instruction ins, int operand)
+    private static bool IsPlainAddress(in Instruction ins, int operand)
     {
         if (ins.GetOpKind(operand) != OpKind.Memory || ins.IsIPRelativeMemoryOperand && ins.MemoryIndex != Register.None)
         {
@@ -363,6 +376,6 @@ internal sealed partial class X86Core
         var baseRegister = ins.MemoryBase;
         var index = ins.MemoryIndex;
         bool baseOk = baseRegister == Register.None || baseRegister == Register.RIP || baseRegister == Register.EIP || baseRegister.IsGPR();
-        return baseOk && (index == Register.None || index.IsGPR()) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
+        return baseOk && (index == Register.None || index.IsGPR());
     }
 }
