@@ -100,6 +100,9 @@ internal sealed partial class X86Core
         return translated.Op != BlockOp.None ? translated : InterpretedShape(ins);
     }
 
+    /// <summary>Whether <paramref name="ins"/> has its own IL translation (not the interpreter's fallback inside a block).</summary>
+    internal static bool HasOwnTranslation(in Instruction ins) => !ins.IsInvalid && TranslatedShape(ins).Op is not BlockOp.None;
+
     /// <summary>The IL translation of <paramref name="ins"/>, or <see cref="BlockOp.None"/>.</summary>
     private static BlockShape TranslatedShape(in Instruction ins)
     {
