@@ -35,6 +35,7 @@ public sealed class BlockShapeTests
             Instruction.Create(Code.Cmovb_r64_rm64, Register.RAX, Slot),
             Instruction.Create(Code.Neg_rm64, Register.RDX),
             Instruction.Create(Code.Not_rm32, Register.ECX),
+            Instruction.Create(Code.Dec_rm32, Slot),
         ];
 
         Assert.Empty(forms.Where(form => !X86Core.HasOwnTranslation(form)).Select(form => form.ToString()));
@@ -52,7 +53,7 @@ public sealed class BlockShapeTests
             Instruction.Create(Code.Shl_rm32_1, Slot, 1),
             Instruction.Create(Code.Sete_rm8, new MemoryOperand(Register.RBX, 0L, 1)),
             Instruction.Create(Code.Imul_rm64, Register.RBX),
-            Instruction.Create(Code.Inc_rm32, Slot),
+            Instruction.Create(Code.Neg_rm32, Slot),
         ];
 
         Assert.Empty(forms.Where(form => X86Core.HasOwnTranslation(form)).Select(form => form.ToString()));

@@ -278,8 +278,12 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 break;
 
             default:
-                emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), a));
+            {
+                // INC/DEC of a register or of memory (the 32-bit loop's own DEC of its counter in memory is the lazy producer of its JNZ).
+                var code = CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}");
+                emit(random.Next(2) == 0 ? Instruction.Create(code, a) : Instruction.Create(code, slot));
                 break;
+            }
         }
     }
 
@@ -306,14 +310,16 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>One of the translated flag producers: an ALU op on memory, a shift or rotate of a register (by 1, an immediate, or CL), IMUL.</summary>
+    /// <summary>One of the translated flag producers: an ALU op or INC/DEC on memory, a shift or rotate of a register (by 1, an immediate, or CL), IMUL, NEG.</summary>
     private static Instruction FlagProducer(AluSequenceGenerator generator, Random random, int size, Register a, Register b, MemoryOperand slot)
     {
         int bits = size * 8;
         string shift = ShiftOps[random.Next(ShiftOps.Length)];
-        return random.Next(5) switch
+        return random.Next(7) switch
         {
             0 => MemoryAlu(generator, random, size, a, slot),
+            5 => Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), slot),
+            6 => Instruction.Create(CodeOf($"Neg_rm{bits}"), a),
             1 => Instruction.Create(CodeOf($"{shift}_rm{bits}_imm8"), a, random.Next(size == 8 ? 64 : 32)),
             2 => Instruction.Create(CodeOf($"{shift}_rm{bits}_1"), a, 1),
             3 => Instruction.Create(CodeOf($"{shift}_rm{bits}_CL"), a, Register.CL),

@@ -225,7 +225,7 @@ internal sealed partial class X86Core
             }
 
             int producer = Array.FindLastIndex(computed, mask => mask != 0);
-            if (producer < 0 || _shapes[producer].Op is not (BlockOp.Alu or BlockOp.AluMemory or BlockOp.IncDec))
+            if (producer < 0 || _shapes[producer].Op is not (BlockOp.Alu or BlockOp.AluMemory or BlockOp.IncDec or BlockOp.IncDecMemory))
             {
                 return;
             }
@@ -339,6 +339,10 @@ internal sealed partial class X86Core
                     break;
                 case BlockOp.IncDec:
                     EmitIncDec(ins, computeFlags);
+                    break;
+                case BlockOp.IncDecMemory:
+                    EmitIncDec(ins, computeFlags);
+                    EndCallOut(next);
                     break;
                 case BlockOp.Unary:
                     EmitUnary(ins, computeFlags);
@@ -544,21 +548,7 @@ internal sealed partial class X86Core
         {
             int size = AluSize(ins);
             var mnemonic = ins.Mnemonic;
-            bool toMemory = ins.Op0Kind == OpKind.Memory;
-            if (toMemory)
-            {
-                EmitLinear(ins);
-                _il.Emit(OpCodes.Stloc, _address);
-                _il.Emit(OpCodes.Ldarg_1);
-                _il.Emit(OpCodes.Ldloc, _address);
-                _il.Emit(OpCodes.Ldc_I4, size);
-                _il.Emit(OpCodes.Call, ReadLinearMethod);
-            }
-            else
-            {
-                LoadRegister(ins.Op0Register);
-            }
-
+            LoadDestination(ins, size);
             _il.Emit(OpCodes.Stloc, _a);
             EmitOperand(ins, 1, size);
             _il.Emit(OpCodes.Stloc, _b);
@@ -601,24 +591,44 @@ internal sealed partial class X86Core
                 EmitAluFlags(mnemonic, size, computeFlags);
             }
 
-            if (mnemonic is Mnemonic.Cmp or Mnemonic.Test)
+            if (mnemonic is not Mnemonic.Cmp and not Mnemonic.Test)
             {
+                StoreDestination(ins, size);
+            }
+        }
+
+        /// <summary>Pushes a read-modify-write destination: its register, or memory read through ReadLinear with the address kept for <see cref="StoreDestination"/>.</summary>
+        private void LoadDestination(in Instruction ins, int size)
+        {
+            if (ins.Op0Kind != OpKind.Memory)
+            {
+                LoadRegister(ins.Op0Register);
                 return;
             }
 
-            if (toMemory)
-            {
-                _il.Emit(OpCodes.Ldarg_1);
-                _il.Emit(OpCodes.Ldloc, _address);
-                _il.Emit(OpCodes.Ldc_I4, size);
-                _il.Emit(OpCodes.Ldloc, _r);
-                _il.Emit(OpCodes.Call, WriteLinearMethod);
-            }
-            else
+            EmitLinear(ins);
+            _il.Emit(OpCodes.Stloc, _address);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, ReadLinearMethod);
+        }
+
+        /// <summary>Writes the result local back to the destination <see cref="LoadDestination"/> read.</summary>
+        private void StoreDestination(in Instruction ins, int size)
+        {
+            if (ins.Op0Kind != OpKind.Memory)
             {
                 _il.Emit(OpCodes.Ldloc, _r);
                 StoreRegister(ins.Op0Register);
+                return;
             }
+
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Call, WriteLinearMethod);
         }
 
         /// <summary>NOT (no flags) or NEG of a GPR: NEG is SUB from 0 with its flags (as the interpreter's Arith does it).</summary>
@@ -926,11 +936,12 @@ internal sealed partial class X86Core
             EndFlags(computeFlags);
         }
 
+        /// <summary>INC/DEC of a register, or of memory (read and written back through the core, as the interpreter's non-LOCK path).</summary>
         private void EmitIncDec(in Instruction ins, ulong computeFlags)
         {
-            int size = RegisterTable.Size[(int)ins.Op0Register];
+            int size = AluSize(ins);
             bool increment = ins.Mnemonic == Mnemonic.Inc;
-            LoadRegister(ins.Op0Register);
+            LoadDestination(ins, size);
             _il.Emit(OpCodes.Stloc, _a);
             _il.Emit(OpCodes.Ldloc, _a);
             _il.Emit(OpCodes.Ldc_I4_1);
@@ -943,8 +954,7 @@ internal sealed partial class X86Core
                 EmitIncDecFlags(increment, size, computeFlags);
             }
 
-            _il.Emit(OpCodes.Ldloc, _r);
-            StoreRegister(ins.Op0Register);
+            StoreDestination(ins, size);
         }
 
         private void EmitIncDecFlags(bool increment, int size, ulong computeFlags)
@@ -974,7 +984,7 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Stloc, _b);
             _il.Emit(OpCodes.Ldloc, _lazyR);
             _il.Emit(OpCodes.Stloc, _r);
-            if (_shapes[_lazy].Op == BlockOp.IncDec)
+            if (_shapes[_lazy].Op is BlockOp.IncDec or BlockOp.IncDecMemory)
             {
                 EmitIncDecFlags(ins.Mnemonic == Mnemonic.Inc, size, _lazyMask);
             }

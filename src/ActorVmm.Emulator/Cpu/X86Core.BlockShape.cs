@@ -16,6 +16,9 @@ internal sealed partial class X86Core
         AluMemory,
         IncDec,
 
+        /// <summary>INC/DEC of memory.</summary>
+        IncDecMemory,
+
         /// <summary>NOT/NEG of a GPR.</summary>
         Unary,
 
@@ -77,7 +80,7 @@ internal sealed partial class X86Core
         public ulong FlagsWritten { get; } = flagsWritten;
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
-        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.IncDecMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
             or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
@@ -142,7 +145,12 @@ internal sealed partial class X86Core
 
             case Mnemonic.Inc:
             case Mnemonic.Dec:
-                return IsGpr(ins, 0) ? new BlockShape(BlockOp.IncDec, 0, RFlags.Status & ~RFlags.CF) : default;
+                if (IsGpr(ins, 0))
+                {
+                    return new BlockShape(BlockOp.IncDec, 0, RFlags.Status & ~RFlags.CF);
+                }
+
+                return IsPlainMemory(ins, 0) ? new BlockShape(BlockOp.IncDecMemory, RFlags.Status, RFlags.Status & ~RFlags.CF) : default;
 
             case Mnemonic.Mov:
                 if (IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)))
