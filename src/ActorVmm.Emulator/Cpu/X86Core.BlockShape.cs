@@ -80,7 +80,8 @@ internal sealed partial class X86Core
         public ulong FlagsWritten { get; } = flagsWritten;
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
-        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.IncDecMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.IncDecMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad
+            or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
             or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
@@ -234,6 +235,7 @@ internal sealed partial class X86Core
             return new BlockShape(BlockOp.Alu, reads, RFlags.Status);
         }
 
+        // Like every call-out it reads all the flags (they must be exact in the core before it).
         bool memory = (IsGpr(ins, 0) && IsPlainMemory(ins, 1)) || (IsPlainMemory(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)));
         return memory ? new BlockShape(BlockOp.AluMemory, RFlags.Status, RFlags.Status) : default;
     }
