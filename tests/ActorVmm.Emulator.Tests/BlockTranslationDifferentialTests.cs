@@ -7,8 +7,9 @@ namespace ActorVmm.Emulator.Tests;
 
 /// <summary>
 /// Translated blocks against the interpreter as the oracle: random loops of register ALU work (translated or not),
-/// MOV/LEA, stack-relative loads and stores, PUSH/POP, CALL/RET, memory-operand and LOCK forms and indirect jumps (which
-/// blocks hand to the interpreter), run on two cores, one interpreting and one translating every block on first sight
+/// MOV/LEA, stack-relative loads and stores, ALU and CMOVcc with a memory operand, shifts, IMUL and SETcc, each new
+/// flag producer followed at once by a consumer of its flags (Jcc, SETcc, ADC/SBB, CMOVcc), PUSH/POP, CALL/RET, LOCK
+/// and memory-destination shift forms and indirect jumps (which blocks hand to the interpreter), run on two cores, one interpreting and one translating every block on first sight
 /// and extending it on the next entry; every GPR, RFLAGS, RIP, the instructions retired and the stack/data area must match.
 /// </summary>
 public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
@@ -134,7 +135,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
                 continue;
             }
 
-            EmitShape(random.Next(14), generator, random, bitness, Emit, Here);
+            EmitShape(random.Next(16), generator, random, bitness, Emit, Here);
         }
 
         if (bitness == 64)
@@ -217,20 +218,14 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
 
             case 8:
             case 9:
-            {
                 // [CMP a, b;] Jcc over one INC: the block's flags (often lazy) decide whether the INC runs.
                 if (random.Next(2) == 0)
                 {
                     emit(Instruction.Create(CodeOf($"Cmp_rm{bits}_r{bits}"), a, b));
                 }
 
-                var skipped = SkippedInstruction(generator, bitness, out int skippedLength);
-                string cc = Conditions[random.Next(Conditions.Length)];
-                const int JccLength = 6;
-                emit(Instruction.CreateBranch(CodeOf($"J{cc}_rel32_{bitness}"), here() + JccLength + (ulong)skippedLength));
-                emit(skipped);
+                EmitJccOverIncrement(generator, random, bitness, emit, here);
                 break;
-            }
 
             case 10:
             {
@@ -247,16 +242,18 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
 
             case 11:
             {
-                // Memory-operand and LOCK forms (the block calls the interpreter for them) and MOVZX/MOVSX loads.
-                var form = random.Next(5) switch
+                // Memory-operand forms: ALU and MOVZX/MOVSX loads (translated), a shift of memory and LOCK forms (the
+                // block calls the interpreter for them).
+                int choice = random.Next(6);
+                var form = choice switch
                 {
-                    0 => Instruction.Create(CodeOf($"Add_rm{bits}_r{bits}"), slot, a),
-                    1 => Instruction.Create(CodeOf($"Sub_r{bits}_rm{bits}"), a, slot),
+                    0 or 1 => MemoryAlu(generator, random, size, a, slot),
                     2 => Instruction.Create(CodeOf($"Shl_rm{bits}_imm8"), slot, random.Next(1, bits)),
                     3 => ExtendingLoad(generator, random, bitness, slot),
+                    4 => Instruction.Create(CodeOf($"Add_rm{bits}_r{bits}"), slot, a),
                     _ => Instruction.Create(CodeOf($"Xadd_rm{bits}_r{bits}"), slot, a),
                 };
-                form.HasLockPrefix = form.Mnemonic == Mnemonic.Xadd;
+                form.HasLockPrefix = choice >= 4;
                 emit(form);
                 break;
             }
@@ -276,12 +273,22 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
             }
 
             case 13:
+                // A translated flag producer and, right after it, an instruction that reads its flags.
+                emit(FlagProducer(generator, random, size, a, b, slot));
+                EmitFlagConsumer(generator, random, bitness, slot, emit, here);
+                break;
+
+            case 14:
                 emit(EffectiveAddress(generator, random, bitness, size));
                 break;
 
             default:
-                emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), a));
+            {
+                // INC/DEC of a register or of memory (the 32-bit loop's own DEC of its counter in memory is the lazy producer of its JNZ).
+                var code = CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}");
+                emit(random.Next(2) == 0 ? Instruction.Create(code, a) : Instruction.Create(code, slot));
                 break;
+            }
         }
     }
 
@@ -312,6 +319,115 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
         return Instruction.Create(CodeOf($"Lea_r{target.GetSize() * 8}_m"), target, new MemoryOperand(baseRegister, index, scale, displacement, addressSize));
     }
 
+    /// <summary>An ALU op (ADC/SBB/CMP/TEST included) with <paramref name="slot"/> as its source or its destination.</summary>
+    private static Instruction MemoryAlu(AluSequenceGenerator generator, Random random, int size, Register register, MemoryOperand slot)
+    {
+        int bits = size * 8;
+        string op = AluOps[random.Next(AluOps.Length)];
+        switch (random.Next(3))
+        {
+            case 0 when op != "Test":
+                return Instruction.Create(CodeOf($"{op}_r{bits}_rm{bits}"), register, slot);
+            case 0:
+            case 1:
+                return Instruction.Create(CodeOf($"{op}_rm{bits}_r{bits}"), slot, register);
+            default:
+                if (size > 1 && op != "Test" && random.Next(2) == 0)
+                {
+                    return Instruction.Create(CodeOf($"{op}_rm{bits}_imm8"), slot, (int)(sbyte)random.Next(256));
+                }
+
+                int immediate = size switch { 1 => random.Next(256), 2 => random.Next(65536), _ => (int)generator.NextValue() };
+                return Instruction.Create(CodeOf($"{op}_rm{bits}_imm{Math.Min(bits, 32)}"), slot, immediate);
+        }
+    }
+
+    /// <summary>One of the translated flag producers: an ALU op or INC/DEC on memory, a shift or rotate of a register (by 1, an immediate, or CL), IMUL, NEG.</summary>
+    private static Instruction FlagProducer(AluSequenceGenerator generator, Random random, int size, Register a, Register b, MemoryOperand slot)
+    {
+        int bits = size * 8;
+        string shift = ShiftOps[random.Next(ShiftOps.Length)];
+        return random.Next(7) switch
+        {
+            0 => MemoryAlu(generator, random, size, a, slot),
+            5 => Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Inc" : "Dec")}_rm{bits}"), slot),
+            6 => Instruction.Create(CodeOf($"Neg_rm{bits}"), a),
+            1 => Instruction.Create(CodeOf($"{shift}_rm{bits}_imm8"), a, random.Next(size == 8 ? 64 : 32)),
+            2 => Instruction.Create(CodeOf($"{shift}_rm{bits}_1"), a, 1),
+            3 => Instruction.Create(CodeOf($"{shift}_rm{bits}_CL"), a, Register.CL),
+            _ when size == 1 => Instruction.Create(CodeOf($"{shift}_rm8_1"), a, 1),
+            _ => Multiply(generator, random, bits, a, b, slot),
+        };
+    }
+
+    /// <summary>Two- or three-operand IMUL into <paramref name="a"/> from <paramref name="b"/> or from memory.</summary>
+    private static Instruction Multiply(AluSequenceGenerator generator, Random random, int bits, Register a, Register b, MemoryOperand slot)
+    {
+        bool fromMemory = random.Next(2) == 0;
+        switch (random.Next(3))
+        {
+            case 0:
+            {
+                var code = CodeOf($"Imul_r{bits}_rm{bits}");
+                return fromMemory ? Instruction.Create(code, a, slot) : Instruction.Create(code, a, b);
+            }
+
+            case 1:
+            {
+                var code = CodeOf($"Imul_r{bits}_rm{bits}_imm8");
+                int immediate = (sbyte)random.Next(256);
+                return fromMemory ? Instruction.Create(code, a, slot, immediate) : Instruction.Create(code, a, b, immediate);
+            }
+
+            default:
+            {
+                var code = CodeOf($"Imul_r{bits}_rm{bits}_imm{Math.Min(bits, 32)}");
+                int immediate = bits == 16 ? (short)random.Next(65536) : (int)generator.NextValue();
+                return fromMemory ? Instruction.Create(code, a, slot, immediate) : Instruction.Create(code, a, b, immediate);
+            }
+        }
+    }
+
+    /// <summary>An instruction that reads the flags: Jcc over an INC, SETcc, ADC/SBB of registers, or CMOVcc from a register or memory.</summary>
+    private static void EmitFlagConsumer(AluSequenceGenerator generator, Random random, int bitness, MemoryOperand slot, EmitAction emit, Func<ulong> here)
+    {
+        string cc = Conditions[random.Next(Conditions.Length)];
+        int size = generator.NextSize();
+        int bits = size * 8;
+        var target = generator.NextRegister(size);
+        switch (random.Next(4))
+        {
+            case 0:
+                EmitJccOverIncrement(generator, random, bitness, emit, here);
+                break;
+            case 1:
+                emit(Instruction.Create(CodeOf($"Set{cc}_rm8"), generator.NextRegister(1)));
+                break;
+            case 2:
+                emit(Instruction.Create(CodeOf($"{(random.Next(2) == 0 ? "Adc" : "Sbb")}_rm{bits}_r{bits}"), target, generator.NextRegister(size)));
+                break;
+            default:
+            {
+                int wide = Math.Max(bits, 16);
+                var destination = generator.NextRegister(wide / 8);
+                emit(random.Next(2) == 0
+                    ? Instruction.Create(CodeOf($"Cmov{cc}_r{wide}_rm{wide}"), destination, generator.NextRegister(wide / 8))
+                    : Instruction.Create(CodeOf($"Cmov{cc}_r{wide}_rm{wide}"), destination, slot));
+                break;
+            }
+        }
+    }
+
+    /// <summary>Jcc over one INC: the block's flags (often lazy) decide whether the INC runs.</summary>
+    private static void EmitJccOverIncrement(AluSequenceGenerator generator, Random random, int bitness, EmitAction emit, Func<ulong> here)
+    {
+        var skipped = SkippedInstruction(generator, bitness, out int skippedLength);
+        string cc = Conditions[random.Next(Conditions.Length)];
+        const int JccLength = 6;
+        emit(Instruction.CreateBranch(CodeOf($"J{cc}_rel32_{bitness}"), here() + JccLength + (ulong)skippedLength));
+        emit(skipped);
+    }
+
     /// <summary>MOVZX/MOVSX of a byte or word from memory into a wider register, or MOVSXD of a dword into a 64-bit one.</summary>
     private static Instruction ExtendingLoad(AluSequenceGenerator generator, Random random, int bitness, MemoryOperand slot)
     {
@@ -325,6 +441,10 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
         string kind = random.Next(2) == 0 ? "Movzx" : "Movsx";
         return Instruction.Create(CodeOf($"{kind}_r{target}_rm{source}"), generator.NextRegister(target / 8), slot);
     }
+
+    private static readonly string[] AluOps = ["Add", "Or", "Adc", "Sbb", "And", "Sub", "Xor", "Cmp", "Test"];
+
+    private static readonly string[] ShiftOps = ["Shl", "Shr", "Sar", "Rol", "Ror"];
 
     private static readonly string[] Conditions = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
 

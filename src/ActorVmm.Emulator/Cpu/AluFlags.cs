@@ -5,9 +5,10 @@ using Iced.Intel;
 namespace ActorVmm.Emulator.Cpu;
 
 /// <summary>
-/// The status-flag formulas of the group-1 ALU operations and INC/DEC, and the condition codes: one copy shared by
-/// the interpreter (<see cref="X86Core"/>'s Arith/IncDec/Condition) and by translated blocks, so both give the same flags.
-/// Each returns only the six status bits; <c>sign</c> is the operand size's sign bit.
+/// The status-flag formulas of the group-1 ALU operations, INC/DEC, SHL/SHR/SAR/ROL/ROR, two/three-operand IMUL, and
+/// the condition codes: one copy shared by the interpreter (<see cref="X86Core"/>'s Arith/IncDec/ShiftRotate/
+/// MultiplyTruncating/Condition) and by translated blocks, so both give the same flags. Each returns only status bits;
+/// <c>sign</c> is the operand size's sign bit, <c>bits</c> its width.
 /// </summary>
 internal static class AluFlags
 {
@@ -60,6 +61,79 @@ internal static class AluFlags
         }
 
         return f | Szp(r, sign);
+    }
+
+    /// <summary>
+    /// SHL/SAL by a non-zero masked <paramref name="count"/> of a <paramref name="bits"/>-bit <paramref name="a"/>
+    /// giving <paramref name="r"/>: CF is the last bit shifted out, OF is MSB(result) XOR CF (Intel defines it for a
+    /// count of 1; kept for every count), AF clear.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong ShiftLeft(ulong a, ulong r, int count, int bits)
+    {
+        ulong sign = 1UL << (bits - 1);
+        bool cf = count <= bits && ((a >> (bits - count)) & 1) != 0;
+        ulong f = Szp(r, sign) | (cf ? RFlags.CF : 0);
+        return ((r & sign) != 0) ^ cf ? f | RFlags.OF : f;
+    }
+
+    /// <summary>SHR by a non-zero masked <paramref name="count"/>: CF the last bit shifted out, OF the operand's MSB for a count of 1 (else clear), AF clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong ShiftRight(ulong a, ulong r, int count, int bits)
+    {
+        ulong sign = 1UL << (bits - 1);
+        bool cf = ((a >> (count - 1)) & 1) != 0;
+        ulong f = Szp(r, sign) | (cf ? RFlags.CF : 0);
+        return count == 1 && (a & sign) != 0 ? f | RFlags.OF : f;
+    }
+
+    /// <summary>SAR by a non-zero masked <paramref name="count"/>: CF the last bit shifted out (the sign once the count passes the width), OF and AF clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong ShiftArithmetic(ulong a, ulong r, int count, int bits)
+    {
+        long signed = (long)(a << (64 - bits)) >> (64 - bits);
+        bool cf = ((signed >> Math.Min(count - 1, 63)) & 1) != 0;
+        return Szp(r, 1UL << (bits - 1)) | (cf ? RFlags.CF : 0);
+    }
+
+    /// <summary>ROL by a non-zero masked count giving <paramref name="r"/>: only CF (the bit rotated into bit 0) and OF (MSB XOR CF); the caller keeps the rest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong RotateLeft(ulong r, int bits)
+    {
+        bool cf = (r & 1) != 0;
+        bool msb = ((r >> (bits - 1)) & 1) != 0;
+        return (cf ? RFlags.CF : 0) | (msb ^ cf ? RFlags.OF : 0);
+    }
+
+    /// <summary>ROR by a non-zero masked count giving <paramref name="r"/>: only CF (the MSB) and OF (the two top bits differ); the caller keeps the rest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong RotateRight(ulong r, int bits)
+    {
+        bool msb = ((r >> (bits - 1)) & 1) != 0;
+        bool next = ((r >> (bits - 2)) & 1) != 0;
+        return (msb ? RFlags.CF : 0) | (msb ^ next ? RFlags.OF : 0);
+    }
+
+    /// <summary>
+    /// Two/three-operand IMUL of the <paramref name="bits"/>-bit operands <paramref name="a"/> and <paramref name="b"/>
+    /// giving the truncated <paramref name="r"/>: CF = OF = the signed product does not fit; SF/ZF/PF of the result, AF clear.
+    /// </summary>
+    public static ulong MultiplyTruncating(ulong a, ulong b, ulong r, int bits)
+    {
+        bool overflow;
+        if (bits == 64)
+        {
+            long high = Math.BigMul((long)a, (long)b, out long low);
+            overflow = high != (low >> 63);
+        }
+        else
+        {
+            int shift = 64 - bits;
+            long product = ((long)(a << shift) >> shift) * ((long)(b << shift) >> shift);
+            overflow = product != (long)(r << shift) >> shift;
+        }
+
+        return Szp(r, 1UL << (bits - 1)) | (overflow ? RFlags.CF | RFlags.OF : 0);
     }
 
     /// <summary>Whether condition <paramref name="cc"/> holds for <paramref name="f"/> (Jcc/SETcc/CMOVcc).</summary>

@@ -107,26 +107,14 @@ internal sealed partial class X86Core
             case Mnemonic.Sal:
             {
                 r = count >= 64 ? 0 : (a << count) & mask;
-                bool cf = count <= bits && ((a >> (bits - count)) & 1) != 0;
-                f = SzpFlags(r, size) | (cf ? RFlags.CF : 0);
-                if (((r & sign) != 0) ^ cf)
-                {
-                    f |= RFlags.OF;
-                }
-
+                f = AluFlags.ShiftLeft(a, r, count, bits);
                 break;
             }
 
             case Mnemonic.Shr:
             {
                 r = count >= bits ? 0 : a >> count;
-                bool cf = ((a >> (count - 1)) & 1) != 0;
-                f = SzpFlags(r, size) | (cf ? RFlags.CF : 0);
-                if (count == 1 && (a & sign) != 0)
-                {
-                    f |= RFlags.OF;
-                }
-
+                f = AluFlags.ShiftRight(a, r, count, bits);
                 break;
             }
 
@@ -134,8 +122,7 @@ internal sealed partial class X86Core
             {
                 long signed = (long)(a << (64 - bits)) >> (64 - bits);
                 r = (ulong)(signed >> Math.Min(count, 63)) & mask;
-                bool cf = ((signed >> Math.Min(count - 1, 63)) & 1) != 0;
-                f = SzpFlags(r, size) | (cf ? RFlags.CF : 0);
+                f = AluFlags.ShiftArithmetic(a, r, count, bits);
                 break;
             }
 
@@ -143,13 +130,7 @@ internal sealed partial class X86Core
             {
                 int n = count % bits;
                 r = n == 0 ? a : ((a << n) | (a >> (bits - n))) & mask;
-                bool cf = (r & 1) != 0;
-                f = (f & ~(RFlags.CF | RFlags.OF)) | (cf ? RFlags.CF : 0);
-                if (((r & sign) != 0) ^ cf)
-                {
-                    f |= RFlags.OF;
-                }
-
+                f = (f & ~(RFlags.CF | RFlags.OF)) | AluFlags.RotateLeft(r, bits);
                 break;
             }
 
@@ -157,9 +138,7 @@ internal sealed partial class X86Core
             {
                 int n = count % bits;
                 r = n == 0 ? a : ((a >> n) | (a << (bits - n))) & mask;
-                bool msb = (r & sign) != 0;
-                bool next = (r & (sign >> 1)) != 0;
-                f = (f & ~(RFlags.CF | RFlags.OF)) | (msb ? RFlags.CF : 0) | (msb ^ next ? RFlags.OF : 0);
+                f = (f & ~(RFlags.CF | RFlags.OF)) | AluFlags.RotateRight(r, bits);
                 break;
             }
 
@@ -301,22 +280,9 @@ internal sealed partial class X86Core
     /// <summary>Two/three-operand IMUL: truncating signed multiply.</summary>
     private ulong MultiplyTruncating(ulong a, ulong b, int size)
     {
-        ulong result;
-        bool overflow;
-        if (size == 8)
-        {
-            long h = Math.BigMul((long)a, (long)b, out long l);
-            result = (ulong)l;
-            overflow = h != (l >> 63);
-        }
-        else
-        {
-            long product = SignExtend(a, size) * SignExtend(b, size);
-            result = (ulong)product & SizeMask[size];
-            overflow = product != SignExtend(result, size);
-        }
-
-        SetStatus(SzpFlags(result, size) | (overflow ? RFlags.CF | RFlags.OF : 0));
+        // The low half of the product is the same signed or unsigned.
+        ulong result = (a * b) & SizeMask[size];
+        SetStatus(AluFlags.MultiplyTruncating(a, b, result, size * 8));
         return result;
     }
 

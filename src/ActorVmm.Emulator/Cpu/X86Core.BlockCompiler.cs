@@ -43,6 +43,12 @@ internal sealed partial class X86Core
         private static readonly MethodInfo SubFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Sub))!;
         private static readonly MethodInfo SzpMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Szp))!;
         private static readonly MethodInfo IncDecFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.IncDec))!;
+        private static readonly MethodInfo ShiftLeftFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.ShiftLeft))!;
+        private static readonly MethodInfo ShiftRightFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.ShiftRight))!;
+        private static readonly MethodInfo ShiftArithmeticFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.ShiftArithmetic))!;
+        private static readonly MethodInfo RotateLeftFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.RotateLeft))!;
+        private static readonly MethodInfo RotateRightFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.RotateRight))!;
+        private static readonly MethodInfo MultiplyFlagsMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.MultiplyTruncating))!;
         private static readonly MethodInfo ConditionMethod = typeof(AluFlags).GetMethod(nameof(AluFlags.Condition))!;
 
         private readonly ILGenerator _il;
@@ -63,6 +69,8 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _a;
         private readonly LocalBuilder _b;
         private readonly LocalBuilder _r;
+        private readonly LocalBuilder _address;
+        private readonly LocalBuilder _count;
         private readonly LocalBuilder _status;
         private readonly LocalBuilder _lazyA;
         private readonly LocalBuilder _lazyB;
@@ -92,6 +100,8 @@ internal sealed partial class X86Core
             _a = _il.DeclareLocal(typeof(ulong));
             _b = _il.DeclareLocal(typeof(ulong));
             _r = _il.DeclareLocal(typeof(ulong));
+            _address = _il.DeclareLocal(typeof(ulong));
+            _count = _il.DeclareLocal(typeof(int));
             _status = _il.DeclareLocal(typeof(ulong));
             _lazyA = _il.DeclareLocal(typeof(ulong));
             _lazyB = _il.DeclareLocal(typeof(ulong));
@@ -223,7 +233,7 @@ internal sealed partial class X86Core
             }
 
             int producer = Array.FindLastIndex(computed, mask => mask != 0);
-            if (producer < 0 || _shapes[producer].Op is not (BlockOp.Alu or BlockOp.IncDec))
+            if (producer < 0 || _shapes[producer].Op is not (BlockOp.Alu or BlockOp.AluMemory or BlockOp.IncDec or BlockOp.IncDecMemory))
             {
                 return;
             }
@@ -331,8 +341,41 @@ internal sealed partial class X86Core
                 case BlockOp.Alu:
                     EmitAlu(ins, computeFlags);
                     break;
+                case BlockOp.AluMemory:
+                    EmitAlu(ins, computeFlags);
+                    EndCallOut(next);
+                    break;
                 case BlockOp.IncDec:
                     EmitIncDec(ins, computeFlags);
+                    break;
+                case BlockOp.IncDecMemory:
+                    EmitIncDec(ins, computeFlags);
+                    EndCallOut(next);
+                    break;
+                case BlockOp.Unary:
+                    EmitUnary(ins, computeFlags);
+                    break;
+                case BlockOp.Shift:
+                    EmitShift(ins, computeFlags);
+                    break;
+                case BlockOp.Multiply:
+                    EmitMultiply(ins, computeFlags);
+                    break;
+                case BlockOp.MultiplyLoad:
+                    EmitMultiply(ins, computeFlags);
+                    EndCallOut(next);
+                    break;
+                case BlockOp.SetCondition:
+                    EmitCondition(ins.ConditionCode);
+                    _il.Emit(OpCodes.Conv_U8);
+                    StoreRegister(ins.Op0Register);
+                    break;
+                case BlockOp.ConditionalMove:
+                    EmitConditionalMove(ins);
+                    break;
+                case BlockOp.ConditionalMoveLoad:
+                    EmitConditionalMove(ins);
+                    EndCallOut(next);
                     break;
                 case BlockOp.MovRegister:
                     EmitSource(ins, 1, RegisterTable.Size[(int)ins.Op0Register]);
@@ -350,10 +393,7 @@ internal sealed partial class X86Core
                 case BlockOp.ExtendLoad:
                 {
                     int size = ins.MemorySize.GetSize();
-                    _il.Emit(OpCodes.Ldarg_1);
-                    EmitLinear(ins);
-                    _il.Emit(OpCodes.Ldc_I4, size);
-                    _il.Emit(OpCodes.Call, ReadLinearMethod);
+                    EmitReadMemory(ins, size);
                     ExtendSource(ins, size);
                     StoreRegister(ins.Op0Register);
                     EndCallOut(next);
@@ -361,10 +401,7 @@ internal sealed partial class X86Core
                 }
 
                 case BlockOp.Load:
-                    _il.Emit(OpCodes.Ldarg_1);
-                    EmitLinear(ins);
-                    _il.Emit(OpCodes.Ldc_I4, (int)RegisterTable.Size[(int)ins.Op0Register]);
-                    _il.Emit(OpCodes.Call, ReadLinearMethod);
+                    EmitReadMemory(ins, RegisterTable.Size[(int)ins.Op0Register]);
                     StoreRegister(ins.Op0Register);
                     EndCallOut(next);
                     break;
@@ -428,9 +465,7 @@ internal sealed partial class X86Core
                     }
                     else
                     {
-                        _il.Emit(OpCodes.Ldloc, _flags);
-                        _il.Emit(OpCodes.Ldc_I4, (int)ins.ConditionCode);
-                        _il.Emit(OpCodes.Call, ConditionMethod);
+                        EmitCondition(ins.ConditionCode);
                     }
 
                     EmitBranch(ins, next);
@@ -512,13 +547,18 @@ internal sealed partial class X86Core
             _ => ins.NearBranch64,
         };
 
+        /// <summary>
+        /// A group-1 ALU op. With a memory destination the address is computed once, read, and (but for CMP/TEST)
+        /// written back as the interpreter's non-LOCK path does; a memory source is read once. Both go through the
+        /// core's ReadLinear/WriteLinear inside the call-out the shape declares.
+        /// </summary>
         private void EmitAlu(in Instruction ins, ulong computeFlags)
         {
-            int size = RegisterTable.Size[(int)ins.Op0Register];
+            int size = AluSize(ins);
             var mnemonic = ins.Mnemonic;
-            LoadRegister(ins.Op0Register);
+            LoadDestination(ins, size);
             _il.Emit(OpCodes.Stloc, _a);
-            EmitSource(ins, 1, size);
+            EmitOperand(ins, 1, size);
             _il.Emit(OpCodes.Stloc, _b);
             bool withCarry = mnemonic is Mnemonic.Adc or Mnemonic.Sbb;
             _il.Emit(OpCodes.Ldloc, _a);
@@ -561,9 +601,279 @@ internal sealed partial class X86Core
 
             if (mnemonic is not Mnemonic.Cmp and not Mnemonic.Test)
             {
+                StoreDestination(ins, size);
+            }
+        }
+
+        /// <summary>Pushes a read-modify-write destination: its register, or memory read through ReadLinear with the address kept for <see cref="StoreDestination"/>.</summary>
+        private void LoadDestination(in Instruction ins, int size)
+        {
+            if (ins.Op0Kind != OpKind.Memory)
+            {
+                LoadRegister(ins.Op0Register);
+                return;
+            }
+
+            EmitLinear(ins);
+            _il.Emit(OpCodes.Stloc, _address);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, ReadLinearMethod);
+        }
+
+        /// <summary>Writes the result local back to the destination <see cref="LoadDestination"/> read.</summary>
+        private void StoreDestination(in Instruction ins, int size)
+        {
+            if (ins.Op0Kind != OpKind.Memory)
+            {
                 _il.Emit(OpCodes.Ldloc, _r);
                 StoreRegister(ins.Op0Register);
+                return;
             }
+
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _address);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Ldloc, _r);
+            _il.Emit(OpCodes.Call, WriteLinearMethod);
+        }
+
+        /// <summary>NOT (no flags) or NEG of a GPR: NEG is SUB from 0 with its flags (as the interpreter's Arith does it).</summary>
+        private void EmitUnary(in Instruction ins, ulong computeFlags)
+        {
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            bool negate = ins.Mnemonic == Mnemonic.Neg;
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Stloc, _a);
+            LoadRegister(ins.Op0Register);
+            _il.Emit(OpCodes.Stloc, _b);
+            _il.Emit(OpCodes.Ldloc, _b);
+            _il.Emit(negate ? OpCodes.Neg : OpCodes.Not);
+            Truncate(size);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (negate && computeFlags != 0)
+            {
+                EmitAluFlags(Mnemonic.Sub, size, computeFlags);
+            }
+
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreRegister(ins.Op0Register);
+        }
+
+        /// <summary>The operand size of an ALU op or INC/DEC: its register's, else its memory operand's.</summary>
+        private static int AluSize(in Instruction ins) =>
+            ins.Op0Kind == OpKind.Register ? RegisterTable.Size[(int)ins.Op0Register] : ins.MemorySize.GetSize();
+
+        /// <summary>Pushes operand <paramref name="operand"/> (a GPR, an immediate or a plain memory operand, read through ReadLinear).</summary>
+        private void EmitOperand(in Instruction ins, int operand, int size)
+        {
+            if (ins.GetOpKind(operand) == OpKind.Memory)
+            {
+                EmitReadMemory(ins, size);
+            }
+            else
+            {
+                EmitSource(ins, operand, size);
+            }
+        }
+
+        /// <summary>Pushes the memory operand's value read through the core's ReadLinear (paging, MMIO, faults).</summary>
+        private void EmitReadMemory(in Instruction ins, int size)
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            EmitLinear(ins);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, ReadLinearMethod);
+        }
+
+        /// <summary>Pushes whether condition <paramref name="cc"/> holds on the flags local.</summary>
+        private void EmitCondition(ConditionCode cc)
+        {
+            _il.Emit(OpCodes.Ldloc, _flags);
+            _il.Emit(OpCodes.Ldc_I4, (int)cc);
+            _il.Emit(OpCodes.Call, ConditionMethod);
+        }
+
+        /// <summary>
+        /// SHL/SHR/SAR/ROL/ROR of a GPR by an immediate, or SHL/SHR/SAR by CL: the result inline, the flags (where
+        /// live) from <see cref="AluFlags"/> as the interpreter's ShiftRotate takes them. A count that masks to 0
+        /// leaves every flag alone (known at compile time for an immediate, tested at run time for CL) but still
+        /// writes the register back, which zero-extends a 32-bit one as the interpreter's WriteReg does.
+        /// </summary>
+        private void EmitShift(in Instruction ins, ulong computeFlags)
+        {
+            var register = ins.Op0Register;
+            int size = RegisterTable.Size[(int)register];
+            int bits = size * 8;
+            var mnemonic = ins.Mnemonic;
+            bool byCl = ins.Op1Kind == OpKind.Register;
+            int count = byCl ? -1 : ImmediateShiftCount(ins);
+            LoadRegister(register);
+            _il.Emit(OpCodes.Stloc, _a);
+            if (byCl)
+            {
+                _il.Emit(OpCodes.Ldloc, _reg[RCX]!);
+                _il.Emit(OpCodes.Conv_I4);
+                _il.Emit(OpCodes.Ldc_I4, size == 8 ? 0x3F : 0x1F);
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Stloc, _count);
+            }
+
+            void LoadCount()
+            {
+                if (byCl)
+                {
+                    _il.Emit(OpCodes.Ldloc, _count);
+                }
+                else
+                {
+                    _il.Emit(OpCodes.Ldc_I4, count);
+                }
+            }
+
+            switch (mnemonic)
+            {
+                case Mnemonic.Shl:
+                case Mnemonic.Sal:
+                    // Counts stay below 64, so the IL shift is defined; bits past the width are truncated away.
+                    _il.Emit(OpCodes.Ldloc, _a);
+                    LoadCount();
+                    _il.Emit(OpCodes.Shl);
+                    Truncate(size);
+                    break;
+                case Mnemonic.Shr:
+                    _il.Emit(OpCodes.Ldloc, _a);
+                    LoadCount();
+                    _il.Emit(OpCodes.Shr_Un);
+                    break;
+                case Mnemonic.Sar:
+                    _il.Emit(OpCodes.Ldloc, _a);
+                    SignExtend(size);
+                    LoadCount();
+                    _il.Emit(OpCodes.Shr);
+                    Truncate(size);
+                    break;
+                default:
+                    EmitRotate(mnemonic == Mnemonic.Rol, count % bits, size);
+                    break;
+            }
+
+            _il.Emit(OpCodes.Stloc, _r);
+            if (computeFlags != 0)
+            {
+                var unchanged = _il.DefineLabel();
+                if (byCl)
+                {
+                    _il.Emit(OpCodes.Ldloc, _count);
+                    _il.Emit(OpCodes.Brfalse, unchanged);
+                }
+
+                BeginFlags();
+                if (mnemonic is Mnemonic.Rol or Mnemonic.Ror)
+                {
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    _il.Emit(OpCodes.Ldc_I4, bits);
+                    _il.Emit(OpCodes.Call, mnemonic == Mnemonic.Rol ? RotateLeftFlagsMethod : RotateRightFlagsMethod);
+                }
+                else
+                {
+                    _il.Emit(OpCodes.Ldloc, _a);
+                    _il.Emit(OpCodes.Ldloc, _r);
+                    LoadCount();
+                    _il.Emit(OpCodes.Ldc_I4, bits);
+                    _il.Emit(OpCodes.Call, mnemonic switch
+                    {
+                        Mnemonic.Shr => ShiftRightFlagsMethod,
+                        Mnemonic.Sar => ShiftArithmeticFlagsMethod,
+                        _ => ShiftLeftFlagsMethod,
+                    });
+                }
+
+                EndFlags(computeFlags);
+                _il.MarkLabel(unchanged);
+            }
+
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreRegister(register);
+        }
+
+        /// <summary>Pushes _a rotated by <paramref name="n"/> (the count modulo the width, known at compile time).</summary>
+        private void EmitRotate(bool left, int n, int size)
+        {
+            _il.Emit(OpCodes.Ldloc, _a);
+            if (n == 0)
+            {
+                return;
+            }
+
+            _il.Emit(OpCodes.Ldc_I4, n);
+            _il.Emit(left ? OpCodes.Shl : OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Ldc_I4, (size * 8) - n);
+            _il.Emit(left ? OpCodes.Shr_Un : OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
+            Truncate(size);
+        }
+
+        /// <summary>Two/three-operand IMUL (register or memory source): the low half of the product inline (the same signed or unsigned), flags from <see cref="AluFlags"/>.</summary>
+        private void EmitMultiply(in Instruction ins, ulong computeFlags)
+        {
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            if (ins.OpCount == 3)
+            {
+                EmitOperand(ins, 1, size);
+                _il.Emit(OpCodes.Stloc, _a);
+                EmitSource(ins, 2, size);
+            }
+            else
+            {
+                LoadRegister(ins.Op0Register);
+                _il.Emit(OpCodes.Stloc, _a);
+                EmitOperand(ins, 1, size);
+            }
+
+            _il.Emit(OpCodes.Stloc, _b);
+            _il.Emit(OpCodes.Ldloc, _a);
+            _il.Emit(OpCodes.Ldloc, _b);
+            _il.Emit(OpCodes.Mul);
+            Truncate(size);
+            _il.Emit(OpCodes.Stloc, _r);
+            if (computeFlags != 0)
+            {
+                BeginFlags();
+                _il.Emit(OpCodes.Ldloc, _a);
+                _il.Emit(OpCodes.Ldloc, _b);
+                _il.Emit(OpCodes.Ldloc, _r);
+                _il.Emit(OpCodes.Ldc_I4, size * 8);
+                _il.Emit(OpCodes.Call, MultiplyFlagsMethod);
+                EndFlags(computeFlags);
+            }
+
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreRegister(ins.Op0Register);
+        }
+
+        /// <summary>
+        /// CMOVcc: the source is read first (memory always, as the CPU does), then the destination is written either
+        /// way, so a 32-bit destination is zero-extended even when the condition is false.
+        /// </summary>
+        private void EmitConditionalMove(in Instruction ins)
+        {
+            int size = RegisterTable.Size[(int)ins.Op0Register];
+            EmitOperand(ins, 1, size);
+            _il.Emit(OpCodes.Stloc, _b);
+            LoadRegister(ins.Op0Register);
+            _il.Emit(OpCodes.Stloc, _r);
+            var keep = _il.DefineLabel();
+            EmitCondition(ins.ConditionCode);
+            _il.Emit(OpCodes.Brfalse, keep);
+            _il.Emit(OpCodes.Ldloc, _b);
+            _il.Emit(OpCodes.Stloc, _r);
+            _il.MarkLabel(keep);
+            _il.Emit(OpCodes.Ldloc, _r);
+            StoreRegister(ins.Op0Register);
         }
 
         /// <summary>At the lazy producer: keeps a, b and the result for the branch and the exits, instead of flags.</summary>
@@ -634,11 +944,12 @@ internal sealed partial class X86Core
             EndFlags(computeFlags);
         }
 
+        /// <summary>INC/DEC of a register, or of memory (read and written back through the core, as the interpreter's non-LOCK path).</summary>
         private void EmitIncDec(in Instruction ins, ulong computeFlags)
         {
-            int size = RegisterTable.Size[(int)ins.Op0Register];
+            int size = AluSize(ins);
             bool increment = ins.Mnemonic == Mnemonic.Inc;
-            LoadRegister(ins.Op0Register);
+            LoadDestination(ins, size);
             _il.Emit(OpCodes.Stloc, _a);
             _il.Emit(OpCodes.Ldloc, _a);
             _il.Emit(OpCodes.Ldc_I4_1);
@@ -651,8 +962,7 @@ internal sealed partial class X86Core
                 EmitIncDecFlags(increment, size, computeFlags);
             }
 
-            _il.Emit(OpCodes.Ldloc, _r);
-            StoreRegister(ins.Op0Register);
+            StoreDestination(ins, size);
         }
 
         private void EmitIncDecFlags(bool increment, int size, ulong computeFlags)
@@ -675,14 +985,14 @@ internal sealed partial class X86Core
             }
 
             var ins = _code[_lazy];
-            int size = RegisterTable.Size[(int)ins.Op0Register];
+            int size = AluSize(ins);
             _il.Emit(OpCodes.Ldloc, _lazyA);
             _il.Emit(OpCodes.Stloc, _a);
             _il.Emit(OpCodes.Ldloc, _lazyB);
             _il.Emit(OpCodes.Stloc, _b);
             _il.Emit(OpCodes.Ldloc, _lazyR);
             _il.Emit(OpCodes.Stloc, _r);
-            if (_shapes[_lazy].Op == BlockOp.IncDec)
+            if (_shapes[_lazy].Op is BlockOp.IncDec or BlockOp.IncDecMemory)
             {
                 EmitIncDecFlags(ins.Mnemonic == Mnemonic.Inc, size, _lazyMask);
             }
@@ -696,7 +1006,7 @@ internal sealed partial class X86Core
         private void EmitDirectCondition(ConditionCode cc)
         {
             var producer = _code[_lazy];
-            int size = RegisterTable.Size[(int)producer.Op0Register];
+            int size = AluSize(producer);
             bool logic = producer.Mnemonic is Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test;
             switch (cc)
             {

@@ -11,7 +11,34 @@ internal sealed partial class X86Core
         /// <summary>Not translated: the block ends before it and the interpreter runs it.</summary>
         None,
         Alu,
+
+        /// <summary>An ALU op with a memory source (<c>op reg, [mem]</c>) or destination (<c>op [mem], reg/imm</c>).</summary>
+        AluMemory,
         IncDec,
+
+        /// <summary>INC/DEC of memory.</summary>
+        IncDecMemory,
+
+        /// <summary>NOT/NEG of a GPR.</summary>
+        Unary,
+
+        /// <summary>SHL/SHR/SAR/ROL/ROR of a GPR by an immediate, and SHL/SHR/SAR by CL.</summary>
+        Shift,
+
+        /// <summary>Two/three-operand IMUL from a register (and an immediate).</summary>
+        Multiply,
+
+        /// <summary>Two/three-operand IMUL from memory.</summary>
+        MultiplyLoad,
+
+        /// <summary>SETcc of a byte register.</summary>
+        SetCondition,
+
+        /// <summary>CMOVcc from a register.</summary>
+        ConditionalMove,
+
+        /// <summary>CMOVcc from memory (read whether or not the condition holds).</summary>
+        ConditionalMoveLoad,
         MovRegister,
         Load,
         Store,
@@ -53,7 +80,8 @@ internal sealed partial class X86Core
         public ulong FlagsWritten { get; } = flagsWritten;
 
         /// <summary>Calls into the core (memory, stack, port I/O): it can fault, dispatch a trap or end the batch.</summary>
-        public bool CallsOut => Op is BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
+        public bool CallsOut => Op is BlockOp.AluMemory or BlockOp.IncDecMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad
+            or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store or BlockOp.Push or BlockOp.Pop or BlockOp.Call
             or BlockOp.Ret or BlockOp.In or BlockOp.Out or BlockOp.Interpret or BlockOp.InterpretBranch;
 
         /// <summary>The block ends after this instruction (a control transfer).</summary>
@@ -75,6 +103,9 @@ internal sealed partial class X86Core
         var translated = TranslatedShape(ins);
         return translated.Op != BlockOp.None ? translated : InterpretedShape(ins);
     }
+
+    /// <summary>Whether <paramref name="ins"/> has its own IL translation (not the interpreter's fallback inside a block).</summary>
+    internal static bool HasOwnTranslation(in Instruction ins) => !ins.IsInvalid && TranslatedShape(ins).Op is not BlockOp.None;
 
     /// <summary>The IL translation of <paramref name="ins"/>, or <see cref="BlockOp.None"/>.</summary>
     private static BlockShape TranslatedShape(in Instruction ins)
@@ -98,19 +129,29 @@ internal sealed partial class X86Core
             case Mnemonic.Xor:
             case Mnemonic.Cmp:
             case Mnemonic.Test:
-                return IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1))
-                    ? new BlockShape(BlockOp.Alu, 0, RFlags.Status)
-                    : default;
-
             case Mnemonic.Adc:
             case Mnemonic.Sbb:
-                return IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1))
-                    ? new BlockShape(BlockOp.Alu, RFlags.CF, RFlags.Status)
-                    : default;
+                return AluShape(ins);
+
+            case Mnemonic.Shl:
+            case Mnemonic.Sal:
+            case Mnemonic.Shr:
+            case Mnemonic.Sar:
+            case Mnemonic.Rol:
+            case Mnemonic.Ror:
+                return ShiftShape(ins);
+
+            case Mnemonic.Imul:
+                return MultiplyShape(ins);
 
             case Mnemonic.Inc:
             case Mnemonic.Dec:
-                return IsGpr(ins, 0) ? new BlockShape(BlockOp.IncDec, 0, RFlags.Status & ~RFlags.CF) : default;
+                if (IsGpr(ins, 0))
+                {
+                    return new BlockShape(BlockOp.IncDec, 0, RFlags.Status & ~RFlags.CF);
+                }
+
+                return IsPlainMemory(ins, 0) ? new BlockShape(BlockOp.IncDecMemory, RFlags.Status, RFlags.Status & ~RFlags.CF) : default;
 
             case Mnemonic.Mov:
                 if (IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)))
@@ -135,9 +176,14 @@ internal sealed partial class X86Core
 
                 return IsGpr(ins, 0) && IsPlainMemory(ins, 1) ? CallOut(BlockOp.ExtendLoad) : default;
 
+            // LEA's memory operand has no size (it is never accessed): only its addressing must be plain.
             case Mnemonic.Lea:
-                // LEA's memory operand has no size (nothing is read): only its addressing matters.
-                return IsGpr(ins, 0) && IsGprAddressed(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
+                return IsGpr(ins, 0) && IsPlainAddress(ins, 1) ? new BlockShape(BlockOp.Lea, 0, 0) : default;
+
+            case Mnemonic.Not:
+                return IsGpr(ins, 0) ? new BlockShape(BlockOp.Unary, 0, 0) : default;
+            case Mnemonic.Neg:
+                return IsGpr(ins, 0) ? new BlockShape(BlockOp.Unary, 0, RFlags.Status) : default;
 
             case Mnemonic.Jmp:
                 return IsNearBranch(ins) ? new BlockShape(BlockOp.Jmp, 0, 0) : default;
@@ -176,8 +222,92 @@ internal sealed partial class X86Core
                 return new BlockShape(BlockOp.Nop, 0, 0);
 
             default:
-                return default;
+                return ins.ConditionCode == ConditionCode.None ? default : ConditionalShape(ins);
         }
+    }
+
+    /// <summary>Group-1 ALU ops: register or immediate source into a register; or with one plain memory operand (a call-out).</summary>
+    private static BlockShape AluShape(in Instruction ins)
+    {
+        ulong reads = ins.Mnemonic is Mnemonic.Adc or Mnemonic.Sbb ? RFlags.CF : 0;
+        if (IsGpr(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)))
+        {
+            return new BlockShape(BlockOp.Alu, reads, RFlags.Status);
+        }
+
+        // Like every call-out it reads all the flags (they must be exact in the core before it).
+        bool memory = (IsGpr(ins, 0) && IsPlainMemory(ins, 1)) || (IsPlainMemory(ins, 0) && (IsGpr(ins, 1) || IsImmediate(ins, 1)));
+        return memory ? new BlockShape(BlockOp.AluMemory, RFlags.Status, RFlags.Status) : default;
+    }
+
+    /// <summary>Two/three-operand IMUL into a GPR from a GPR or plain memory (a call-out); one-operand MUL/IMUL stay with the interpreter.</summary>
+    private static BlockShape MultiplyShape(in Instruction ins)
+    {
+        if (ins.OpCount < 2 || !IsGpr(ins, 0) || (ins.OpCount == 3 && !IsImmediate(ins, 2)))
+        {
+            return default;
+        }
+
+        if (IsGpr(ins, 1))
+        {
+            return new BlockShape(BlockOp.Multiply, 0, RFlags.Status);
+        }
+
+        return IsPlainMemory(ins, 1) ? new BlockShape(BlockOp.MultiplyLoad, RFlags.Status, RFlags.Status) : default;
+    }
+
+    /// <summary>
+    /// Shifts and rotates of a GPR. By an immediate the count is known: one that masks to 0 changes no flags (only a
+    /// 32-bit destination's upper half). By CL it is not, and a zero count leaves the flags as they were, so the shift
+    /// also reads the flags it may write (they must be exact before it). Rotates by CL stay with the interpreter.
+    /// </summary>
+    private static BlockShape ShiftShape(in Instruction ins)
+    {
+        if (!IsGpr(ins, 0))
+        {
+            return default;
+        }
+
+        bool rotate = ins.Mnemonic is Mnemonic.Rol or Mnemonic.Ror;
+        ulong written = rotate ? RFlags.CF | RFlags.OF : RFlags.Status;
+        if (IsImmediate(ins, 1))
+        {
+            return new BlockShape(BlockOp.Shift, 0, ImmediateShiftCount(ins) == 0 ? 0 : written);
+        }
+
+        return !rotate && ins.Op1Kind == OpKind.Register && ins.Op1Register == Register.CL
+            ? new BlockShape(BlockOp.Shift, written, written)
+            : default;
+    }
+
+    /// <summary>A shift's immediate count masked as the CPU masks it (6 bits for a 64-bit operand, else 5).</summary>
+    private static int ImmediateShiftCount(in Instruction ins) =>
+        (int)(ins.GetImmediate(1) & (ins.Op0Register.GetSize() == 8 ? 0x3FUL : 0x1FUL));
+
+    /// <summary>
+    /// The other instructions with a condition code: SETcc of a byte register (one GPR operand) and CMOVcc (a GPR
+    /// destination) from a register or plain memory. Jcc and LOOPcc are handled before; FCMOVcc takes x87 registers
+    /// and CMPccXADD a memory destination, so neither matches.
+    /// </summary>
+    private static BlockShape ConditionalShape(in Instruction ins)
+    {
+        ulong reads = AluFlags.ConditionReads(ins.ConditionCode);
+        if (ins.OpCount == 1 && IsGpr(ins, 0))
+        {
+            return new BlockShape(BlockOp.SetCondition, reads, 0);
+        }
+
+        if (ins.OpCount != 2 || !IsGpr(ins, 0))
+        {
+            return default;
+        }
+
+        if (IsGpr(ins, 1))
+        {
+            return new BlockShape(BlockOp.ConditionalMove, reads, 0);
+        }
+
+        return IsPlainMemory(ins, 1) ? CallOut(BlockOp.ConditionalMoveLoad) : default;
     }
 
     /// <summary>
@@ -244,12 +374,12 @@ internal sealed partial class X86Core
     private static bool IsNearBranch(in Instruction ins) =>
         ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
 
-    /// <summary>A memory operand of 1, 2, 4 or 8 bytes addressed as <see cref="IsGprAddressed"/> says.</summary>
+    /// <summary>A memory operand of 1, 2, 4 or 8 bytes with a plain address (<see cref="IsPlainAddress"/>).</summary>
     private static bool IsPlainMemory(in Instruction ins, int operand) =>
-        IsGprAddressed(ins, operand) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
+        IsPlainAddress(ins, operand) && ins.MemorySize.GetSize() is 1 or 2 or 4 or 8;
 
     /// <summary>A memory operand addressed by GPRs, a displacement, or RIP/EIP (no VSIB, no string forms).</summary>
-    private static bool IsGprAddressed(in Instruction ins, int operand)
+    private static bool IsPlainAddress(in Instruction ins, int operand)
     {
         if (ins.GetOpKind(operand) != OpKind.Memory || ins.IsIPRelativeMemoryOperand && ins.MemoryIndex != Register.None)
         {
