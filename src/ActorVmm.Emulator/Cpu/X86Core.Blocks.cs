@@ -18,10 +18,11 @@ internal sealed partial class X86Core
 
     /// <summary>
     /// Times the interpreter runs an instruction before a block is translated from it. RyuJIT spends about 0.3 ms per
-    /// guest instruction of a block, so a block must run thousands of times to pay for itself: on Debian's kernel
-    /// booting to init (docs/performance.md) 2000 beat 32, 500 and 5000.
+    /// guest instruction of a block, so a block must run many times to pay for itself, and blocks queued for the
+    /// compiler thread wait behind each other. On Debian's kernel booting to init (docs/performance.md), with the
+    /// compiler thread: 20 000 took 33–35 s, 40 000 33 s, 10 000 43 s, 5000 39–46 s, 2000 48 s, 500 51 s.
     /// </summary>
-    public const int DefaultTranslationThreshold = 2000;
+    public const int DefaultTranslationThreshold = 20_000;
 
     /// <summary>
     /// Entries into a block before it is translated again with every instruction it stopped before that the
