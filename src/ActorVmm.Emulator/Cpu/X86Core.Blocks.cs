@@ -89,13 +89,13 @@ internal sealed partial class X86Core
         if (block is null && !cached.Untranslatable && !cached.Queued && ++cached.Hits >= _translationThreshold
             && !Unsafe.AreSame(ref cached, ref _uncached))
         {
-            block = Translate(ref cached, replaces: null);
+            block = TranslateBlock(ref cached, replaces: null);
         }
         else if (block is { Extendable: true } && block.Entries >= _extensionThreshold && block.EntryRip == Rip)
         {
             // Hot enough to pay for the longer translation: replace it (chains to the old one see it replaced).
             block.Extendable = false;
-            block = Translate(ref cached, replaces: block);
+            block = TranslateBlock(ref cached, replaces: block);
         }
 
         // With one instruction of budget left (MOV SS/STI shadow), the interpreter runs it so the interrupt check follows.
@@ -121,7 +121,7 @@ internal sealed partial class X86Core
     /// one that <paramref name="replaces"/> a short one. Compiled here, or queued for the compiler thread (then the
     /// block to run now is still the old one, or none). Returns the block the dispatcher runs now.
     /// </summary>
-    private TranslatedBlock? Translate(ref CachedInstruction cached, TranslatedBlock? replaces)
+    private TranslatedBlock? TranslateBlock(ref CachedInstruction cached, TranslatedBlock? replaces)
     {
         var page = _fetchPage!;
         ulong linear = CodeLinear(Rip);

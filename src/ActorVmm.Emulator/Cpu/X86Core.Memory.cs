@@ -99,6 +99,7 @@ internal sealed partial class X86Core
     internal void FlushTlb()
     {
         Array.Clear(_tlbTag);
+        FlushHostTlb();
         ResetFetchPage();
     }
 
@@ -111,6 +112,7 @@ internal sealed partial class X86Core
             _tlbTag[slot] = 0;
         }
 
+        InvalidateHostPage(linear);
         ResetFetchPage();
     }
 
@@ -337,7 +339,9 @@ internal sealed partial class X86Core
     }
 
     /// <summary>Reads 1, 2, 4 or 8 bytes at a linear address.</summary>
-    internal ulong ReadLinear(ulong linear, int size)
+    internal ulong ReadLinear(ulong linear, int size) => TryHostRead(linear, size, out ulong value) ? value : ReadLinearSlow(linear, size);
+
+    private ulong ReadLinearSlow(ulong linear, int size)
     {
         if (CrossesPage(linear, size) && (Cr0 & Cr0PG) != 0)
         {
@@ -348,11 +352,25 @@ internal sealed partial class X86Core
             return ReadPart(first, low) | (ReadPart(second, size - low) << (8 * low));
         }
 
-        return ReadPhysical(Translate(linear, AccessKind.Read), size);
+        ulong physical = Translate(linear, AccessKind.Read);
+        if (!CrossesPage(linear, size))
+        {
+            FillHostRead(linear, physical);
+        }
+
+        return ReadPhysical(physical, size);
     }
 
     /// <summary>Writes 1, 2, 4 or 8 bytes at a linear address.</summary>
     internal void WriteLinear(ulong linear, int size, ulong value)
+    {
+        if (!TryHostWrite(linear, size, value))
+        {
+            WriteLinearSlow(linear, size, value);
+        }
+    }
+
+    private void WriteLinearSlow(ulong linear, int size, ulong value)
     {
         if (CrossesPage(linear, size) && (Cr0 & Cr0PG) != 0)
         {
@@ -365,7 +383,13 @@ internal sealed partial class X86Core
             return;
         }
 
-        WritePhysical(Translate(linear, AccessKind.Write), size, value);
+        ulong physical = Translate(linear, AccessKind.Write);
+        if (!CrossesPage(linear, size))
+        {
+            FillHostWrite(linear, physical);
+        }
+
+        WritePhysical(physical, size, value);
     }
 
     private static bool CrossesPage(ulong address, int size) => (address & 0xFFF) + (ulong)size > 0x1000;
