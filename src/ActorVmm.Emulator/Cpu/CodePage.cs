@@ -8,7 +8,10 @@ internal sealed class CodePage
     /// <summary>Bytes per page.</summary>
     public const int Size = 4096;
 
-    /// <summary>1 + index into <see cref="Items"/> for each page offset, 0 when not decoded yet.</summary>
+    /// <summary>A <see cref="Map"/> value: the instruction at that offset crosses the page end (it is decoded elsewhere).</summary>
+    public const ushort CrossesPageEnd = ushort.MaxValue;
+
+    /// <summary>1 + index into <see cref="Items"/> for each page offset, 0 when not decoded yet, or <see cref="CrossesPageEnd"/>.</summary>
     public readonly ushort[] Map = new ushort[Size];
 
     public CodePage(int physicalPage) => PhysicalPage = physicalPage;

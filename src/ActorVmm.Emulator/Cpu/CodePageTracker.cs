@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ActorVmm.Machine.Memory;
 
 namespace ActorVmm.Emulator.Cpu;
@@ -44,7 +45,20 @@ internal sealed class CodePageTracker : IGuestMemoryWriteObserver
     }
 
     /// <summary>A guest store to [address, address + length) (length ≤ 8) happened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void OnGuestWrite(ulong address, int length)
+    {
+        // The common case, inline at every store: one page, not code.
+        ulong page = address >> 12;
+        if (page < (ulong)_isCode.Length && _isCode[page] == 0 && (address & 0xFFF) + (ulong)length <= 0x1000)
+        {
+            return;
+        }
+
+        BumpWrittenCode(address, length);
+    }
+
+    private void BumpWrittenCode(ulong address, int length)
     {
         ulong first = address >> 12;
         if (first < (ulong)PageCount && _isCode[first] != 0)

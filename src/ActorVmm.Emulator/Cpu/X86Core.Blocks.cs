@@ -169,7 +169,7 @@ internal sealed partial class X86Core
             var page = done.Page;
             int index = page.Map[done.Offset];
             if (done.Body is null || page.Epoch != done.Epoch || page.Bitness != done.Bitness || page.Generation != done.Generation
-                || _code.Generation(page.PhysicalPage) != done.Generation || index == 0)
+                || _code.Generation(page.PhysicalPage) != done.Generation || index is 0 or CodePage.CrossesPageEnd)
             {
                 continue;
             }

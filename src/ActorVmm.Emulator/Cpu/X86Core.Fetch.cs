@@ -14,6 +14,9 @@ internal sealed partial class X86Core
     private CodePage? _fetchPage;
     private ulong _fetchLinearPage = ulong.MaxValue;
     private const int StraddlingEntries = 8;
+    private const int RecentFetchPages = 16;
+
+    private readonly RecentFetchPage[] _recentFetchPages = new RecentFetchPage[RecentFetchPages];
 
     private readonly StraddlingInstruction[] _straddling = new StraddlingInstruction[StraddlingEntries];
     private CachedInstruction _uncached;
@@ -45,7 +48,7 @@ internal sealed partial class X86Core
         }
 
         int index = page.Map[linear & 0xFFF];
-        return index != 0 && page.Items[index - 1].Block is { } block && block.EntryRip == Rip ? block : null;
+        return index is not 0 and not CodePage.CrossesPageEnd && page.Items[index - 1].Block is { } block && block.EntryRip == Rip ? block : null;
     }
 
     private ref CachedInstruction Fetch()
@@ -57,7 +60,7 @@ internal sealed partial class X86Core
             int index = page.Map[linear & 0xFFF];
             if (index != 0)
             {
-                return ref page.Items[index - 1];
+                return ref index == CodePage.CrossesPageEnd ? ref DecodeUncached(linear) : ref page.Items[index - 1];
             }
 
             return ref DecodeInto(page, linear);
@@ -70,6 +73,15 @@ internal sealed partial class X86Core
 
     private ref CachedInstruction SlowFetch(ulong linear)
     {
+        // The page code last ran in on this linear page, if the mapping epoch still vouches for it: code hopping between
+        // a few pages (calls, the kernel decompressor's loops) skips the TLB, the RAM-slot lookup and the page table.
+        ref var recent = ref _recentFetchPages[(int)(linear >> 12) & (RecentFetchPages - 1)];
+        if (recent.LinearPage == linear >> 12 && recent.MappingEpoch == _mappingEpoch && recent.Page is { } known
+            && known.Bitness == _bitness && known.Generation == _code.Generation(known.PhysicalPage))
+        {
+            return ref FetchFrom(known, linear);
+        }
+
         ulong physical = Translate(linear, AccessKind.Fetch);
         if (!_memory.TryTranslate(physical & ~0xFFFUL, CodePage.Size, out _))
         {
@@ -94,10 +106,18 @@ internal sealed partial class X86Core
             page.Clear(_bitness, _code.MarkCode(pageIndex));
         }
 
+        recent = new RecentFetchPage(linear >> 12, _mappingEpoch, page);
+        return ref FetchFrom(page, linear);
+    }
+
+    /// <summary>Makes <paramref name="page"/> the fetch page and fetches the instruction at <paramref name="linear"/> from it.</summary>
+    private ref CachedInstruction FetchFrom(CodePage page, ulong linear)
+    {
         _fetchPage = page;
         _fetchLinearPage = linear >> 12;
         int index = page.Map[linear & 0xFFF];
-        return ref index != 0 ? ref page.Items[index - 1] : ref DecodeInto(page, linear);
+        return ref index == 0 ? ref DecodeInto(page, linear)
+            : ref index == CodePage.CrossesPageEnd ? ref DecodeUncached(linear) : ref page.Items[index - 1];
     }
 
     private unsafe ref CachedInstruction DecodeInto(CodePage page, ulong linear)
@@ -115,7 +135,8 @@ internal sealed partial class X86Core
         decoder.Decode(out var instruction);
         if (instruction.IsInvalid && decoder.LastError == DecoderError.NoMoreBytes)
         {
-            // The instruction crosses into the next page, which may map elsewhere: decode it each time.
+            // The instruction crosses into the next page, which may map elsewhere: not cached in this page.
+            page.Map[offset] = CodePage.CrossesPageEnd;
             return ref DecodeUncached(linear);
         }
 
@@ -198,4 +219,7 @@ internal sealed partial class X86Core
     /// <summary>A decoded page-crossing instruction and what it was decoded from.</summary>
     private readonly record struct StraddlingInstruction(
         ulong Rip, ulong Linear, int Bitness, ulong FirstFrame, ulong SecondFrame, int FirstGeneration, int SecondGeneration, CachedInstruction Instruction);
+
+    /// <summary>A linear code page, the decoded page it mapped to, and the code-mapping epoch that mapping holds in.</summary>
+    private readonly record struct RecentFetchPage(ulong LinearPage, int MappingEpoch, CodePage? Page);
 }
