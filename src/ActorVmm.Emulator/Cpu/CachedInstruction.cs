@@ -84,6 +84,12 @@ internal struct CachedInstruction
     /// <summary>Times the interpreter ran this instruction (the hotness that triggers translation).</summary>
     public ushort Hits;
 
+    /// <summary>
+    /// A block ends at or before it (a transfer, or an instruction blocks do not cover), so the instruction after it
+    /// starts one: only such block heads count runs towards translation (set when decoded into a page).
+    /// </summary>
+    public bool EndsBlock;
+
     /// <summary>Its block is being compiled on the compiler thread.</summary>
     public bool Queued;
 

@@ -42,6 +42,13 @@ internal sealed partial class X86Core
     private readonly List<Instruction> _blockCode = new(MaxBlockInstructions);
     private readonly ConcurrentQueue<BlockCompilation> _compiled = new();
     private TranslatedBlock? _lastBlock;
+
+    /// <summary>
+    /// Whether the instruction at RIP starts a block: the dispatcher's last step was a block, a transfer, an
+    /// instruction blocks end at, or the batch just began. Only heads count runs towards translation, so a loop
+    /// interpreted while its block compiles does not queue a block for each of its instructions too.
+    /// </summary>
+    private bool _atBlockHead = true;
     private int _lastExit;
     private int _translationThreshold = DefaultTranslationThreshold;
     private int _extensionThreshold = DefaultExtensionThreshold;
@@ -86,7 +93,7 @@ internal sealed partial class X86Core
         _instrStart = Rip;
         ref CachedInstruction cached = ref Fetch();
         var block = cached.Block;
-        if (block is null && !cached.Untranslatable && !cached.Queued && ++cached.Hits >= _translationThreshold
+        if (block is null && _atBlockHead && !cached.Untranslatable && !cached.Queued && ++cached.Hits >= _translationThreshold
             && !Unsafe.AreSame(ref cached, ref _uncached))
         {
             block = TranslateBlock(ref cached, replaces: null);
@@ -108,12 +115,15 @@ internal sealed partial class X86Core
             }
 
             RunBlocks(block);
+            _atBlockHead = true;
             return;
         }
 
         _lastBlock = null;
         _budget--;
+        bool endsBlock = cached.EndsBlock;
         ExecuteCached(ref cached);
+        _atBlockHead = endsBlock || Rip != _instrStart + cached.Length;
     }
 
     /// <summary>

@@ -141,7 +141,10 @@ internal sealed partial class X86Core
         }
 
         int index = page.Add(offset, instruction);
-        return ref page.Items[index];
+        ref var cached = ref page.Items[index];
+        var shape = ShapeOf(instruction);
+        cached.EndsBlock = shape.Op == BlockOp.None || shape.EndsBlock;
+        return ref cached;
     }
 
     /// <summary>
@@ -204,6 +207,7 @@ internal sealed partial class X86Core
             decoder.IP = Rip;
             decoder.Decode(out var instruction);
             _uncached = CachedInstruction.From(instruction);
+            _uncached.EndsBlock = true; // blocks stop before an instruction not cached in a page
         }
 
         if (_uncached.Instruction.IsInvalid && count < MaxInstructionLength)

@@ -185,6 +185,7 @@ internal sealed partial class X86Core : IVcpuCore
 
                 _budget = BatchSize;
                 _lastBlock = null;
+                _atBlockHead = true;
                 if (TranslationEnabled)
                 {
                     if (!_compiled.IsEmpty)
