@@ -17,12 +17,13 @@ internal sealed partial class X86Core
     public const string CompileThreadVariable = "ACTORVMM_EMU_COMPILE_THREAD";
 
     /// <summary>
-    /// Times the interpreter runs an instruction before a block is translated from it. RyuJIT spends about 0.3 ms per
-    /// guest instruction of a block, so a block must run many times to pay for itself, and blocks queued for the
-    /// compiler thread wait behind each other. On Debian's kernel booting to init (docs/performance.md), with the
-    /// compiler thread: 20 000 took 33–35 s, 40 000 33 s, 10 000 43 s, 5000 39–46 s, 2000 48 s, 500 51 s.
+    /// Times the interpreter runs a block head (<see cref="_atBlockHead"/>) before a block is translated from it.
+    /// RyuJIT spends about 0.3 ms per guest instruction of a block, on the compiler thread, and queued blocks wait
+    /// behind each other. On Debian's kernel booting to init with one vCPU (docs/performance.md), to init: 250: 29 s,
+    /// 500: 24–26 s, 1000: 25 s, 2000: 24–25 s, 3000: 28 s, 5000: 27 s, 20 000: 28 s; 2000 also leaves the compiler
+    /// thread the least CPU of the fast ones (4 s), which matters when the vCPUs use every core.
     /// </summary>
-    public const int DefaultTranslationThreshold = 20_000;
+    public const int DefaultTranslationThreshold = 2000;
 
     /// <summary>
     /// Entries into a block before it is translated again with every instruction it stopped before that the
