@@ -30,6 +30,9 @@ internal sealed partial class X86Core
         private static readonly FieldInfo CodeField = Field(nameof(_code));
         private static readonly FieldInfo SegmentBaseField = typeof(Segment).GetField(nameof(Segment.Base))!;
         private static readonly MethodInfo ReadLinearMethod = Method(nameof(ReadLinear), typeof(ulong), typeof(int));
+        private static readonly FieldInfo HostReadTagField = Field(nameof(_hostReadTag));
+        private static readonly FieldInfo HostReadPageField = Field(nameof(_hostReadPage));
+        private static readonly FieldInfo UserAccessField = Field(nameof(_userAccess));
         private static readonly MethodInfo WriteLinearMethod = Method(nameof(WriteLinear), typeof(ulong), typeof(int), typeof(ulong));
         private static readonly MethodInfo PushMethod = Method(nameof(Push), typeof(ulong), typeof(int));
         private static readonly MethodInfo PopMethod = Method(nameof(Pop), typeof(int));
@@ -72,6 +75,7 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _address;
         private readonly LocalBuilder _count;
         private readonly LocalBuilder _status;
+        private readonly LocalBuilder _loadAddress;
         private readonly LocalBuilder _lazyA;
         private readonly LocalBuilder _lazyB;
         private readonly LocalBuilder _lazyR;
@@ -103,6 +107,7 @@ internal sealed partial class X86Core
             _address = _il.DeclareLocal(typeof(ulong));
             _count = _il.DeclareLocal(typeof(int));
             _status = _il.DeclareLocal(typeof(ulong));
+            _loadAddress = _il.DeclareLocal(typeof(ulong));
             _lazyA = _il.DeclareLocal(typeof(ulong));
             _lazyB = _il.DeclareLocal(typeof(ulong));
             _lazyR = _il.DeclareLocal(typeof(ulong));
@@ -331,7 +336,7 @@ internal sealed partial class X86Core
             var ins = _code[i];
             var shape = _shapes[i];
             ulong next = ins.NextIP & _ipMask;
-            if (shape.CallsOut && shape.Op is not (BlockOp.Interpret or BlockOp.InterpretBranch))
+            if (shape.CallsOut && shape.Op is not (BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad))
             {
                 BeginCallOut(ins.IP, next);
             }
@@ -393,18 +398,21 @@ internal sealed partial class X86Core
                 case BlockOp.ExtendLoad:
                 {
                     int size = ins.MemorySize.GetSize();
-                    EmitReadMemory(ins, size);
-                    ExtendSource(ins, size);
-                    StoreRegister(ins.Op0Register);
-                    EndCallOut(next);
+                    var load = ins;
+                    EmitGuardedLoad(ins, size, next, () =>
+                    {
+                        ExtendSource(load, size);
+                        StoreRegister(load.Op0Register);
+                    });
                     break;
                 }
 
                 case BlockOp.Load:
-                    EmitReadMemory(ins, RegisterTable.Size[(int)ins.Op0Register]);
-                    StoreRegister(ins.Op0Register);
-                    EndCallOut(next);
+                {
+                    var load = ins;
+                    EmitGuardedLoad(ins, RegisterTable.Size[(int)ins.Op0Register], next, () => StoreRegister(load.Op0Register));
                     break;
+                }
                 case BlockOp.Store:
                 {
                     int size = ins.MemorySize.GetSize();
@@ -686,6 +694,104 @@ internal sealed partial class X86Core
             EmitLinear(ins);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Call, ReadLinearMethod);
+        }
+
+        /// <summary>
+        /// A load whose value <paramref name="consume"/> takes from the stack. When the core's host TLB maps the page
+        /// (a RAM page already read in this access mode) and the access stays in it, the value is read inline: nothing
+        /// there can fault, trap or write memory, so nothing is written back first. Otherwise it is a call-out like any
+        /// other (state written back, <see cref="ReadLinear"/>, the budget and the page generation checked after), and
+        /// that path puts the pending instruction count back afterwards so both paths leave the same state to the rest.
+        /// </summary>
+        private void EmitGuardedLoad(in Instruction ins, int size, ulong next, Action consume)
+        {
+            var slow = _il.DefineLabel();
+            var done = _il.DefineLabel();
+            MaterializeLazyFlags();
+            EmitLinear(ins);
+            _il.Emit(OpCodes.Stloc, _loadAddress);
+
+            // _hostReadTag[slot] == ((vpn << 1) | (_userAccess & 1)) + 1, and the access stays inside the page.
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, HostReadTagField);
+            EmitHostSlot();
+            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)11);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, ~1L);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, UserAccessField);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Or);
+            _il.Emit(OpCodes.Ldc_I8, 1L);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Bne_Un, slow);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I8, (long)(CodePage.Size - size));
+            _il.Emit(OpCodes.Bgt_Un, slow);
+
+            // Fast: *(host page + offset), unaligned as guest accesses may be.
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, HostReadPageField);
+            EmitHostSlot();
+            _il.Emit(OpCodes.Ldelem_I);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+            if (size != 8)
+            {
+                _il.Emit(OpCodes.Conv_U8);
+            }
+
+            bool[] entryDirty = [.. _dirty];
+            bool entryFlagsDirty = _flagsDirty;
+            int entryPending = _pending;
+            consume();
+            bool[] fastDirty = [.. _dirty];
+            bool fastFlagsDirty = _flagsDirty;
+            _il.Emit(OpCodes.Br, done);
+
+            // Slow: the call-out, from the state the fast path started with.
+            _il.MarkLabel(slow);
+            entryDirty.CopyTo(_dirty, 0);
+            _flagsDirty = entryFlagsDirty;
+            _pending = entryPending;
+            BeginCallOut(ins.IP, next);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, ReadLinearMethod);
+            consume();
+            EndCallOut(next);
+            FlushCounts(-entryPending);
+
+            // Both paths go on with the fast path's view: what it left unwritten (a superset of the slow path's) and
+            // the instructions still to count.
+            fastDirty.CopyTo(_dirty, 0);
+            _flagsDirty = fastFlagsDirty;
+            _pending = entryPending;
+            _il.MarkLabel(done);
+        }
+
+        /// <summary>Pushes the host-TLB slot of the address in <see cref="_loadAddress"/> as a native int.</summary>
+        private void EmitHostSlot()
+        {
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)12);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, (long)(HostTlbEntries - 1));
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_I);
         }
 
         /// <summary>Pushes whether condition <paramref name="cc"/> holds on the flags local.</summary>
