@@ -122,6 +122,49 @@ public sealed class BlockTranslationTests : IDisposable
     }
 
     [Fact]
+    public void A_translated_store_into_another_pages_translated_code_takes_effect_at_its_next_call()
+    {
+        // Each pass rewrites the immediate of `mov eax, imm32; ret` on another page (the same value until pass
+        // SwitchAt), then calls it: from the second pass on, the store goes through the host TLB inline, and the code
+        // tracker must still hear of it so the callee's translation is dropped.
+        const uint Calls = 40;
+        const uint SwitchAt = 21;
+        const ulong Function = SecondPhysical;
+        const int ImmediateOffset = 1; // B8 id
+        WriteCode(32, Function, asm =>
+        {
+            asm.mov(eax, FirstValue);
+            asm.ret();
+        });
+        LoadFlat32(1, (asm, _) =>
+        {
+            var top = asm.CreateLabel();
+            var skip = asm.CreateLabel();
+            asm.mov(ecx, Calls);
+            asm.xor(ebx, ebx);
+            asm.mov(esi, FirstValue);
+            asm.Label(ref top);
+            asm.mov(__dword_ptr[Function + ImmediateOffset], esi);
+            asm.call(Function);
+            asm.add(ebx, eax);
+            asm.cmp(ecx, SwitchAt);
+            asm.jne(skip);
+            asm.mov(esi, SecondValue);
+            asm.Label(ref skip);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [];
+        });
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        uint before = Calls - SwitchAt + 1;
+        Assert.Equal((ulong)((before * FirstValue) + ((Calls - before) * SecondValue)), Core.Gpr[X86Core.RBX]);
+        Assert.True(Core.BlocksEntered >= Calls, $"{Core.BlocksEntered} block entries");
+    }
+
+    [Fact]
     public void A_host_write_into_a_running_translated_loop_takes_effect_at_the_next_pass()
     {
         const int WritesBeforePatch = 10;

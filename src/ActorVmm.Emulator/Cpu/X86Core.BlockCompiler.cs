@@ -33,6 +33,10 @@ internal sealed partial class X86Core
         private static readonly FieldInfo HostReadTagField = Field(nameof(_hostReadTag));
         private static readonly FieldInfo HostReadPageField = Field(nameof(_hostReadPage));
         private static readonly FieldInfo UserAccessField = Field(nameof(_userAccess));
+        private static readonly FieldInfo HostWriteTagField = Field(nameof(_hostWriteTag));
+        private static readonly FieldInfo HostWritePageField = Field(nameof(_hostWritePage));
+        private static readonly FieldInfo HostWritePhysicalField = Field(nameof(_hostWritePhysical));
+        private static readonly MethodInfo OnGuestWriteMethod = typeof(CodePageTracker).GetMethod(nameof(CodePageTracker.OnGuestWrite))!;
         private static readonly MethodInfo WriteLinearMethod = Method(nameof(WriteLinear), typeof(ulong), typeof(int), typeof(ulong));
         private static readonly MethodInfo PushMethod = Method(nameof(Push), typeof(ulong), typeof(int));
         private static readonly MethodInfo PopMethod = Method(nameof(Pop), typeof(int));
@@ -76,6 +80,7 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _count;
         private readonly LocalBuilder _status;
         private readonly LocalBuilder _loadAddress;
+        private readonly LocalBuilder _storeValue;
         private readonly LocalBuilder _lazyA;
         private readonly LocalBuilder _lazyB;
         private readonly LocalBuilder _lazyR;
@@ -108,6 +113,7 @@ internal sealed partial class X86Core
             _count = _il.DeclareLocal(typeof(int));
             _status = _il.DeclareLocal(typeof(ulong));
             _loadAddress = _il.DeclareLocal(typeof(ulong));
+            _storeValue = _il.DeclareLocal(typeof(ulong));
             _lazyA = _il.DeclareLocal(typeof(ulong));
             _lazyB = _il.DeclareLocal(typeof(ulong));
             _lazyR = _il.DeclareLocal(typeof(ulong));
@@ -336,7 +342,7 @@ internal sealed partial class X86Core
             var ins = _code[i];
             var shape = _shapes[i];
             ulong next = ins.NextIP & _ipMask;
-            if (shape.CallsOut && shape.Op is not (BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad))
+            if (shape.CallsOut && shape.Op is not (BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store))
             {
                 BeginCallOut(ins.IP, next);
             }
@@ -414,16 +420,8 @@ internal sealed partial class X86Core
                     break;
                 }
                 case BlockOp.Store:
-                {
-                    int size = ins.MemorySize.GetSize();
-                    _il.Emit(OpCodes.Ldarg_1);
-                    EmitLinear(ins);
-                    _il.Emit(OpCodes.Ldc_I4, size);
-                    EmitSource(ins, 1, size);
-                    _il.Emit(OpCodes.Call, WriteLinearMethod);
-                    EndCallOut(next);
+                    EmitGuardedStore(ins, ins.MemorySize.GetSize(), next);
                     break;
-                }
 
                 case BlockOp.Push:
                 {
@@ -711,41 +709,14 @@ internal sealed partial class X86Core
             EmitLinear(ins);
             _il.Emit(OpCodes.Stloc, _loadAddress);
 
-            // _hostReadTag[slot] == ((vpn << 1) | (_userAccess & 1)) + 1, and the access stays inside the page.
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, HostReadTagField);
-            EmitHostSlot();
-            _il.Emit(OpCodes.Ldelem_I8);
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)11);
-            _il.Emit(OpCodes.Shr_Un);
-            _il.Emit(OpCodes.Ldc_I8, ~1L);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, UserAccessField);
-            _il.Emit(OpCodes.Ldc_I4_1);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Conv_U8);
-            _il.Emit(OpCodes.Or);
-            _il.Emit(OpCodes.Ldc_I8, 1L);
-            _il.Emit(OpCodes.Add);
-            _il.Emit(OpCodes.Bne_Un, slow);
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Ldc_I8, (long)(CodePage.Size - size));
-            _il.Emit(OpCodes.Bgt_Un, slow);
+            EmitHostTagCheck(HostReadTagField, size, slow);
 
             // Fast: *(host page + offset), unaligned as guest accesses may be.
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, HostReadPageField);
             EmitHostSlot();
             _il.Emit(OpCodes.Ldelem_I);
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Conv_I);
-            _il.Emit(OpCodes.Add);
+            EmitPageOffset();
             _il.Emit(OpCodes.Unaligned, (byte)1);
             _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
             if (size != 8)
@@ -781,6 +752,117 @@ internal sealed partial class X86Core
             _flagsDirty = fastFlagsDirty;
             _pending = entryPending;
             _il.MarkLabel(done);
+        }
+
+        /// <summary>
+        /// A store, inline through the core's host TLB when it maps the page for writing and the access stays in it
+        /// and the page is not the block's own (then the code tracker hears of it as from any store); otherwise a
+        /// call-out to <see cref="WriteLinear"/>, which then checks the budget and the block's page. As for loads, the
+        /// slow path puts the pending instruction count back so both paths leave the same state.
+        /// </summary>
+        private void EmitGuardedStore(in Instruction ins, int size, ulong next)
+        {
+            var slow = _il.DefineLabel();
+            var done = _il.DefineLabel();
+            MaterializeLazyFlags();
+            EmitSource(ins, 1, size);
+            _il.Emit(OpCodes.Stloc, _storeValue);
+            EmitLinear(ins);
+            _il.Emit(OpCodes.Stloc, _loadAddress);
+            EmitHostTagCheck(HostWriteTagField, size, slow);
+
+            // Not the block's own page: a store there must leave the block, which the call-out's check does.
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, HostWritePhysicalField);
+            EmitHostSlot();
+            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)12);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, (long)_page);
+            _il.Emit(OpCodes.Beq, slow);
+
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, HostWritePageField);
+            EmitHostSlot();
+            _il.Emit(OpCodes.Ldelem_I);
+            EmitPageOffset();
+            _il.Emit(OpCodes.Ldloc, _storeValue);
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+
+            // _code.OnGuestWrite(_hostWritePhysical[slot] + offset, size)
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, CodeField);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, HostWritePhysicalField);
+            EmitHostSlot();
+            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Call, OnGuestWriteMethod);
+            _il.Emit(OpCodes.Br, done);
+
+            _il.MarkLabel(slow);
+            bool[] entryDirty = [.. _dirty];
+            bool entryFlagsDirty = _flagsDirty;
+            int entryPending = _pending;
+            BeginCallOut(ins.IP, next);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I4, size);
+            _il.Emit(OpCodes.Ldloc, _storeValue);
+            _il.Emit(OpCodes.Call, WriteLinearMethod);
+            EndCallOut(next);
+            FlushCounts(-entryPending);
+            entryDirty.CopyTo(_dirty, 0);
+            _flagsDirty = entryFlagsDirty;
+            _pending = entryPending;
+            _il.MarkLabel(done);
+        }
+
+        /// <summary>
+        /// Branches to <paramref name="miss"/> unless <paramref name="tags"/>[slot] holds the address's page in the
+        /// current access mode, ((vpn &lt;&lt; 1) | (_userAccess &amp; 1)) + 1, and a <paramref name="size"/>-byte
+        /// access stays inside the page.
+        /// </summary>
+        private void EmitHostTagCheck(FieldInfo tags, int size, Label miss)
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, tags);
+            EmitHostSlot();
+            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)11);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, ~1L);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, UserAccessField);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Or);
+            _il.Emit(OpCodes.Ldc_I8, 1L);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Bne_Un, miss);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I8, (long)(CodePage.Size - size));
+            _il.Emit(OpCodes.Bgt_Un, miss);
+        }
+
+        /// <summary>Adds the address's offset in its page (as a native int) to the host page address on the stack.</summary>
+        private void EmitPageOffset()
+        {
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Add);
         }
 
         /// <summary>Pushes the host-TLB slot of the address in <see cref="_loadAddress"/> as a native int.</summary>
