@@ -335,6 +335,22 @@ internal sealed partial class X86Core
 
         private void Use(int slot) => _reg[slot] ??= _il.DeclareLocal(typeof(ulong));
 
+        /// <summary>
+        /// Whether the instruction calls out of the block itself — the interpreter inside the block, or a memory access
+        /// only on a host-TLB miss (<see cref="EmitHostGuarded"/>) — rather than from a call-out begun before it.
+        /// </summary>
+        private bool CallsOutItself(in Instruction ins, BlockOp op) =>
+            op is BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store
+            || IsInlineStackOp(ins, op);
+
+        /// <summary>A 64-bit PUSH, or POP into a register other than RSP, in 64-bit mode: done inline on a host-TLB hit.</summary>
+        private bool IsInlineStackOp(in Instruction ins, BlockOp op) => _bitness == 64 && op switch
+        {
+            BlockOp.Push => ins.StackPointerIncrement == -8,
+            BlockOp.Pop => ins.StackPointerIncrement == 8 && Slot(ins.Op0Register) != RSP,
+            _ => false,
+        };
+
         private static int Slot(Register register) => RegisterTable.Index[(int)register] & 15;
 
         private void EmitInstruction(int i, ulong computeFlags)
@@ -342,7 +358,7 @@ internal sealed partial class X86Core
             var ins = _code[i];
             var shape = _shapes[i];
             ulong next = ins.NextIP & _ipMask;
-            if (shape.CallsOut && shape.Op is not (BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store))
+            if (shape.CallsOut && !CallsOutItself(ins, shape.Op))
             {
                 BeginCallOut(ins.IP, next);
             }
@@ -423,6 +439,12 @@ internal sealed partial class X86Core
                     EmitGuardedStore(ins, ins.MemorySize.GetSize(), next);
                     break;
 
+                case BlockOp.Push when IsInlineStackOp(ins, BlockOp.Push):
+                    EmitGuardedPush(ins, next);
+                    break;
+                case BlockOp.Pop when IsInlineStackOp(ins, BlockOp.Pop):
+                    EmitGuardedPop(ins, next);
+                    break;
                 case BlockOp.Push:
                 {
                     int size = -ins.StackPointerIncrement;
@@ -695,23 +717,144 @@ internal sealed partial class X86Core
         }
 
         /// <summary>
-        /// A load whose value <paramref name="consume"/> takes from the stack. When the core's host TLB maps the page
-        /// (a RAM page already read in this access mode) and the access stays in it, the value is read inline: nothing
-        /// there can fault, trap or write memory, so nothing is written back first. Otherwise it is a call-out like any
-        /// other (state written back, <see cref="ReadLinear"/>, the budget and the page generation checked after), and
-        /// that path puts the pending instruction count back afterwards so both paths leave the same state to the rest.
+        /// A load whose value <paramref name="consume"/> takes from the stack: inline through the host TLB on a hit,
+        /// else through <see cref="ReadLinear"/> (see <see cref="EmitHostGuarded"/>).
         /// </summary>
         private void EmitGuardedLoad(in Instruction ins, int size, ulong next, Action consume)
         {
-            var slow = _il.DefineLabel();
-            var done = _il.DefineLabel();
             MaterializeLazyFlags();
             EmitLinear(ins);
             _il.Emit(OpCodes.Stloc, _loadAddress);
+            EmitHostGuarded(ins.IP, next, slow =>
+            {
+                EmitHostRead(size, slow);
+                consume();
+            }, () =>
+            {
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldloc, _loadAddress);
+                _il.Emit(OpCodes.Ldc_I4, size);
+                _il.Emit(OpCodes.Call, ReadLinearMethod);
+                consume();
+            });
+        }
 
-            EmitHostTagCheck(HostReadTagField, size, slow);
+        /// <summary>A store: inline through the host TLB on a hit, else through <see cref="WriteLinear"/> (see <see cref="EmitHostGuarded"/>).</summary>
+        private void EmitGuardedStore(in Instruction ins, int size, ulong next)
+        {
+            MaterializeLazyFlags();
+            EmitSource(ins, 1, size);
+            _il.Emit(OpCodes.Stloc, _storeValue);
+            EmitLinear(ins);
+            _il.Emit(OpCodes.Stloc, _loadAddress);
+            EmitHostGuarded(ins.IP, next, slow => EmitHostWrite(size, slow), () =>
+            {
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldloc, _loadAddress);
+                _il.Emit(OpCodes.Ldc_I4, size);
+                _il.Emit(OpCodes.Ldloc, _storeValue);
+                _il.Emit(OpCodes.Call, WriteLinearMethod);
+            });
+        }
 
-            // Fast: *(host page + offset), unaligned as guest accesses may be.
+        /// <summary>
+        /// A 64-bit PUSH in 64-bit mode (SS's base is 0 there, the stack pointer is not masked): the store at RSP − 8
+        /// inline through the host TLB on a hit, then RSP; else <see cref="Push"/>.
+        /// </summary>
+        private void EmitGuardedPush(in Instruction ins, ulong next)
+        {
+            MaterializeLazyFlags();
+            EmitSource(ins, 0, 8);
+            _il.Emit(OpCodes.Stloc, _storeValue);
+            _il.Emit(OpCodes.Ldloc, _reg[RSP]!);
+            _il.Emit(OpCodes.Ldc_I8, 8L);
+            _il.Emit(OpCodes.Sub);
+            _il.Emit(OpCodes.Stloc, _loadAddress);
+            EmitHostGuarded(ins.IP, next, slow =>
+            {
+                EmitHostWrite(8, slow);
+                _il.Emit(OpCodes.Ldloc, _loadAddress);
+                StoreGpr(RSP, 8);
+            }, () =>
+            {
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldloc, _storeValue);
+                _il.Emit(OpCodes.Ldc_I4_8);
+                _il.Emit(OpCodes.Call, PushMethod);
+                ReloadGpr(RSP);
+            });
+        }
+
+        /// <summary>
+        /// A 64-bit POP into a register other than RSP in 64-bit mode: the load at RSP inline through the host TLB on
+        /// a hit, then RSP + 8, then the register; else <see cref="Pop"/>.
+        /// </summary>
+        private void EmitGuardedPop(in Instruction ins, ulong next)
+        {
+            var target = ins.Op0Register;
+            MaterializeLazyFlags();
+            _il.Emit(OpCodes.Ldloc, _reg[RSP]!);
+            _il.Emit(OpCodes.Stloc, _loadAddress);
+            EmitHostGuarded(ins.IP, next, slow =>
+            {
+                EmitHostRead(8, slow);
+                _il.Emit(OpCodes.Stloc, _r);
+                _il.Emit(OpCodes.Ldloc, _loadAddress);
+                _il.Emit(OpCodes.Ldc_I8, 8L);
+                _il.Emit(OpCodes.Add);
+                StoreGpr(RSP, 8);
+                _il.Emit(OpCodes.Ldloc, _r);
+                StoreRegister(target);
+            }, () =>
+            {
+                _il.Emit(OpCodes.Ldarg_1);
+                _il.Emit(OpCodes.Ldc_I4_8);
+                _il.Emit(OpCodes.Call, PopMethod);
+                _il.Emit(OpCodes.Stloc, _r);
+                ReloadGpr(RSP);
+                _il.Emit(OpCodes.Ldloc, _r);
+                StoreRegister(target);
+            });
+        }
+
+        /// <summary>
+        /// A memory access in two paths. <paramref name="fast"/> checks the host TLB (branching to the label it is given
+        /// on a miss) and does the access inline: on a RAM page already accessed so in this access mode nothing can
+        /// fault, trap or write code, so nothing is written back first. <paramref name="slow"/> is the call-out: state
+        /// written back before, the budget and the block's page checked after, and then the pending instruction count
+        /// put back, so both paths leave the rest of the block the same state (the fast path's registers not written
+        /// back, a superset of the slow path's).
+        /// </summary>
+        private void EmitHostGuarded(ulong start, ulong next, Action<Label> fast, Action slow)
+        {
+            var miss = _il.DefineLabel();
+            var done = _il.DefineLabel();
+            bool[] entryDirty = [.. _dirty];
+            bool entryFlagsDirty = _flagsDirty;
+            int entryPending = _pending;
+            fast(miss);
+            bool[] fastDirty = [.. _dirty];
+            bool fastFlagsDirty = _flagsDirty;
+            _il.Emit(OpCodes.Br, done);
+
+            _il.MarkLabel(miss);
+            entryDirty.CopyTo(_dirty, 0);
+            _flagsDirty = entryFlagsDirty;
+            _pending = entryPending;
+            BeginCallOut(start, next);
+            slow();
+            EndCallOut(next);
+            FlushCounts(-entryPending);
+            fastDirty.CopyTo(_dirty, 0);
+            _flagsDirty = fastFlagsDirty;
+            _pending = entryPending;
+            _il.MarkLabel(done);
+        }
+
+        /// <summary>Pushes the <paramref name="size"/>-byte value at <see cref="_loadAddress"/> read through the host TLB, or branches to <paramref name="miss"/>.</summary>
+        private void EmitHostRead(int size, Label miss)
+        {
+            EmitHostTagCheck(HostReadTagField, size, miss);
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, HostReadPageField);
             EmitHostSlot();
@@ -723,55 +866,16 @@ internal sealed partial class X86Core
             {
                 _il.Emit(OpCodes.Conv_U8);
             }
-
-            bool[] entryDirty = [.. _dirty];
-            bool entryFlagsDirty = _flagsDirty;
-            int entryPending = _pending;
-            consume();
-            bool[] fastDirty = [.. _dirty];
-            bool fastFlagsDirty = _flagsDirty;
-            _il.Emit(OpCodes.Br, done);
-
-            // Slow: the call-out, from the state the fast path started with.
-            _il.MarkLabel(slow);
-            entryDirty.CopyTo(_dirty, 0);
-            _flagsDirty = entryFlagsDirty;
-            _pending = entryPending;
-            BeginCallOut(ins.IP, next);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I4, size);
-            _il.Emit(OpCodes.Call, ReadLinearMethod);
-            consume();
-            EndCallOut(next);
-            FlushCounts(-entryPending);
-
-            // Both paths go on with the fast path's view: what it left unwritten (a superset of the slow path's) and
-            // the instructions still to count.
-            fastDirty.CopyTo(_dirty, 0);
-            _flagsDirty = fastFlagsDirty;
-            _pending = entryPending;
-            _il.MarkLabel(done);
         }
 
         /// <summary>
-        /// A store, inline through the core's host TLB when it maps the page for writing and the access stays in it
-        /// and the page is not the block's own (then the code tracker hears of it as from any store); otherwise a
-        /// call-out to <see cref="WriteLinear"/>, which then checks the budget and the block's page. As for loads, the
-        /// slow path puts the pending instruction count back so both paths leave the same state.
+        /// Writes <see cref="_storeValue"/> at <see cref="_loadAddress"/> through the host TLB and tells the code
+        /// tracker, or branches to <paramref name="miss"/>: also for the block's own page, whose store must leave the
+        /// block (the call-out's check does).
         /// </summary>
-        private void EmitGuardedStore(in Instruction ins, int size, ulong next)
+        private void EmitHostWrite(int size, Label miss)
         {
-            var slow = _il.DefineLabel();
-            var done = _il.DefineLabel();
-            MaterializeLazyFlags();
-            EmitSource(ins, 1, size);
-            _il.Emit(OpCodes.Stloc, _storeValue);
-            EmitLinear(ins);
-            _il.Emit(OpCodes.Stloc, _loadAddress);
-            EmitHostTagCheck(HostWriteTagField, size, slow);
-
-            // Not the block's own page: a store there must leave the block, which the call-out's check does.
+            EmitHostTagCheck(HostWriteTagField, size, miss);
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, HostWritePhysicalField);
             EmitHostSlot();
@@ -779,7 +883,7 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Ldc_I4_S, (sbyte)12);
             _il.Emit(OpCodes.Shr_Un);
             _il.Emit(OpCodes.Ldc_I8, (long)_page);
-            _il.Emit(OpCodes.Beq, slow);
+            _il.Emit(OpCodes.Beq, miss);
 
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, HostWritePageField);
@@ -803,24 +907,6 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Ldc_I4, size);
             _il.Emit(OpCodes.Call, OnGuestWriteMethod);
-            _il.Emit(OpCodes.Br, done);
-
-            _il.MarkLabel(slow);
-            bool[] entryDirty = [.. _dirty];
-            bool entryFlagsDirty = _flagsDirty;
-            int entryPending = _pending;
-            BeginCallOut(ins.IP, next);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I4, size);
-            _il.Emit(OpCodes.Ldloc, _storeValue);
-            _il.Emit(OpCodes.Call, WriteLinearMethod);
-            EndCallOut(next);
-            FlushCounts(-entryPending);
-            entryDirty.CopyTo(_dirty, 0);
-            _flagsDirty = entryFlagsDirty;
-            _pending = entryPending;
-            _il.MarkLabel(done);
         }
 
         /// <summary>
