@@ -339,17 +339,8 @@ internal sealed partial class X86Core
         /// Whether the instruction calls out of the block itself — the interpreter inside the block, or a memory access
         /// only on a host-TLB miss (<see cref="EmitHostGuarded"/>) — rather than from a call-out begun before it.
         /// </summary>
-        private bool CallsOutItself(in Instruction ins, BlockOp op) =>
-            op is BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store
-            || IsInlineStackOp(ins, op);
-
-        /// <summary>A 64-bit PUSH, or POP into a register other than RSP, in 64-bit mode: done inline on a host-TLB hit.</summary>
-        private bool IsInlineStackOp(in Instruction ins, BlockOp op) => _bitness == 64 && op switch
-        {
-            BlockOp.Push => ins.StackPointerIncrement == -8,
-            BlockOp.Pop => ins.StackPointerIncrement == 8 && Slot(ins.Op0Register) != RSP,
-            _ => false,
-        };
+        private static bool CallsOutItself(BlockOp op) =>
+            op is BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store;
 
         private static int Slot(Register register) => RegisterTable.Index[(int)register] & 15;
 
@@ -358,7 +349,7 @@ internal sealed partial class X86Core
             var ins = _code[i];
             var shape = _shapes[i];
             ulong next = ins.NextIP & _ipMask;
-            if (shape.CallsOut && !CallsOutItself(ins, shape.Op))
+            if (shape.CallsOut && !CallsOutItself(shape.Op))
             {
                 BeginCallOut(ins.IP, next);
             }
@@ -439,12 +430,6 @@ internal sealed partial class X86Core
                     EmitGuardedStore(ins, ins.MemorySize.GetSize(), next);
                     break;
 
-                case BlockOp.Push when IsInlineStackOp(ins, BlockOp.Push):
-                    EmitGuardedPush(ins, next);
-                    break;
-                case BlockOp.Pop when IsInlineStackOp(ins, BlockOp.Pop):
-                    EmitGuardedPop(ins, next);
-                    break;
                 case BlockOp.Push:
                 {
                     int size = -ins.StackPointerIncrement;
@@ -754,66 +739,6 @@ internal sealed partial class X86Core
                 _il.Emit(OpCodes.Ldc_I4, size);
                 _il.Emit(OpCodes.Ldloc, _storeValue);
                 _il.Emit(OpCodes.Call, WriteLinearMethod);
-            });
-        }
-
-        /// <summary>
-        /// A 64-bit PUSH in 64-bit mode (SS's base is 0 there, the stack pointer is not masked): the store at RSP − 8
-        /// inline through the host TLB on a hit, then RSP; else <see cref="Push"/>.
-        /// </summary>
-        private void EmitGuardedPush(in Instruction ins, ulong next)
-        {
-            MaterializeLazyFlags();
-            EmitSource(ins, 0, 8);
-            _il.Emit(OpCodes.Stloc, _storeValue);
-            _il.Emit(OpCodes.Ldloc, _reg[RSP]!);
-            _il.Emit(OpCodes.Ldc_I8, 8L);
-            _il.Emit(OpCodes.Sub);
-            _il.Emit(OpCodes.Stloc, _loadAddress);
-            EmitHostGuarded(ins.IP, next, slow =>
-            {
-                EmitHostWrite(8, slow);
-                _il.Emit(OpCodes.Ldloc, _loadAddress);
-                StoreGpr(RSP, 8);
-            }, () =>
-            {
-                _il.Emit(OpCodes.Ldarg_1);
-                _il.Emit(OpCodes.Ldloc, _storeValue);
-                _il.Emit(OpCodes.Ldc_I4_8);
-                _il.Emit(OpCodes.Call, PushMethod);
-                ReloadGpr(RSP);
-            });
-        }
-
-        /// <summary>
-        /// A 64-bit POP into a register other than RSP in 64-bit mode: the load at RSP inline through the host TLB on
-        /// a hit, then RSP + 8, then the register; else <see cref="Pop"/>.
-        /// </summary>
-        private void EmitGuardedPop(in Instruction ins, ulong next)
-        {
-            var target = ins.Op0Register;
-            MaterializeLazyFlags();
-            _il.Emit(OpCodes.Ldloc, _reg[RSP]!);
-            _il.Emit(OpCodes.Stloc, _loadAddress);
-            EmitHostGuarded(ins.IP, next, slow =>
-            {
-                EmitHostRead(8, slow);
-                _il.Emit(OpCodes.Stloc, _r);
-                _il.Emit(OpCodes.Ldloc, _loadAddress);
-                _il.Emit(OpCodes.Ldc_I8, 8L);
-                _il.Emit(OpCodes.Add);
-                StoreGpr(RSP, 8);
-                _il.Emit(OpCodes.Ldloc, _r);
-                StoreRegister(target);
-            }, () =>
-            {
-                _il.Emit(OpCodes.Ldarg_1);
-                _il.Emit(OpCodes.Ldc_I4_8);
-                _il.Emit(OpCodes.Call, PopMethod);
-                _il.Emit(OpCodes.Stloc, _r);
-                ReloadGpr(RSP);
-                _il.Emit(OpCodes.Ldloc, _r);
-                StoreRegister(target);
             });
         }
 
