@@ -15,7 +15,11 @@ internal sealed class CodePageTracker : IGuestMemoryWriteObserver
     public const ulong MaxTrackedBytes = 64UL << 30;
 
     private readonly int[] _generation;
+    /// <summary>Pinned, so <see cref="CodeFlagAddress"/> can hand out addresses into it.</summary>
     private readonly byte[] _isCode;
+
+    /// <summary>The is-code byte of every page above <see cref="PageCount"/>: always 0 (such pages are never cached).</summary>
+    private static readonly byte[] NeverCode = GC.AllocateArray<byte>(1, pinned: true);
 
     public CodePageTracker(GuestMemory memory)
     {
@@ -27,7 +31,7 @@ internal sealed class CodePageTracker : IGuestMemoryWriteObserver
 
         PageCount = (int)(Math.Min(end, MaxTrackedBytes) >> 12);
         _generation = new int[PageCount];
-        _isCode = new byte[PageCount];
+        _isCode = GC.AllocateArray<byte>(PageCount, pinned: true);
     }
 
     /// <summary>Number of tracked 4 KiB pages from guest-physical 0.</summary>
@@ -42,6 +46,18 @@ internal sealed class CodePageTracker : IGuestMemoryWriteObserver
         Volatile.Write(ref _isCode[page], 1);
         Interlocked.MemoryBarrier();
         return Volatile.Read(ref _generation[page]);
+    }
+
+    /// <summary>
+    /// The address of a page's is-code byte, nonzero once the page holds decoded code: the host TLB keeps it with a
+    /// write entry, and a store through the entry checks it, so a page that becomes code after the fill still has its
+    /// stores seen.
+    /// </summary>
+    public unsafe nint CodeFlagAddress(ulong page)
+    {
+        var flags = page < (ulong)PageCount ? _isCode : NeverCode;
+        // Safe: both arrays are pinned (pinned object heap) and live as long as the tracker (NeverCode: the process).
+        return (nint)Unsafe.AsPointer(ref flags[page < (ulong)PageCount ? (int)page : 0]);
     }
 
     /// <summary>A guest store to [address, address + length) (length ≤ 8) happened.</summary>

@@ -30,13 +30,8 @@ internal sealed partial class X86Core
         private static readonly FieldInfo CodeField = Field(nameof(_code));
         private static readonly FieldInfo SegmentBaseField = typeof(Segment).GetField(nameof(Segment.Base))!;
         private static readonly MethodInfo ReadLinearMethod = Method(nameof(ReadLinear), typeof(ulong), typeof(int));
-        private static readonly FieldInfo HostReadTagField = Field(nameof(_hostReadTag));
-        private static readonly FieldInfo HostReadPageField = Field(nameof(_hostReadPage));
+        private static readonly FieldInfo HostTlbBaseField = Field(nameof(_hostTlbBase));
         private static readonly FieldInfo UserAccessField = Field(nameof(_userAccess));
-        private static readonly FieldInfo HostWriteTagField = Field(nameof(_hostWriteTag));
-        private static readonly FieldInfo HostWritePageField = Field(nameof(_hostWritePage));
-        private static readonly FieldInfo HostWritePhysicalField = Field(nameof(_hostWritePhysical));
-        private static readonly MethodInfo OnGuestWriteMethod = typeof(CodePageTracker).GetMethod(nameof(CodePageTracker.OnGuestWrite))!;
         private static readonly MethodInfo WriteLinearMethod = Method(nameof(WriteLinear), typeof(ulong), typeof(int), typeof(ulong));
         private static readonly MethodInfo PushMethod = Method(nameof(Push), typeof(ulong), typeof(int));
         private static readonly MethodInfo PopMethod = Method(nameof(Pop), typeof(int));
@@ -80,6 +75,8 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _count;
         private readonly LocalBuilder _status;
         private readonly LocalBuilder _loadAddress;
+        private readonly LocalBuilder _tlbBase;
+        private readonly LocalBuilder _hostEntry;
         private readonly LocalBuilder _storeValue;
         private readonly LocalBuilder _lazyA;
         private readonly LocalBuilder _lazyB;
@@ -113,6 +110,8 @@ internal sealed partial class X86Core
             _count = _il.DeclareLocal(typeof(int));
             _status = _il.DeclareLocal(typeof(ulong));
             _loadAddress = _il.DeclareLocal(typeof(ulong));
+            _tlbBase = _il.DeclareLocal(typeof(nint));
+            _hostEntry = _il.DeclareLocal(typeof(nint));
             _storeValue = _il.DeclareLocal(typeof(ulong));
             _lazyA = _il.DeclareLocal(typeof(ulong));
             _lazyB = _il.DeclareLocal(typeof(ulong));
@@ -181,6 +180,9 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, FlagsField);
             _il.Emit(OpCodes.Stloc, _flags);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, HostTlbBaseField);
+            _il.Emit(OpCodes.Stloc, _tlbBase);
             _il.MarkLabel(_top);
 
             // The self-loop's back edge arrives here with whatever the block wrote still in locals.
@@ -779,12 +781,8 @@ internal sealed partial class X86Core
         /// <summary>Pushes the <paramref name="size"/>-byte value at <see cref="_loadAddress"/> read through the host TLB, or branches to <paramref name="miss"/>.</summary>
         private void EmitHostRead(int size, Label miss)
         {
-            EmitHostTagCheck(HostReadTagField, size, miss);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, HostReadPageField);
-            EmitHostSlot();
-            _il.Emit(OpCodes.Ldelem_I);
-            EmitPageOffset();
+            EmitHostTagCheck(ReadTagOffset, size, miss);
+            EmitHostAddress(ReadAddendOffset);
             _il.Emit(OpCodes.Unaligned, (byte)1);
             _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
             if (size != 8)
@@ -794,57 +792,51 @@ internal sealed partial class X86Core
         }
 
         /// <summary>
-        /// Writes <see cref="_storeValue"/> at <see cref="_loadAddress"/> through the host TLB and tells the code
-        /// tracker, or branches to <paramref name="miss"/>: also for the block's own page, whose store must leave the
-        /// block (the call-out's check does).
+        /// Writes <see cref="_storeValue"/> at <see cref="_loadAddress"/> through the host TLB, or branches to
+        /// <paramref name="miss"/>: also when the page holds decoded code (the block's own page always does), whose
+        /// store the call-out tells the code tracker about and, for the own page, leaves the block after.
         /// </summary>
         private void EmitHostWrite(int size, Label miss)
         {
-            EmitHostTagCheck(HostWriteTagField, size, miss);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, HostWritePhysicalField);
-            EmitHostSlot();
-            _il.Emit(OpCodes.Ldelem_I8);
-            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)12);
-            _il.Emit(OpCodes.Shr_Un);
-            _il.Emit(OpCodes.Ldc_I8, (long)_page);
-            _il.Emit(OpCodes.Beq, miss);
-
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, HostWritePageField);
-            EmitHostSlot();
-            _il.Emit(OpCodes.Ldelem_I);
-            EmitPageOffset();
+            EmitHostTagCheck(WriteTagOffset, size, miss);
+            _il.Emit(OpCodes.Ldloc, _hostEntry);
+            _il.Emit(OpCodes.Ldc_I4, WriteCodeFlagOffset);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldind_I);
+            _il.Emit(OpCodes.Ldind_U1);
+            _il.Emit(OpCodes.Brtrue, miss);
+            EmitHostAddress(WriteAddendOffset);
             _il.Emit(OpCodes.Ldloc, _storeValue);
             _il.Emit(OpCodes.Unaligned, (byte)1);
             _il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
-
-            // _code.OnGuestWrite(_hostWritePhysical[slot] + offset, size)
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, CodeField);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, HostWritePhysicalField);
-            EmitHostSlot();
-            _il.Emit(OpCodes.Ldelem_I8);
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Add);
-            _il.Emit(OpCodes.Ldc_I4, size);
-            _il.Emit(OpCodes.Call, OnGuestWriteMethod);
         }
 
         /// <summary>
-        /// Branches to <paramref name="miss"/> unless <paramref name="tags"/>[slot] holds the address's page in the
-        /// current access mode, ((vpn &lt;&lt; 1) | (_userAccess &amp; 1)) + 1, and a <paramref name="size"/>-byte
+        /// Keeps the address of the host-TLB entry of <see cref="_loadAddress"/> in <see cref="_hostEntry"/>, then
+        /// branches to <paramref name="miss"/> unless the tag at <paramref name="tagOffset"/> holds the address's page
+        /// in the current access mode, ((vpn &lt;&lt; 1) | (_userAccess &amp; 1)) + 1, and a <paramref name="size"/>-byte
         /// access stays inside the page.
         /// </summary>
-        private void EmitHostTagCheck(FieldInfo tags, int size, Label miss)
+        private void EmitHostTagCheck(int tagOffset, int size, Label miss)
         {
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, tags);
-            EmitHostSlot();
-            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Ldloc, _tlbBase);
+            _il.Emit(OpCodes.Ldloc, _loadAddress);
+            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)(12 - HostTlbEntryShift));
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, (long)(HostTlbEntries - 1) << HostTlbEntryShift);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _hostEntry);
+
+            _il.Emit(OpCodes.Ldloc, _hostEntry);
+            if (tagOffset != 0)
+            {
+                _il.Emit(OpCodes.Ldc_I4, tagOffset);
+                _il.Emit(OpCodes.Add);
+            }
+
+            _il.Emit(OpCodes.Ldind_I8);
             _il.Emit(OpCodes.Ldloc, _loadAddress);
             _il.Emit(OpCodes.Ldc_I4_S, (sbyte)11);
             _il.Emit(OpCodes.Shr_Un);
@@ -866,25 +858,16 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Bgt_Un, miss);
         }
 
-        /// <summary>Adds the address's offset in its page (as a native int) to the host page address on the stack.</summary>
-        private void EmitPageOffset()
+        /// <summary>Pushes the host address of <see cref="_loadAddress"/>: it plus the entry's addend at <paramref name="addendOffset"/>.</summary>
+        private void EmitHostAddress(int addendOffset)
         {
             _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I8, 0xFFFL);
-            _il.Emit(OpCodes.And);
             _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Ldloc, _hostEntry);
+            _il.Emit(OpCodes.Ldc_I4, addendOffset);
             _il.Emit(OpCodes.Add);
-        }
-
-        /// <summary>Pushes the host-TLB slot of the address in <see cref="_loadAddress"/> as a native int.</summary>
-        private void EmitHostSlot()
-        {
-            _il.Emit(OpCodes.Ldloc, _loadAddress);
-            _il.Emit(OpCodes.Ldc_I4_S, (sbyte)12);
-            _il.Emit(OpCodes.Shr_Un);
-            _il.Emit(OpCodes.Ldc_I8, (long)(HostTlbEntries - 1));
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Conv_I);
+            _il.Emit(OpCodes.Ldind_I);
+            _il.Emit(OpCodes.Add);
         }
 
         /// <summary>Pushes whether condition <paramref name="cc"/> holds on the flags local.</summary>

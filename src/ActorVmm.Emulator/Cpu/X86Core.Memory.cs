@@ -355,7 +355,7 @@ internal sealed partial class X86Core
         ulong physical = Translate(linear, AccessKind.Read);
         if (!CrossesPage(linear, size))
         {
-            FillHostRead(linear, physical);
+            FillHost(linear, physical, write: false);
         }
 
         return ReadPhysical(physical, size);
@@ -386,7 +386,7 @@ internal sealed partial class X86Core
         ulong physical = Translate(linear, AccessKind.Write);
         if (!CrossesPage(linear, size))
         {
-            FillHostWrite(linear, physical);
+            FillHost(linear, physical, write: true);
         }
 
         WritePhysical(physical, size, value);

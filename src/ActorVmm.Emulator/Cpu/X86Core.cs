@@ -82,6 +82,7 @@ internal sealed partial class X86Core : IVcpuCore
         _ramBase = ram.GuestPhysicalAddress;
         _ramSize = ram.Size;
         _ramHost = ram.HostAddress;
+        _hostTlbBase = HostTlbAddress(_hostTlb);
         _decoders = [Decoder.Create(16, _reader), Decoder.Create(32, _reader), Decoder.Create(64, _reader)];
         ResetToRealMode();
         _msrs[MsrApicBase] = ApicBaseReset;
