@@ -32,6 +32,7 @@ public sealed class BlockTranslationTests : IDisposable
     private const ulong PageLarge = 0x80;
     private const byte InterruptVector = 0x40;
     private const int IvtEntrySize = 4;
+    private const uint DeviceAddress = 0x2000_0000;
 
     private readonly EmulatorVm _vm = new(new VmSpec("blocks", Memory));
     private readonly TrapTableWriter _traps;
@@ -341,6 +342,58 @@ public sealed class BlockTranslationTests : IDisposable
         Assert.Equal(Steps * 3, (uint)Core.Gpr[X86Core.RAX]);
         Assert.Equal(Steps, (uint)Core.Gpr[X86Core.RBX]);
         Assert.Equal((ulong)Steps * (Steps + 1) / 2 & 0xFFFF_FFFF, Core.Gpr[X86Core.RSI]);
+        Assert.True(Core.BlocksEntered > 0);
+    }
+
+    [Fact]
+    public void An_exit_request_made_by_a_memory_operands_read_leaves_the_block_after_the_whole_instruction()
+    {
+        // add eax, [device] and add [device + 4], 1 read MMIO (always the call-out path); the read handler asks the
+        // vCPU to exit every few reads. The block may leave only after the instruction: the add done, the
+        // read-modify-write's write made.
+        const uint Answer = 7;
+        const int ExitEvery = 3;
+        int reads = 0;
+        uint counter = 0;
+        _traps.Register(TrapBus.Mmio, DeviceAddress, 8, access =>
+        {
+            if (access.IsWrite)
+            {
+                counter = (uint)access.Value;
+                return;
+            }
+
+            access.SetValue(access.Address == DeviceAddress ? Answer : counter);
+            if (++reads % ExitEvery == 0)
+            {
+                Core.RequestExit();
+            }
+        }, name: "device");
+        LoadFlat32(1, (asm, _) =>
+        {
+            var top = asm.CreateLabel();
+            asm.mov(ecx, Passes);
+            asm.xor(eax, eax);
+            asm.Label(ref top);
+            asm.add(eax, __dword_ptr[DeviceAddress]);
+            asm.add(__dword_ptr[DeviceAddress + 4], 1);
+            asm.dec(ecx);
+            asm.jnz(top);
+            asm.hlt();
+            return [];
+        });
+
+        int exits = 0;
+        VcpuExitReason reason;
+        while ((reason = Core.Run().Reason) == VcpuExitReason.Interrupted)
+        {
+            exits++;
+        }
+
+        Assert.Equal(VcpuExitReason.Halt, reason);
+        Assert.Equal(Passes * Answer, (uint)Core.Gpr[X86Core.RAX]);
+        Assert.Equal(Passes, counter);
+        Assert.True(exits >= (int)(2 * Passes / ExitEvery) - 1, $"{exits} exits");
         Assert.True(Core.BlocksEntered > 0);
     }
 

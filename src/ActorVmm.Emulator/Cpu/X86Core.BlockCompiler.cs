@@ -71,13 +71,14 @@ internal sealed partial class X86Core
         private readonly LocalBuilder _a;
         private readonly LocalBuilder _b;
         private readonly LocalBuilder _r;
-        private readonly LocalBuilder _address;
         private readonly LocalBuilder _count;
         private readonly LocalBuilder _status;
         private readonly LocalBuilder _loadAddress;
         private readonly LocalBuilder _tlbBase;
         private readonly LocalBuilder _hostEntry;
         private readonly LocalBuilder _storeValue;
+        private readonly LocalBuilder _loaded;
+        private readonly LocalBuilder _calledOut;
         private readonly LocalBuilder _lazyA;
         private readonly LocalBuilder _lazyB;
         private readonly LocalBuilder _lazyR;
@@ -106,13 +107,14 @@ internal sealed partial class X86Core
             _a = _il.DeclareLocal(typeof(ulong));
             _b = _il.DeclareLocal(typeof(ulong));
             _r = _il.DeclareLocal(typeof(ulong));
-            _address = _il.DeclareLocal(typeof(ulong));
             _count = _il.DeclareLocal(typeof(int));
             _status = _il.DeclareLocal(typeof(ulong));
             _loadAddress = _il.DeclareLocal(typeof(ulong));
             _tlbBase = _il.DeclareLocal(typeof(nint));
             _hostEntry = _il.DeclareLocal(typeof(nint));
             _storeValue = _il.DeclareLocal(typeof(ulong));
+            _loaded = _il.DeclareLocal(typeof(ulong));
+            _calledOut = _il.DeclareLocal(typeof(int));
             _lazyA = _il.DeclareLocal(typeof(ulong));
             _lazyB = _il.DeclareLocal(typeof(ulong));
             _lazyR = _il.DeclareLocal(typeof(ulong));
@@ -342,7 +344,8 @@ internal sealed partial class X86Core
         /// only on a host-TLB miss (<see cref="EmitHostGuarded"/>) — rather than from a call-out begun before it.
         /// </summary>
         private static bool CallsOutItself(BlockOp op) =>
-            op is BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store;
+            op is BlockOp.Interpret or BlockOp.InterpretBranch or BlockOp.Load or BlockOp.ExtendLoad or BlockOp.Store
+                or BlockOp.AluMemory or BlockOp.IncDecMemory or BlockOp.MultiplyLoad or BlockOp.ConditionalMoveLoad;
 
         private static int Slot(Register register) => RegisterTable.Index[(int)register] & 15;
 
@@ -363,14 +366,14 @@ internal sealed partial class X86Core
                     break;
                 case BlockOp.AluMemory:
                     EmitAlu(ins, computeFlags);
-                    EndCallOut(next);
+                    EmitCalledOutCheck(next);
                     break;
                 case BlockOp.IncDec:
                     EmitIncDec(ins, computeFlags);
                     break;
                 case BlockOp.IncDecMemory:
                     EmitIncDec(ins, computeFlags);
-                    EndCallOut(next);
+                    EmitCalledOutCheck(next);
                     break;
                 case BlockOp.Unary:
                     EmitUnary(ins, computeFlags);
@@ -383,7 +386,7 @@ internal sealed partial class X86Core
                     break;
                 case BlockOp.MultiplyLoad:
                     EmitMultiply(ins, computeFlags);
-                    EndCallOut(next);
+                    EmitCalledOutCheck(next);
                     break;
                 case BlockOp.SetCondition:
                     EmitCondition(ins.ConditionCode);
@@ -395,7 +398,7 @@ internal sealed partial class X86Core
                     break;
                 case BlockOp.ConditionalMoveLoad:
                     EmitConditionalMove(ins);
-                    EndCallOut(next);
+                    EmitCalledOutCheck(next);
                     break;
                 case BlockOp.MovRegister:
                     EmitSource(ins, 1, RegisterTable.Size[(int)ins.Op0Register]);
@@ -414,7 +417,7 @@ internal sealed partial class X86Core
                 {
                     int size = ins.MemorySize.GetSize();
                     var load = ins;
-                    EmitGuardedLoad(ins, size, next, () =>
+                    EmitGuardedLoad(ins, size, () =>
                     {
                         ExtendSource(load, size);
                         StoreRegister(load.Op0Register);
@@ -425,11 +428,11 @@ internal sealed partial class X86Core
                 case BlockOp.Load:
                 {
                     var load = ins;
-                    EmitGuardedLoad(ins, RegisterTable.Size[(int)ins.Op0Register], next, () => StoreRegister(load.Op0Register));
+                    EmitGuardedLoad(ins, RegisterTable.Size[(int)ins.Op0Register], () => StoreRegister(load.Op0Register));
                     break;
                 }
                 case BlockOp.Store:
-                    EmitGuardedStore(ins, ins.MemorySize.GetSize(), next);
+                    EmitGuardedStore(ins, ins.MemorySize.GetSize());
                     break;
 
                 case BlockOp.Push:
@@ -620,7 +623,10 @@ internal sealed partial class X86Core
             }
         }
 
-        /// <summary>Pushes a read-modify-write destination: its register, or memory read through ReadLinear with the address kept for <see cref="StoreDestination"/>.</summary>
+        /// <summary>
+        /// Pushes a read-modify-write destination: its register, or memory read by a guarded load with the address
+        /// kept for <see cref="StoreDestination"/>.
+        /// </summary>
         private void LoadDestination(in Instruction ins, int size)
         {
             if (ins.Op0Kind != OpKind.Memory)
@@ -629,15 +635,10 @@ internal sealed partial class X86Core
                 return;
             }
 
-            EmitLinear(ins);
-            _il.Emit(OpCodes.Stloc, _address);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, _address);
-            _il.Emit(OpCodes.Ldc_I4, size);
-            _il.Emit(OpCodes.Call, ReadLinearMethod);
+            EmitGuardedRead(ins, size);
         }
 
-        /// <summary>Writes the result local back to the destination <see cref="LoadDestination"/> read.</summary>
+        /// <summary>Writes the result local back to the destination <see cref="LoadDestination"/> read (memory: by a guarded store to the same address).</summary>
         private void StoreDestination(in Instruction ins, int size)
         {
             if (ins.Op0Kind != OpKind.Memory)
@@ -647,11 +648,10 @@ internal sealed partial class X86Core
                 return;
             }
 
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, _address);
-            _il.Emit(OpCodes.Ldc_I4, size);
+            MaterializeLazyFlags();
             _il.Emit(OpCodes.Ldloc, _r);
-            _il.Emit(OpCodes.Call, WriteLinearMethod);
+            _il.Emit(OpCodes.Stloc, _storeValue);
+            EmitGuardedStoreAt(ins, size);
         }
 
         /// <summary>NOT (no flags) or NEG of a GPR: NEG is SUB from 0 with its flags (as the interpreter's Arith does it).</summary>
@@ -681,12 +681,12 @@ internal sealed partial class X86Core
         private static int AluSize(in Instruction ins) =>
             ins.Op0Kind == OpKind.Register ? RegisterTable.Size[(int)ins.Op0Register] : ins.MemorySize.GetSize();
 
-        /// <summary>Pushes operand <paramref name="operand"/> (a GPR, an immediate or a plain memory operand, read through ReadLinear).</summary>
+        /// <summary>Pushes operand <paramref name="operand"/> (a GPR, an immediate or a plain memory operand, read by a guarded load).</summary>
         private void EmitOperand(in Instruction ins, int operand, int size)
         {
             if (ins.GetOpKind(operand) == OpKind.Memory)
             {
-                EmitReadMemory(ins, size);
+                EmitGuardedRead(ins, size);
             }
             else
             {
@@ -694,25 +694,26 @@ internal sealed partial class X86Core
             }
         }
 
-        /// <summary>Pushes the memory operand's value read through the core's ReadLinear (paging, MMIO, faults).</summary>
-        private void EmitReadMemory(in Instruction ins, int size)
+        /// <summary>
+        /// Pushes the memory operand's value read by a guarded load (see <see cref="EmitHostGuarded"/>), its address
+        /// left in <see cref="_loadAddress"/>. The IL stack must be empty: the paths join with the value in a local.
+        /// </summary>
+        private void EmitGuardedRead(in Instruction ins, int size)
         {
-            _il.Emit(OpCodes.Ldarg_1);
-            EmitLinear(ins);
-            _il.Emit(OpCodes.Ldc_I4, size);
-            _il.Emit(OpCodes.Call, ReadLinearMethod);
+            EmitGuardedLoad(ins, size, () => _il.Emit(OpCodes.Stloc, _loaded), endsInstruction: false);
+            _il.Emit(OpCodes.Ldloc, _loaded);
         }
 
         /// <summary>
         /// A load whose value <paramref name="consume"/> takes from the stack: inline through the host TLB on a hit,
         /// else through <see cref="ReadLinear"/> (see <see cref="EmitHostGuarded"/>).
         /// </summary>
-        private void EmitGuardedLoad(in Instruction ins, int size, ulong next, Action consume)
+        private void EmitGuardedLoad(in Instruction ins, int size, Action consume, bool endsInstruction = true)
         {
             MaterializeLazyFlags();
             EmitLinear(ins);
             _il.Emit(OpCodes.Stloc, _loadAddress);
-            EmitHostGuarded(ins.IP, next, slow =>
+            EmitHostGuarded(ins.IP, ins.NextIP & _ipMask, endsInstruction, slow =>
             {
                 EmitHostRead(size, slow);
                 consume();
@@ -727,14 +728,20 @@ internal sealed partial class X86Core
         }
 
         /// <summary>A store: inline through the host TLB on a hit, else through <see cref="WriteLinear"/> (see <see cref="EmitHostGuarded"/>).</summary>
-        private void EmitGuardedStore(in Instruction ins, int size, ulong next)
+        private void EmitGuardedStore(in Instruction ins, int size)
         {
             MaterializeLazyFlags();
             EmitSource(ins, 1, size);
             _il.Emit(OpCodes.Stloc, _storeValue);
             EmitLinear(ins);
             _il.Emit(OpCodes.Stloc, _loadAddress);
-            EmitHostGuarded(ins.IP, next, slow => EmitHostWrite(size, slow), () =>
+            EmitGuardedStoreAt(ins, size);
+        }
+
+        /// <summary>Stores <see cref="_storeValue"/> at <see cref="_loadAddress"/>, guarded as <see cref="EmitGuardedStore"/>.</summary>
+        private void EmitGuardedStoreAt(in Instruction ins, int size)
+        {
+            EmitHostGuarded(ins.IP, ins.NextIP & _ipMask, endsInstruction: true, slow => EmitHostWrite(size, slow), () =>
             {
                 _il.Emit(OpCodes.Ldarg_1);
                 _il.Emit(OpCodes.Ldloc, _loadAddress);
@@ -750,9 +757,11 @@ internal sealed partial class X86Core
         /// fault, trap or write code, so nothing is written back first. <paramref name="slow"/> is the call-out: state
         /// written back before, the budget and the block's page checked after, and then the pending instruction count
         /// put back, so both paths leave the rest of the block the same state (the fast path's registers not written
-        /// back, a superset of the slow path's).
+        /// back, a superset of the slow path's). An access that does not end its instruction (a memory operand read
+        /// before the operation) must not leave the block half done: its slow path only notes the call-out in
+        /// <see cref="_calledOut"/>, and <see cref="EmitCalledOutCheck"/> checks after the instruction.
         /// </summary>
-        private void EmitHostGuarded(ulong start, ulong next, Action<Label> fast, Action slow)
+        private void EmitHostGuarded(ulong start, ulong next, bool endsInstruction, Action<Label> fast, Action slow)
         {
             var miss = _il.DefineLabel();
             var done = _il.DefineLabel();
@@ -770,12 +779,33 @@ internal sealed partial class X86Core
             _pending = entryPending;
             BeginCallOut(start, next);
             slow();
-            EndCallOut(next);
+            if (endsInstruction)
+            {
+                EndCallOut(next);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldc_I4_1);
+                _il.Emit(OpCodes.Stloc, _calledOut);
+            }
+
             FlushCounts(-entryPending);
             fastDirty.CopyTo(_dirty, 0);
             _flagsDirty = fastFlagsDirty;
             _pending = entryPending;
             _il.MarkLabel(done);
+        }
+
+        /// <summary>After an instruction whose memory operand read may have called out: the checks of <see cref="EndCallOut"/>, if it did.</summary>
+        private void EmitCalledOutCheck(ulong next)
+        {
+            var skip = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _calledOut);
+            _il.Emit(OpCodes.Brfalse, skip);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Stloc, _calledOut);
+            EndCallOut(next);
+            _il.MarkLabel(skip);
         }
 
         /// <summary>Pushes the <paramref name="size"/>-byte value at <see cref="_loadAddress"/> read through the host TLB, or branches to <paramref name="miss"/>.</summary>
