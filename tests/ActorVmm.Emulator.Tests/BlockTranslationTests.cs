@@ -397,6 +397,69 @@ public sealed class BlockTranslationTests : IDisposable
         Assert.True(Core.BlocksEntered > 0);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_hot_two_block_loop_runs_as_one_trace_that_leaves_by_its_side_exit_when_the_branch_goes_the_other_way(bool hotEdgeIsTaken)
+    {
+        // Counts the marker bytes of a buffer. The byte test's branch goes one way nine times in ten: taken (JNE over
+        // the count) or not taken (JE to a count out of line). Once hot, the byte test's block is translated again
+        // as a trace through that edge into the loop test's block, which loops back to the trace's own entry; a
+        // marker byte leaves by the side exit.
+        const int Length = 3000;
+        const int MarkerEvery = 10;
+        const byte Marker = 0xE8;
+        const uint Buffer = 0x8000;
+        var bytes = new byte[Length];
+        for (int i = 0; i < Length; i += MarkerEvery)
+        {
+            bytes[i] = Marker;
+        }
+
+        _vm.Memory.Write(Buffer, bytes);
+        LoadFlat32(1, (asm, _) =>
+        {
+            var top = asm.CreateLabel();
+            var loopTest = asm.CreateLabel();
+            var count = asm.CreateLabel();
+            asm.mov(esi, Buffer);
+            asm.mov(ecx, Length);
+            asm.xor(eax, eax);
+            asm.xor(ebx, ebx);
+            asm.Label(ref top);
+            asm.movzx(edx, __byte_ptr[esi + eax]);
+            asm.inc(eax);
+            asm.cmp(dl, Marker);
+            if (hotEdgeIsTaken)
+            {
+                asm.jne(loopTest);
+                asm.inc(ebx);
+            }
+            else
+            {
+                asm.je(count);
+            }
+
+            asm.Label(ref loopTest);
+            asm.cmp(eax, ecx);
+            asm.jb(top);
+            asm.hlt();
+            asm.Label(ref count);
+            asm.inc(ebx);
+            asm.jmp(loopTest);
+            return [];
+        });
+        Core.ExtensionThreshold = 100;
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        Assert.Equal((ulong)(Length / MarkerEvery), Core.Gpr[X86Core.RBX]);
+        Assert.Equal((ulong)Length, Core.Gpr[X86Core.RAX]);
+
+        // Block by block, each pass enters two blocks; as a trace, a pass without a marker enters none.
+        Assert.True(Core.BlocksEntered < Length, $"{Core.BlocksEntered} block entries for {Length} passes");
+    }
+
     [Fact]
     public async Task An_exit_request_stops_a_translated_endless_loop()
     {

@@ -16,6 +16,9 @@ internal sealed class TranslatedBlock
     /// <summary>The block left early or through an indirect transfer (RET, an exit request, a store into its own page).</summary>
     public const int ExitOther = 2;
 
+    /// <summary>A trace left through the edge of its inner conditional branch that the trace does not follow.</summary>
+    public const int ExitSide = 3;
+
     public TranslatedBlock(Func<X86Core, int> body, ulong entryRip, CodePage page, int generation, int instructions)
     {
         Body = body;
@@ -47,7 +50,13 @@ internal sealed class TranslatedBlock
     /// <summary>Times the block was entered (counted while it is <see cref="Extendable"/>).</summary>
     public int Entries { get; set; }
 
-    /// <summary>A first, short translation that stopped before an instruction the interpreter could run inside it.</summary>
+    /// <summary>Times the block left through its taken edge (counted while it is <see cref="Extendable"/>): which way a trace follows.</summary>
+    public int TakenExits { get; set; }
+
+    /// <summary>
+    /// A first, short translation that stopped before an instruction the interpreter could run inside it, or at a
+    /// direct branch a trace could follow.
+    /// </summary>
     public bool Extendable { get; set; }
 
     /// <summary>A longer translation took its place: chains to it go back through the dispatcher.</summary>
@@ -64,4 +73,10 @@ internal sealed class TranslatedBlock
 
     /// <summary>The core's code-mapping epoch when <see cref="FallThrough"/> was linked.</summary>
     public int FallThroughMapping { get; set; }
+
+    /// <summary>The block a trace's side exit last led to (chaining), or null.</summary>
+    public TranslatedBlock? Side { get; set; }
+
+    /// <summary>The core's code-mapping epoch when <see cref="Side"/> was linked.</summary>
+    public int SideMapping { get; set; }
 }

@@ -217,6 +217,7 @@ internal sealed partial class X86Core
             ulong live = RFlags.Status;
             for (int i = _code.Count - 1; i >= 0; i--)
             {
+                live |= SideExitFlags(i);
                 computed[i] = _shapes[i].FlagsWritten & live;
                 live = (live & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
                 _flagsWritten |= computed[i] != 0;
@@ -227,11 +228,14 @@ internal sealed partial class X86Core
             _liveAtTop = 0;
             for (int i = _code.Count - 1; i >= 0; i--)
             {
-                _liveAtTop = (_liveAtTop & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
+                _liveAtTop = ((_liveAtTop | SideExitFlags(i)) & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
             }
 
             return computed;
         }
+
+        /// <summary>Every status flag at a branch inside a trace (its other edge leaves the block), else none.</summary>
+        private ulong SideExitFlags(int i) => i < _code.Count - 1 && _shapes[i].EndsBlock ? RFlags.Status : 0;
 
         /// <summary>
         /// Lazy flags for the block's last flag producer: when only the final branch (and the exits) can see its
@@ -463,7 +467,7 @@ internal sealed partial class X86Core
                     _il.Emit(OpCodes.Ldc_I4, -ins.StackPointerIncrement);
                     _il.Emit(OpCodes.Call, PushMethod);
                     ReloadGpr(RSP);
-                    EmitExit(BranchTarget(ins), TranslatedBlock.ExitTaken);
+                    EmitExit(BranchTargetOf(ins), TranslatedBlock.ExitTaken);
                     break;
                 case BlockOp.Ret:
                     EmitRet(ins);
@@ -486,10 +490,23 @@ internal sealed partial class X86Core
                         EmitCondition(ins.ConditionCode);
                     }
 
-                    EmitBranch(ins, next);
+                    if (i == _code.Count - 1)
+                    {
+                        EmitBranch(ins, next);
+                    }
+                    else
+                    {
+                        EmitSideExit(ins, next, _code[i + 1].IP);
+                    }
+
                     break;
                 case BlockOp.Jmp:
-                    EmitJumpTo(BranchTarget(ins));
+                    // Inside a trace the jump is where the code goes on: nothing to emit.
+                    if (i == _code.Count - 1)
+                    {
+                        EmitJumpTo(BranchTargetOf(ins));
+                    }
+
                     break;
                 case BlockOp.Loop:
                     EmitLoop(ins, next);
@@ -557,13 +574,6 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Ldfld, FlagsField);
             _il.Emit(OpCodes.Stloc, _flags);
         }
-
-        private ulong BranchTarget(in Instruction ins) => ins.Op0Kind switch
-        {
-            OpKind.NearBranch16 => ins.NearBranch64 & 0xFFFF,
-            OpKind.NearBranch32 => ins.NearBranch64 & 0xFFFF_FFFF,
-            _ => ins.NearBranch64,
-        };
 
         /// <summary>
         /// A group-1 ALU op. With a memory destination the address is computed once, read, and (but for CMP/TEST)
@@ -1379,7 +1389,7 @@ internal sealed partial class X86Core
                 _il.Emit(ins.Mnemonic == Mnemonic.Loope ? OpCodes.Brfalse : OpCodes.Brtrue, notTaken);
             }
 
-            EmitJumpTo(BranchTarget(ins));
+            EmitJumpTo(BranchTargetOf(ins));
             _il.MarkLabel(notTaken);
             EmitExit(next, TranslatedBlock.ExitFallThrough);
         }
@@ -1389,9 +1399,29 @@ internal sealed partial class X86Core
         {
             var notTaken = _il.DefineLabel();
             _il.Emit(OpCodes.Brfalse, notTaken);
-            EmitJumpTo(BranchTarget(ins));
+            EmitJumpTo(BranchTargetOf(ins));
             _il.MarkLabel(notTaken);
             EmitExit(next, TranslatedBlock.ExitFallThrough);
+        }
+
+        /// <summary>
+        /// A conditional branch inside a trace: the trace goes on at <paramref name="onTrace"/> (its target or its
+        /// fall-through); the other edge leaves the block as <see cref="TranslatedBlock.ExitSide"/>, linked as the
+        /// other exits are (a trace has one such branch, <see cref="DecodeBlock"/>).
+        /// </summary>
+        private void EmitSideExit(in Instruction ins, ulong next, ulong onTrace)
+        {
+            ulong target = BranchTargetOf(ins);
+            if (target == next)
+            {
+                _il.Emit(OpCodes.Pop);
+                return;
+            }
+
+            var stay = _il.DefineLabel();
+            _il.Emit(onTrace == target ? OpCodes.Brtrue : OpCodes.Brfalse, stay);
+            EmitExit(onTrace == target ? next : target, TranslatedBlock.ExitSide);
+            _il.MarkLabel(stay);
         }
 
         /// <summary>A taken edge: back to the top of the method when it targets the block's own entry, else an exit.</summary>

@@ -136,7 +136,7 @@ internal sealed partial class X86Core
     {
         var page = _fetchPage!;
         ulong linear = CodeLinear(Rip);
-        if (!DecodeBlock(page, linear, extended: replaces is not null, out bool extendable))
+        if (!DecodeBlock(page, linear, replaces, out bool extendable))
         {
             cached.Untranslatable = replaces is null;
             return replaces;
@@ -219,6 +219,11 @@ internal sealed partial class X86Core
             }
 
             int exit = block.Body(this);
+            if (exit == TranslatedBlock.ExitTaken && block.Extendable)
+            {
+                block.TakenExits++;
+            }
+
             if (_budget <= 1)
             {
                 return;
@@ -228,6 +233,7 @@ internal sealed partial class X86Core
             {
                 TranslatedBlock.ExitTaken when IsLinked(block.Taken, block.TakenMapping) => block.Taken,
                 TranslatedBlock.ExitFallThrough when IsLinked(block.FallThrough, block.FallThroughMapping) => block.FallThrough,
+                TranslatedBlock.ExitSide when IsLinked(block.Side, block.SideMapping) => block.Side,
                 _ => null,
             };
             if (next is null)
@@ -265,6 +271,11 @@ internal sealed partial class X86Core
         {
             from.FallThrough = to;
             from.FallThroughMapping = _mappingEpoch;
+        }
+        else if (exit == TranslatedBlock.ExitSide)
+        {
+            from.Side = to;
+            from.SideMapping = _mappingEpoch;
         }
     }
 
@@ -309,24 +320,88 @@ internal sealed partial class X86Core
 
     /// <summary>
     /// Decodes into <see cref="_blockCode"/> the straight run from <paramref name="linear"/> (at RIP) to the first
-    /// branch or untranslated instruction; false when not even its first instruction is covered. Not
-    /// <paramref name="extended"/>, the interpreter runs inside the block only its first instruction, and the block is
-    /// <paramref name="extendable"/> when it stopped before another one it could run.
+    /// branch or untranslated instruction; false when not even its first instruction is covered. A first
+    /// translation runs the interpreter inside the block only for its first instruction, and is
+    /// <paramref name="extendable"/> when it stopped before another one it could run, or at a direct branch a trace
+    /// could follow on the page. The translation that <paramref name="replaces"/> such a block runs the interpreter
+    /// inside it, and is a trace: past a direct JMP, and past the block's conditional branch the way it went at
+    /// least two times in three (<see cref="TranslatedBlock.TakenExits"/>), it goes on at the target on the same page,
+    /// the other edge becoming a side exit.
     /// </summary>
-    private unsafe bool DecodeBlock(CodePage page, ulong linear, bool extended, out bool extendable)
+    private unsafe bool DecodeBlock(CodePage page, ulong linear, TranslatedBlock? replaces, out bool extendable)
     {
         extendable = false;
         _blockCode.Clear();
-        int offset = (int)(linear & 0xFFF);
-        if (!_memory.TryTranslate(((ulong)page.PhysicalPage << 12) + (ulong)offset, (ulong)(CodePage.Size - offset), out nint host))
+        int entryOffset = (int)(linear & 0xFFF);
+        if (!_memory.TryTranslate((ulong)page.PhysicalPage << 12, CodePage.Size, out nint pageHost))
         {
             return false;
         }
 
-        // Safe: TryTranslate proved [host, host + (4096 - offset)) lies inside a mapped RAM slot.
-        _reader.Reset((byte*)host, CodePage.Size - offset);
         var decoder = DecoderForMode();
-        decoder.IP = Rip;
+        int offset = entryOffset;
+        ulong start = Rip;
+        int segments = 0;
+        while (true)
+        {
+            // Safe: TryTranslate proved the whole page [pageHost, pageHost + 4096) lies inside a mapped RAM slot.
+            _reader.Reset((byte*)pageHost + offset, CodePage.Size - offset);
+            decoder.IP = start;
+            segments++;
+            if (!DecodeStraightRun(decoder, replaces is not null, ref extendable))
+            {
+                break;
+            }
+
+            var branch = _blockCode[^1];
+            bool conditional = branch.FlowControl == FlowControl.ConditionalBranch;
+            ulong target = BranchTargetOf(branch);
+            ulong fallThrough = branch.NextIP & _ipMask;
+            if (target == Rip)
+            {
+                // Back to the entry: the block loops inside itself.
+                break;
+            }
+
+            if (replaces is null)
+            {
+                // A first translation ends here; followed later (only a hot one, the way it went) as a trace.
+                extendable |= OnEntryPage(target, entryOffset) || (conditional && OnEntryPage(fallThrough, entryOffset));
+                break;
+            }
+
+            if (conditional && segments > 1)
+            {
+                // Beyond the first block no edge counts are known: the trace ends at its next conditional branch.
+                break;
+            }
+
+            ulong next = !conditional ? target
+                : replaces.TakenExits * 3 >= replaces.Entries * 2 ? target
+                : (replaces.Entries - replaces.TakenExits) * 3 >= replaces.Entries * 2 ? fallThrough
+                : Rip;
+            if (next == Rip || !OnEntryPage(next, entryOffset) || _blockCode.Exists(ins => ins.IP == next))
+            {
+                break;
+            }
+
+            long distance = (long)(next - Rip) + entryOffset;
+            offset = (int)distance;
+            start = next;
+        }
+
+        return _blockCode.Count != 0;
+    }
+
+    /// <summary>Whether CS offset <paramref name="rip"/> lies on the page of the entry (RIP, at <paramref name="entryOffset"/> in its page).</summary>
+    private bool OnEntryPage(ulong rip, int entryOffset) => (ulong)((long)(rip - Rip) + entryOffset) < CodePage.Size;
+
+    /// <summary>
+    /// Appends to <see cref="_blockCode"/> the straight run at the decoder up to and including a branch (true), or to
+    /// an untranslated instruction, the page end or the size limit (false).
+    /// </summary>
+    private bool DecodeStraightRun(Decoder decoder, bool extended, ref bool extendable)
+    {
         while (_blockCode.Count < MaxBlockInstructions)
         {
             decoder.Decode(out var instruction);
@@ -334,24 +409,32 @@ internal sealed partial class X86Core
             // Stop before an untranslated instruction, one that crosses the page end, or one whose successor's IP wraps.
             if (shape.Op == BlockOp.None || (instruction.NextIP & _ipMask) != instruction.NextIP)
             {
-                break;
+                return false;
             }
 
             if (!extended && _blockCode.Count > 0 && shape.Op is BlockOp.Interpret or BlockOp.InterpretBranch)
             {
                 extendable = true;
-                break;
+                return false;
             }
 
             _blockCode.Add(instruction);
             if (shape.EndsBlock)
             {
-                break;
+                return shape.Op is BlockOp.Jcc or BlockOp.Jmp;
             }
         }
 
-        return _blockCode.Count != 0;
+        return false;
     }
+
+    /// <summary>A direct branch's target as an offset in CS (16- and 32-bit targets wrap in their width).</summary>
+    private static ulong BranchTargetOf(in Instruction ins) => ins.Op0Kind switch
+    {
+        OpKind.NearBranch16 => ins.NearBranch64 & 0xFFFF,
+        OpKind.NearBranch32 => ins.NearBranch64 & 0xFFFF_FFFF,
+        _ => ins.NearBranch64,
+    };
 
     /// <summary>Compiles a block and has RyuJIT compile it at once, on the calling thread (a body called without a core returns at once).</summary>
     internal static Func<X86Core, int> CompileBlock(IReadOnlyList<Instruction> code, int bitness, int page, int generation)
