@@ -14,7 +14,8 @@
 # exit-heavy >= 1x, ALU >= 0.5x, Linux to init in <= 3x QEMU's time (speed >= 0.33x).
 #   bench/emulator-vs-qemu.sh           RUNS = 3
 #   bench/emulator-vs-qemu.sh 5         RUNS = 5
-# Environment: EXIT_ITERATIONS (20000000), ALU_ITERATIONS (100000000), LINUX_RUNS (1), LINUX_TIMEOUT (1200 s),
+# Environment: EXIT_ITERATIONS (20000000), ALU_ITERATIONS (1000000000: at 10^8 the loop took ~0.15 s, less than
+# the start-up noise between runs, and the figure was noise), LINUX_RUNS (1), LINUX_TIMEOUT (1200 s),
 # LINUX_PARAMS: extra kernel parameters (none by default), given to both VMMs after the platform's own parameters
 # ("console=ttyS0 reboot=k acpi=off", which QEMU gets too). SKIP_LINUX=1 leaves the Linux boot out.
 # Installs qemu-system-x86, busybox-static and cpio if missing (as tests/nested-kvm/run.sh does).
@@ -24,7 +25,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 runs=${1:-3}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/emulator-vs-qemu.sh [runs]" >&2; exit 2; }
 exit_n=${EXIT_ITERATIONS:-20000000}
-alu_n=${ALU_ITERATIONS:-100000000}
+alu_n=${ALU_ITERATIONS:-1000000000}
 linux_runs=${LINUX_RUNS:-1}
 linux_timeout=${LINUX_TIMEOUT:-1200}
 linux_params=${LINUX_PARAMS:-}
