@@ -461,6 +461,66 @@ public sealed class BlockTranslationTests : IDisposable
     }
 
     [Fact]
+    public void A_traces_side_exit_hands_on_flags_only_the_side_path_reads()
+    {
+        // The carry of `add edi, edx` is dead along the trace (the loop's CMP redefines it) but the side path's ADC
+        // reads it: the trace must compute it before its side exit all the same.
+        const int Length = 2000;
+        const int Every = 7;
+        const uint Buffer = 0x8000;
+        var random = new Random(18);
+        var values = new uint[Length];
+        uint sum = 0;
+        uint carries = 0;
+        for (int i = 0; i < Length; i++)
+        {
+            values[i] = (uint)random.NextInt64(0, 1L << 32);
+            bool carry = (ulong)sum + values[i] > uint.MaxValue;
+            sum += values[i];
+            if ((i + 1) % Every == 0 && carry)
+            {
+                carries++;
+            }
+        }
+
+        _vm.Memory.Write(Buffer, values.SelectMany(BitConverter.GetBytes).ToArray());
+        LoadFlat32(1, (asm, _) =>
+        {
+            var top = asm.CreateLabel();
+            var back = asm.CreateLabel();
+            var rare = asm.CreateLabel();
+            asm.mov(esi, Buffer);
+            asm.mov(ecx, Length);
+            asm.xor(eax, eax);
+            asm.xor(edi, edi);
+            asm.xor(ebp, ebp);
+            asm.mov(ebx, Every);
+            asm.Label(ref top);
+            asm.mov(edx, __dword_ptr[esi + (eax * 4)]);
+            asm.add(edi, edx);
+            asm.dec(ebx);
+            asm.jz(rare);
+            asm.Label(ref back);
+            asm.inc(eax);
+            asm.cmp(eax, ecx);
+            asm.jb(top);
+            asm.hlt();
+            asm.Label(ref rare);
+            asm.adc(ebp, 0);
+            asm.mov(ebx, Every);
+            asm.jmp(back);
+            return [];
+        });
+        Core.ExtensionThreshold = 50;
+
+        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+
+        Assert.Equal(sum, (uint)Core.Gpr[X86Core.RDI]);
+        Assert.Equal(carries, (uint)Core.Gpr[X86Core.RBP]);
+        Assert.True(Core.BlocksEntered < Length, $"{Core.BlocksEntered} block entries for {Length} passes");
+    }
+
+    [Fact]
     public async Task An_exit_request_stops_a_translated_endless_loop()
     {
         var entry = FlatBinaryLoader.Load(_vm.Memory, IoGuests.SpinForever());
