@@ -461,25 +461,35 @@ public sealed class BlockTranslationTests : IDisposable
     }
 
     [Fact]
-    public void A_traces_side_exit_hands_on_flags_only_the_side_path_reads()
+    public void A_traces_side_exit_hands_on_the_flags_its_side_path_reads_and_the_trace_keeps_those_it_reads()
     {
-        // The carry of `add edi, edx` is dead along the trace (the loop's CMP redefines it) but the side path's ADC
-        // reads it: the trace must compute it before its side exit all the same.
+        // The trace: load; add edi, edx; dec ebx; jz rare (rarely taken: the side exit); setp cl (the DEC's parity,
+        // read on the trace); loop test. The ADD's carry is dead along the trace (the loop's CMP redefines it) but the
+        // side path's ADC reads it, and the side path's SETZ reads the DEC's zero flag, which the branch tested
+        // directly: the trace must compute both before its side exit, and the DEC's parity for itself.
         const int Length = 2000;
         const int Every = 7;
         const uint Buffer = 0x8000;
+        const int ZeroFlagUnit = 1 << 16;
         var random = new Random(18);
         var values = new uint[Length];
         uint sum = 0;
-        uint carries = 0;
+        uint side = 0;
+        uint parities = 0;
+        int countdown = Every;
         for (int i = 0; i < Length; i++)
         {
             values[i] = (uint)random.NextInt64(0, 1L << 32);
             bool carry = (ulong)sum + values[i] > uint.MaxValue;
             sum += values[i];
-            if ((i + 1) % Every == 0 && carry)
+            if (--countdown == 0)
             {
-                carries++;
+                side += (carry ? 1u : 0u) + ZeroFlagUnit;
+                countdown = Every;
+            }
+            else if (System.Numerics.BitOperations.PopCount((uint)countdown & 0xFF) % 2 == 0)
+            {
+                parities++;
             }
         }
 
@@ -489,24 +499,30 @@ public sealed class BlockTranslationTests : IDisposable
             var top = asm.CreateLabel();
             var back = asm.CreateLabel();
             var rare = asm.CreateLabel();
-            asm.mov(esi, Buffer);
-            asm.mov(ecx, Length);
             asm.xor(eax, eax);
+            asm.xor(esi, esi);
             asm.xor(edi, edi);
             asm.xor(ebp, ebp);
             asm.mov(ebx, Every);
             asm.Label(ref top);
-            asm.mov(edx, __dword_ptr[esi + (eax * 4)]);
+            asm.mov(edx, __dword_ptr[(eax * 4) + Buffer]);
             asm.add(edi, edx);
             asm.dec(ebx);
             asm.jz(rare);
+            asm.setp(cl);
+            asm.movzx(ecx, cl);
+            asm.add(esi, ecx);
             asm.Label(ref back);
             asm.inc(eax);
-            asm.cmp(eax, ecx);
+            asm.cmp(eax, Length);
             asm.jb(top);
             asm.hlt();
             asm.Label(ref rare);
+            asm.setz(cl);
             asm.adc(ebp, 0);
+            asm.movzx(ecx, cl);
+            asm.shl(ecx, 16);
+            asm.add(ebp, ecx);
             asm.mov(ebx, Every);
             asm.jmp(back);
             return [];
@@ -516,7 +532,8 @@ public sealed class BlockTranslationTests : IDisposable
         Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
 
         Assert.Equal(sum, (uint)Core.Gpr[X86Core.RDI]);
-        Assert.Equal(carries, (uint)Core.Gpr[X86Core.RBP]);
+        Assert.Equal(side, (uint)Core.Gpr[X86Core.RBP]);
+        Assert.Equal(parities, (uint)Core.Gpr[X86Core.RSI]);
         Assert.True(Core.BlocksEntered < Length, $"{Core.BlocksEntered} block entries for {Length} passes");
     }
 

@@ -87,6 +87,9 @@ internal sealed partial class X86Core
         private bool _flagsWritten;
         private int _pending;
         private int _lazy = -1;
+        private int _finalLazy = -1;
+        private readonly Dictionary<int, ulong> _sideExitProducers = [];
+        private ulong[] _liveOnTrace = [];
         private int _current;
         private ulong _lazyMask;
         private bool _lazyPending;
@@ -161,6 +164,7 @@ internal sealed partial class X86Core
         {
             ulong[] computed = FlagsToCompute();
             ChooseLazyProducer(computed);
+            ChooseSideExitProducers();
             CollectRegisters();
 
             // Called without a core, the body returns at once: the compiler thread calls it so to have RyuJIT compile it there.
@@ -214,9 +218,11 @@ internal sealed partial class X86Core
         private ulong[] FlagsToCompute()
         {
             var computed = new ulong[_code.Count];
+            _liveOnTrace = new ulong[_code.Count];
             ulong live = RFlags.Status;
             for (int i = _code.Count - 1; i >= 0; i--)
             {
+                _liveOnTrace[i] = live;
                 live |= SideExitFlags(i);
                 computed[i] = _shapes[i].FlagsWritten & live;
                 live = (live & ~_shapes[i].FlagsWritten) | _shapes[i].FlagsRead;
@@ -269,8 +275,36 @@ internal sealed partial class X86Core
                 || (_shapes[last].Op == BlockOp.Jcc && CanTestDirectly(_code[producer].Mnemonic, _code[last].ConditionCode));
             if (direct)
             {
-                _lazy = producer;
-                _lazyMask = computed[producer];
+                _finalLazy = producer;
+            }
+        }
+
+        /// <summary>
+        /// Lazy flags at a trace's inner conditional branch too: when the flag producer right before it (nothing
+        /// between them reads or writes flags or calls out) can be tested directly, the branch tests its operands and
+        /// result, the trace computes only the flags it needs further on (<see cref="_liveOnTrace"/>), and the
+        /// producer's flags are computed in full only on the side exit's path.
+        /// </summary>
+        private void ChooseSideExitProducers()
+        {
+            for (int branch = 1; branch < _code.Count - 1; branch++)
+            {
+                if (_shapes[branch].Op != BlockOp.Jcc)
+                {
+                    continue;
+                }
+
+                int producer = branch - 1;
+                while (producer >= 0 && _shapes[producer].FlagsWritten == 0 && _shapes[producer].FlagsRead == 0 && !_shapes[producer].CallsOut)
+                {
+                    producer--;
+                }
+
+                if (producer >= 0 && _shapes[producer].Op is BlockOp.Alu or BlockOp.IncDec
+                    && CanTestDirectly(_code[producer].Mnemonic, _code[branch].ConditionCode))
+                {
+                    _sideExitProducers[producer] = _shapes[producer].FlagsWritten & _liveOnTrace[branch];
+                }
             }
         }
 
@@ -497,6 +531,9 @@ internal sealed partial class X86Core
                     else
                     {
                         EmitSideExit(ins, next, _code[i + 1].IP);
+
+                        // The side exit took the producer's full flags with it; the trace computed what it needs.
+                        _lazyPending = false;
                     }
 
                     break;
@@ -622,9 +659,10 @@ internal sealed partial class X86Core
 
             Truncate(size);
             _il.Emit(OpCodes.Stloc, _r);
-            if (computeFlags != 0 && !DeferFlags())
+            ulong now = FlagsNow(computeFlags);
+            if (now != 0)
             {
-                EmitAluFlags(mnemonic, size, computeFlags);
+                EmitAluFlags(mnemonic, size, now);
             }
 
             if (mnemonic is not Mnemonic.Cmp and not Mnemonic.Test)
@@ -1098,14 +1136,21 @@ internal sealed partial class X86Core
             StoreRegister(ins.Op0Register);
         }
 
-        /// <summary>At the lazy producer: keeps a, b and the result for the branch and the exits, instead of flags.</summary>
-        private bool DeferFlags()
+        /// <summary>
+        /// The flags of <paramref name="computeFlags"/> to compute now. A lazy producer keeps a, b and the result for
+        /// the branch that tests them directly and for the paths that leave the block, and computes none now (the
+        /// block's last producer) or only those the trace needs past its side exit's branch.
+        /// </summary>
+        private ulong FlagsNow(ulong computeFlags)
         {
-            if (_current != _lazy)
+            ulong now = 0;
+            if (computeFlags == 0 || (_current != _finalLazy && !_sideExitProducers.TryGetValue(_current, out now)))
             {
-                return false;
+                return computeFlags;
             }
 
+            _lazy = _current;
+            _lazyMask = computeFlags;
             _il.Emit(OpCodes.Ldloc, _a);
             _il.Emit(OpCodes.Stloc, _lazyA);
             _il.Emit(OpCodes.Ldloc, _b);
@@ -1113,7 +1158,7 @@ internal sealed partial class X86Core
             _il.Emit(OpCodes.Ldloc, _r);
             _il.Emit(OpCodes.Stloc, _lazyR);
             _lazyPending = true;
-            return true;
+            return now;
         }
 
         /// <summary>Merges the status flags of an ALU op on _a, _b, _r under <paramref name="computeFlags"/> into the flags local.</summary>
@@ -1179,9 +1224,10 @@ internal sealed partial class X86Core
             _il.Emit(increment ? OpCodes.Add : OpCodes.Sub);
             Truncate(size);
             _il.Emit(OpCodes.Stloc, _r);
-            if (computeFlags != 0 && !DeferFlags())
+            ulong now = FlagsNow(computeFlags);
+            if (now != 0)
             {
-                EmitIncDecFlags(increment, size, computeFlags);
+                EmitIncDecFlags(increment, size, now);
             }
 
             StoreDestination(ins, size);
