@@ -103,6 +103,6 @@ public sealed class BackgroundCompilationTests : IDisposable
     private VcpuExit RunUntilOutputs(int count)
     {
         _exitAfterOutputs = count;
-        return Core.Run();
+        return EmulatorHarness.RunWithin(Core);
     }
 }

@@ -104,7 +104,7 @@ public sealed class BlockTranslationDifferentialTests(ITestOutputHelper output)
     private static VcpuExitReason RunToHalt(EmulatorVm vm)
     {
         var core = vm.Core(0);
-        var exit = core.Run();
+        var exit = EmulatorHarness.RunWithin(core);
         return exit.Reason;
     }
 

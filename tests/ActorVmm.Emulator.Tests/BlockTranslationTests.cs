@@ -84,7 +84,7 @@ public sealed class BlockTranslationTests : IDisposable
             return [top];
         });
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         var expected = Enumerable.Repeat(0UL, (int)CleanPasses + 1).Concat(Enumerable.Range((int)CleanPasses + 1, (int)(Passes - CleanPasses - 1)).Select(i => (ulong)i));
         Assert.Equal(expected, _outputs);
@@ -116,7 +116,7 @@ public sealed class BlockTranslationTests : IDisposable
             return [patch];
         });
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         Assert.Equal(Enumerable.Range(1, (int)Passes).Select(i => (ulong)i), _outputs);
         Assert.True(Core.BlocksEntered >= Passes, $"{Core.BlocksEntered} block entries");
@@ -158,7 +158,7 @@ public sealed class BlockTranslationTests : IDisposable
             return [];
         });
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         uint before = Calls - SwitchAt + 1;
         Assert.Equal((ulong)((before * FirstValue) + ((Calls - before) * SecondValue)), Core.Gpr[X86Core.RBX]);
@@ -196,7 +196,7 @@ public sealed class BlockTranslationTests : IDisposable
         });
         patchAddress = labels["top"] + 1;
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         var expected = Enumerable.Repeat((ulong)Before, WritesBeforePatch).Concat(Enumerable.Repeat((ulong)After, (int)Passes - WritesBeforePatch));
         Assert.Equal(expected, _outputs);
@@ -257,7 +257,7 @@ public sealed class BlockTranslationTests : IDisposable
         Core.Cr0 |= X86Core.Cr0PG;
         Core.FlushTlb();
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         uint before = Calls - RemapAt + 1;
         Assert.Equal((ulong)((before * FirstValue) + ((Calls - before) * SecondValue)), Core.Gpr[X86Core.RBX]);
@@ -331,7 +331,7 @@ public sealed class BlockTranslationTests : IDisposable
         Core.TranslationEnabled = true;
         Core.TranslationThreshold = 1;
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         ulong data = GuestAssembler.LoadAddress + GuestAssembler.DataOffset;
         Assert.Equal(1, _vm.Memory.Read<ushort>(data + 2));
@@ -385,7 +385,7 @@ public sealed class BlockTranslationTests : IDisposable
 
         int exits = 0;
         VcpuExitReason reason;
-        while ((reason = Core.Run().Reason) == VcpuExitReason.Interrupted)
+        while ((reason = EmulatorHarness.RunWithin(Core).Reason) == VcpuExitReason.Interrupted)
         {
             exits++;
         }
@@ -451,7 +451,7 @@ public sealed class BlockTranslationTests : IDisposable
         });
         Core.ExtensionThreshold = 100;
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         Assert.Equal((ulong)(Length / MarkerEvery), Core.Gpr[X86Core.RBX]);
         Assert.Equal((ulong)Length, Core.Gpr[X86Core.RAX]);
@@ -529,7 +529,7 @@ public sealed class BlockTranslationTests : IDisposable
         });
         Core.ExtensionThreshold = 50;
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         Assert.Equal(sum, (uint)Core.Gpr[X86Core.RDI]);
         Assert.Equal(side, (uint)Core.Gpr[X86Core.RBP]);
@@ -573,7 +573,7 @@ public sealed class BlockTranslationTests : IDisposable
         });
         Core.TranslationEnabled = false;
 
-        Assert.Equal(VcpuExitReason.Halt, Core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(Core).Reason);
 
         Assert.Equal((ulong)(Passes * (Passes + 1) / 2), Core.Gpr[X86Core.RAX]);
         Assert.Equal(0, Core.BlocksTranslated);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ActorVmm.Emulator.Cpu;
 using ActorVmm.Machine.Boot;
 using ActorVmm.Machine.Traps;
 using ActorVmm.Machine.Vcpu;
@@ -19,6 +20,33 @@ internal sealed class EmulatorHarness : IDisposable
     public static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(20);
 
     private int _exitStatus = -1;
+
+    /// <summary>
+    /// Runs <paramref name="core"/> on the calling thread, as <see cref="X86Core.Run"/> does, but asks it to exit once
+    /// <paramref name="timeout"/> (default <see cref="GuestTimeout"/>) has passed and then throws: a guest that never
+    /// halts (a translation bug in its loop counter) fails its test instead of hanging the whole run.
+    /// </summary>
+    public static VcpuExit RunWithin(X86Core core, TimeSpan? timeout = null)
+    {
+        int timedOut = 0;
+        var limit = timeout ?? GuestTimeout;
+        VcpuExit exit;
+        using (var timer = new Timer(_ =>
+        {
+            Volatile.Write(ref timedOut, 1);
+            core.RequestExit();
+        }, null, limit, Timeout.InfiniteTimeSpan))
+        {
+            exit = core.Run();
+        }
+
+        if (Volatile.Read(ref timedOut) != 0)
+        {
+            throw new TimeoutException($"The guest did not stop within {limit} (RIP 0x{core.Rip:X})");
+        }
+
+        return exit;
+    }
 
     public EmulatorHarness(byte[] image, ulong memory = DefaultMemory, int vcpus = 1)
     {

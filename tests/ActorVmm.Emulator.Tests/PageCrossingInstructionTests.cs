@@ -62,7 +62,7 @@ public sealed class PageCrossingInstructionTests : IDisposable
         core.TranslationThreshold = 1;
         core.Rip = origin;
 
-        Assert.Equal(VcpuExitReason.Halt, core.Run().Reason);
+        Assert.Equal(VcpuExitReason.Halt, EmulatorHarness.RunWithin(core).Reason);
 
         uint before = Passes - PatchAt + 1;
         Assert.Equal((ulong)(uint)((before * FirstImmediate) + ((Passes - before) * PatchedImmediate)), core.Gpr[X86Core.RBX]);
