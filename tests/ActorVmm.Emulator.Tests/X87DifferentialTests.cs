@@ -190,9 +190,14 @@ public sealed class X87DifferentialTests(ITestOutputHelper output)
         if (instruction.Mnemonic == Mnemonic.Fld && instruction.MemorySize is MemorySize.Float64 or MemorySize.Float32)
         {
             ulong source = core.Gpr[X86Core.RBX] + instruction.MemoryDisplacement64;
-            return instruction.MemorySize == MemorySize.Float64
-                ? double.IsNaN(BitConverter.UInt64BitsToDouble(vm.Memory.Read<ulong>(source))) && (vm.Memory.Read<ulong>(source) & Float64QuietBit) == 0
-                : float.IsNaN(BitConverter.UInt32BitsToSingle(vm.Memory.Read<uint>(source))) && (vm.Memory.Read<uint>(source) & Float32QuietBit) == 0;
+            if (instruction.MemorySize == MemorySize.Float64)
+            {
+                ulong bits = vm.Memory.Read<ulong>(source);
+                return double.IsNaN(BitConverter.UInt64BitsToDouble(bits)) && (bits & Float64QuietBit) == 0;
+            }
+
+            uint single = vm.Memory.Read<uint>(source);
+            return float.IsNaN(BitConverter.UInt32BitsToSingle(single)) && (single & Float32QuietBit) == 0;
         }
 
         if (instruction.Mnemonic == Mnemonic.Fld && instruction.MemorySize == MemorySize.Float80)

@@ -55,9 +55,9 @@ internal sealed class CodePageTracker : IGuestMemoryWriteObserver
     /// </summary>
     public unsafe nint CodeFlagAddress(ulong page)
     {
-        var flags = page < (ulong)PageCount ? _isCode : NeverCode;
+        ref byte flag = ref page < (ulong)PageCount ? ref _isCode[(int)page] : ref NeverCode[0];
         // Safe: both arrays are pinned (pinned object heap) and live as long as the tracker (NeverCode: the process).
-        return (nint)Unsafe.AsPointer(ref flags[page < (ulong)PageCount ? (int)page : 0]);
+        return (nint)Unsafe.AsPointer(ref flag);
     }
 
     /// <summary>A guest store to [address, address + length) (length ≤ 8) happened.</summary>

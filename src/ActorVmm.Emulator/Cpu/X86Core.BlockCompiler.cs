@@ -696,7 +696,6 @@ internal sealed partial class X86Core
                 return;
             }
 
-            MaterializeLazyFlags();
             _il.Emit(OpCodes.Ldloc, _r);
             _il.Emit(OpCodes.Stloc, _storeValue);
             EmitGuardedStoreAt(ins, size);
@@ -758,12 +757,11 @@ internal sealed partial class X86Core
         /// </summary>
         private void EmitGuardedLoad(in Instruction ins, int size, Action consume, bool endsInstruction = true)
         {
-            MaterializeLazyFlags();
             EmitLinear(ins);
             _il.Emit(OpCodes.Stloc, _loadAddress);
-            EmitHostGuarded(ins.IP, ins.NextIP & _ipMask, endsInstruction, slow =>
+            EmitHostGuarded(ins.IP, ins.NextIP & _ipMask, endsInstruction, miss =>
             {
-                EmitHostRead(size, slow);
+                EmitHostRead(size, miss);
                 consume();
             }, () =>
             {
@@ -778,7 +776,6 @@ internal sealed partial class X86Core
         /// <summary>A store: inline through the host TLB on a hit, else through <see cref="WriteLinear"/> (see <see cref="EmitHostGuarded"/>).</summary>
         private void EmitGuardedStore(in Instruction ins, int size)
         {
-            MaterializeLazyFlags();
             EmitSource(ins, 1, size);
             _il.Emit(OpCodes.Stloc, _storeValue);
             EmitLinear(ins);
@@ -789,7 +786,7 @@ internal sealed partial class X86Core
         /// <summary>Stores <see cref="_storeValue"/> at <see cref="_loadAddress"/>, guarded as <see cref="EmitGuardedStore"/>.</summary>
         private void EmitGuardedStoreAt(in Instruction ins, int size)
         {
-            EmitHostGuarded(ins.IP, ins.NextIP & _ipMask, endsInstruction: true, slow => EmitHostWrite(size, slow), () =>
+            EmitHostGuarded(ins.IP, ins.NextIP & _ipMask, endsInstruction: true, miss => EmitHostWrite(size, miss), () =>
             {
                 _il.Emit(OpCodes.Ldarg_1);
                 _il.Emit(OpCodes.Ldloc, _loadAddress);
@@ -807,10 +804,12 @@ internal sealed partial class X86Core
         /// put back, so both paths leave the rest of the block the same state (the fast path's registers not written
         /// back, a superset of the slow path's). An access that does not end its instruction (a memory operand read
         /// before the operation) must not leave the block half done: its slow path only notes the call-out in
-        /// <see cref="_calledOut"/>, and <see cref="EmitCalledOutCheck"/> checks after the instruction.
+        /// <see cref="_calledOut"/>, and <see cref="EmitCalledOutCheck"/> checks after the instruction. Lazy flags are
+        /// computed first, so both paths start with the same flags.
         /// </summary>
         private void EmitHostGuarded(ulong start, ulong next, bool endsInstruction, Action<Label> fast, Action slow)
         {
+            MaterializeLazyFlags();
             var miss = _il.DefineLabel();
             var done = _il.DefineLabel();
             bool[] entryDirty = [.. _dirty];

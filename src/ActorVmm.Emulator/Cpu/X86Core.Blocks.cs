@@ -385,16 +385,18 @@ internal sealed partial class X86Core
                 break;
             }
 
-            long distance = (long)(next - Rip) + entryOffset;
-            offset = (int)distance;
+            offset = (int)OffsetInEntryPage(next, entryOffset);
             start = next;
         }
 
         return _blockCode.Count != 0;
     }
 
-    /// <summary>Whether CS offset <paramref name="rip"/> lies on the page of the entry (RIP, at <paramref name="entryOffset"/> in its page).</summary>
-    private bool OnEntryPage(ulong rip, int entryOffset) => (ulong)((long)(rip - Rip) + entryOffset) < CodePage.Size;
+    /// <summary>Where CS offset <paramref name="rip"/> lies relative to the entry's page (RIP is at <paramref name="entryOffset"/> in it).</summary>
+    private long OffsetInEntryPage(ulong rip, int entryOffset) => (long)(rip - Rip) + entryOffset;
+
+    /// <summary>Whether CS offset <paramref name="rip"/> lies on the entry's page.</summary>
+    private bool OnEntryPage(ulong rip, int entryOffset) => (ulong)OffsetInEntryPage(rip, entryOffset) < CodePage.Size;
 
     /// <summary>
     /// Appends to <see cref="_blockCode"/> the straight run at the decoder up to and including a branch (true), or to

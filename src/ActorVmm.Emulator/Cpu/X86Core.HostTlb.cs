@@ -122,16 +122,17 @@ internal sealed partial class X86Core
         }
 
         ref var entry = ref HostEntry(linear);
+        ulong tag = HostTag(linear >> 12);
         nint addend = _ramHost + (nint)offset - (nint)(linear & ~0xFFFUL);
         if (write)
         {
-            entry.WriteTag = HostTag(linear >> 12);
+            entry.WriteTag = tag;
             entry.WriteAddend = addend;
             entry.WriteCodeFlag = _code.CodeFlagAddress(physical >> 12);
         }
         else
         {
-            entry.ReadTag = HostTag(linear >> 12);
+            entry.ReadTag = tag;
             entry.ReadAddend = addend;
         }
     }
